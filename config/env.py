@@ -1,0 +1,91 @@
+"""Typed readers for environment variables.
+
+Every setting that comes from the environment goes through one of these, so a
+missing or malformed value stops start-up with a message that names the
+variable and what was wrong with it, instead of a traceback deep in Django.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of true/false, 1/0, yes/no, on/off.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum of {maximum}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, default).strip()
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes:
+        raise ImproperlyConfigured(f"{name}={raw!r} must start with one of: {', '.join(s + '://' for s in schemes)}.")
+    if not parsed.hostname and not parsed.path and "host=" not in (parsed.query or ""):
+        raise ImproperlyConfigured(f"{name}={raw!r} names no host.")
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} has a malformed port.") from None
+    return raw
+
+
+def env_timezone(name: str, default: str) -> str:
+    raw = os.environ.get(name, default).strip()
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a known time zone (e.g. UTC, Europe/Berlin).") from None
+    return raw
+
+
+def database_url() -> str:
+    """DATABASE_URL if set, else one assembled from the POSTGRES_* variables."""
+    if os.environ.get("DATABASE_URL"):
+        return env_url("DATABASE_URL", "", schemes=("postgres", "postgresql"))
+    user = env_str("POSTGRES_USER", "salesuser")
+    password = env_str("POSTGRES_PASSWORD", "salespass")
+    host = env_str("POSTGRES_HOST", "localhost")
+    port = env_int("POSTGRES_PORT", 5432, minimum=1, maximum=65535)
+    name = env_str("POSTGRES_DB", "salesdb")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    return f"postgres://{auth}{host}:{port}/{name}"

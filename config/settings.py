@@ -1,0 +1,245 @@
+"""Settings for the sales dashboard.
+
+Everything that differs between machines comes from the environment, read here
+and only here (see config/env.py and .env.example). There is no separate
+production module: tests load exactly this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import (
+    database_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_timezone,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "data"
+
+# ---------------------------------------------------------------- core
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# Values copied from .env.example that must never reach production.
+PLACEHOLDER_SECRET_KEYS = {"", "change-me", "changeme", "secret", "insecure", "django-insecure"}
+if not DEBUG:
+    if SECRET_KEY.strip().lower() in PLACEHOLDER_SECRET_KEYS or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing, a placeholder or shorter than 32 characters. Set a long random value "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))"), or DEBUG=true for local development.'
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS is empty: list the host names this site is served under.")
+elif not SECRET_KEY:
+    SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "channels",
+    "sales",
+    "streaming",
+    "forecasting",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------- database
+DATABASE_URL = database_url()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------- redis, channels, celery
+REDIS_URL = env_url("REDIS_URL", "redis://localhost:6379/0", schemes=("redis", "rediss", "unix"))
+
+_redis_db = urlparse(REDIS_URL).path.strip("/")
+_redis_db = _redis_db if _redis_db.isdigit() else "0"
+# Pub/sub layer: one PUBLISH per event whatever the number of processes, membership held
+# in-process (no group_expiry silently dropping a wall screen after 24 h, no members of dead
+# processes left in Redis). It is at-most-once across a Redis reconnect; the stream's event
+# log + Last-Event-ID make delivery complete (see streaming/hub.py). Redis pub/sub ignores the
+# db number, so the prefix carries it: deployments on different db numbers stay apart.
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi.db{_redis_db}."},
+    },
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The nightly refit is minutes of CPU in dozens of chunks; on a shared queue the live tick would
+# wait behind it and the dashboard would go quiet. Forecasting gets a queue (and workers) of its own.
+CELERY_TASK_DEFAULT_QUEUE = "live"
+CELERY_TASK_ROUTES = {"forecasting.tasks.*": {"queue": "forecast"}}
+
+# ---------------------------------------------------------------- product
+STREAMING_INTERVAL_SECONDS = env_int("STREAMING_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
+# Live stream: heartbeat comment (and Redis liveness check) period, EventSource retry, per-stream
+# queue bound, intervals a late tick catches up, trend extrapolation cap, event-log retention.
+STREAMING_HEARTBEAT_SECONDS = env_int("STREAMING_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)
+STREAMING_RETRY_MS = env_int("STREAMING_RETRY_MS", 3000, minimum=100, maximum=600_000)
+STREAMING_CLIENT_QUEUE_SIZE = env_int("STREAMING_CLIENT_QUEUE_SIZE", 200, minimum=4, maximum=100_000)
+STREAMING_CATCHUP_INTERVALS = env_int("STREAMING_CATCHUP_INTERVALS", 10, minimum=1, maximum=1440)
+STREAMING_TREND_HORIZON_DAYS = env_int("STREAMING_TREND_HORIZON_DAYS", 365, minimum=0, maximum=3650)
+STREAMING_EVENT_RETENTION_DAYS = env_int("STREAMING_EVENT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+# While streams are open, full garbage collections run on this timer instead of mid-fan-out (0 = leave GC alone).
+STREAMING_GC_SECONDS = env_int("STREAMING_GC_SECONDS", 120, minimum=0, maximum=86400)
+FORECAST_DAYS = env_int("FORECAST_DAYS", 30, minimum=1, maximum=365)
+TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
+# What GET /health runs: dotted paths to functions named `<name>_health` returning
+# {"status": "ok" | "down" | "stale" | "empty", ...}; apps append their own checks.
+HEALTH_CHECKS = [
+    "sales.selectors.database_health",
+    "sales.selectors.redis_health",
+    "streaming.selectors.stream_health",
+    "forecasting.selectors.forecast_health",
+]
+
+# ---------------------------------------------------------------- i18n / time
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+# ---------------------------------------------------------------- static
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Serve straight from the app folders in development and tests, so no collectstatic is needed there.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# ---------------------------------------------------------------- security (safe defaults)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Behind HTTPS in production: secure cookies, redirect plain HTTP, HSTS. Off for local HTTP.
+HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^health$"]  # orchestrator probes speak plain HTTP inside the network
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS_ONLY else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+# Preload-list submission is a one-way commitment for the whole domain: the operator opts in, not us.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# ---------------------------------------------------------------- API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "sales.pagination.SalesPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "sales.api.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "6000/minute")},
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sales dashboard API",
+    "DESCRIPTION": "Daily sales history, aggregates, KPIs, live stream and forecasts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Redis/DB back the throttle counters; the local-memory cache is enough for a per-process rate limit.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# ---------------------------------------------------------------- logging: logfmt, quiet by default
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"logfmt": {"()": "config.logging.LogfmtFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "logfmt"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "sales": {"level": LOG_LEVEL},
+        "streaming": {"level": LOG_LEVEL},
+        "forecasting": {"level": LOG_LEVEL},
+        "frontend": {"level": LOG_LEVEL},
+        "config": {"level": LOG_LEVEL},
+        "celery": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
+}

@@ -1,0 +1,188 @@
+"""Real processes for tests: a Daphne serving the project and a Celery worker,
+both pointed at the test database that pytest-django created.
+
+Tests that use them must commit their data (``django_db(transaction=True)``),
+because another process cannot see an open test transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from contextlib import closing, suppress
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database the test process is using right now (test_*)."""
+    db = settings.DATABASES["default"]
+    host = db.get("HOST") or "localhost"
+    if host.startswith("/"):
+        host = quote(host, safe="")  # a socket directory (embedded pgserver)
+    auth = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+def process_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            # Child processes run with DEBUG off, so they need a real-looking key whatever the test process has.
+            "SECRET_KEY": settings.SECRET_KEY
+            if len(settings.SECRET_KEY) >= 32
+            else "test-" + secrets.token_urlsafe(40),
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "STREAMING_INTERVAL_SECONDS": str(settings.STREAMING_INTERVAL_SECONDS),
+            "FORECAST_DAYS": str(settings.FORECAST_DAYS),
+            "TIME_ZONE": settings.TIME_ZONE,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides or {})
+    return env
+
+
+class ManagedProcess:
+    """A child process with a start/stop life cycle and its output kept in a log file."""
+
+    name = "process"
+
+    def __init__(self, *, env: Mapping[str, str] | None = None, log_dir: Path | None = None) -> None:
+        self.env_overrides = dict(env or {})
+        self.log_path = (log_dir or Path(tempfile.gettempdir())) / f"{self.name}-{os.getpid()}-{id(self)}.log"
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def wait_ready(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=BASE_DIR,
+            env=process_env(self.env_overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() takes pool and beat children with it
+        )
+        try:
+            self.wait_ready(timeout)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self, *, timeout: float = 20.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        self._signal_group(signal.SIGKILL)
+        self.process.wait(timeout=timeout)
+        self.process = None
+
+    def _signal_group(self, signum: int) -> None:
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _check_alive(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited early:\n{self.log()[-4000:]}")
+
+
+class DaphneProcess(ManagedProcess):
+    """Daphne serving config.asgi on 127.0.0.1; keeps its port across restarts."""
+
+    name = "daphne"
+
+    def __init__(self, *, port: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.port = port or free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                httpx.get(f"{self.url}/api/stores", timeout=2)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise TimeoutError(f"daphne did not answer on {self.url} within {timeout}s:\n{self.log()[-4000:]}")
+
+
+class CeleryWorkerProcess(ManagedProcess):
+    """A real Celery worker (optionally with embedded beat on the database scheduler)."""
+
+    name = "celery"
+
+    def __init__(self, *, beat: bool = False, concurrency: int = 1, queues: str = "live,forecast", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.beat = beat
+        self.queues = queues
+        self.concurrency = concurrency
+        self.hostname = f"test-{os.getpid()}-{id(self)}@%h"
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+               "--concurrency", str(self.concurrency), "-Q", self.queues, "--hostname", self.hostname, "--without-gossip", "--without-mingle"]  # fmt: skip
+        if self.beat:
+            cmd += ["-B", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+                    "--schedule", str(self.log_path.with_suffix(".beat"))]  # fmt: skip
+        return cmd
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        from config.celery import app
+
+        # Messages queued by earlier tests must not run against this test's data.
+        app.control.purge()
+        super().start(timeout=timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        from config.celery import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            if app.control.ping(timeout=0.5):
+                return
+        raise TimeoutError(f"celery worker did not answer a ping within {timeout}s:\n{self.log()[-4000:]}")
