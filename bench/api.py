@@ -1,0 +1,202 @@
+"""Benchmark: GET /api/sales/aggregated (day granularity, no filters) over the full
+913,000-row history, against the raw `SELECT date, SUM(sales) FROM sales_sale
+GROUP BY date ORDER BY date` on the base table, side by side in one run.
+
+The view is timed at the server: the whole Django request (middleware, DRF,
+query, JSON rendering) through the in-process test Client; the reference is
+the bare query through psycopg (no HTTP, no JSON). Goal: the view faster than
+the reference, p50 at most 15 ms.
+
+Run by hand (not part of the tests), against a database you may overwrite:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/salesdb_api REDIS_URL=redis://127.0.0.1:6379/2 \\
+        .venv/bin/python bench/api.py [--csv /tmp/train.csv] [--reload] [--runs 300] [--sql-runs 40]
+
+It loads the CSV first when sales_sale does not hold it (with `manage.py
+load_train`, or psql \\copy plus a rollup rebuild if that command is not usable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Measure the production configuration: DEBUG off (no per-query bookkeeping).
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz")
+
+import django  # noqa: E402
+
+# WhiteNoise warns that collectstatic has not run; irrelevant to an API benchmark.
+warnings.filterwarnings("ignore", message="No directory at")
+django.setup()
+
+import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+REFERENCE_SQL = "SELECT date, SUM(sales) FROM sales_sale GROUP BY date ORDER BY date"
+
+# Fallback loader: the whole file in one transaction (foreign keys are deferred to commit).
+PSQL_LOAD = r"""
+TRUNCATE sales_dailytotal, sales_dailystoretotal, sales_dailyitemtotal, sales_sale, sales_store, sales_item CASCADE;
+\copy sales_sale (date, store_id, item_id, sales) FROM '{csv}' WITH (FORMAT csv, HEADER true)
+INSERT INTO sales_store (id, name) SELECT DISTINCT store_id, 'Store ' || store_id FROM sales_sale;
+INSERT INTO sales_item (id, name) SELECT DISTINCT item_id, 'Item ' || item_id FROM sales_sale;
+INSERT INTO sales_dailytotal (date, sales) SELECT date, SUM(sales) FROM sales_sale GROUP BY date;
+INSERT INTO sales_dailystoretotal (date, store_id, sales) SELECT date, store_id, SUM(sales) FROM sales_sale GROUP BY date, store_id;
+INSERT INTO sales_dailyitemtotal (date, item_id, sales) SELECT date, item_id, SUM(sales) FROM sales_sale GROUP BY date, item_id;
+ANALYZE sales_sale; ANALYZE sales_dailytotal; ANALYZE sales_dailystoretotal; ANALYZE sales_dailyitemtotal;
+"""
+
+
+def data_rows(csv: Path) -> int:
+    with csv.open("rb") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def sale_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM sales_sale")
+        return cursor.fetchone()[0]
+
+
+def data_load(csv: Path) -> None:
+    started = time.monotonic()
+    command = [sys.executable, str(ROOT / "manage.py"), "load_train", str(csv), "--no-followups"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "DEBUG": "true"})
+    if result.returncode == 0:
+        print(f"loaded {csv} with manage.py load_train in {time.monotonic() - started:.1f} s")
+        return
+    print(f"load_train not usable ({result.stderr.strip().splitlines()[-1:]}); loading with psql \\copy")
+    script = PSQL_LOAD.format(csv=str(csv).replace("'", "''"))
+    subprocess.run(
+        ["psql", "--no-psqlrc", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", settings.DATABASE_URL],
+        input=script,
+        text=True,
+        check=True,
+    )
+    print(f"loaded {csv} with psql \\copy + rollup rebuild in {time.monotonic() - started:.1f} s")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+def time_view(client: Client, url: str, runs: int) -> tuple[list[float], bytes]:
+    body = b""
+    for _ in range(5):  # warm-up: connections, imports, plan caches
+        client.get(url)
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content[:200]
+        body = response.content
+    return samples, body
+
+
+def time_sql(runs: int) -> tuple[list[float], list]:
+    rows: list = []
+    dsn = settings.DATABASE_URL
+    with psycopg.connect(dsn) as conn:
+        for _ in range(3):
+            conn.execute(REFERENCE_SQL).fetchall()
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            rows = conn.execute(REFERENCE_SQL).fetchall()
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples, rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--csv", type=Path, default=Path("/tmp/train.csv"))
+    parser.add_argument(
+        "--reload", action="store_true", help="load the CSV even if the table already holds its row count"
+    )
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--sql-runs", type=int, default=40)
+    args = parser.parse_args()
+
+    expected_rows = data_rows(args.csv)
+    if args.reload or sale_count() != expected_rows:
+        data_load(args.csv)
+    rows = sale_count()
+    print(f"database {connection.settings_dict['NAME']}: {rows:,} rows in sales_sale; DEBUG={settings.DEBUG}")
+
+    client = Client(HTTP_HOST="localhost")
+    url = "/api/sales/aggregated?granularity=day"
+    view_ms, body = time_view(client, url, args.runs)
+    sql_ms, sql_rows = time_sql(args.sql_runs)
+
+    # Same answer, or the comparison means nothing.
+    results = json.loads(body)["results"]
+    assert [(r["period"], r["sales"]) for r in results] == [(d.isoformat(), int(s)) for d, s in sql_rows], (
+        "results differ"
+    )
+
+    view_p50, view_p95 = percentiles(view_ms)
+    sql_p50, sql_p95 = percentiles(sql_ms)
+    print(f"\n{'':58} {'p50 ms':>9} {'p95 ms':>9} {'runs':>6}")
+    print(f"{'GET ' + url + ' (whole request)':58} {view_p50:9.2f} {view_p95:9.2f} {len(view_ms):6}")
+    print(f"{'raw GROUP BY date on sales_sale (psycopg)':58} {sql_p50:9.2f} {sql_p95:9.2f} {len(sql_ms):6}")
+    print(f"\nratio reference/view at p50: {sql_p50 / view_p50:.1f}x faster ({len(results)} periods)")
+    goal = view_p50 <= 15 and view_p50 < sql_p50
+    print(f"goal (p50 <= 15 ms and faster than the reference): {'met' if goal else 'NOT met'}")
+
+    print("\nother shapes (informational):")
+    for extra in (
+        "granularity=week",
+        "granularity=month",
+        "group_by=store",
+        "group_by=item&granularity=month",
+        "store=3&granularity=week",
+        "store=3&item=7",
+    ):
+        samples, _ = time_view(client, f"/api/sales/aggregated?{extra}", max(20, args.runs // 10))
+        p50, p95 = percentiles(samples)
+        print(f"  {extra:40} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
+    for path in ("/api/sales/metrics", "/api/sales?page_size=100", "/api/sales?store=3&item=7&ordering=-date"):
+        samples, _ = time_view(client, path, 20)
+        p50, p95 = percentiles(samples)
+        print(f"  {path:40} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
+
+    print("\nadmin pages on the same data (informational; no full COUNT(*) expected):")
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create(username="bench-api-admin", is_staff=True, is_superuser=True)
+    try:
+        admin_client = Client(HTTP_HOST="localhost")
+        admin_client.force_login(staff)
+        for path in (
+            "/admin/sales/sale/",
+            "/admin/sales/sale/?store__id__exact=3",
+            "/admin/sales/sale/?date__year=2016&date__month=3",
+            "/admin/sales/sale/?q=7",
+        ):
+            samples, _ = time_view(admin_client, path, 10)
+            p50, p95 = percentiles(samples)
+            print(f"  {path:48} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
+    finally:
+        staff.delete()
+    return 0 if goal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

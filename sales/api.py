@@ -1,0 +1,413 @@
+"""DRF views, serializers and filters of the sales API.
+
+Every bad query parameter becomes a 400 {"error": "...", "parameter": "<name>"}
+through `api_exception_handler`; views raise DRF ValidationErrors keyed by the
+parameter name and never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, JsonResponse
+from django.utils.datastructures import MultiValueDict
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from sales import selectors
+from sales.models import Item, Sale, Store
+from sales.pagination import SalesPagination  # noqa: F401 - the name settings used to point at
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL integer columns: ids above this cannot exist (and would overflow the query).
+MAX_ID = 2**31 - 1
+MAX_IDS_PER_FILTER = 1000
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _first_error(detail: Any, path: str = "") -> tuple[str, str]:
+    """(parameter path, message) of the first leaf of a DRF error detail."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = path if key in ("non_field_errors", "__all__") else (f"{path}.{key}" if path else str(key))
+            return _first_error(value, name)
+    if isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list):
+                return _first_error(value, f"{path}[{index}]")
+            return path, str(value)
+    return path, str(detail)
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, reshaped to {"error": "...", "parameter": "..."} for 400s and
+    {"error": "..."} for the other API errors (401, 403, 404, 405, 429)."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages})
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        parameter, message = _first_error(exc.detail)
+        body: dict[str, Any] = {"error": f"{parameter}: {message}" if parameter else message}
+        if parameter:
+            body["parameter"] = parameter
+        response.data = body
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"error": str(response.data["detail"])}
+    return response
+
+
+# ---------------------------------------------------------------- filters
+
+
+class IdListWidget(forms.TextInput):
+    """Reads `store=1,2` as well as `store=1&store=2` (and mixes of both)."""
+
+    def value_from_datadict(self, data, files, name):
+        if isinstance(data, MultiValueDict):
+            values = data.getlist(name)
+        else:
+            value = data.get(name)
+            values = [] if value is None else [value]
+        parts = [part.strip() for value in values for part in str(value).split(",")]
+        return [part for part in parts if part] or None
+
+
+class IdListField(forms.Field):
+    widget = IdListWidget
+
+    def to_python(self, value):
+        if not value:
+            return ()
+        if len(value) > MAX_IDS_PER_FILTER:
+            raise forms.ValidationError(f"at most {MAX_IDS_PER_FILTER} ids are accepted.")
+        ids = []
+        for part in value:
+            if not part.isascii() or not part.isdigit() or not 1 <= int(part) <= MAX_ID:
+                raise forms.ValidationError(f"{part[:40]!r} is not a positive whole number id.")
+            ids.append(int(part))
+        return tuple(sorted(set(ids)))
+
+
+class IdListFilter(django_filters.Filter):
+    field_class = IdListField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": value})
+
+
+class SalesFiltersForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_from", f"{date_from} is after date_to ({date_to}).")
+        return cleaned
+
+
+DATE_INPUT_FORMATS = ["%Y-%m-%d"]
+
+
+class SalesFilterSet(django_filters.FilterSet):
+    """The filters shared by every sales endpoint."""
+
+    store = IdListFilter(field_name="store_id", help_text="One or several store ids: 1,2 or store=1&store=2.")
+    item = IdListFilter(field_name="item_id", help_text="One or several item ids: 1,2 or item=1&item=2.")
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", input_formats=DATE_INPUT_FORMATS, help_text="First day, YYYY-MM-DD."
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", input_formats=DATE_INPUT_FORMATS, help_text="Last day, YYYY-MM-DD."
+    )
+
+    class Meta:
+        model = Sale
+        fields: list[str] = []
+        form = SalesFiltersForm
+
+
+# Each ordering and the columns that make it total (stable pages), chosen to follow the indexes.
+SALE_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "date": ("date", "store_id", "item_id"),
+    "-date": ("-date", "store_id", "item_id"),
+    "store": ("store_id", "date", "item_id"),
+    "-store": ("-store_id", "date", "item_id"),
+    "item": ("item_id", "date", "store_id"),
+    "-item": ("-item_id", "date", "store_id"),
+    "sales": ("sales", "id"),
+    "-sales": ("-sales", "id"),
+}
+
+
+class SaleOrderingFilter(django_filters.ChoiceFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(key, key) for key in SALE_ORDERINGS])
+        kwargs.setdefault("error_messages", {"invalid_choice": f"%(value)s is not one of {', '.join(SALE_ORDERINGS)}."})
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.order_by(*SALE_ORDERINGS[value])
+
+
+class SaleFilterSet(SalesFilterSet):
+    ordering = SaleOrderingFilter(help_text="Sort order (default date).")
+
+
+def _filterset_validate(filterset: django_filters.FilterSet) -> None:
+    """Raise a DRF ValidationError keyed by parameter name if the filters are bad.
+
+    Not django_filters' translate_validation: it %-formats the messages again, and
+    they quote user input (a '%' in a value would crash it)."""
+    if not filterset.is_valid():
+        raise exceptions.ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
+
+
+class SalesFilterBackend(DjangoFilterBackend):
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        _filterset_validate(filterset)
+        return filterset.qs
+
+
+def sales_filters_parse(query_params) -> selectors.SalesFilters:
+    """Validate the shared filters of a request (400 naming the parameter if bad)."""
+    filterset = SalesFilterSet(data=query_params, queryset=Sale.objects.none())
+    _filterset_validate(filterset)
+    data = filterset.form.cleaned_data
+    return selectors.SalesFilters(
+        stores=data.get("store") or (),
+        items=data.get("item") or (),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+    )
+
+
+# ---------------------------------------------------------------- OpenAPI parameters
+
+FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "store",
+        OpenApiTypes.STR,
+        description="Store id(s): `1`, `1,2,3` or repeated `store=1&store=2`. Positive integers.",
+    ),
+    OpenApiParameter("item", OpenApiTypes.STR, description="Item id(s): `1`, `1,2,3` or repeated `item=1&item=2`."),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day included, YYYY-MM-DD."),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day included, YYYY-MM-DD; not before date_from."),
+]
+ERROR_RESPONSE = inline_serializer(
+    "ApiError", fields={"error": serializers.CharField(), "parameter": serializers.CharField(required=False)}
+)
+
+
+# ---------------------------------------------------------------- serializers
+
+
+class StoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Store
+        fields = ["id", "name"]
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Item
+        fields = ["id", "name"]
+
+
+class SaleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    date = serializers.DateField()
+    store = serializers.IntegerField(source="store_id")
+    item = serializers.IntegerField(source="item_id")
+    sales = serializers.IntegerField()
+
+
+class AggregatedParamsSerializer(serializers.Serializer):
+    granularity = serializers.ChoiceField(choices=selectors.GRANULARITIES, default="day")
+    group_by = serializers.ChoiceField(choices=selectors.GROUP_BYS, required=False, allow_blank=True)
+
+
+# ---------------------------------------------------------------- views
+
+
+@extend_schema(tags=["sales"])
+class StoreViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every store (not paginated)."""
+
+    serializer_class = StoreSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.store_list()
+
+
+@extend_schema(tags=["sales"])
+class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every item (not paginated)."""
+
+    serializer_class = ItemSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.item_list()
+
+
+@extend_schema(tags=["sales"])
+class SaleViewSet(viewsets.ReadOnlyModelViewSet):
+    """Daily sales rows at (date, store, item) grain."""
+
+    serializer_class = SaleSerializer
+    filter_backends = [SalesFilterBackend]
+    filterset_class = SaleFilterSet
+    queryset = Sale.objects.none()  # for schema introspection; get_queryset is what runs
+
+    def get_queryset(self):
+        return selectors.sale_list()
+
+    @extend_schema(
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter(
+                "ordering",
+                OpenApiTypes.STR,
+                enum=list(SALE_ORDERINGS),
+                description="Sort order; ties are broken so pages are stable. Default: date, store, item.",
+            ),
+        ],
+        responses={200: SaleSerializer(many=True), 400: ERROR_RESPONSE},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["period"] = row["period"].isoformat()
+    return rows
+
+
+@extend_schema(
+    tags=["sales"],
+    parameters=[
+        *FILTER_PARAMETERS,
+        OpenApiParameter(
+            "granularity",
+            OpenApiTypes.STR,
+            enum=list(selectors.GRANULARITIES),
+            default="day",
+            description="Period length: the day, the ISO week (period = its Monday) or the month (period = its 1st).",
+        ),
+        OpenApiParameter(
+            "group_by",
+            OpenApiTypes.STR,
+            enum=list(selectors.GROUP_BYS),
+            description="Split each period's total by store or by item. Omit for one total per period.",
+        ),
+    ],
+    responses={
+        200: inline_serializer(
+            "SalesAggregated",
+            fields={
+                "granularity": serializers.CharField(),
+                "group_by": serializers.CharField(allow_null=True),
+                "results": inline_serializer(
+                    "SalesAggregatedRow",
+                    fields={
+                        "period": serializers.DateField(),
+                        "store": serializers.IntegerField(required=False),
+                        "item": serializers.IntegerField(required=False),
+                        "sales": serializers.IntegerField(),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+        400: ERROR_RESPONSE,
+    },
+)
+class SalesAggregatedView(APIView):
+    """Total units per day, week or month, optionally split by store or item."""
+
+    def get(self, request: Request) -> Response:
+        filters = sales_filters_parse(request.query_params)
+        params = AggregatedParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        granularity = params.validated_data["granularity"]
+        group_by = params.validated_data.get("group_by") or None
+        rows = selectors.sales_aggregated(filters=filters, granularity=granularity, group_by=group_by)
+        return Response({"granularity": granularity, "group_by": group_by, "results": _period_rows(rows)})
+
+
+_WINDOW = {
+    "sales": serializers.IntegerField(),
+    "previous": serializers.IntegerField(),
+    "growth_pct": serializers.FloatField(allow_null=True),
+}
+
+
+@extend_schema(
+    tags=["sales"],
+    parameters=FILTER_PARAMETERS,
+    responses={
+        200: inline_serializer(
+            "SalesMetrics",
+            fields={
+                "date_from": serializers.DateField(allow_null=True),
+                "date_to": serializers.DateField(allow_null=True),
+                "days": serializers.IntegerField(),
+                "total_sales": serializers.IntegerField(),
+                "average_per_day": serializers.FloatField(allow_null=True),
+                "last_7_days": inline_serializer("MetricsWindow7", fields=_WINDOW),
+                "last_30_days": inline_serializer("MetricsWindow30", fields=_WINDOW),
+                "year_over_year": inline_serializer("MetricsWindow365", fields=_WINDOW),
+                "best_day": inline_serializer(
+                    "MetricsBestDay",
+                    fields={"date": serializers.DateField(), "sales": serializers.IntegerField()},
+                    allow_null=True,
+                ),
+                "top_stores": serializers.ListField(child=serializers.DictField()),
+                "top_items": serializers.ListField(child=serializers.DictField()),
+                "counts": serializers.DictField(child=serializers.IntegerField()),
+                "today": serializers.DictField(),
+            },
+        ),
+        400: ERROR_RESPONSE,
+    },
+)
+class SalesMetricsView(APIView):
+    """KPIs of the selection: totals, growth over 7/30/365 days, best day, top 5 stores and items, today."""
+
+    def get(self, request: Request) -> Response:
+        filters = sales_filters_parse(request.query_params)
+        return Response(selectors.sales_metrics(filters=filters))
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """GET /health: 200 when every check in settings.HEALTH_CHECKS passes, 503 naming what is down.
+
+    A plain Django view: monitors must neither be throttled nor need a login."""
+    if request.method not in ("GET", "HEAD"):
+        return JsonResponse({"error": "method not allowed: use GET."}, status=status.HTTP_405_METHOD_NOT_ALLOWED)
+    healthy, report = selectors.health_report()
+    return JsonResponse(report, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

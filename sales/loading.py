@@ -1,0 +1,497 @@
+"""The machinery behind `sales_load_csv`: header parsing, the COPY into a staging
+table, set-based validation and the bulk write into sales_sale.
+
+Why a staging table of text columns: PostgreSQL's COPY parses CSV at C speed,
+but a typed COPY stops at the first bad value without saying much, and accepts
+more than ISO dates and plain integers. The raw text is copied first; the write
+into sales_sale keeps only rows whose fields survive a cast and print back
+unchanged (one pass, no regular expressions). Only when a row was left out, or a
+cast or constraint failed, do slower set-based queries name the line, column
+and value of each problem. Those checks (_COLUMN_CHECKS) accept exactly what
+the fast path accepts: canonical ISO dates and integers below 2**31.
+
+Line numbers: the staging table is created fresh and filled by one COPY in one
+transaction, so its physical (ctid) order is the file order; `row_number() OVER
+(ORDER BY ctid)` recovers them on the error path without paying for a sequence on
+every row of the happy path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from django.db import DatabaseError, connection, transaction
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("date", "store", "item", "sales")
+MAX_LISTED_PROBLEMS = 10
+CHUNK_BYTES = 1 << 20
+MAX_HEADER_BYTES = 64 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
+STAGING_TABLE = "sales_load_staging"
+
+# A field is valid when it casts and prints back as itself: '2017-01-05' but not
+# '2017-1-5' or 'Jan 5 2017', '12' but not ' 12', '+12' or '012'. The session's
+# DateStyle is pinned to ISO so that a date prints as YYYY-MM-DD.
+_FAST_VALID = (
+    "{d}::date::text = {d} AND {s}::int::text = {s} AND {i}::int::text = {i} AND {v}::int::text = {v} "
+    "AND {s}::int > 0 AND {i}::int > 0 AND {v}::int >= 0"
+)
+
+# The same rules without any cast that could fail, for the error report. Dates:
+# the shape first, then the calendar, inside CASE so that nothing is cast
+# before its shape is known. Integers: digits without a leading zero, at most
+# 2147483647.
+_DATE_OK = """CASE
+    WHEN {c} IS NULL OR {c} !~ '^\\d{{4}}-\\d\\d-\\d\\d$' THEN false
+    WHEN substr({c}, 1, 4)::int < 1 OR substr({c}, 6, 2)::int NOT BETWEEN 1 AND 12 THEN false
+    ELSE substr({c}, 9, 2)::int BETWEEN 1 AND extract(day FROM
+        make_date(substr({c}, 1, 4)::int, substr({c}, 6, 2)::int, 1) + interval '1 month - 1 day')
+END"""
+_INT_OK = """CASE
+    WHEN {c} IS NULL OR {c} !~ '^PATTERN$' THEN false
+    ELSE length({c}) < 10 OR {c} COLLATE "C" <= '2147483647'
+END"""
+_POSITIVE_OK = _INT_OK.replace("PATTERN", "[1-9]\\d{{0,9}}")
+_COLUMN_CHECKS = {
+    "date": (_DATE_OK, "is not an ISO date (YYYY-MM-DD)"),
+    "store": (_POSITIVE_OK, "is not a positive integer"),
+    "item": (_POSITIVE_OK, "is not a positive integer"),
+    "sales": (_INT_OK.replace("PATTERN", "(0|[1-9]\\d{{0,9}})"), "is not a non-negative integer"),
+}
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """One thing wrong with the file. `line` counts from 1 (the header); `value`
+    is shown as is (already quoted and shortened)."""
+
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        prefix = ", ".join(where)
+        value = "" if self.value is None else f"{self.value} "
+        return f"{prefix}: {value}{self.message}" if prefix else f"{value}{self.message}"
+
+
+class LoadError(Exception):
+    """The file cannot be loaded. Nothing was written."""
+
+    def __init__(self, *, path: Path, problems: list[LoadProblem], total: int | None = None):
+        self.path = path
+        self.problems = problems[:MAX_LISTED_PROBLEMS]
+        self.total = max(total if total is not None else len(problems), len(self.problems))
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        if self.total == 1:
+            return f"{self.path}: {self.problems[0]}"
+        listed = len(self.problems)
+        head = f"{self.path}: {self.total:,} problems" + (f" (first {listed} listed)" if listed < self.total else "")
+        return "\n".join([head + ":", *(f"  {p}" for p in self.problems)])
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where the required columns are in the file, and where its data starts."""
+
+    names: list[str]
+    positions: dict[str, int]
+    data_offset: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.names)
+
+
+def _show(value: str | bytes, limit: int = 40) -> str:
+    text = repr(value if len(value) <= limit else value[:limit])
+    return text if len(value) <= limit else text + "..."
+
+
+def csv_read_header(*, path: Path) -> CsvLayout:
+    """Check that `path` is a readable, non-empty CSV whose header names date,
+    store, item and sales (any order, any case; extra columns are ignored with a
+    warning). Raises LoadError otherwise."""
+
+    def fail(message: str, *, line: int | None = None, value: str | None = None) -> LoadError:
+        return LoadError(path=path, problems=[LoadProblem(line=line, column=None, value=value, message=message)])
+
+    if not path.exists():
+        raise fail("no such file")
+    if path.is_dir():
+        raise fail("is a directory, not a CSV file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(MAX_HEADER_BYTES + len(UTF8_BOM))
+    except OSError as error:
+        raise fail(f"cannot be read ({error.strerror})") from None
+    offset = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
+    if not head[offset:].strip():
+        raise fail("the file is empty (expected a header line: date,store,item,sales)")
+    end = head.find(b"\n", offset)
+    if end == -1 and len(head) > MAX_HEADER_BYTES:
+        raise fail(f"line 1 is longer than {MAX_HEADER_BYTES:,} bytes: this is not a date,store,item,sales CSV", line=1)
+    raw = head[offset:] if end == -1 else head[offset:end]
+    try:
+        text = raw.decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        raise fail("the header is not UTF-8 text (is this a CSV file?)", line=1, value=_show(raw)) from None
+    if "\x00" in text:
+        raise fail("the header contains NUL bytes (is this a CSV file?)", line=1, value=_show(text))
+    names = [name.strip().lower() for name in next(csv.reader([text]), [])]
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    doubled = sorted({name for name in names if name in REQUIRED_COLUMNS and names.count(name) > 1})
+    if missing or doubled:
+        detail = f"missing {', '.join(missing)}" if missing else f"{', '.join(doubled)} more than once"
+        raise fail(f"the header must name date, store, item and sales ({detail})", line=1, value=_show(text))
+    warnings = []
+    extra = [name or "(blank)" for name in names if name not in REQUIRED_COLUMNS]
+    if extra:
+        warnings.append(f"{path}: ignoring extra column(s) {', '.join(extra)}")
+    data_offset = len(head) if end == -1 else end + 1
+    return CsvLayout(
+        names=names,
+        positions={name: names.index(name) for name in REQUIRED_COLUMNS},
+        data_offset=data_offset,
+        warnings=warnings,
+    )
+
+
+# ---------------------------------------------------------------- staging
+
+
+def staging_create(*, cursor, layout: CsvLayout) -> None:
+    """A temporary table of text columns, one per CSV column (c0, c1, ...),
+    dropped when the load's transaction ends either way."""
+    columns = ", ".join(f"c{i} text" for i in range(layout.width))
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {STAGING_TABLE} ({columns}) ON COMMIT DROP")
+
+
+def staging_copy(*, cursor, path: Path, layout: CsvLayout, progress: Callable[[str, int], None] | None = None) -> int:
+    """Stream the data lines of `path` into the staging table with COPY. Returns
+    the number of rows copied. Raises psycopg errors when PostgreSQL rejects the
+    file's structure or encoding."""
+    columns = ", ".join(f"c{i}" for i in range(layout.width))
+    lines = 0
+    last_char = b"\n"
+    with path.open("rb") as handle:
+        handle.seek(layout.data_offset)
+        with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+            while chunk := handle.read(CHUNK_BYTES):
+                copy.write(chunk)
+                lines += chunk.count(b"\n")
+                last_char = chunk[-1:]
+                if progress is not None:
+                    progress("reading", lines + (last_char != b"\n"))
+    return cursor.cursor.rowcount
+
+
+def _staged(layout: CsvLayout, name: str) -> str:
+    return f"c{layout.positions[name]}"
+
+
+def staging_date_range(*, cursor, layout: CsvLayout) -> tuple[str | None, str | None]:
+    """First and last date of the staging table as text: ISO dates sort as
+    text, and when any is malformed the write refuses the file anyway."""
+    d = _staged(layout, "date")
+    cursor.execute(f'SELECT min({d} COLLATE "C"), max({d} COLLATE "C") FROM {STAGING_TABLE}')
+    return cursor.fetchone()
+
+
+def staging_problems(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem], int]:
+    """Every bad value in the staging table, first MAX_LISTED_PROBLEMS of them
+    with line, column and value, and how many there are in all."""
+    branches = []
+    for name, (check, message) in _COLUMN_CHECKS.items():
+        column = _staged(layout, name)
+        branches.append(
+            f"SELECT line, {layout.positions[name]} AS position, '{name}' AS name, {column} AS value, "
+            f"'{message}' AS message FROM numbered WHERE NOT ({check.format(c=column)})"
+        )
+    cursor.execute(
+        f"""
+        WITH numbered AS (SELECT row_number() OVER (ORDER BY ctid) + 1 AS line, * FROM {STAGING_TABLE}),
+        problems AS ({" UNION ALL ".join(branches)})
+        SELECT count(*) OVER (), line, name, value, message FROM problems ORDER BY line, position LIMIT %s
+        """,
+        [MAX_LISTED_PROBLEMS],
+    )
+    rows = cursor.fetchall()
+    problems = [
+        LoadProblem(line=line, column=name, value=_show("" if value is None else value), message=message)
+        for _, line, name, value, message in rows
+    ]
+    return problems, rows[0][0] if rows else 0
+
+
+def staging_duplicates(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem], int]:
+    """Rows that repeat an earlier (date, store, item) of the file. Only asked
+    once every value is valid, so equal text is an equal key."""
+    d, s, i = (_staged(layout, name) for name in ("date", "store", "item"))
+    cursor.execute(
+        f"""
+        WITH numbered AS (SELECT row_number() OVER (ORDER BY ctid) + 1 AS line, {d} AS d, {s} AS s, {i} AS i
+                          FROM {STAGING_TABLE}),
+        repeats AS (SELECT line, d, s, i, min(line) OVER (PARTITION BY d, s, i) AS first FROM numbered)
+        SELECT count(*) OVER (), line, d, s, i, first FROM repeats WHERE line > first ORDER BY line LIMIT %s
+        """,
+        [MAX_LISTED_PROBLEMS],
+    )
+    rows = cursor.fetchall()
+    problems = [
+        LoadProblem(
+            line=line,
+            column="date,store,item",
+            value=_show(f"{d},{s},{i}"),
+            message=f"repeats line {first} (each date, store and item may appear once)",
+        )
+        for _, line, d, s, i, first in rows
+    ]
+    return problems, rows[0][0] if rows else 0
+
+
+def staging_keys(*, cursor, layout: CsvLayout) -> tuple[list[int], list[int]]:
+    """The distinct store and item numbers in the staging table (values that
+    are not plain positive integers are left to the write to refuse)."""
+    s, i = _staged(layout, "store"), _staged(layout, "item")
+    cursor.execute(f"SELECT {s}, {i} FROM {STAGING_TABLE} GROUP BY GROUPING SETS (({s}), ({i}))")
+    stores, items = set(), set()
+    for store, item in cursor.fetchall():
+        text, found = (store, stores) if item is None else (item, items)
+        if text and text.isascii() and text.isdigit() and text[0] != "0" and int(text) < 2**31:
+            found.add(int(text))
+    return sorted(stores), sorted(items)
+
+
+# ---------------------------------------------------------------- structure (error path)
+
+
+def file_structure_problems(*, path: Path, layout: CsvLayout) -> tuple[list[LoadProblem], int]:
+    """Read the file line by line for what COPY refuses before any value is
+    looked at: bytes that are not UTF-8, NUL bytes, stray carriage returns,
+    mixed line endings, unbalanced quotes and lines with the wrong number of
+    columns. Only runs after COPY has failed, so it may be slow."""
+    problems: list[LoadProblem] = []
+    total = 0
+
+    def add(line: int, value: str | bytes, message: str) -> None:
+        nonlocal total
+        total += 1
+        if len(problems) < MAX_LISTED_PROBLEMS:
+            problems.append(LoadProblem(line=line, column=None, value=_show(value), message=message))
+
+    with path.open("rb") as handle:
+        handle.seek(layout.data_offset)
+        crlf: bool | None = None  # COPY takes the first data line's ending for the whole file
+        for line, raw in enumerate(handle, start=2):
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            ends_crlf = body.endswith(b"\r")
+            body = body[:-1] if ends_crlf else body
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as error:
+                add(line, body, f"is not UTF-8 text (byte {error.start + 1} is 0x{body[error.start]:02x})")
+                continue
+            if crlf is None and raw.endswith(b"\n"):
+                crlf = ends_crlf
+            if "\x00" in text:
+                add(line, text, "contains a NUL byte")
+            elif "\r" in text:
+                add(line, text, "contains a carriage return inside the line")
+            elif raw.endswith(b"\n") and ends_crlf != crlf:
+                add(line, text, f"ends in {'CRLF' if ends_crlf else 'LF'} but line 2 in {'CRLF' if crlf else 'LF'}")
+            elif text.count('"') % 2:
+                add(line, text, "has an unbalanced double quote")
+            else:
+                width = len(next(csv.reader(io.StringIO(text)), [""]))
+                if width != layout.width:
+                    add(line, text, f"has {width} column(s), the header has {layout.width}")
+    return problems, total
+
+
+def database_error_problem(error: Exception) -> LoadProblem:
+    """PostgreSQL's own words, for a failure the other checks did not explain.
+    COPY counts lines after the header, the file from the header."""
+    # Django wraps psycopg's errors; the diagnostics stay on the original.
+    diag = getattr(error, "diag", None) or getattr(error.__cause__, "diag", None)
+    message = (diag.message_primary if diag else None) or (str(error).splitlines() or [type(error).__name__])[0]
+    context = (diag.context if diag else None) or ""
+    line = None
+    if ", line " in context:
+        number = context.split(", line ", 1)[1].split(",")[0].split(":")[0]
+        line = int(number) + 1 if number.isdigit() else None
+    return LoadProblem(line=line, column=None, value=None, message=f"could not be loaded: {message}")
+
+
+# ---------------------------------------------------------------- writing
+
+
+class StepFailed(Exception):
+    """A write step found the file wanting and was rolled back."""
+
+
+@dataclass
+class SaleTableParts:
+    """Secondary indexes and constraints of sales_sale, as PostgreSQL would re-create them."""
+
+    unique: list[tuple[str, str]]
+    foreign: list[tuple[str, str]]
+    indexes: list[tuple[str, str]]
+
+
+def sale_table_parts(*, cursor) -> SaleTableParts:
+    cursor.execute(
+        """
+        SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint
+        WHERE conrelid = 'sales_sale'::regclass AND contype IN ('u', 'f') ORDER BY conname
+        """
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        """
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+        WHERE i.indrelid = 'sales_sale'::regclass AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        ORDER BY i.indexrelid
+        """
+    )
+    return SaleTableParts(
+        unique=[(name, definition) for name, kind, definition in constraints if kind == "u"],
+        foreign=[(name, definition) for name, kind, definition in constraints if kind == "f"],
+        indexes=cursor.fetchall(),
+    )
+
+
+def _quote_name(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def sales_replace_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> int:
+    """Empty sales_sale and fill it from the staging table.
+
+    Maintaining three b-trees and queueing a deferred foreign-key check per row
+    costs several times more than building the indexes once and validating each
+    foreign key with one join, so the secondary indexes and constraints are
+    dropped and re-created from their own definitions (names unchanged, so
+    migrations still find them). All of it is inside the load's transaction: a
+    failure puts everything back. The unique constraint comes back first, and
+    raises IntegrityError if the file repeats a (date, store, item).
+
+    Returns the number of rows written: fewer than staged means some row was
+    not valid (and the caller must roll back)."""
+    parts = sale_table_parts(cursor=cursor)
+    cursor.execute("TRUNCATE sales_sale RESTART IDENTITY")
+    for name, _ in [*parts.foreign, *parts.unique]:
+        cursor.execute(f"ALTER TABLE sales_sale DROP CONSTRAINT {_quote_name(name)}")
+    for name, _ in parts.indexes:
+        cursor.execute(f"DROP INDEX {name}")  # already quoted, as regclass prints it
+    cursor.execute(f"INSERT INTO sales_sale (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}")
+    written = cursor.rowcount
+    for name, definition in parts.unique:
+        cursor.execute(f"ALTER TABLE sales_sale ADD CONSTRAINT {_quote_name(name)} {definition}")
+    for _, definition in parts.indexes:
+        cursor.execute(definition)
+    for name, definition in parts.foreign:
+        cursor.execute(f"ALTER TABLE sales_sale ADD CONSTRAINT {_quote_name(name)} {definition}")
+    return written
+
+
+def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> int:
+    """Insert the staged rows, overwriting the units of (date, store, item) days
+    already present. Returns the number of rows written, as
+    sales_replace_from_staging does.
+
+    The file is checked before the upsert rather than by it: a rolled-back
+    upsert would still have drawn ids from sales_sale's sequence, and a failed
+    load must leave no trace."""
+    d, s, i, v = (_staged(layout, name) for name in REQUIRED_COLUMNS)
+    cursor.execute(
+        f"SELECT count(*) FILTER (WHERE {_FAST_VALID.format(d=d, s=s, i=i, v=v)}), count(*) FROM {STAGING_TABLE}"
+    )
+    valid, staged = cursor.fetchone()
+    if valid != staged:
+        return valid
+    cursor.execute(f"SELECT EXISTS (SELECT FROM {STAGING_TABLE} GROUP BY {d}, {s}, {i} HAVING count(*) > 1)")
+    if cursor.fetchone()[0]:
+        raise StepFailed("the file repeats a (date, store, item)")
+    cursor.execute(
+        f"""
+        INSERT INTO sales_sale (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}
+        ON CONFLICT (date, store_id, item_id) DO UPDATE SET sales = EXCLUDED.sales
+        """
+    )
+    return cursor.rowcount
+
+
+def _typed_select(layout: CsvLayout, shift_days: int) -> str:
+    d, s, i, v = (_staged(layout, name) for name in REQUIRED_COLUMNS)
+    shift = f" + {int(shift_days)}" if shift_days else ""
+    valid = _FAST_VALID.format(d=d, s=s, i=i, v=v)
+    return f"SELECT {d}::date{shift}, {s}::int, {i}::int, {v}::int FROM {STAGING_TABLE} WHERE {valid}"
+
+
+def rollups_rebuild(*, cursor) -> None:
+    """Recompute the three daily rollups from sales_sale. One GROUP BY per table
+    (the ORM has no INSERT ... SELECT); the all-stores total is summed from the
+    per-store rollup, which is 50 times smaller than sales_sale."""
+    cursor.execute("TRUNCATE sales_dailytotal, sales_dailystoretotal, sales_dailyitemtotal RESTART IDENTITY")
+    cursor.execute(
+        "INSERT INTO sales_dailystoretotal (date, store_id, sales) "
+        "SELECT date, store_id, sum(sales) FROM sales_sale GROUP BY date, store_id"
+    )
+    cursor.execute(
+        "INSERT INTO sales_dailyitemtotal (date, item_id, sales) "
+        "SELECT date, item_id, sum(sales) FROM sales_sale GROUP BY date, item_id"
+    )
+    cursor.execute(
+        "INSERT INTO sales_dailytotal (date, sales) SELECT date, sum(sales) FROM sales_dailystoretotal GROUP BY date"
+    )
+
+
+def tables_analyze(*, cursor) -> None:
+    # Fresh statistics now, rather than whenever autovacuum gets to it: the
+    # planner's choices for the API depend on them.
+    cursor.execute("ANALYZE sales_sale, sales_dailytotal, sales_dailystoretotal, sales_dailyitemtotal")
+
+
+def write_step(fn: Callable[[], int], *, expect: int | None = None) -> tuple[int | None, Exception | None]:
+    """Run `fn` in a savepoint. Returns (its result, None), or (None, the
+    database error it raised) after rolling the savepoint back, so that the
+    staging table can still be queried for the reason. With `expect`, a result
+    other than `expect` also rolls back (as StepFailed)."""
+    try:
+        with transaction.atomic():
+            result = fn()
+            if expect is not None and result != expect:
+                raise StepFailed(f"wrote {result} rows of {expect}")
+    except (DatabaseError, psycopg.Error, StepFailed) as error:
+        return None, error
+    return result, None
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started

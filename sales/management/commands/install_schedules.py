@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from sales.services import schedules_install
+
+
+class Command(BaseCommand):
+    help = "Install the periodic tasks declared in config/schedules.py into django-celery-beat's database scheduler."
+
+    def handle(self, *args, **options):
+        installed = schedules_install()
+        for name in installed:
+            self.stdout.write(f"schedule installed: {name}")

@@ -1,0 +1,71 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from sales.loading import Stopwatch
+from sales.services import LoadError, sales_load_csv
+
+STAGE_LABELS = {
+    "reading": "reading",
+    "copied": "writing sales_sale",
+    "written": "rebuilding rollups",
+    "rollups": "committing",
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a date,store,item,sales CSV (default: settings.TRAIN_CSV_PATH) into the sales history with "
+        "PostgreSQL COPY. Replaces the history unless --append. Nothing is written if any row is bad."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", nargs="?", default=str(settings.TRAIN_CSV_PATH))
+        parser.add_argument(
+            "--append", action="store_true", help="upsert into the existing history instead of replacing it"
+        )
+        parser.add_argument(
+            "--align-to-today",
+            action="store_true",
+            help="shift every date by whole weeks so the last one falls in the week before today",
+        )
+        parser.add_argument(
+            "--no-followups",
+            action="store_true",
+            help="do not enqueue the streaming profile and forecast refresh tasks after the load",
+        )
+
+    def handle(self, *args, path, append, align_to_today, no_followups, **options):
+        progress = self._progress if self.stdout.isatty() else None
+        self._clock = Stopwatch()
+        self._rows = 0
+        try:
+            summary = sales_load_csv(
+                path=Path(path),
+                append=append,
+                align_to_today=align_to_today,
+                progress=progress,
+                followups=not no_followups,
+            )
+        except LoadError as error:
+            raise CommandError(str(error)) from None
+        finally:
+            if progress is not None:
+                self.stdout.write("\r\033[K", ending="")
+        for warning in summary.warnings:
+            self.stderr.write(f"warning: {warning}")
+        shift = f", dates shifted by {summary.shift_days // 7:+d} weeks" if summary.shift_days else ""
+        mode = f"appended ({summary.total_rows:,} rows in total)" if summary.appended else "replaced the history"
+        self.stdout.write(
+            f"loaded {summary.rows:,} rows from {summary.path}: {summary.date_from} to {summary.date_to}, "
+            f"{summary.stores} stores, {summary.items} items, {summary.seconds:.1f} s "
+            f"({summary.rows / max(summary.seconds, 1e-9):,.0f} rows/s); {mode}{shift}"
+        )
+
+    def _progress(self, stage: str, rows: int) -> None:
+        rows = self._rows = max(rows, self._rows)
+        seconds = self._clock.seconds
+        rate = f" ({rows / seconds:,.0f} rows/s)" if seconds > 0 and stage == "reading" else ""
+        self.stdout.write(f"\r\033[K{STAGE_LABELS.get(stage, stage)}: {rows:,} rows{rate}", ending="")
+        self.stdout.flush()

@@ -1,0 +1,321 @@
+"""Reads of the sales history: row lists, aggregates, KPIs and health checks.
+
+Aggregates and KPIs read the smallest daily rollup that can answer the filters
+(see `_daily_source`), so no request scans the 913,000-row base table unless
+it filters by store and item at once (then the base table's indexes serve it).
+Nothing is cached: the rollups are kept in step by every write.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import redis
+from django.conf import settings
+from django.db import connection, models
+from django.db.models import Max, Min, Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from forecasting.selectors import forecast_today
+from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+
+logger = logging.getLogger(__name__)
+
+Granularity = Literal["day", "week", "month"]
+GroupBy = Literal["store", "item"]
+GRANULARITIES: tuple[str, ...] = ("day", "week", "month")
+GROUP_BYS: tuple[str, ...] = ("store", "item")
+
+
+@dataclass(frozen=True)
+class SalesFilters:
+    """The filters every sales endpoint shares. Empty tuples / None mean "no filter";
+    dates are inclusive."""
+
+    stores: tuple[int, ...] = ()
+    items: tuple[int, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+# ---------------------------------------------------------------- lists
+
+
+def store_list() -> models.QuerySet[Store]:
+    return Store.objects.order_by("id")
+
+
+def item_list() -> models.QuerySet[Item]:
+    return Item.objects.order_by("id")
+
+
+def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
+    """Sale rows, in (date, store, item) order (the unique index's order, so the
+    first pages come straight off the index)."""
+    queryset = Sale.objects.order_by("date", "store_id", "item_id")
+    if filters is not None:
+        queryset = _filtered(queryset, filters=filters, by_store=True, by_item=True)
+    return queryset
+
+
+# ---------------------------------------------------------------- aggregates
+
+
+def _daily_source(*, filters: SalesFilters, group_by: str | None = None) -> type[models.Model]:
+    """The smallest table holding daily totals at a grain fine enough for these
+    filters and this grouping."""
+    needs_store = bool(filters.stores) or group_by == "store"
+    needs_item = bool(filters.items) or group_by == "item"
+    if needs_store and needs_item:
+        return Sale
+    if needs_store:
+        return DailyStoreTotal
+    if needs_item:
+        return DailyItemTotal
+    return DailyTotal
+
+
+def _filtered(queryset: models.QuerySet, *, filters: SalesFilters, by_store: bool, by_item: bool) -> models.QuerySet:
+    if filters.date_from is not None:
+        queryset = queryset.filter(date__gte=filters.date_from)
+    if filters.date_to is not None:
+        queryset = queryset.filter(date__lte=filters.date_to)
+    if by_store and filters.stores:
+        queryset = queryset.filter(store_id__in=filters.stores)
+    if by_item and filters.items:
+        queryset = queryset.filter(item_id__in=filters.items)
+    return queryset
+
+
+def daily_totals(*, filters: SalesFilters, group_by: str | None = None) -> models.QuerySet:
+    """Rows with `date` and `sales` (and store_id / item_id where the table has
+    them) whose sums over any set of days answer `filters`, split by `group_by`
+    if given, from the smallest table that can. Sum them; never count them."""
+    model = _daily_source(filters=filters, group_by=group_by)
+    return _filtered(
+        model.objects.all(),
+        filters=filters,
+        by_store=model in (Sale, DailyStoreTotal),
+        by_item=model in (Sale, DailyItemTotal),
+    )
+
+
+# The name streaming.selectors first imported; use daily_totals.
+_daily_queryset = daily_totals
+
+
+# What one row of each rollup is the total of, besides its day.
+_ROLLUP_KEY: dict[type[models.Model], str | None] = {DailyTotal: None, DailyStoreTotal: "store", DailyItemTotal: "item"}
+
+
+def sales_aggregated(
+    *, filters: SalesFilters, granularity: Granularity = "day", group_by: GroupBy | None = None
+) -> list[dict[str, Any]]:
+    """Total units per period (the day, the Monday of its ISO week, or the 1st of
+    its month), optionally split by store or item.
+
+    Returns [{"period": date, "sales": int}] or, grouped, [{"period": date,
+    "store" | "item": id, "sales": int}], sorted by period then key.
+    """
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"unknown granularity {granularity!r}")
+    if group_by not in (None, *GROUP_BYS):
+        raise ValueError(f"unknown group_by {group_by!r}")
+    queryset = daily_totals(filters=filters, group_by=group_by)
+    key = f"{group_by}_id" if group_by else None
+    keys = [key] if key else []
+    if granularity == "day" and _ROLLUP_KEY.get(queryset.model, "") == group_by:
+        # The rollup already holds one row per day (and key): read it as it is.
+        rows = queryset.order_by("date", *keys).values_list("date", *keys, "sales")
+    else:
+        if granularity == "day":
+            period = models.F("date")
+        elif granularity == "week":
+            period = TruncWeek("date", output_field=models.DateField())
+        else:
+            period = TruncMonth("date", output_field=models.DateField())
+        rows = (
+            queryset.annotate(period=period)
+            .values("period", *keys)
+            .annotate(total=Sum("sales"))
+            .order_by("period", *keys)
+            .values_list("period", *keys, "total")
+        )
+    if key is None:
+        return [{"period": p, "sales": units} for p, units in rows]
+    return [{"period": p, group_by: k, "sales": units} for p, k, units in rows]
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _growth_pct(current: int, previous: int) -> float | None:
+    if not previous:
+        return None
+    return round((current - previous) / previous * 100, 1)
+
+
+def _window(current: int | None, previous: int | None) -> dict[str, Any]:
+    current, previous = current or 0, previous or 0
+    return {"sales": current, "previous": previous, "growth_pct": _growth_pct(current, previous)}
+
+
+def _ranked(*, filters: SalesFilters, by: GroupBy, names: dict[int, str]) -> list[dict[str, Any]]:
+    """Every store (or item) with sales in the selection, best first (ties by id)."""
+    rows = (
+        daily_totals(filters=filters, group_by=by)
+        .values(f"{by}_id")
+        .annotate(total=Sum("sales"))
+        .order_by("-total", f"{by}_id")
+        .values_list(f"{by}_id", "total")
+    )
+    return [{by: key, "name": names.get(key, ""), "sales": total} for key, total in rows]
+
+
+def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float | None]:
+    """Forecast of `day`'s total for this selection, with 80 % and 95 % bounds (all
+    None before the first complete forecast run, or outside its horizon).
+
+    The one place the metrics read forecasts from."""
+    forecast = forecast_today(store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day)
+    return {key: forecast[key] for key in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")}
+
+
+def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[str, Any]:
+    """KPIs for the selection, read from the daily rollups.
+
+    date_from/date_to are the first and last day WITH DATA after the filters;
+    `days` counts calendar days between them (inclusive) and `average_per_day`
+    is total / days. The 7-, 30- and 365-day windows end at that last day and
+    are compared with the same number of days just before. "today" is
+    `timezone.localdate()` (TIME_ZONE), its actual taken with the store/item
+    filters but regardless of the date filters.
+    """
+    today = today or timezone.localdate()
+    daily = daily_totals(filters=filters)
+    span = daily.aggregate(first=Min("date"), last=Max("date"), total=Sum("sales"))
+    first, last = span["first"], span["last"]
+    undated = SalesFilters(stores=filters.stores, items=filters.items)
+    today_actual = daily_totals(filters=undated).filter(date=today).aggregate(total=Sum("sales"))["total"]
+    today_block = {"date": today, "actual": today_actual or 0, **sales_today_forecast(filters=filters, day=today)}
+    if first is None:
+        empty_window = _window(0, 0)
+        return {
+            "date_from": None,
+            "date_to": None,
+            "days": 0,
+            "total_sales": 0,
+            "average_per_day": None,
+            "last_7_days": empty_window,
+            "last_30_days": dict(empty_window),
+            "year_over_year": dict(empty_window),
+            "best_day": None,
+            "top_stores": [],
+            "top_items": [],
+            "counts": {"stores": 0, "items": 0, "rows": 0},
+            "today": today_block,
+        }
+
+    def days_back(days: int) -> date:
+        return last - timedelta(days=min(days, (last - date.min).days))
+
+    def between(start_days_back: int, end_days_back: int) -> Sum:
+        """Units of the days after `start_days_back` days before the last day, up to
+        and including `end_days_back` days before it."""
+        return Sum("sales", filter=Q(date__gt=days_back(start_days_back), date__lte=days_back(end_days_back)))
+
+    windows = daily.aggregate(
+        w7=between(7, 0),
+        p7=between(14, 7),
+        w30=between(30, 0),
+        p30=between(60, 30),
+        w365=between(365, 0),
+        p365=between(730, 365),
+    )
+    best = (
+        daily.values("date")
+        .annotate(total=Sum("sales"))
+        .order_by("-total", "date")
+        .values_list("date", "total")
+        .first()
+    )
+    stores = _ranked(filters=filters, by="store", names=dict(Store.objects.values_list("id", "name")))
+    items = _ranked(filters=filters, by="item", names=dict(Item.objects.values_list("id", "name")))
+    days = (last - first).days + 1
+    total = span["total"]
+    return {
+        "date_from": first,
+        "date_to": last,
+        "days": days,
+        "total_sales": total,
+        "average_per_day": round(total / days, 1),
+        "last_7_days": _window(windows["w7"], windows["p7"]),
+        "last_30_days": _window(windows["w30"], windows["p30"]),
+        "year_over_year": _window(windows["w365"], windows["p365"]),
+        "best_day": {"date": best[0], "sales": best[1]},
+        "top_stores": stores[:5],
+        "top_items": items[:5],
+        "counts": {"stores": len(stores), "items": len(items), "rows": sale_list(filters=filters).order_by().count()},
+        "today": today_block,
+    }
+
+
+# ---------------------------------------------------------------- health
+#
+# A health check is a function named `<name>_health` taking no arguments and
+# returning {"status": "ok" | "down" | "stale" | "empty", ...details}. The
+# checks run are listed, as dotted paths, in settings.HEALTH_CHECKS.
+
+HEALTH_FAILING = frozenset({"down", "stale"})
+
+
+def database_health() -> dict[str, Any]:
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"status": "ok", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def redis_health() -> dict[str, Any]:
+    started = time.monotonic()
+    # Short timeouts: a dead Redis must make /health answer 503 quickly, not hang.
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return {"status": "ok", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _health_name(path: str) -> str:
+    name = path.rsplit(".", 1)[-1]
+    return name.removesuffix("_health")
+
+
+def health_report() -> tuple[bool, dict[str, Any]]:
+    """Run every check in settings.HEALTH_CHECKS. Returns (healthy, report); a check
+    that raises is reported as down with the error message (never a traceback)."""
+    checks: dict[str, dict[str, Any]] = {}
+    for path in settings.HEALTH_CHECKS:
+        name = _health_name(path)
+        try:
+            result = dict(import_string(path)())
+        except Exception as exc:
+            logger.warning("health_check_failed check=%s error=%r", name, str(exc))
+            result = {"status": "down", "error": f"{type(exc).__name__}: {exc}".strip()}
+        checks[name] = result
+    statuses = {check.get("status") for check in checks.values()}
+    if "down" in statuses:
+        overall = "down"
+    elif "stale" in statuses:
+        overall = "stale"
+    else:
+        overall = "ok"
+    return overall == "ok", {"status": overall, "checks": checks}

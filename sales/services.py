@@ -1,0 +1,282 @@
+"""Writes to the sales history. Every write keeps the daily rollups in step."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from config.schedules import periodic_schedules
+from sales import loading
+from sales.loading import LoadError, LoadProblem
+from sales.models import Item, Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SaleRow:
+    date: date
+    store_id: int
+    item_id: int
+    sales: int
+
+
+# Each rollup: table, key columns, and how to pick the key out of a SaleRow.
+_UPSERT_ADD = """
+    INSERT INTO {table} ({keys}, sales)
+    SELECT {keys}, sales FROM unnest({arrays}) AS t({keys}, sales)
+    ON CONFLICT ({conflict}) DO UPDATE SET sales = {table}.sales + EXCLUDED.sales
+"""
+
+
+def _upsert_add(cursor, *, table: str, keys: list[str], types: list[str], totals: dict[tuple, int]) -> None:
+    if not totals:
+        return
+    columns = list(zip(*[(*key, value) for key, value in totals.items()], strict=True))
+    arrays = ", ".join(f"%s::{t}[]" for t in [*types, "bigint"])
+    sql = _UPSERT_ADD.format(table=table, keys=", ".join(keys), arrays=arrays, conflict=", ".join(keys))
+    cursor.execute(sql, [list(c) for c in columns])
+
+
+def sales_record_batch(*, rows: Iterable[SaleRow]) -> int:
+    """Add `rows` to the history: each row's units are added to that (date, store,
+    item) day, and to the daily, per-store and per-item rollups, in one transaction.
+
+    This is the one write path for new sales (the live generator and the ingest
+    API both call it). Callers validate that stores and items exist. Returns the
+    total units added.
+    """
+    per_sale: dict[tuple, int] = defaultdict(int)
+    for row in rows:
+        per_sale[(row.date, row.store_id, row.item_id)] += row.sales
+    per_day: dict[tuple, int] = defaultdict(int)
+    per_store: dict[tuple, int] = defaultdict(int)
+    per_item: dict[tuple, int] = defaultdict(int)
+    for (day, store_id, item_id), units in per_sale.items():
+        per_day[(day,)] += units
+        per_store[(day, store_id)] += units
+        per_item[(day, item_id)] += units
+    # The ORM's bulk upsert can only overwrite on conflict; sales must be added, so this is SQL.
+    with transaction.atomic(), connection.cursor() as cursor:
+        _upsert_add(
+            cursor,
+            table="sales_sale",
+            keys=["date", "store_id", "item_id"],
+            types=["date", "int", "int"],
+            totals=per_sale,
+        )
+        _upsert_add(cursor, table="sales_dailytotal", keys=["date"], types=["date"], totals=per_day)
+        _upsert_add(
+            cursor, table="sales_dailystoretotal", keys=["date", "store_id"], types=["date", "int"], totals=per_store
+        )
+        _upsert_add(
+            cursor, table="sales_dailyitemtotal", keys=["date", "item_id"], types=["date", "int"], totals=per_item
+        )
+    return sum(per_day.values())
+
+
+def schedules_install() -> list[str]:
+    """Create or update the django-celery-beat entries declared in config/schedules.py."""
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    installed = []
+    for name, spec in periodic_schedules().items():
+        defaults: dict = {"task": spec["task"], "enabled": True, "kwargs": json.dumps(spec.get("kwargs", {}))}
+        if "every_seconds" in spec:
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=spec["every_seconds"], period=IntervalSchedule.SECONDS
+            )
+            defaults |= {"interval": interval, "crontab": None}
+        else:
+            crontab, _ = CrontabSchedule.objects.get_or_create(
+                minute=spec["crontab"]["minute"],
+                hour=spec["crontab"]["hour"],
+                day_of_week="*",
+                day_of_month="*",
+                month_of_year="*",
+                timezone=settings.TIME_ZONE,
+            )
+            defaults |= {"crontab": crontab, "interval": None}
+        PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
+        installed.append(name)
+    return installed
+
+
+# ---------------------------------------------------------------- loading the history
+
+# Work that depends on the history, enqueued by name once a load has committed:
+# the sales app does not import the apps that own it.
+LOAD_FOLLOWUP_TASKS = ("streaming.tasks.profile_refresh", "forecasting.tasks.forecast_refit_all")
+FOLLOWUP_BROKER_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What a load did. Dates are after any --align-to-today shift; `rows`,
+    `stores`, `items` and the dates describe the file, `total_rows` what
+    sales_sale holds afterwards; `timings` are seconds since the start at the
+    end of each stage (copied, written, rollups, committed)."""
+
+    path: Path
+    rows: int
+    total_rows: int
+    date_from: date
+    date_to: date
+    stores: int
+    items: int
+    seconds: float
+    appended: bool
+    shift_days: int
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def align_shift_days(*, last: date, today: date) -> int:
+    """The whole number of weeks (in days) that moves `last` into the 7 days
+    before `today` (today - 7 .. today - 1). Whole weeks keep every weekday."""
+    return ((today - timedelta(days=1)) - last).days // 7 * 7
+
+
+def sales_load_csv(
+    *,
+    path: Path,
+    append: bool = False,
+    align_to_today: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+    followups: bool = True,
+) -> LoadSummary:
+    """Load a date,store,item,sales CSV into the sales history in one transaction.
+
+    By default the file replaces the whole history; with `append` its rows are
+    upserted (a (date, store, item) already present takes the file's units).
+    Stores and items it names are created as "Store N" / "Item N" when missing,
+    and the daily rollups are rebuilt from sales_sale. With `align_to_today`
+    every date moves by the whole number of weeks that puts the last one in the
+    week before today (`timezone.localdate()`, the TIME_ZONE setting).
+
+    `progress(stage, rows)` is called while the file streams in ("reading") and
+    at each later stage. With `followups`, the refresh of the streaming profile
+    and of the forecasts is enqueued after commit.
+
+    Raises LoadError (nothing written) when the file cannot be read, its header
+    lacks a required column, or any row is malformed or repeated.
+    """
+    path = Path(path)
+    clock = loading.Stopwatch()
+    timings: dict[str, float] = {}
+
+    def stage(name: str, rows: int = 0) -> None:
+        timings[name] = round(clock.seconds, 3)
+        if progress is not None:
+            progress(name, rows)
+
+    layout = loading.csv_read_header(path=path)
+    for warning in layout.warnings:
+        logger.warning(warning)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Index builds after a bulk insert are much faster with room to sort in
+        # memory; dates must print as YYYY-MM-DD for the validity check.
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        loading.staging_create(cursor=cursor, layout=layout)
+        rows, copy_error = loading.write_step(
+            lambda: loading.staging_copy(cursor=cursor, path=path, layout=layout, progress=progress)
+        )
+        if copy_error is not None:
+            problems, total = loading.file_structure_problems(path=path, layout=layout)
+            raise LoadError(path=path, problems=problems or [loading.database_error_problem(copy_error)], total=total)
+        if rows == 0:
+            raise LoadError(
+                path=path,
+                problems=[LoadProblem(line=None, column=None, value=None, message="has a header but no data rows")],
+            )
+        stage("copied", rows)
+
+        first, last = loading.staging_date_range(cursor=cursor, layout=layout)
+        shift_days = 0
+        if align_to_today:
+            # A malformed last date leaves the shift at 0: the write below refuses the file and says where.
+            with contextlib.suppress(ValueError):
+                shift_days = align_shift_days(last=date.fromisoformat(last), today=timezone.localdate())
+        stores, items = loading.staging_keys(cursor=cursor, layout=layout)
+        # Existing names are kept: an admin may have renamed a store.
+        Store.objects.bulk_create([Store(id=n, name=f"Store {n}") for n in stores], ignore_conflicts=True)
+        Item.objects.bulk_create([Item(id=n, name=f"Item {n}") for n in items], ignore_conflicts=True)
+
+        write = loading.sales_upsert_from_staging if append else loading.sales_replace_from_staging
+        _, write_error = loading.write_step(
+            lambda: write(cursor=cursor, layout=layout, shift_days=shift_days), expect=rows
+        )
+        if write_error is not None:
+            problems, total = loading.staging_problems(cursor=cursor, layout=layout)
+            if not problems:
+                problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
+            if not problems:
+                problems, total = [loading.database_error_problem(write_error)], 1
+            raise LoadError(path=path, problems=problems, total=total)
+        stage("written", rows)
+
+        loading.rollups_rebuild(cursor=cursor)
+        loading.tables_analyze(cursor=cursor)
+        if append:
+            cursor.execute("SELECT count(*) FROM sales_sale")
+            (total_rows,) = cursor.fetchone()
+        else:
+            total_rows = rows
+        if followups:
+            transaction.on_commit(followups_enqueue)
+        stage("rollups", rows)
+
+    seconds = clock.seconds
+    summary = LoadSummary(
+        path=path,
+        rows=rows,
+        total_rows=total_rows,
+        date_from=date.fromisoformat(first) + timedelta(days=shift_days),
+        date_to=date.fromisoformat(last) + timedelta(days=shift_days),
+        stores=len(stores),
+        items=len(items),
+        seconds=seconds,
+        appended=append,
+        shift_days=shift_days,
+        warnings=list(layout.warnings),
+        timings=timings | {"committed": round(seconds, 3)},
+    )
+    logger.info(
+        "history loaded",
+        extra={
+            "path": str(path),
+            "rows": rows,
+            "append": append,
+            "shift_days": shift_days,
+            "seconds": round(seconds, 2),
+        },
+    )
+    return summary
+
+
+def followups_enqueue() -> None:
+    """Ask the workers to refresh what is derived from the history. A broker that
+    does not answer costs a warning, not the load (which has committed)."""
+    try:
+        with celery_app.connection_for_write() as broker:
+            # Fail in a second when the broker is down, rather than after kombu's retries.
+            broker.ensure_connection(max_retries=1, timeout=FOLLOWUP_BROKER_TIMEOUT)
+            for name in LOAD_FOLLOWUP_TASKS:
+                # Nobody waits for these results; not asking for them keeps the result backend out of it.
+                celery_app.send_task(name, connection=broker, retry=False, ignore_result=True)
+    except Exception as error:  # any broker failure: the load itself has committed
+        logger.warning(
+            "could not enqueue follow-up tasks", extra={"tasks": ",".join(LOAD_FOLLOWUP_TASKS), "error": str(error)}
+        )

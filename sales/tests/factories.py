@@ -1,0 +1,118 @@
+"""Test data for the sales API: a generated history written through the real
+write path (`sales_record_batch`), so the rollups are the ones production keeps.
+
+The sales tests get it as the module-scoped `sales_dataset` fixture (sales/tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from django.db import connection
+
+from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.services import SaleRow, sales_record_batch
+
+
+def stores_create(*, ids: Iterable[int]) -> list[Store]:
+    return [Store.objects.get_or_create(id=i, defaults={"name": f"Store {i}"})[0] for i in ids]
+
+
+def items_create(*, ids: Iterable[int]) -> list[Item]:
+    return [Item.objects.get_or_create(id=i, defaults={"name": f"Item {i}"})[0] for i in ids]
+
+
+def dataset_create(
+    *,
+    stores: int = 3,
+    items: int = 4,
+    start: date = date(2015, 6, 1),
+    days: int = 800,
+    seed: int = 7,
+    gap_rate: float = 0.1,
+) -> list[SaleRow]:
+    """Random daily sales for stores x items over `days` days from `start`, with
+    about `gap_rate` of the (date, store, item) rows missing and some zero days.
+    Store `stores` only starts halfway, so a store filter changes the date range."""
+    rng = random.Random(seed)
+    stores_create(ids=range(1, stores + 1))
+    items_create(ids=range(1, items + 1))
+    late_start = start + timedelta(days=days // 2)
+    rows = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        for store in range(1, stores + 1):
+            if store == stores and stores > 1 and day < late_start:
+                continue
+            for item in range(1, items + 1):
+                if rng.random() < gap_rate:
+                    continue
+                rows.append(SaleRow(date=day, store_id=store, item_id=item, sales=rng.randint(0, 60) * store))
+    sales_record_batch(rows=rows)
+    return rows
+
+
+def sales_delete_all() -> None:
+    """Empty the sales tables (and, by CASCADE, any table of another app that refers
+    to stores or items). TRUNCATE rather than the ORM's delete: the ORM would walk
+    every related model in Python, including ones whose tables a test database
+    may not have yet."""
+    tables = [model._meta.db_table for model in (DailyTotal, DailyStoreTotal, DailyItemTotal, Sale, Store, Item)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+
+
+@contextmanager
+def dataset_installed(*, django_db_blocker) -> Iterator[list[SaleRow]]:
+    """The default dataset, committed outside the per-test transactions so a whole
+    module shares it, and removed afterwards. Yields the rows as written, for
+    computing expected figures independently of the database."""
+    with django_db_blocker.unblock():
+        sales_delete_all()
+        rows = dataset_create()
+    try:
+        yield rows
+    finally:
+        with django_db_blocker.unblock():
+            sales_delete_all()
+
+
+# ---------------------------------------------------------------- plain-Python reference figures
+
+
+def rows_select(
+    rows: list[SaleRow],
+    *,
+    stores: Iterable[int] = (),
+    items: Iterable[int] = (),
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[SaleRow]:
+    stores, items = set(stores), set(items)
+    return [
+        r
+        for r in rows
+        if (not stores or r.store_id in stores)
+        and (not items or r.item_id in items)
+        and (date_from is None or r.date >= date_from)
+        and (date_to is None or r.date <= date_to)
+    ]
+
+
+def period_of(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def totals_by(rows: list[SaleRow], key) -> dict:
+    totals: dict = defaultdict(int)
+    for row in rows:
+        totals[key(row)] += row.sales
+    return dict(totals)

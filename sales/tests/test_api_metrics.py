@@ -1,0 +1,139 @@
+"""GET /api/sales/metrics: every figure checked against one computed here in plain Python."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from sales.services import SaleRow, sales_record_batch
+from sales.tests.factories import rows_select, totals_by
+
+pytestmark = pytest.mark.django_db
+
+
+def _window(rows, last: date, days: int) -> dict:
+    current = sum(r.sales for r in rows if last - timedelta(days=days) < r.date <= last)
+    previous = sum(r.sales for r in rows if last - timedelta(days=2 * days) < r.date <= last - timedelta(days=days))
+    growth = round((current - previous) / previous * 100, 1) if previous else None
+    return {"sales": current, "previous": previous, "growth_pct": growth}
+
+
+def _ranking(rows, attribute: str, label: str) -> list[dict]:
+    totals = totals_by(rows, lambda r: getattr(r, attribute))
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [{label: key, "name": f"{label.title()} {key}", "sales": value} for key, value in ranked]
+
+
+def _expected_metrics(rows) -> dict:
+    first, last = min(r.date for r in rows), max(r.date for r in rows)
+    total = sum(r.sales for r in rows)
+    days = (last - first).days + 1
+    per_day = totals_by(rows, lambda r: r.date)
+    best_units = max(per_day.values())
+    best_date = min(d for d, units in per_day.items() if units == best_units)
+    stores, items = _ranking(rows, "store_id", "store"), _ranking(rows, "item_id", "item")
+    return {
+        "date_from": first.isoformat(),
+        "date_to": last.isoformat(),
+        "days": days,
+        "total_sales": total,
+        "average_per_day": round(total / days, 1),
+        "last_7_days": _window(rows, last, 7),
+        "last_30_days": _window(rows, last, 30),
+        "year_over_year": _window(rows, last, 365),
+        "best_day": {"date": best_date.isoformat(), "sales": best_units},
+        "top_stores": stores[:5],
+        "top_items": items[:5],
+        "counts": {"stores": len(stores), "items": len(items), "rows": len(rows)},
+    }
+
+
+SELECTIONS = {
+    "everything": ("", {}),
+    "one store (starts late)": ("store=3", {"stores": [3]}),
+    "stores": ("store=1,2", {"stores": [1, 2]}),
+    "items": ("item=2&item=4", {"items": [2, 4]}),
+    "store and item": ("store=2&item=3", {"stores": [2], "items": [3]}),
+    "date range": (
+        "date_from=2015-09-01&date_to=2016-10-15",
+        {"date_from": date(2015, 9, 1), "date_to": date(2016, 10, 15)},
+    ),
+    "short range": (
+        "date_from=2016-01-01&date_to=2016-01-10&item=1",
+        {"date_from": date(2016, 1, 1), "date_to": date(2016, 1, 10), "items": [1]},
+    ),
+}
+
+
+@pytest.mark.parametrize("selection_name", list(SELECTIONS))
+def test_metrics_match_figures_computed_independently(sales_dataset, selection_name):
+    query, selection = SELECTIONS[selection_name]
+    response = APIClient().get(f"/api/sales/metrics?{query}")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    today = body.pop("today")
+    assert body == _expected_metrics(rows_select(sales_dataset, **selection))
+    assert today == {
+        "date": timezone.localdate().isoformat(),
+        "actual": 0,
+        "forecast": None,
+        "lower_80": None,
+        "upper_80": None,
+        "lower_95": None,
+        "upper_95": None,
+    }
+
+
+def test_metrics_growth_is_null_when_the_previous_window_is_empty(sales_dataset):
+    # Store 3 starts on 2016-07-05: the 365 days before its last year (to 2017-03-01) are empty.
+    body = APIClient().get("/api/sales/metrics?store=3&date_to=2017-03-01").json()
+    assert body["year_over_year"]["previous"] == 0
+    assert body["year_over_year"]["growth_pct"] is None
+
+
+def test_metrics_of_an_empty_selection_are_zero_and_null(sales_dataset):
+    response = APIClient().get("/api/sales/metrics?date_from=2030-01-01")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total_sales"] == 0
+    assert body["days"] == 0
+    assert body["date_from"] is None and body["date_to"] is None
+    assert body["average_per_day"] is None and body["best_day"] is None
+    assert body["last_7_days"] == {"sales": 0, "previous": 0, "growth_pct": None}
+    assert body["top_stores"] == [] and body["top_items"] == []
+    assert body["counts"] == {"stores": 0, "items": 0, "rows": 0}
+
+
+def test_metrics_today_is_the_local_date_with_the_store_and_item_filters(sales_dataset):
+    today = timezone.localdate()
+    sales_record_batch(
+        rows=[
+            SaleRow(date=today, store_id=1, item_id=1, sales=5),
+            SaleRow(date=today, store_id=2, item_id=1, sales=7),
+            SaleRow(date=today, store_id=2, item_id=2, sales=11),
+            SaleRow(date=today - timedelta(days=1), store_id=1, item_id=1, sales=100),
+        ]
+    )
+    client = APIClient()
+    assert client.get("/api/sales/metrics").json()["today"]["actual"] == 23
+    assert client.get("/api/sales/metrics?store=2").json()["today"]["actual"] == 18
+    assert client.get("/api/sales/metrics?item=1").json()["today"]["actual"] == 12
+    assert client.get("/api/sales/metrics?store=2&item=2").json()["today"]["actual"] == 11
+    # "today" ignores the date filters: the dashboard shows today next to any chosen range.
+    old_range = client.get("/api/sales/metrics?date_to=2016-01-01").json()
+    assert old_range["today"]["actual"] == 23
+    assert old_range["date_to"] == "2016-01-01"
+
+
+def test_metrics_take_a_handful_of_queries_and_never_scan_the_base_table_for_totals(sales_dataset):
+    with CaptureQueriesContext(connection) as queries:
+        assert APIClient().get("/api/sales/metrics").status_code == 200
+    assert len(queries) <= 10
+    base_table_reads = [q["sql"] for q in queries if '"sales_sale"' in q["sql"]]
+    # Only the row count reads sales_sale; every sum comes from a rollup.
+    assert len(base_table_reads) == 1 and "COUNT(*)" in base_table_reads[0]

@@ -1,0 +1,82 @@
+"""`generate_sample`: the shape of the public store-item data, reproducible by
+seed, and loadable by `load_train`."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from sales.models import DailyTotal, Sale
+from sales.sample import WEEKDAY_EFFECT, sample_generate
+
+
+def test_it_writes_one_row_per_day_store_and_item(tmp_path):
+    path = tmp_path / "sample.csv"
+    rows = sample_generate(path=path, stores=3, items=4, start=date(2016, 2, 1), end=date(2016, 3, 31))
+
+    frame = pd.read_csv(path)
+    assert rows == len(frame) == 3 * 4 * 60
+    assert list(frame.columns) == ["date", "store", "item", "sales"]
+    assert sorted(frame["store"].unique()) == [1, 2, 3] and sorted(frame["item"].unique()) == [1, 2, 3, 4]
+    assert (frame["date"].min(), frame["date"].max()) == ("2016-02-01", "2016-03-31")
+    assert not frame.duplicated(["date", "store", "item"]).any()
+    assert (frame["sales"] >= 0).all()
+
+
+def test_the_same_seed_gives_the_same_file_and_another_seed_another(tmp_path):
+    first, again, other = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    for path, seed in ((first, 7), (again, 7), (other, 8)):
+        sample_generate(path=path, stores=2, items=3, start=date(2016, 1, 1), end=date(2016, 6, 30), seed=seed)
+    assert first.read_bytes() == again.read_bytes()
+    assert first.read_bytes() != other.read_bytes()
+
+
+def test_its_statistics_look_like_the_public_data(tmp_path):
+    path = tmp_path / "year.csv"
+    sample_generate(path=path, stores=10, items=50, start=date(2013, 1, 1), end=date(2013, 12, 31))
+    frame = pd.read_csv(path, parse_dates=["date"])
+
+    assert 49 <= frame["sales"].mean() <= 56
+    assert 24 <= frame["sales"].std() <= 34
+    # Weekends sell more than Mondays, as in the real data.
+    by_weekday = frame.groupby(frame["date"].dt.day_of_week)["sales"].mean()
+    assert by_weekday.idxmax() == int(WEEKDAY_EFFECT.argmax()) and by_weekday.idxmin() == int(WEEKDAY_EFFECT.argmin())
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"stores": 0}, "at least 1"), ({"end": date(2012, 1, 1)}, "before")])
+def test_impossible_arguments_are_refused(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sample_generate(path=tmp_path / "x.csv", **kwargs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_output_loads(tmp_path):
+    path = tmp_path / "sample.csv"
+    out = io.StringIO()
+    call_command(
+        "generate_sample",
+        str(path),
+        "--stores",
+        "2",
+        "--items",
+        "3",
+        "--start",
+        "2016-01-01",
+        "--end",
+        "2016-01-31",
+        stdout=out,
+    )
+    assert "wrote 186 rows" in out.getvalue()
+
+    call_command("load_train", str(path), "--no-followups", stdout=out)
+
+    frame = pd.read_csv(path)
+    assert Sale.objects.count() == 186
+    assert DailyTotal.objects.count() == 31
+    assert DailyTotal.objects.get(date=date(2016, 1, 1) + timedelta(days=30)).sales == int(
+        frame.loc[frame["date"] == "2016-01-31", "sales"].sum()
+    )

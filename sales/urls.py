@@ -1,0 +1,20 @@
+"""Routes of the sales API. Every route answers with and without a trailing slash.
+
+The specific /api/sales/<name> routes come before the row detail route, whose
+id pattern is digits only, so new names under /api/sales/ never collide with it."""
+
+from django.urls import re_path
+
+from sales import api
+
+urlpatterns = [
+    re_path(r"^api/stores/?$", api.StoreViewSet.as_view({"get": "list"}), name="store-list"),
+    re_path(r"^api/stores/(?P<pk>[0-9]{1,9})/?$", api.StoreViewSet.as_view({"get": "retrieve"}), name="store-detail"),
+    re_path(r"^api/items/?$", api.ItemViewSet.as_view({"get": "list"}), name="item-list"),
+    re_path(r"^api/items/(?P<pk>[0-9]{1,9})/?$", api.ItemViewSet.as_view({"get": "retrieve"}), name="item-detail"),
+    re_path(r"^api/sales/aggregated/?$", api.SalesAggregatedView.as_view(), name="sales-aggregated"),
+    re_path(r"^api/sales/metrics/?$", api.SalesMetricsView.as_view(), name="sales-metrics"),
+    re_path(r"^api/sales/?$", api.SaleViewSet.as_view({"get": "list"}), name="sale-list"),
+    re_path(r"^api/sales/(?P<pk>[0-9]{1,18})/?$", api.SaleViewSet.as_view({"get": "retrieve"}), name="sale-detail"),
+    re_path(r"^health/?$", api.health, name="health"),
+]
