@@ -1,0 +1,243 @@
+"""HTTP side of the live stream: GET /api/stream (SSE), POST /api/sales/ingest,
+GET /api/stream/status.
+
+The stream is an async Django view returning a StreamingHttpResponse over an
+async generator, not a Channels AsyncHttpConsumer: a consumer whose handle()
+loops never gets group messages or http.disconnect dispatched
+(django/channels#1249, #1302). Django 5 cancels the response on disconnect;
+the generator's `finally` detaches it from the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sales.models import Item, Store
+from streaming import selectors, services
+from streaming.hub import HEARTBEAT, REPLAY_PAGE, StreamClient, db, sse_frame, stream_hub
+
+logger = logging.getLogger(__name__)
+
+MAX_INGEST_ROWS = 10_000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class BadParameter(ValueError):
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def _bad(parameter: str, message: str, status_code: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message, "parameter": parameter}, status=status_code)
+
+
+def _id_list(request: HttpRequest, name: str) -> tuple[int, ...]:
+    values = [part.strip() for raw in request.GET.getlist(name) for part in raw.split(",") if part.strip()]
+    try:
+        ids = tuple(sorted({int(value) for value in values}))
+    except ValueError:
+        raise BadParameter(
+            name, f"{name} must be a comma-separated list of ids, got {request.GET.get(name)!r}"
+        ) from None
+    if any(i < 1 for i in ids):
+        raise BadParameter(name, f"{name} ids must be positive")
+    return ids
+
+
+def _last_event_id(request: HttpRequest) -> int | None:
+    # The header (what EventSource sends on reconnect) wins over the query parameter.
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadParameter("last_event_id", f"last_event_id must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise BadParameter("last_event_id", "last_event_id must not be negative")
+    return value
+
+
+async def stream(request: HttpRequest):
+    """GET /api/stream: `sales` and `metrics` events, each with `id:`, and a
+    heartbeat comment; resumes after Last-Event-ID (header or ?last_event_id=)."""
+    if request.method != "GET":
+        return _bad("method", "only GET is allowed", status_code=405)
+    try:
+        client = StreamClient(stores=_id_list(request, "store"), items=_id_list(request, "item"))
+        last_id = _last_event_id(request)
+    except BadParameter as error:
+        return _bad(error.parameter, str(error))
+    response = StreamingHttpResponse(_event_stream(client=client, last_id=last_id), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _event_stream(*, client: StreamClient, last_id: int | None):
+    hub = stream_hub()
+    hub.open_streams += 1
+    try:
+        yield f"retry: {settings.STREAMING_RETRY_MS}\n\n".encode()
+        # Subscribe first, then read the log: an event committed in between is both replayed and
+        # queued, and the id check below drops the second copy. No gap, no duplicate.
+        failure = None
+        try:
+            await hub.register(client)
+        except Exception as error:  # Redis unreachable: still replay, then tell the client to retry
+            failure = f"redis unavailable: {type(error).__name__}: {error}"
+        try:
+            latest = await db(selectors.event_latest_id)()
+            # An id from before the log was reset (or from another deployment) would hide every
+            # new event behind the dedupe check: start such a client from now.
+            sent = latest if last_id is None or last_id > latest else last_id
+            while sent < latest:
+                page = await db(selectors.events_after)(after_id=sent, limit=REPLAY_PAGE)
+                for payload in page:
+                    frame = client.sales_frame(payload)
+                    if frame:
+                        yield frame
+                    sent = payload["id"]
+                if len(page) < REPLAY_PAGE:
+                    break
+            metrics = await db(selectors.stream_metrics)(stores=client.stores, items=client.items, last_event_id=sent)
+        except DatabaseError as error:
+            logger.warning("stream replay failed", extra={"error": str(error)})
+            yield sse_frame(event="error", data={"error": "database unavailable; retrying"})
+            return
+        yield sse_frame(event="metrics", data=metrics, event_id=sent)
+        if failure:
+            yield sse_frame(event="error", data={"error": failure})
+            return
+        while True:
+            entry = await client.queue.get()
+            kind = entry[0]
+            if kind == "heartbeat":
+                yield HEARTBEAT
+            elif kind == "sales":
+                _, payload, shared, metrics = entry
+                if payload["id"] <= sent:
+                    continue  # replayed already
+                frame = client.sales_frame(payload, shared) or b""
+                sent = payload["id"]
+                if metrics is not None:
+                    frame += metrics[1]
+                if frame:
+                    yield frame
+            else:
+                yield sse_frame(event="error", data={"error": entry[1]})
+                return
+    finally:
+        hub.open_streams -= 1
+        await hub.unregister(client)
+
+
+async def stream_status(request: HttpRequest) -> JsonResponse:
+    """GET /api/stream/status: this process's open streams and hub state (for
+    operators and the tests that check disconnects are cleaned up)."""
+    return JsonResponse(stream_hub().status())
+
+
+# ---------------------------------------------------------------- ingest
+
+
+class IngestRowSerializer(serializers.Serializer):
+    store = serializers.IntegerField()
+    item = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000)
+
+
+class IngestSerializer(serializers.Serializer):
+    rows = IngestRowSerializer(many=True, allow_empty=False, max_length=MAX_INGEST_ROWS)
+    timestamp = serializers.DateTimeField(required=False)
+
+    def validate_timestamp(self, value):
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError("must not be in the future")
+        return value
+
+    def validate(self, attrs):
+        stores = set(Store.objects.filter(id__in={r["store"] for r in attrs["rows"]}).values_list("id", flat=True))
+        items = set(Item.objects.filter(id__in={r["item"] for r in attrs["rows"]}).values_list("id", flat=True))
+        for index, row in enumerate(attrs["rows"]):
+            if row["store"] not in stores:
+                raise serializers.ValidationError({f"rows[{index}].store": f"unknown store {row['store']}"})
+            if row["item"] not in items:
+                raise serializers.ValidationError({f"rows[{index}].item": f"unknown item {row['item']}"})
+        return attrs
+
+
+def _first_error(errors, prefix: str = "") -> tuple[str, str]:
+    """(field path, message) of the first validation error, e.g. ("rows[2].quantity", "...").
+    DRF reports list items either as a list (with {} for valid items) or as {index: ...}."""
+    entries = enumerate(errors) if isinstance(errors, list) else errors.items()
+    for key, value in entries:
+        if not value:
+            continue
+        if isinstance(key, int):
+            path = f"{prefix}[{key}]"
+        elif key == "non_field_errors":
+            path = prefix
+        else:
+            path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) or (isinstance(value, list) and isinstance(value[0], (dict, list))):
+            return _first_error(value, path)
+        message = value[0] if isinstance(value, list) else value
+        return path or "body", str(message)
+    return prefix or "body", "invalid"
+
+
+class SalesEventRowSerializer(serializers.Serializer):
+    store = serializers.IntegerField()
+    item = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
+class SalesEventSerializer(serializers.Serializer):
+    """The `sales` event of /api/stream and the ingest answer (documentation only)."""
+
+    id = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+    date = serializers.DateField()
+    source = serializers.ChoiceField(choices=["generator", "ingest"])
+    rows = SalesEventRowSerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class IngestView(APIView):
+    """POST /api/sales/ingest: sales reported from outside, through the same write
+    path as the generator. Token auth only (no session, so no CSRF dance)."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=IngestSerializer,
+        responses={201: SalesEventSerializer, 400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT},
+    )
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            return Response({"error": "body must be a JSON object with rows", "parameter": "body"}, status=400)
+        serializer = IngestSerializer(data=request.data)
+        if not serializer.is_valid():
+            parameter, message = _first_error(serializer.errors)
+            return Response({"error": f"{parameter}: {message}", "parameter": parameter}, status=400)
+        data = serializer.validated_data
+        event = services.sales_ingest(
+            rows=[(r["store"], r["item"], r["quantity"]) for r in data["rows"]], timestamp=data.get("timestamp")
+        )
+        return Response(event.payload(), status=status.HTTP_201_CREATED)

@@ -1,0 +1,85 @@
+"""The live stream's state: a statistical profile per store-item that the
+generator draws from, and the event log every published batch is kept in.
+
+Writers: `streaming.services` only.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SalesProfile(models.Model):
+    """Daily sales model of one store-item, fitted from the history:
+
+        expected(day) = level x weekday_factors[weekday] x month_factors[month - 1]
+                        x trend ** (years from reference_date, capped)
+        variance(day) = dispersion x expected(day)
+
+    `level` is the mean daily sales of the last 365 days of history (centred on
+    `reference_date`), `trend` the ratio of that year to the year before, the
+    factors average 1, and `dispersion` (>= 1) the variance-to-mean ratio of the
+    residuals (1 = Poisson)."""
+
+    store = models.ForeignKey("sales.Store", on_delete=models.CASCADE, db_index=False)
+    item = models.ForeignKey("sales.Item", on_delete=models.CASCADE, db_index=False)
+    level = models.FloatField()
+    trend = models.FloatField()
+    dispersion = models.FloatField()
+    weekday_factors = models.JSONField(help_text="7 multipliers, Monday first")
+    month_factors = models.JSONField(help_text="12 multipliers, January first")
+    reference_date = models.DateField()
+    history_end = models.DateField()
+    fitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["store", "item"]
+        constraints = [models.UniqueConstraint(fields=["store", "item"], name="salesprofile_store_item_uniq")]
+
+    def __str__(self) -> str:
+        return f"profile store {self.store_id} item {self.item_id}: {self.level:.1f}/day"
+
+
+class SalesEvent(models.Model):
+    """One batch of sales as published on the stream. The id is the SSE event id:
+    ids are handed out and committed in order (see services.sales_event_record),
+    so a client that saw id N has seen every batch up to N."""
+
+    class Source(models.TextChoices):
+        GENERATOR = "generator"
+        INGEST = "ingest"
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField()
+    date = models.DateField(help_text="the day (in TIME_ZONE) the units were added to")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # Only generated batches have one; it makes the tick idempotent per interval.
+    interval_start = models.DateTimeField(null=True, blank=True)
+    # [[store, item, quantity], ...]: compact, the API expands it.
+    rows = models.JSONField()
+    total = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interval_start"],
+                condition=models.Q(source="generator"),
+                name="salesevent_generator_interval_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["source", "-timestamp"], name="salesevent_source_ts_idx")]
+
+    def __str__(self) -> str:
+        return f"event {self.id} {self.source} {self.timestamp:%Y-%m-%d %H:%M:%S}: {self.total}"
+
+    def payload(self) -> dict:
+        """The `sales` event / ingest answer (API contract)."""
+        return {
+            "id": self.id,
+            "timestamp": self.timestamp.isoformat(),
+            "date": self.date.isoformat(),
+            "source": self.source,
+            "rows": [{"store": s, "item": i, "quantity": q} for s, i, q in self.rows],
+            "total": self.total,
+        }

@@ -1,0 +1,76 @@
+"""Reads of the live stream: profiles, the event log, stream KPIs and health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from sales.selectors import SalesFilters, _daily_queryset
+from streaming import simulation
+from streaming.models import SalesEvent, SalesProfile
+
+
+def profile_arrays() -> simulation.ProfileArrays | None:
+    """Every profile as aligned arrays, or None before the first fit."""
+    profiles = list(SalesProfile.objects.order_by("store_id", "item_id"))
+    if not profiles:
+        return None
+    return simulation.ProfileArrays(
+        store_ids=np.array([p.store_id for p in profiles]),
+        item_ids=np.array([p.item_id for p in profiles]),
+        level=np.array([p.level for p in profiles]),
+        trend=np.array([p.trend for p in profiles]),
+        dispersion=np.array([p.dispersion for p in profiles]),
+        weekday_factors=np.array([p.weekday_factors for p in profiles]),
+        month_factors=np.array([p.month_factors for p in profiles]),
+        reference_date=profiles[0].reference_date,
+        history_end=profiles[0].history_end,
+    )
+
+
+def generated_interval_latest() -> datetime | None:
+    return SalesEvent.objects.filter(source=SalesEvent.Source.GENERATOR).aggregate(latest=Max("interval_start"))[
+        "latest"
+    ]
+
+
+def event_latest_id() -> int:
+    """Id of the newest event, 0 when the log is empty."""
+    return SalesEvent.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def events_after(*, after_id: int, limit: int = 500, before_id: int | None = None) -> list[dict[str, Any]]:
+    """Payloads of the events with after_id < id (< before_id), oldest first."""
+    events = SalesEvent.objects.filter(id__gt=after_id).order_by("id")
+    if before_id is not None:
+        events = events.filter(id__lt=before_id)
+    return [event.payload() for event in events[:limit]]
+
+
+def stream_metrics(*, stores: tuple[int, ...] = (), items: tuple[int, ...] = (), last_event_id: int) -> dict[str, Any]:
+    """The `metrics` event: today's and all-time sales for the stream's filters, from
+    the smallest daily rollup that can answer them (the sales API's own source)."""
+    today = timezone.localdate()
+    daily = _daily_queryset(filters=SalesFilters(stores=stores, items=items))
+    return {
+        "date": today.isoformat(),
+        "today_total": daily.filter(date=today).aggregate(total=Sum("sales"))["total"] or 0,
+        "total_sales": daily.aggregate(total=Sum("sales"))["total"] or 0,
+        "last_event_id": last_event_id,
+    }
+
+
+def stream_health() -> dict[str, Any]:
+    """Age of the last generator tick: "stale" after three intervals without one,
+    "empty" before the first."""
+    latest = SalesEvent.objects.filter(source=SalesEvent.Source.GENERATOR).aggregate(latest=Max("timestamp"))["latest"]
+    if latest is None:
+        return {"status": "empty", "last_tick_age_seconds": None}
+    age = (timezone.now() - latest).total_seconds()
+    stale = age > 3 * settings.STREAMING_INTERVAL_SECONDS
+    return {"status": "stale" if stale else "ok", "last_tick_age_seconds": round(age, 1)}

@@ -1,0 +1,191 @@
+"""Writes of the live stream: profile fitting, the generator tick, ingest and
+publishing.
+
+Every batch, generated or ingested, goes through `sales_event_record`: the
+units are added to the history with `sales.services.sales_record_batch` and the
+batch is appended to the event log in the same transaction, and only after the
+commit is it published on the channel layer. A publish that fails costs
+nothing but latency: streams catch up from the event log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from sales.models import Sale
+from sales.services import SaleRow, sales_record_batch
+from streaming import selectors, simulation
+from streaming.models import SalesEvent, SalesProfile
+
+logger = logging.getLogger(__name__)
+
+STREAM_GROUP = "sales-stream"
+# Any constant: the transaction-level advisory lock that serialises event-log appends.
+_EVENT_LOG_LOCK = 0x5A1E5
+
+
+# ---------------------------------------------------------------- profile
+
+
+def profile_fit() -> int:
+    """Refit every store-item profile from the whole daily history (replacing the
+    old ones). Returns how many profiles were written; 0 when there is no history."""
+    rows = Sale.objects.values_list("date", "store_id", "item_id", "sales")
+    history = pd.DataFrame.from_records(rows.iterator(chunk_size=50_000), columns=["date", "store", "item", "sales"])
+    if history.empty:
+        logger.info("profile_fit skipped: no history")
+        return 0
+    history["date"] = pd.to_datetime(history["date"])
+    fitted = simulation.profile_fit_frame(history)
+    now = timezone.now()
+    profiles = [
+        SalesProfile(
+            store_id=int(row.store),
+            item_id=int(row.item),
+            level=float(row.level),
+            trend=float(row.trend),
+            dispersion=float(row.dispersion),
+            weekday_factors=row.weekday_factors,
+            month_factors=row.month_factors,
+            reference_date=row.reference_date,
+            history_end=row.history_end,
+            fitted_at=now,
+        )
+        for row in fitted.itertuples(index=False)
+    ]
+    with transaction.atomic():
+        SalesProfile.objects.all().delete()
+        SalesProfile.objects.bulk_create(profiles, batch_size=1000)
+    logger.info("profile_fit done", extra={"profiles": len(profiles), "history_rows": len(history)})
+    return len(profiles)
+
+
+# ---------------------------------------------------------------- event log
+
+
+def sales_event_record(
+    *,
+    rows: Iterable[tuple[int, int, int]],
+    timestamp: datetime,
+    source: str,
+    interval_start: datetime | None = None,
+) -> SalesEvent | None:
+    """Add (store, item, quantity) `rows` to the history on the local day of
+    `interval_start` (generated) or `timestamp` (ingested), append the batch to the event log and publish it after commit.
+
+    Callers validate that stores and items exist. Returns the event, or None when
+    `interval_start` is given and that interval was already generated."""
+    day = timezone.localdate(interval_start or timestamp)
+    merged: dict[tuple[int, int], int] = {}
+    for store_id, item_id, quantity in rows:
+        if quantity:
+            merged[(store_id, item_id)] = merged.get((store_id, item_id), 0) + int(quantity)
+    compact = [[s, i, q] for (s, i), q in sorted(merged.items())]
+    with transaction.atomic():
+        # Ids are taken and committed one writer at a time, so commit order is id order and
+        # a stream that has delivered id N can never later see a smaller id commit. The ORM
+        # has no advisory locks, hence SQL.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_EVENT_LOG_LOCK])
+        if (
+            interval_start is not None
+            and SalesEvent.objects.filter(source=source, interval_start=interval_start).exists()
+        ):
+            return None
+        total = sales_record_batch(rows=[SaleRow(date=day, store_id=s, item_id=i, sales=q) for s, i, q in compact])
+        event = SalesEvent.objects.create(
+            timestamp=timestamp, date=day, source=source, interval_start=interval_start, rows=compact, total=total
+        )
+        payload = event.payload()
+        transaction.on_commit(lambda: event_publish(payload=payload))
+    return event
+
+
+def event_publish(*, payload: dict) -> bool:
+    """Send one `sales` event to every stream process. Returns False (and logs)
+    when the channel layer is unreachable: the event is in the log already."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(STREAM_GROUP, {"type": "sales.event", "event": payload})
+    except Exception as error:  # any Redis failure; the stream catches up from the log
+        logger.warning("event_publish failed", extra={"event_id": payload["id"], "error": str(error)})
+        return False
+    return True
+
+
+def events_prune(*, older_than_days: int) -> int:
+    """Delete event-log rows older than `older_than_days` (the units stay in the history)."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = SalesEvent.objects.filter(timestamp__lt=cutoff).delete()
+    return deleted
+
+
+# ---------------------------------------------------------------- generator
+
+
+def interval_floor(*, moment: datetime, seconds: int) -> datetime:
+    """Start of the `seconds`-long interval holding `moment` (intervals are aligned to the epoch)."""
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=moment.tzinfo or timezone.get_current_timezone())
+
+
+def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> list[int]:
+    """Generate the sales of every elapsed interval not generated yet (at most
+    STREAMING_CATCHUP_INTERVALS of them, the last one ending at the latest
+    interval boundary before `now`), one event each. Idempotent per interval:
+    running it twice or late adds nothing twice. Returns the new event ids."""
+    now = now or timezone.now()
+    seconds = settings.STREAMING_INTERVAL_SECONDS
+    last_end = interval_floor(moment=now, seconds=seconds)
+    starts = [last_end - timedelta(seconds=seconds * k) for k in range(settings.STREAMING_CATCHUP_INTERVALS, 0, -1)]
+    latest = selectors.generated_interval_latest()
+    # The very first tick only makes the interval that just ended.
+    starts = starts[-1:] if latest is None else [start for start in starts if start > latest]
+    if not starts:
+        return []
+    profiles = selectors.profile_arrays()
+    if profiles is None:
+        logger.warning("tick_generate skipped: no profile (load history, then run profile_refresh)")
+        return []
+    rng = np.random.default_rng(seed)
+    created = []
+    for start in starts:
+        day = timezone.localdate(start)
+        units = simulation.interval_draw(
+            profiles,
+            day=day,
+            fraction=seconds / 86400,
+            rng=rng,
+            trend_horizon_days=settings.STREAMING_TREND_HORIZON_DAYS,
+        )[0]
+        rows = _nonzero_rows(profiles, units)
+        event = sales_event_record(rows=rows, timestamp=now, source=SalesEvent.Source.GENERATOR, interval_start=start)
+        if event is not None:
+            created.append(event.id)
+    if created:
+        logger.info("tick_generate", extra={"events": created})
+    return created
+
+
+def _nonzero_rows(profiles: simulation.ProfileArrays, units: np.ndarray) -> Sequence[tuple[int, int, int]]:
+    (hits,) = np.nonzero(units)
+    return [(int(profiles.store_ids[k]), int(profiles.item_ids[k]), int(units[k])) for k in hits]
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def sales_ingest(*, rows: Iterable[tuple[int, int, int]], timestamp: datetime | None = None) -> SalesEvent:
+    """Record sales reported from outside (validated by the caller) as one event."""
+    event = sales_event_record(rows=rows, timestamp=timestamp or timezone.now(), source=SalesEvent.Source.INGEST)
+    assert event is not None  # only generated intervals can be duplicates
+    return event

@@ -1,0 +1,29 @@
+"""Periodic work of the live stream (schedules in config/schedules.py)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from streaming import services
+
+
+# No retry: the next tick (one interval later) generates whatever this one missed,
+# up to STREAMING_CATCHUP_INTERVALS back, and each interval only once.
+@shared_task(name="streaming.tasks.tick_generate", ignore_result=True)
+def tick_generate() -> list[int]:
+    return services.tick_generate()
+
+
+@shared_task(
+    name="streaming.tasks.profile_refresh",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    max_retries=3,
+)
+def profile_refresh() -> int:
+    """Refit the generator's profiles (after each load and nightly) and prune the event log."""
+    fitted = services.profile_fit()
+    services.events_prune(older_than_days=settings.STREAMING_EVENT_RETENTION_DAYS)
+    return fitted

@@ -1,0 +1,167 @@
+"""Fixtures of the streaming tests: a small sales history with fitted profiles,
+a Daphne with a short heartbeat, and a real SSE client (httpx-sse) reading it
+in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from httpx_sse import aconnect_sse
+
+from sales.models import Item, Store
+from sales.sample import sample_generate
+from sales.services import SaleRow, sales_record_batch
+from streaming import services
+
+HEARTBEAT_SECONDS = 1
+
+
+def history_create(*, tmp_path: Path, stores: int, items: int, start: date, end: date, seed: int = 7) -> pd.DataFrame:
+    """Write a realistic history (sales.sample) through the real write path; returns it."""
+    path = tmp_path / "history.csv"
+    sample_generate(path=path, stores=stores, items=items, start=start, end=end, seed=seed)
+    frame = pd.read_csv(path, parse_dates=["date"])
+    Store.objects.bulk_create([Store(id=s, name=f"Store {s}") for s in range(1, stores + 1)])
+    Item.objects.bulk_create([Item(id=i, name=f"Item {i}") for i in range(1, items + 1)])
+    sales_record_batch(
+        rows=[
+            SaleRow(date=d.date(), store_id=int(s), item_id=int(i), sales=int(q))
+            for d, s, i, q in frame[["date", "store", "item", "sales"]].itertuples(index=False)
+        ]
+    )
+    return frame
+
+
+@pytest.fixture
+def small_history(tmp_path):
+    """2 stores x 3 items, 2 years of history, profiles fitted."""
+    frame = history_create(tmp_path=tmp_path, stores=2, items=3, start=date(2016, 1, 1), end=date(2017, 12, 31))
+    services.profile_fit()
+    return frame
+
+
+@pytest.fixture
+def stream_server(django_db_setup, tmp_path):
+    """Daphne serving the project with a 1 s heartbeat (and Redis check)."""
+    from config.testing import DaphneProcess
+
+    server = DaphneProcess(env={"STREAMING_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)}, log_dir=tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+class SSEListener:
+    """An SSE client in a background thread. Events (httpx_sse.ServerSentEvent) or,
+    with lines=True, raw lines land in a queue; a final None marks the end of the
+    stream and an exception instance a failure to connect."""
+
+    def __init__(self, url: str, *, headers: dict[str, str] | None = None, lines: bool = False) -> None:
+        self.url = url
+        self.headers = headers or {}
+        self.lines = lines
+        self.items: queue.Queue = queue.Queue()
+        self.response: httpx.Response | None = None
+        self.connected = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._task: asyncio.Task | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self.connected.wait(10):
+            raise TimeoutError(f"no response from {url}")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._task = self._loop.create_task(self._read())
+        try:
+            self._loop.run_until_complete(self._task)
+        except BaseException:  # cancelled by close()
+            pass
+        finally:
+            self.items.put(None)
+            self.connected.set()
+
+    async def _read(self) -> None:
+        try:
+            async with (
+                httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
+                aconnect_sse(client, "GET", self.url, headers=dict(self.headers)) as source,
+            ):
+                self.response = source.response
+                self.connected.set()
+                if self.lines:
+                    async for line in source.response.aiter_lines():
+                        self.items.put(line)
+                else:
+                    async for event in source.aiter_sse():
+                        self.items.put(event)
+        except (httpx.HTTPError, OSError) as error:
+            self.items.put(error)
+
+    def next(self, *, timeout: float = 10.0, event: str | None = None):
+        """The next item (the next event of type `event` if given); None at end of stream."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"nothing (event={event}) within {timeout}s from {self.url}")
+            try:
+                item = self.items.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if isinstance(item, Exception):
+                raise item
+            if item is None or event is None or getattr(item, "event", None) == event:
+                return item
+
+    def sales(self, count: int, *, timeout: float = 10.0) -> list[dict]:
+        return [json.loads(self.next(event="sales", timeout=timeout).data) for _ in range(count)]
+
+    def drain(self, *, seconds: float) -> list:
+        """Everything that arrives within `seconds` (stops early at end of stream)."""
+        got = []
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                item = self.items.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if item is None:
+                break
+            got.append(item)
+        return got
+
+    def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(10)
+
+    def __enter__(self) -> SSEListener:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@pytest.fixture
+def sse():
+    """Open SSE listeners with sse(url, ...); all are closed at the end of the test."""
+    opened: list[SSEListener] = []
+
+    def open_listener(url: str, **kwargs) -> SSEListener:
+        listener = SSEListener(url, **kwargs)
+        opened.append(listener)
+        return listener
+
+    yield open_listener
+    for listener in opened:
+        listener.close()

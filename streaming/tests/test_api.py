@@ -1,0 +1,142 @@
+"""POST /api/sales/ingest and the stream's parameter checks (in-process client)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import Sum
+from django.test import override_settings
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from sales.models import DailyTotal, Sale
+from streaming import services
+from streaming.models import SalesEvent
+
+
+@pytest.fixture
+def token_client(db):
+    user = User.objects.create_user("feeder")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def state():
+    return (
+        SalesEvent.objects.count(),
+        Sale.objects.aggregate(s=Sum("sales"))["s"],
+        DailyTotal.objects.aggregate(s=Sum("sales"))["s"],
+    )
+
+
+@pytest.mark.django_db
+def test_ingest_goes_through_the_same_path_as_the_generator(small_history, token_client):
+    before = state()
+    response = token_client.post(
+        "/api/sales/ingest",
+        {"rows": [{"store": 1, "item": 2, "quantity": 5}, {"store": 2, "item": 3, "quantity": 4}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["source"] == "ingest" and body["total"] == 9
+    assert body["rows"] == [{"store": 1, "item": 2, "quantity": 5}, {"store": 2, "item": 3, "quantity": 4}]
+    assert set(body) == {"id", "timestamp", "date", "source", "rows", "total"}
+    after = state()
+    assert after == (before[0] + 1, before[1] + 9, before[2] + 9)
+    assert SalesEvent.objects.get(id=body["id"]).payload() == body
+
+
+@pytest.mark.django_db
+def test_ingest_keeps_an_explicit_timestamp(small_history, token_client):
+    response = token_client.post(
+        "/api/sales/ingest",
+        {"rows": [{"store": 1, "item": 1, "quantity": 2}], "timestamp": "2017-12-30T10:00:00+00:00"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["date"] == "2017-12-30"
+    h = small_history
+    before = h[(h["store"] == 1) & (h["item"] == 1) & (h["date"] == pd.Timestamp("2017-12-30"))]["sales"]
+    assert len(before) == 1
+    assert Sale.objects.get(date="2017-12-30", store_id=1, item_id=1).sales == int(before.iloc[0]) + 2
+
+
+@pytest.mark.django_db
+def test_anonymous_and_bad_tokens_get_401(small_history):
+    before = state()
+    body = {"rows": [{"store": 1, "item": 1, "quantity": 1}]}
+    assert APIClient().post("/api/sales/ingest", body, format="json").status_code == 401
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert client.post("/api/sales/ingest", body, format="json").status_code == 401
+    assert state() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "parameter"),
+    [
+        ({"rows": [{"store": 1, "item": 1, "quantity": 1}, {"store": 99, "item": 1, "quantity": 1}]}, "rows[1].store"),
+        ({"rows": [{"store": 1, "item": 77, "quantity": 1}]}, "rows[0].item"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": -3}]}, "rows[0].quantity"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": "lots"}]}, "rows[0].quantity"),
+        ({"rows": [{"store": 1, "item": 1}]}, "rows[0].quantity"),
+        ({"rows": []}, "rows"),
+        ({}, "rows"),
+        ({"rows": "junk"}, "rows"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": 1}], "timestamp": "yesterday-ish"}, "timestamp"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": 1}], "timestamp": "2999-01-01T00:00:00Z"}, "timestamp"),
+        (["not", "an", "object"], "body"),
+    ],
+)
+def test_bad_ingest_gets_400_naming_the_field_and_changes_nothing(small_history, token_client, body, parameter):
+    before = state()
+    response = token_client.post("/api/sales/ingest", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["parameter"] == parameter
+    assert parameter in response.json()["error"] or parameter == "body"
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_junk_json_gets_400(small_history, token_client):
+    before = state()
+    response = token_client.post("/api/sales/ingest", "{rows: oops", content_type="application/json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert state() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("store=abc", "store"),
+        ("item=1,x", "item"),
+        ("store=0", "store"),
+        ("last_event_id=-1", "last_event_id"),
+        ("last_event_id=z", "last_event_id"),
+    ],
+)
+def test_bad_stream_parameters_get_400(client, query, parameter):
+    response = client.get(f"/api/stream?{query}")
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter
+
+
+@pytest.mark.django_db
+def test_health_turns_503_when_the_last_tick_is_stale(small_history, client):
+    with override_settings(STREAMING_INTERVAL_SECONDS=60):
+        services.tick_generate(seed=1)
+        fresh = client.get("/health").json()["checks"]["stream"]
+        assert fresh["status"] == "ok" and fresh["last_tick_age_seconds"] < 5
+        SalesEvent.objects.update(timestamp=timezone.now() - timedelta(minutes=4))
+        response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["checks"]["stream"]["status"] == "stale"

@@ -1,0 +1,64 @@
+"""The hub in-process: per-stream queue, filters, garbage-collection hand-over."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+
+import pytest
+from django.test import override_settings
+
+from streaming.hub import StreamClient, StreamHub, sse_frame
+
+EVENT = {
+    "id": 7,
+    "timestamp": "2026-11-24T11:40:00+00:00",
+    "date": "2026-11-24",
+    "source": "generator",
+    "rows": [{"store": 1, "item": 1, "quantity": 2}, {"store": 2, "item": 1, "quantity": 3}],
+    "total": 5,
+}
+
+
+def test_a_stream_that_falls_behind_is_told_to_reconnect_instead_of_growing():
+    async def scenario():
+        with override_settings(STREAMING_CLIENT_QUEUE_SIZE=4):
+            client = StreamClient()
+        for _ in range(50):
+            client.offer(("sales", EVENT, b"", None))
+        return [client.queue.get_nowait() for _ in range(client.queue.qsize())]
+
+    entries = asyncio.run(scenario())
+    assert len(entries) <= 4
+    assert entries[0][0] == "error" and "Last-Event-ID" in entries[0][1]
+
+
+def test_filters_narrow_rows_and_total_and_drop_empty_batches():
+    everything = StreamClient()
+    shared = sse_frame(event="sales", data=EVENT, event_id=7)
+    assert everything.sales_frame(EVENT, shared) is shared
+    store_two = StreamClient(stores=(2,))
+    frame = store_two.sales_frame(EVENT).decode()
+    assert frame.startswith("event: sales\nid: 7\ndata: ")
+    data = json.loads(frame.split("data: ", 1)[1])
+    assert data["rows"] == [{"store": 2, "item": 1, "quantity": 3}] and data["total"] == 3
+    assert StreamClient(items=(9,)).sales_frame(EVENT) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_full_collections_move_to_the_hub_timer_only_while_streams_are_open():
+    default = gc.get_threshold()
+
+    async def scenario():
+        hub = StreamHub()
+        client = StreamClient()
+        await hub.register(client)
+        during = gc.get_threshold()
+        await hub.unregister(client)
+        return during, hub.running
+
+    during, running = asyncio.run(scenario())
+    assert during[:2] == default[:2] and during[2] > default[2]
+    assert not running
+    assert gc.get_threshold() == default

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db.models import Sum
+from django.test import override_settings
+from django.utils import timezone
+
+from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
+from streaming import selectors, services
+from streaming.models import SalesEvent
+
+NOW = datetime(2026, 11, 24, 11, 40, 30, tzinfo=UTC)
+
+
+def today_units(day):
+    return {
+        "sale": Sale.objects.filter(date=day).aggregate(s=Sum("sales"))["s"] or 0,
+        "daily": DailyTotal.objects.filter(date=day).aggregate(s=Sum("sales"))["s"] or 0,
+        "store": DailyStoreTotal.objects.filter(date=day).aggregate(s=Sum("sales"))["s"] or 0,
+        "item": DailyItemTotal.objects.filter(date=day).aggregate(s=Sum("sales"))["s"] or 0,
+    }
+
+
+@pytest.mark.django_db
+@override_settings(STREAMING_INTERVAL_SECONDS=3600)  # hourly, so a 6-item catalogue sells something
+def test_a_tick_writes_the_elapsed_interval_once(small_history):
+    ids = services.tick_generate(now=NOW, seed=1)
+    assert len(ids) == 1
+    event = SalesEvent.objects.get(id=ids[0])
+    assert event.interval_start == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert event.source == "generator"
+    assert event.date == NOW.date()
+    assert event.total == sum(q for _, _, q in event.rows) > 0
+    # The units are in the history and every rollup (so every API answer includes them).
+    assert today_units(NOW.date()) == dict.fromkeys(["sale", "daily", "store", "item"], event.total)
+
+    # The same interval again (beat and a retry, or a restarted worker) adds nothing.
+    assert services.tick_generate(now=NOW + timedelta(minutes=15), seed=2) == []
+    assert services.tick_generate(now=NOW, seed=3) == []
+    assert SalesEvent.objects.count() == 1
+    assert today_units(NOW.date())["daily"] == event.total
+
+
+@pytest.mark.django_db
+@override_settings(STREAMING_INTERVAL_SECONDS=60, STREAMING_CATCHUP_INTERVALS=5)
+def test_a_late_tick_catches_up_the_missed_intervals_and_no_more(small_history):
+    services.tick_generate(now=NOW, seed=1)
+    ids = services.tick_generate(now=NOW + timedelta(minutes=3), seed=2)
+    starts = list(SalesEvent.objects.filter(id__in=ids).values_list("interval_start", flat=True))
+    assert starts == [datetime(2026, 11, 24, 11, m, tzinfo=UTC) for m in (40, 41, 42)]
+    # After a long outage only the last STREAMING_CATCHUP_INTERVALS intervals are made up.
+    ids = services.tick_generate(now=NOW + timedelta(hours=2), seed=3)
+    assert len(ids) == 5
+    assert list(SalesEvent.objects.values_list("id", flat=True)) == sorted(
+        SalesEvent.objects.values_list("id", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_without_a_profile_the_tick_does_nothing():
+    assert services.tick_generate(now=NOW) == []
+    assert not SalesEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_generated_level_follows_the_profile(small_history):
+    """A full simulated day through the real tick path: about the expected daily total."""
+    with override_settings(STREAMING_INTERVAL_SECONDS=3600, STREAMING_CATCHUP_INTERVALS=24):
+        services.tick_generate(now=datetime(2026, 11, 24, 0, 0, 5, tzinfo=UTC), seed=1)
+        services.tick_generate(now=datetime(2026, 11, 25, 0, 0, 5, tzinfo=UTC), seed=1)
+    day = datetime(2026, 11, 24).date()
+    assert SalesEvent.objects.filter(date=day).count() == 24
+    generated = SalesEvent.objects.filter(date=day).aggregate(s=Sum("total"))["s"]
+    from streaming.simulation import expected_daily
+
+    expected = expected_daily(selectors.profile_arrays(), day=day, trend_horizon_days=365).sum()
+    # Poisson-ish noise on a few hundred units: well within 25 %.
+    assert abs(generated / expected - 1) < 0.25
+
+
+@pytest.mark.django_db
+def test_stream_health_reports_the_age_of_the_last_tick(small_history):
+    assert selectors.stream_health() == {"status": "empty", "last_tick_age_seconds": None}
+    services.tick_generate(seed=1)
+    health = selectors.stream_health()
+    assert health["status"] == "ok" and health["last_tick_age_seconds"] < 5
+    SalesEvent.objects.update(timestamp=timezone.now() - timedelta(seconds=3 * 60 + 5))
+    with override_settings(STREAMING_INTERVAL_SECONDS=60):
+        assert selectors.stream_health()["status"] == "stale"
+
+
+@pytest.mark.django_db
+def test_metrics_follow_the_filters(small_history):
+    event = services.sales_ingest(rows=[(1, 1, 5), (1, 2, 7), (2, 1, 11)])
+    everything = selectors.stream_metrics(last_event_id=event.id)
+    assert everything["today_total"] == 23
+    assert everything["total_sales"] == int(small_history["sales"].sum()) + 23
+    assert everything["date"] == timezone.localdate().isoformat()
+    assert selectors.stream_metrics(stores=(1,), last_event_id=event.id)["today_total"] == 12
+    assert selectors.stream_metrics(items=(1,), last_event_id=event.id)["today_total"] == 16
+    one = selectors.stream_metrics(stores=(1,), items=(2,), last_event_id=event.id)
+    expected = small_history.query("store == 1 and item == 2")["sales"].sum() + 7
+    assert (one["today_total"], one["total_sales"]) == (7, expected)
+
+
+@pytest.mark.django_db
+def test_events_are_pruned_after_the_retention(small_history):
+    old = services.sales_ingest(rows=[(1, 1, 1)])
+    SalesEvent.objects.filter(id=old.id).update(timestamp=timezone.now() - timedelta(days=40))
+    new = services.sales_ingest(rows=[(1, 1, 1)])
+    assert services.events_prune(older_than_days=30) == 1
+    assert list(SalesEvent.objects.values_list("id", flat=True)) == [new.id]

@@ -1,0 +1,197 @@
+"""GET /api/stream served by a real Daphne, read by a real SSE client (httpx-sse)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+import redis
+from django.conf import settings
+from django.db.models import Sum
+from django.test import override_settings
+from django.utils import timezone
+
+from sales.models import Sale
+from streaming import services
+from streaming.models import SalesEvent
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+GROUP_CHANNEL = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] + "__group__" + services.STREAM_GROUP
+
+
+def ingest(rows) -> int:
+    return services.sales_ingest(rows=rows).id
+
+
+def unpublished(rows) -> int:
+    """An event that is in the log but whose publish got lost (what a Redis blip does)."""
+    total = sum(q for _, _, q in rows)
+    return SalesEvent.objects.create(
+        timestamp=timezone.now(), date=timezone.localdate(), source="ingest", rows=[list(r) for r in rows], total=total
+    ).id
+
+
+def status(server) -> dict:
+    return httpx.get(f"{server.url}/api/stream/status", timeout=5).json()
+
+
+def wait_for(predicate, *, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def test_a_tick_reaches_a_connected_client(small_history, stream_server, sse):
+    listener = sse(f"{stream_server.url}/api/stream")
+    response = listener.response
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    first = listener.next()
+    assert first.retry == settings.STREAMING_RETRY_MS
+    hello = listener.next(event="metrics")
+    assert json.loads(hello.data)["last_event_id"] == 0
+
+    with override_settings(STREAMING_INTERVAL_SECONDS=3600):
+        (event_id,) = services.tick_generate(seed=4)
+    sales = listener.next(event="sales")
+    assert sales.id == str(event_id)
+    payload = json.loads(sales.data)
+    assert payload == SalesEvent.objects.get(id=event_id).payload()
+    assert payload["source"] == "generator" and payload["total"] > 0
+    metrics = listener.next(event="metrics")
+    assert metrics.id == str(event_id)
+    today_total = Sale.objects.filter(date=timezone.localdate()).aggregate(s=Sum("sales"))["s"]
+    assert json.loads(metrics.data) == {
+        "date": timezone.localdate().isoformat(),
+        "today_total": today_total,
+        "total_sales": int(small_history["sales"].sum()) + today_total,
+        "last_event_id": event_id,
+    }
+
+
+def test_ingest_over_http_reaches_the_stream(small_history, stream_server, sse):
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=User.objects.create_user("pos")).key
+    listener = sse(f"{stream_server.url}/api/stream")
+    listener.next(event="metrics")
+    body = {"rows": [{"store": 2, "item": 3, "quantity": 6}]}
+    assert httpx.post(f"{stream_server.url}/api/sales/ingest", json=body, timeout=10).status_code == 401
+    response = httpx.post(
+        f"{stream_server.url}/api/sales/ingest", json=body, headers={"Authorization": f"Token {token}"}, timeout=10
+    )
+    assert response.status_code == 201
+    received = listener.sales(1)[0]
+    assert received == response.json()
+    assert received["source"] == "ingest" and received["rows"] == body["rows"]
+
+
+def test_last_event_id_replays_exactly_the_missed_batches_then_goes_live(small_history, stream_server, sse):
+    listener = sse(f"{stream_server.url}/api/stream")
+    listener.next(event="metrics")
+    ingest([(1, 1, 1)])
+    seen = listener.next(event="sales").id  # what EventSource would send back as Last-Event-ID
+    listener.close()
+    missed = [ingest([(1, 1, k + 2)]) for k in range(5)]
+
+    resumed = sse(f"{stream_server.url}/api/stream", headers={"Last-Event-ID": seen})
+    assert [e["id"] for e in resumed.sales(5)] == missed
+    assert json.loads(resumed.next(event="metrics").data)["last_event_id"] == missed[-1]
+    live = ingest([(2, 2, 9)])
+    assert [e["id"] for e in resumed.sales(1)] == [live]
+    # Nothing twice: after the live one, only heartbeats and metrics.
+    assert not [i for i in resumed.drain(seconds=1.5) if i.event == "sales"]
+
+    # The query parameter works the same (for clients that cannot set headers).
+    middle = sse(f"{stream_server.url}/api/stream?last_event_id={missed[2]}")
+    assert [e["id"] for e in middle.sales(3)] == [*missed[3:], live]
+
+
+def test_a_lost_publish_is_filled_from_the_log_in_order(small_history, stream_server, sse):
+    listener = sse(f"{stream_server.url}/api/stream")
+    listener.next(event="metrics")
+    lost = unpublished([(1, 2, 3)])
+    after = ingest([(1, 2, 4)])
+    # The next event exposes the gap: the lost one comes first, from the log.
+    assert [e["id"] for e in listener.sales(2)] == [lost, after]
+    # With no later event, the hub's heartbeat check of the log delivers it.
+    lone = unpublished([(2, 1, 1)])
+    assert [e["id"] for e in listener.sales(1, timeout=5)] == [lone]
+
+
+def test_heartbeats_arrive(small_history, stream_server, sse):
+    listener = sse(f"{stream_server.url}/api/stream", lines=True)
+    lines = listener.drain(seconds=3.5)
+    assert lines.count(": heartbeat") >= 2, lines
+
+
+def test_filters_narrow_the_stream(small_history, stream_server, sse):
+    listener = sse(f"{stream_server.url}/api/stream?store=2&item=1,3")
+    hello = json.loads(listener.next(event="metrics").data)
+    assert hello["total_sales"] == int(small_history.query("store == 2 and item in [1, 3]")["sales"].sum())
+    ingest([(1, 1, 5)])  # store 1 only: not for this stream
+    mixed = ingest([(1, 3, 2), (2, 1, 4), (2, 2, 8), (2, 3, 1)])
+    (received,) = listener.sales(1)
+    assert received["id"] == mixed
+    assert received["rows"] == [{"store": 2, "item": 1, "quantity": 4}, {"store": 2, "item": 3, "quantity": 1}]
+    assert received["total"] == 5
+    metrics = json.loads(listener.next(event="metrics").data)
+    assert metrics["today_total"] == 5 and metrics["last_event_id"] == mixed
+    replay = sse(f"{stream_server.url}/api/stream?store=2&item=1,3&last_event_id=0")
+    assert [e["id"] for e in replay.sales(1)] == [mixed]
+
+
+def test_a_disconnected_client_leaves_nothing_behind(small_history, stream_server, sse):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    first = sse(f"{stream_server.url}/api/stream")
+    second = sse(f"{stream_server.url}/api/stream?store=1")
+    first.next(event="metrics")
+    second.next(event="metrics")
+    assert status(stream_server)["open_streams"] == 2
+    # One subscription per Daphne process, however many streams it serves.
+    assert client.pubsub_numsub(GROUP_CHANNEL) == [(GROUP_CHANNEL.encode(), 1)]
+    first.close()
+    wait_for(lambda: status(stream_server)["open_streams"] == 1, what="first stream closed", timeout=5)
+    second.close()
+    final = wait_for(lambda: (s := status(stream_server))["open_streams"] == 0 and s, what="all closed", timeout=5)
+    assert final == {**final, "clients": 0, "hub_running": False}
+    assert client.pubsub_numsub(GROUP_CHANNEL) == [(GROUP_CHANNEL.encode(), 0)]
+    # And the process still serves new streams.
+    again = sse(f"{stream_server.url}/api/stream")
+    again.next(event="metrics")
+    event = ingest([(1, 1, 1)])
+    assert [e["id"] for e in again.sales(1)] == [event]
+
+
+def test_several_daphne_processes_all_deliver_every_event(small_history, stream_server, sse, tmp_path):
+    from config.testing import DaphneProcess
+
+    other = DaphneProcess(env={"STREAMING_HEARTBEAT_SECONDS": "1"}, log_dir=tmp_path)
+    other.start()
+    try:
+        listeners = [sse(f"{server.url}/api/stream") for server in (stream_server, other) for _ in range(2)]
+        for listener in listeners:
+            listener.next(event="metrics")
+        events = [ingest([(1, 1, k + 1)]) for k in range(3)]
+        for listener in listeners:
+            assert [e["id"] for e in listener.sales(3)] == events
+    finally:
+        other.stop()
+
+
+def test_an_id_from_a_reset_log_starts_the_client_from_now(small_history, stream_server, sse):
+    ingest([(1, 1, 1)])
+    listener = sse(f"{stream_server.url}/api/stream", headers={"Last-Event-ID": "999999"})
+    listener.next(event="metrics")
+    live = ingest([(1, 1, 2)])
+    assert [e["id"] for e in listener.sales(1)] == [live]
