@@ -1,0 +1,115 @@
+"""Forecast runs, the model of every series in a run, and its forecast points.
+
+Readers only ever look at the latest COMPLETE run (see selectors): a run writes
+its series while it is `running` and becomes visible in the one transaction
+that reconciles it and marks it complete. The last `RUNS_KEPT` runs are kept.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ForecastRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        COMPLETE = "complete"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    horizon_days = models.PositiveIntegerField()
+    # Training range: the full history used for the forecast; the backtest fits on
+    # training_start .. training_end - holdout_days and scores the last holdout_days.
+    training_start = models.DateField()
+    training_end = models.DateField()
+    holdout_days = models.PositiveIntegerField(default=0)
+    # Calendars (final and backtest), grids, scope, calibration factors per level.
+    parameters = models.JSONField(default=dict)
+    # Level -> accuracy figures averaged over the level's series (see modelling.accuracy_compute).
+    summary = models.JSONField(default=dict)
+    series_count = models.PositiveIntegerField(default=0)
+    fallback_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "-finished_at"], name="forecastrun_status_finished")]
+        # Two refits at once (a load's refit meeting the nightly one) would race to publish;
+        # the database lets only one run be "running" at a time.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="running"), name="forecastrun_one_running"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"forecast run {self.pk} ({self.status}, to {self.training_end})"
+
+
+class Level(models.TextChoices):
+    TOTAL = "total"
+    STORE = "store"
+    ITEM = "item"
+    STORE_ITEM = "store_item"
+
+
+class SeriesForecast(models.Model):
+    """One series of a run: its model, its backtest and its accuracy.
+
+    `own` and `backtest` hold the series' own (unreconciled) forecast arrays;
+    the finishing step reconciles them into ForecastPoint rows and `accuracy`."""
+
+    run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="series")
+    level = models.CharField(max_length=10, choices=Level.choices)
+    # Plain ids, not foreign keys: a forecast outlives a reload that renumbers nothing
+    # but may drop a store, and it must not block deleting one.
+    store_id = models.PositiveIntegerField(null=True, blank=True)
+    item_id = models.PositiveIntegerField(null=True, blank=True)
+    order = models.JSONField(null=True, blank=True)  # [p, d, q] of the residual ARIMA; null for a fallback
+    order_selected_on = models.DateField(null=True, blank=True)
+    fallback = models.BooleanField(default=False)
+    fallback_reason = models.TextField(blank=True)
+    info = models.JSONField(default=dict)  # scale, AIC, parameters, fit seconds
+    own = models.JSONField(default=dict)
+    backtest = models.JSONField(default=dict)  # actual, own forecast and seasonal naive over the holdout
+    accuracy = models.JSONField(default=dict)
+    fitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "level", "store_id", "item_id"],
+                name="seriesforecast_run_key_uniq",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} store={self.store_id} item={self.item_id} (run {self.run_id})"
+
+
+class ForecastPoint(models.Model):
+    """One reconciled forecast day of one series: never negative, lower <= yhat <= upper."""
+
+    series = models.ForeignKey(SeriesForecast, on_delete=models.CASCADE, related_name="points")
+    date = models.DateField()
+    yhat = models.FloatField()
+    lower_80 = models.FloatField()
+    upper_80 = models.FloatField()
+    lower_95 = models.FloatField()
+    upper_95 = models.FloatField()
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "date"], name="forecastpoint_series_date_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(lower_95__gte=0, lower_95__lte=models.F("lower_80"), lower_80__lte=models.F("yhat"))
+                & models.Q(yhat__lte=models.F("upper_80"), upper_80__lte=models.F("upper_95")),
+                name="forecastpoint_intervals_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.yhat:.1f} [{self.lower_95:.1f}, {self.upper_95:.1f}]"

@@ -1,0 +1,59 @@
+"""Celery tasks of the forecasts. Each takes plain values and calls one service.
+
+`forecast_refit_all` (nightly at 02:00 TIME_ZONE, see config/schedules.py, and
+after each load_train) fans the refit out as a chord: one `forecast_chunk_fit`
+per chunk of series keys, then `forecast_run_finish`, which publishes the run.
+Adding worker machines makes the chunks run wider.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import chord, shared_task
+
+from forecasting import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="forecasting.tasks.forecast_refit_all")
+def forecast_refit_all(
+    *, days: int | None = None, store_ids: list[int] | None = None, item_ids: list[int] | None = None
+):
+    """Start a run and enqueue its chunks. No retry: the next night (or load) starts a fresh run.
+    Returns the run id, or None when there is nothing to forecast."""
+    try:
+        run, chunks = services.forecast_run_start(days=days, store_ids=store_ids, item_ids=item_ids)
+    except services.ForecastError as error:
+        logger.warning("forecast refit not started: %s", error)
+        return None
+    finish = forecast_run_finish.si(run_id=run.pk).on_error(forecast_run_failed.si(run_id=run.pk))
+    if chunks:
+        chord(forecast_chunk_fit.si(run_id=run.pk, keys=chunk) for chunk in chunks)(finish)
+    else:
+        finish.delay()
+    return run.pk
+
+
+# A chunk only fails as a whole when the database does (one bad series falls back inside it);
+# a retry replaces the chunk's rows, so retrying is safe.
+@shared_task(
+    name="forecasting.tasks.forecast_chunk_fit",
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    max_retries=2,
+)
+def forecast_chunk_fit(*, run_id: int, keys: list[list]) -> int:
+    return services.forecast_chunk_fit(run_id=run_id, keys=keys)
+
+
+@shared_task(name="forecasting.tasks.forecast_run_finish", ignore_result=True)
+def forecast_run_finish(*, run_id: int) -> int:
+    return services.forecast_run_finish(run_id=run_id).pk
+
+
+@shared_task(name="forecasting.tasks.forecast_run_failed", ignore_result=True)
+def forecast_run_failed(*args, run_id: int) -> None:
+    # Called by the chord when a chunk failed for good, so the run does not stay "running".
+    services.forecast_run_fail(run_id=run_id, error="a chunk of series failed; see the worker log")

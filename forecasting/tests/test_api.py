@@ -1,0 +1,124 @@
+"""GET /api/sales/predictions: shape (API_CONTRACT.md) and errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from forecasting import services
+from sales.services import SaleRow, sales_record_batch
+
+pytestmark = pytest.mark.django_db
+URL = "/api/sales/predictions"
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+def test_no_forecast_yet_is_a_404_that_says_so(small_history, client):
+    response = client.get(URL)
+    assert response.status_code == 404
+    assert "no forecast yet" in response.json()["error"]
+
+
+@pytest.fixture
+def fitted(small_history):
+    return services.forecast_refit(days=14)
+
+
+LEVELS = [("", "total", None, None), ("?store=2", "store", 2, None), ("?item=3", "item", None, 3),
+          ("?store=1&item=2", "store_item", 1, 2)]  # fmt: skip
+
+
+def test_the_answer_has_the_contract_shape(fitted, client):
+    # One refit serves every level (refits are the slow part of this suite).
+    for query, level, store, item in LEVELS:
+        _check_shape(fitted, client, query, level, store, item)
+
+
+def _check_shape(fitted, client, query, level, store, item):
+    response = client.get(URL + query)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["series"] == {"level": level, "store": store, "item": item}
+    assert body["run"]["id"] == fitted.pk and body["run"]["horizon_days"] == 14
+    model = body["model"]
+    assert {"name", "order", "seasonal_order", "exogenous", "training_start", "training_end", "fallback"} <= set(model)
+    assert len(model["order"]) == 3 and len(model["seasonal_order"]) == 4
+    assert "weekday" in model["exogenous"]
+    assert model["training_end"] == fitted.training_end.isoformat()
+    accuracy = body["accuracy"]
+    for name in ("smape", "mae", "coverage_80", "coverage_95", "naive_smape", "naive_mae"):
+        assert isinstance(accuracy[name], float), name
+    assert accuracy["holdout_days"] == 90
+    assert len(body["actuals"]) == 90
+    assert body["actuals"][-1]["date"] == fitted.training_end.isoformat()
+    assert len(body["forecast"]) == 14
+    first = body["forecast"][0]
+    assert first["date"] == (fitted.training_end + timedelta(days=1)).isoformat()
+    assert set(first) == {"date", "yhat", "lower_80", "upper_80", "lower_95", "upper_95", "actual"}
+    for point in body["forecast"]:
+        assert 0 <= point["lower_95"] <= point["lower_80"] <= point["yhat"] <= point["upper_80"] <= point["upper_95"]
+
+
+def test_days_limits_the_forecast(fitted, client):
+    body = client.get(URL + "?store=1&days=3").json()
+    assert len(body["forecast"]) == 3
+
+
+def test_live_sales_appear_beside_the_forecast(fitted, client):
+    today = timezone.localdate()
+    sales_record_batch(rows=[SaleRow(date=today, store_id=1, item_id=2, sales=7), SaleRow(today, 2, 2, 5)])
+    by_date = {p["date"]: p["actual"] for p in client.get(URL + "?store=1&item=2").json()["forecast"]}
+    assert by_date[today.isoformat()] == 7
+    by_date = {p["date"]: p["actual"] for p in client.get(URL + "?item=2").json()["forecast"]}
+    assert by_date[today.isoformat()] == 12
+    # A store-item with nothing sold yet on a day that has sales is 0; days to come are null.
+    by_date = {p["date"]: p["actual"] for p in client.get(URL + "?store=1&item=3").json()["forecast"]}
+    assert by_date[today.isoformat()] == 0
+    assert by_date[(today + timedelta(days=1)).isoformat()] is None
+
+
+BAD = [
+    ("?store=99", 404, None, "unknown store 99"),
+    ("?item=98", 404, None, "unknown item 98"),
+    ("?days=15", 400, "days", "at most 14"),
+    ("?days=0", 400, "days", "days"),
+    ("?days=soon", 400, "days", "days"),
+    ("?store=abc", 400, "store", "store"),
+    ("?item=1,2", 400, "item", "item"),
+]
+
+
+def test_bad_requests_name_what_is_wrong(fitted, client):
+    for query, status, parameter, words in BAD:
+        response = client.get(URL + query)
+        assert response.status_code == status, query
+        body = response.json()
+        assert words in body["error"], query
+        assert body.get("parameter") == parameter, query
+
+
+def test_health_reports_the_age_of_the_forecast(fitted, client):
+    # The other checks (stream, redis) may or may not be healthy here; the forecast one is ours.
+    check = client.get("/health").json()["checks"]["forecast"]
+    assert check["status"] == "ok"
+    assert 0 <= check["age_seconds"] < 600
+    assert check["run_id"] == fitted.pk
+
+
+def test_metrics_show_todays_forecast_beside_todays_actual(fitted, client):
+    today = timezone.localdate().isoformat()
+    for query, _level, _store, _item in LEVELS[:3]:
+        prediction = client.get(URL + query).json()
+        # The history ends last week, so today lies inside the forecast horizon.
+        point = next(p for p in prediction["forecast"] if p["date"] == today)
+        block = client.get("/api/sales/metrics" + query).json()["today"]
+        assert block["date"] == today
+        assert block["forecast"] == pytest.approx(point["yhat"], rel=1e-6), query
+        assert block["lower_95"] <= block["lower_80"] <= block["forecast"] <= block["upper_80"] <= block["upper_95"]

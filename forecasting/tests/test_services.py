@@ -1,0 +1,221 @@
+"""Refits on a small generated history in real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from forecasting import selectors, services
+from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
+from forecasting.selectors import SeriesKey
+from forecasting.tests.conftest import history_load
+from sales.models import DailyTotal
+
+pytestmark = pytest.mark.django_db
+
+
+def _points(run: ForecastRun, key: SeriesKey) -> list[ForecastPoint]:
+    series = selectors.forecast_series_get(run=run, key=key)
+    return selectors.forecast_points(series=series)
+
+
+def test_a_refit_forecasts_every_series_over_the_horizon(small_history, settings):
+    run = services.forecast_refit(days=14)
+    assert run.status == ForecastRun.Status.COMPLETE
+    last_day = DailyTotal.objects.order_by("-date").first().date
+    assert run.training_end == last_day < timezone.localdate()
+    assert SeriesForecast.objects.filter(run=run).count() == 1 + 2 + 3 + 6
+    expected_dates = [run.training_end + timedelta(days=i) for i in range(1, 15)]
+    for series in SeriesForecast.objects.filter(run=run):
+        points = list(series.points.order_by("date"))
+        assert [p.date for p in points] == expected_dates, series
+        for p in points:
+            assert 0 <= p.lower_95 <= p.lower_80 <= p.yhat <= p.upper_80 <= p.upper_95, (series, p)
+        assert not series.fallback, series.fallback_reason
+        assert series.order is not None and len(series.order) == 3
+    # Reconciled: store-items add up to their store, their item and the total on every day.
+    store_items = {(s, i): np.array([p.yhat for p in _points(run, SeriesKey(Level.STORE_ITEM, s, i))])
+                   for s in (1, 2) for i in (1, 2, 3)}  # fmt: skip
+    total = np.array([p.yhat for p in _points(run, SeriesKey(Level.TOTAL))])
+    assert total == pytest.approx(sum(store_items.values()), rel=1e-4)
+    store_1 = np.array([p.yhat for p in _points(run, SeriesKey(Level.STORE, 1, None))])
+    assert store_1 == pytest.approx(sum(v for (s, _), v in store_items.items() if s == 1), rel=1e-4)
+    item_3 = np.array([p.yhat for p in _points(run, SeriesKey(Level.ITEM, None, 3))])
+    assert item_3 == pytest.approx(sum(v for (_, i), v in store_items.items() if i == 3), rel=1e-4)
+
+
+def test_a_refit_measures_itself_against_seasonal_naive(small_history):
+    run = services.forecast_refit(days=7)
+    assert run.holdout_days == 90
+    assert set(run.summary) == {"total", "store", "item", "store_item"}
+    for level, figures in run.summary.items():
+        # The generator's data is what the model was built for: it must beat last week's copy.
+        assert figures["smape"] < figures["naive_smape"], level
+        assert figures["mae"] < figures["naive_mae"], level
+        assert 0 <= figures["coverage_80"] <= figures["coverage_95"] <= 100
+    series = SeriesForecast.objects.get(run=run, level=Level.STORE_ITEM, store_id=1, item_id=2)
+    actual = np.array(series.backtest["actual"])
+    assert len(actual) == 90
+    # The stored figure is the SMAPE of the stored backtest forecast against the stored actuals.
+    assert series.accuracy["smape"] == pytest.approx(
+        np.mean(200 * np.abs(np.array(series.backtest["own"]["yhat"]) - actual)
+                / (np.abs(actual) + np.abs(series.backtest["own"]["yhat"])))
+    )  # fmt: skip
+    assert series.accuracy["smape"] < 25
+
+
+def test_a_series_that_cannot_be_fitted_falls_back_and_is_recorded(db, tmp_path):
+    def silence(frame):
+        # Store 1 / item 1 stops selling a year and a half before the end: nothing to scale by.
+        frame.loc[(frame["store"] == 1) & (frame["item"] == 1) & (frame["date"] >= "2016-07-01"), "sales"] = 0
+
+    history_load(tmp_path, edit=silence)
+    run = services.forecast_refit(days=10)
+    assert run.status == ForecastRun.Status.COMPLETE
+    assert run.fallback_count == 1
+    series = SeriesForecast.objects.get(run=run, fallback=True)
+    assert (series.level, series.store_id, series.item_id) == (Level.STORE_ITEM, 1, 1)
+    assert "no sales in the last year" in series.fallback_reason
+    assert [p.yhat for p in series.points.all()] == [0.0] * 10
+    detail = selectors.forecast_detail(store=1, item=1, days=10)
+    assert detail["model"]["fallback"] is True
+    assert detail["model"]["seasonal_order"] == [0, 1, 0, 7]
+    assert run.summary["store_item"]["fallbacks"] == 1
+
+
+def test_readers_see_the_previous_complete_run_until_the_new_one_is_complete(small_history):
+    first = services.forecast_refit(days=7)
+    before = selectors.forecast_detail(store=None, item=2, days=None)
+
+    second, chunks = services.forecast_run_start(days=7)
+    for chunk in chunks:
+        services.forecast_chunk_fit(run_id=second.pk, keys=chunk)
+    # Every series of the new run is fitted and stored, but it is not published yet.
+    assert SeriesForecast.objects.filter(run=second).count() == first.series_count
+    assert selectors.forecast_run_latest() == first
+    assert selectors.forecast_detail(store=None, item=2, days=None) == before
+
+    services.forecast_run_finish(run_id=second.pk)
+    assert selectors.forecast_run_latest() == second
+    assert selectors.forecast_detail(store=None, item=2, days=None)["run"]["id"] == second.pk
+    # The order chosen by the first run is reused while fresh, with its selection date.
+    reused = SeriesForecast.objects.get(run=second, level=Level.ITEM, item_id=2)
+    chosen = SeriesForecast.objects.get(run=first, level=Level.ITEM, item_id=2)
+    assert (reused.order, reused.order_selected_on) == (chosen.order, chosen.order_selected_on)
+
+
+def test_a_refit_of_one_store_keeps_the_other_series_and_reconciles(small_history):
+    with pytest.raises(services.ForecastError, match="full refit first"):
+        services.forecast_refit(days=7, store_ids=[1])
+    full = services.forecast_refit(days=7)
+    partial = services.forecast_refit(days=7, store_ids=[2])
+    assert partial.parameters["refit_series"] == 1 + 3  # store 2 and its three store-items
+    kept = SeriesForecast.objects.get(run=partial, level=Level.STORE_ITEM, store_id=1, item_id=1)
+    old = SeriesForecast.objects.get(run=full, level=Level.STORE_ITEM, store_id=1, item_id=1)
+    assert kept.own == old.own and kept.fitted_at == old.fitted_at
+    assert SeriesForecast.objects.filter(run=partial).count() == full.series_count
+    total = np.array([p.yhat for p in _points(partial, SeriesKey(Level.TOTAL))])
+    parts = [np.array([p.yhat for p in _points(partial, SeriesKey(Level.STORE, s, None))]) for s in (1, 2)]
+    assert total == pytest.approx(parts[0] + parts[1], rel=1e-4)
+
+
+def test_only_the_last_runs_are_kept(small_history):
+    now = timezone.now()
+    old = [
+        ForecastRun.objects.create(status=ForecastRun.Status.COMPLETE, started_at=now - timedelta(days=10 - i),
+                                   finished_at=now - timedelta(days=10 - i), horizon_days=7,
+                                   training_start=now.date(), training_end=now.date())
+        for i in range(5)
+    ]  # fmt: skip
+    failed = ForecastRun.objects.create(status=ForecastRun.Status.FAILED, started_at=now - timedelta(days=20),
+                                        horizon_days=7, training_start=now.date(), training_end=now.date())  # fmt: skip
+    latest = services.forecast_refit(days=7)
+    remaining = set(ForecastRun.objects.values_list("pk", flat=True))
+    assert remaining == {latest.pk, *(r.pk for r in old[1:])}
+    assert failed.pk not in remaining
+
+
+def test_health_and_todays_forecast(small_history):
+    assert selectors.forecast_health() == {"status": "empty", "age_seconds": None}
+    assert selectors.forecast_today()["forecast"] is None
+    run = services.forecast_refit(days=14)
+    health = selectors.forecast_health()
+    assert health["status"] == "ok" and 0 <= health["age_seconds"] < 600
+    today = timezone.localdate()
+    # The history ends in the week before today: today lies inside the 14-day horizon.
+    assert run.training_end < today <= run.training_end + timedelta(days=14)
+    total = selectors.forecast_today()
+    point = ForecastPoint.objects.get(series__run=run, series__level=Level.TOTAL, date=today)
+    assert total["date"] == today.isoformat()
+    assert total["forecast"] == pytest.approx(point.yhat, abs=0.01)
+    assert total["lower_80"] == pytest.approx(point.lower_80, abs=0.01)
+    both = selectors.forecast_today(store_ids=[1, 2], item_ids=None)
+    assert both["forecast"] == pytest.approx(total["forecast"], rel=1e-3)
+    assert both["lower_95"] <= both["lower_80"] <= both["forecast"] <= both["upper_80"] <= both["upper_95"]
+    pair = selectors.forecast_today(store_ids=[1], item_ids=[3])
+    assert pair["forecast"] == pytest.approx(
+        ForecastPoint.objects.get(series__run=run, series__store_id=1, series__item_id=3, date=today).yhat, abs=0.01
+    )
+    ForecastRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(hours=40))
+    assert selectors.forecast_health()["status"] == "stale"
+
+
+def test_command_refits_and_prints_accuracy_by_level(small_history, capsys):
+    call_command("forecast", "--days", "5", "--workers", "1")
+    out = capsys.readouterr().out
+    assert "12 series refitted" in out
+    for level in ("total", "store", "item", "store_item"):
+        assert f"\n{level} " in out
+    with pytest.raises(CommandError, match="unknown store 99"):
+        call_command("forecast", "--store", "99")
+    with pytest.raises(CommandError, match="unknown item 77"):
+        call_command("forecast", "--item", "77")
+    with pytest.raises(CommandError, match="--days"):
+        call_command("forecast", "--days", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_fits_chunks_in_parallel_processes(tmp_path, capsys, monkeypatch):
+    history_load(tmp_path, stores=3, items=10)
+    monkeypatch.setattr(services, "CHUNK_SIZE", 8)
+    call_command("forecast", "--days", "5", "--workers", "2")
+    run = selectors.forecast_run_latest()
+    assert run.series_count == 1 + 3 + 10 + 30
+    assert ForecastPoint.objects.filter(series__run=run).count() == 44 * 5
+    assert "44 series refitted" in capsys.readouterr().out
+
+
+def test_no_history_is_a_clear_error(db):
+    with pytest.raises(services.ForecastError, match="no sales history"):
+        services.forecast_refit()
+    with pytest.raises(CommandError, match="no sales history"):
+        call_command("forecast")
+    assert not ForecastRun.objects.exists()
+
+
+def test_a_run_with_missing_series_fails_and_the_previous_one_stays_visible(small_history):
+    first = services.forecast_refit(days=7)
+    second, chunks = services.forecast_run_start(days=7)
+    services.forecast_chunk_fit(run_id=second.pk, keys=chunks[0][:-1])  # one series never arrives
+    with pytest.raises(services.ForecastError, match="1 of 12 series were not fitted"):
+        services.forecast_run_finish(run_id=second.pk)
+    second.refresh_from_db()
+    assert second.status == ForecastRun.Status.FAILED
+    assert "not fitted" in second.error
+    assert selectors.forecast_run_latest() == first
+
+
+def test_a_second_refit_cannot_start_while_one_is_running(small_history):
+    running, _chunks = services.forecast_run_start(days=7)
+    with pytest.raises(services.ForecastError, match=f"a refit is already running \\(run {running.pk}"):
+        services.forecast_run_start(days=7)
+    # A run left "running" by a dead worker stops blocking once it has timed out.
+    ForecastRun.objects.filter(pk=running.pk).update(started_at=timezone.now() - services.RUNNING_TIMEOUT * 2)
+    fresh, _chunks = services.forecast_run_start(days=7)
+    running.refresh_from_db()
+    assert running.status == ForecastRun.Status.FAILED
+    assert fresh.status == ForecastRun.Status.RUNNING
