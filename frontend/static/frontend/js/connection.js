@@ -1,0 +1,95 @@
+// The one EventSource of the page (/api/stream) and the Live / Reconnecting / Offline indicator.
+// The browser reconnects by itself and sends Last-Event-ID; when it gives up (an HTTP error closes the
+// stream for good) we open a new one with ?last_event_id=, so batches recorded meanwhile are replayed.
+import { fmtAge } from "./format.js";
+
+const OFFLINE_AFTER_MS = 30_000;
+const box = document.getElementById("connection");
+const label = box.querySelector(".conn__label");
+const age = box.querySelector(".conn__age");
+const LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+
+let source = null;
+let lastEventId = null;
+let lastEventAt = null;
+let downSince = null;
+let openedAt = 0;
+let everOpened = false;
+let reconnects = 0; // errors after the first successful open
+let retryTimer = null;
+let retryDelay = 1000;
+const seen = new Set();
+
+function setStatus(status) {
+  if (box.dataset.status !== status) {
+    box.dataset.status = status;
+    label.textContent = LABELS[status];
+  }
+  tick();
+}
+
+function tick() {
+  const status = box.dataset.status;
+  if (status === "reconnecting" && downSince && Date.now() - downSince > OFFLINE_AFTER_MS) return setStatus("offline");
+  if (status === "live") age.textContent = lastEventAt ? `last event ${fmtAge((Date.now() - lastEventAt) / 1000)}` : "waiting for events";
+  else if (downSince) age.textContent = `down for ${fmtAge((Date.now() - downSince) / 1000).replace(" ago", "")}`;
+  else age.textContent = "";
+  box.title = lastEventAt ? `Last event at ${new Date(lastEventAt).toLocaleTimeString()}` : "";
+}
+
+function open(handlers) {
+  clearTimeout(retryTimer);
+  source?.close();
+  const url = lastEventId ? `/api/stream?last_event_id=${encodeURIComponent(lastEventId)}` : "/api/stream";
+  source = new EventSource(url);
+  source.addEventListener("open", () => {
+    openedAt = Date.now();
+    everOpened = true;
+    downSince = null;
+    retryDelay = 1000;
+    setStatus("live");
+  });
+  const receive = (type) => (message) => {
+    if (message.lastEventId) lastEventId = message.lastEventId;
+    lastEventAt = Date.now();
+    let data;
+    try {
+      data = JSON.parse(message.data);
+    } catch {
+      return; // a malformed event must not stop the stream
+    }
+    if (type === "sales") {
+      if (seen.has(data.id)) return;
+      seen.add(data.id);
+      if (seen.size > 2000) seen.delete(seen.values().next().value);
+      // Replayed after a reconnect: recorded before this connection opened.
+      const missed = reconnects > 0 && data.timestamp != null && Date.parse(data.timestamp) < openedAt - 250;
+      handlers.sales(data, { missed });
+    } else handlers.metrics(data);
+    if (box.dataset.status !== "live") setStatus("live");
+    tick();
+  };
+  source.addEventListener("sales", receive("sales"));
+  source.addEventListener("metrics", receive("metrics"));
+  source.addEventListener("error", () => {
+    downSince ||= Date.now();
+    if (source.readyState === EventSource.CLOSED) {
+      // The browser gave up (HTTP error or wrong content type): try again ourselves, backing off to 30 s.
+      retryTimer = setTimeout(() => open(handlers), retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30_000);
+    }
+    if (everOpened) reconnects += 1;
+    setStatus(navigator.onLine === false ? "offline" : everOpened || Date.now() - downSince < OFFLINE_AFTER_MS ? "reconnecting" : "offline");
+  });
+}
+
+/** Start the stream; handlers: {sales(event, {missed}), metrics(event)}. `known`: ids already shown. */
+export function connect(handlers, known = []) {
+  for (const id of known) seen.add(id);
+  open(handlers);
+  setInterval(tick, 1000);
+  window.addEventListener("offline", () => setStatus("offline"));
+  window.addEventListener("online", () => {
+    if (source?.readyState !== EventSource.OPEN) open(handlers);
+  });
+}

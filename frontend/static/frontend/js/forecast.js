@@ -1,0 +1,141 @@
+// Forecast: recent history, the forecast with its 80 % and 95 % bands, actuals drawn over it as they arrive,
+// and the model's measured accuracy. One series: the total, or one store and/or item when exactly one is selected.
+import { api } from "./api.js";
+import { axis, baseOption, createChart, tokens } from "./chart.js";
+import { downloadCsv, el, fmtDay, fmtDec, fmtInt } from "./format.js";
+import { loader, panelState } from "./panel.js";
+import { bootstrap, itemName, storeName } from "./state.js";
+
+const section = document.getElementById("forecast");
+const accuracyBox = section.querySelector("#forecast-accuracy");
+let chart = null;
+let data = null; // the predictions answer, with actuals updated live
+
+const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+const gap = (a, b) => (a == null || b == null ? null : b - a);
+
+function render() {
+  const t = tokens();
+  const base = baseOption(t);
+  const history = new Map(data.actuals.map((a) => [a.date, a.sales]));
+  const future = new Map(data.forecast.map((f) => [f.date, f]));
+  const dates = [...new Set([...history.keys(), ...future.keys()])].sort();
+  const pick = (fn) => dates.map((d) => (future.has(d) ? fn(future.get(d)) : null));
+  const band = (name, stack, lower, upper, color) => [
+    { name: `${name} low`, type: "line", stack, data: pick((f) => f[lower]), lineStyle: { opacity: 0 }, symbol: "none", silent: true, tooltip: { show: false } },
+    { name, type: "line", stack, data: pick((f) => gap(f[lower], f[upper])), color, lineStyle: { opacity: 0 }, symbol: "none", areaStyle: { color, opacity: 1 }, silent: true },
+  ];
+  chart.setOption({
+    ...base,
+    legend: { ...base.legend, data: ["History", "Forecast", "Actual", "80 % interval", "95 % interval"] },
+    grid: { ...base.grid, bottom: 12 },
+    tooltip: {
+      ...base.tooltip,
+      formatter(params) {
+        const day = dates[params[0].dataIndex];
+        const f = future.get(day);
+        const lines = [`<b>${fmtDay(day)}</b>`];
+        if (history.has(day)) lines.push(`Sales: <b>${fmtInt(history.get(day))}</b>`);
+        if (f) {
+          if (f.actual != null) lines.push(`Actual${day === bootstrap.today ? " so far" : ""}: <b>${fmtInt(f.actual)}</b>`);
+          lines.push(`Forecast: <b>${fmtInt(f.yhat)}</b>`, `80 %: ${fmtInt(f.lower_80)} – ${fmtInt(f.upper_80)}`, `95 %: ${fmtInt(f.lower_95)} – ${fmtInt(f.upper_95)}`);
+        }
+        return lines.join("<br>");
+      },
+    },
+    xAxis: axis(t, { type: "category", data: dates, boundaryGap: false, axisLabel: { ...base.xAxis.axisLabel, alignMinLabel: "left", alignMaxLabel: "right", formatter: (d) => fmtDay(d) } }),
+    yAxis: axis(t, { type: "value", scale: true, axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) } }),
+    series: [
+      ...band("95 % interval", "b95", "lower_95", "upper_95", t.band95),
+      ...band("80 % interval", "b80", "lower_80", "upper_80", t.band80),
+      { name: "History", type: "line", data: dates.map((d) => history.get(d) ?? null), symbol: "none", color: t.muted, lineStyle: { width: 1.5 } },
+      {
+        name: "Forecast", type: "line", data: pick((f) => f.yhat), symbol: "none", color: t.accent, lineStyle: { width: 2, type: "dashed" },
+        markLine: data.forecast.length ? { symbol: "none", silent: true, label: { formatter: "forecast", color: t.muted }, lineStyle: { color: t.border }, data: [{ xAxis: data.forecast[0].date }] } : undefined,
+      },
+      { name: "Actual", type: "line", data: pick((f) => f.actual), color: t.series[1], symbol: "circle", symbolSize: 7, showSymbol: true, showAllSymbol: true, lineStyle: { width: 2 }, z: 5 },
+    ],
+  }, { notMerge: true });
+}
+
+function describe() {
+  const s = data.series || {};
+  const what = s.level === "total" || !s.level ? "All sales" : [s.store && storeName(s.store), s.item && itemName(s.item)].filter(Boolean).join(" · ");
+  const run = data.run || {};
+  section.querySelector("#forecast-sub").textContent = `${what} · next ${data.forecast.length} days`;
+  const a = data.accuracy || {};
+  const m = data.model || {};
+  const item = (term, value, title) => el("div", { title: title || "" }, el("dt", { textContent: term }), el("dd", { textContent: value }));
+  const better = a.smape != null && a.naive_smape ? Math.round((1 - a.smape / a.naive_smape) * 100) : null;
+  accuracyBox.replaceChildren(
+    item("SMAPE", a.smape != null ? `${fmtDec(a.smape)} %` : "–", `symmetric mean absolute percentage error over the last ${a.holdout_days ?? "?"} held-out days`),
+    item("Seasonal naive", a.naive_smape != null ? `${fmtDec(a.naive_smape)} %` : "–", "SMAPE of repeating last week's values: the baseline to beat"),
+    item("vs naive", better == null ? "–" : better >= 0 ? `${better} % better` : `${-better} % worse`),
+    item("Coverage 80/95", a.coverage_80 != null ? `${fmtDec(a.coverage_80)} / ${fmtDec(a.coverage_95)} %` : "–", "share of held-out days inside each interval"),
+    item("Model", m.name ? `${m.name}${m.fallback ? " (fallback)" : ""}` : "–", m.order ? `order ${m.order} seasonal ${m.seasonal_order}` : ""),
+    item("Fitted", run.fitted_at ? new Date(run.fitted_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–", m.training_end ? `trained on ${m.training_start} – ${m.training_end}` : ""),
+  );
+}
+
+function params(view) {
+  const p = { days: bootstrap.forecast_days };
+  if (view.stores.length === 1) p.store = view.stores[0];
+  if (view.items.length === 1) p.item = view.items[0];
+  return p;
+}
+
+export const load = loader(section, async (signal, view) => {
+  chart ||= createChart(section.querySelector(".chart"), () => data && render());
+  try {
+    data = await api.predictions(params(view), { signal });
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    data = null;
+    chart.clear();
+    accuracyBox.replaceChildren();
+    section.querySelector("#forecast-sub").textContent = "";
+    const narrowed = view.stores.length > 1 || view.items.length > 1 ? " Forecasts cover the total, one store, one item, or one store and item." : "";
+    panelState(section, "empty", { title: "No forecast yet", message: `${error.explained ? capitalised(error.message) + "." : "The nightly job fits one, or run manage.py forecast now."}${narrowed}` });
+    return;
+  }
+  data.actuals ||= [];
+  data.forecast ||= [];
+  describe();
+  if (!data.forecast.length) {
+    panelState(section, "empty", { title: "Empty forecast", message: "The last run produced no days to show." });
+    return;
+  }
+  panelState(section, "ready");
+  render();
+});
+
+/** The forecast for `day` when the drawn series is exactly the selection (else null). */
+export function pointFor(day, view) {
+  if (!data || view.stores.length > 1 || view.items.length > 1) return null;
+  return data.forecast.find((f) => f.date === day) ?? null;
+}
+
+/** A live batch adds its units for this series to that day's actual. */
+export function applyBatch(event) {
+  if (!data) return;
+  const s = data.series || {};
+  const units = (event.rows || []).reduce((sum, r) => ((s.store && r.store !== s.store) || (s.item && r.item !== s.item) ? sum : sum + r.quantity), 0);
+  if (!units) return;
+  const point = data.forecast.find((f) => f.date === event.date);
+  const past = data.actuals.find((a) => a.date === event.date);
+  if (point) point.actual = (point.actual ?? 0) + units;
+  else if (past) past.sales += units;
+  else return;
+  render();
+}
+
+export function init() {
+  section.querySelector('[data-act="csv"]').addEventListener("click", () => {
+    if (!data) return;
+    const rows = [
+      ...data.actuals.map((a) => ({ date: a.date, actual: a.sales })),
+      ...data.forecast.map((f) => ({ ...f })),
+    ];
+    downloadCsv("forecast.csv", ["date", "actual", "yhat", "lower_80", "upper_80", "lower_95", "upper_95"], rows);
+  });
+}

@@ -1,0 +1,106 @@
+// Number, date and CSV helpers. Numbers use the reader's locale (Intl); dates are ISO strings (YYYY-MM-DD).
+
+const zone = JSON.parse(document.getElementById("dashboard-bootstrap").textContent).time_zone || "UTC";
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+const percent = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, signDisplay: "exceptZero" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export const fmtInt = (n) => (n == null || Number.isNaN(n) ? "–" : integer.format(n));
+export const fmtDec = (n) => (n == null || Number.isNaN(n) ? "–" : decimal.format(n));
+export const fmtCompact = (n) => (n == null ? "–" : compact.format(n));
+export const fmtPct = (p) => (p == null ? "–" : `${percent.format(p)}\u00a0%`); // never wrap before the sign
+export const fmtDay = (iso) => (iso ? dayFormat.format(new Date(`${iso}T00:00:00Z`)) : "–");
+export const fmtTime = (date) => timeFormat.format(date);
+
+/** How much of the server's day (its TIME_ZONE, where "today" is decided) has passed at `date`, 0..1. */
+export function dayFraction(date, timeZone = zone) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-GB", { timeZone, hourCycle: "h23", hour: "numeric", minute: "numeric", second: "numeric" })
+      .formatToParts(date).map((p) => [p.type, Number(p.value)]),
+  );
+  return Math.min(1, Math.max(1 / 1440, (parts.hour * 3600 + parts.minute * 60 + parts.second) / 86400));
+}
+
+export function fmtAge(seconds) {
+  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  return `${Math.floor(seconds / 3600)} h ago`;
+}
+
+/** An arrow and a class for a growth figure: up is good (green), down is bad (red). */
+export function trend(pct) {
+  if (pct == null) return { arrow: "", cls: "trend--flat", word: "no comparison" };
+  if (pct > 0) return { arrow: "▲", cls: "trend--up", word: "up" };
+  if (pct < 0) return { arrow: "▼", cls: "trend--down", word: "down" };
+  return { arrow: "■", cls: "trend--flat", word: "flat" };
+}
+
+// ---------------------------------------------------------------- dates (UTC arithmetic on ISO days)
+const toDate = (iso) => new Date(`${iso}T00:00:00Z`);
+const toIso = (d) => d.toISOString().slice(0, 10);
+
+export function addDays(iso, days) {
+  const d = toDate(iso);
+  d.setUTCDate(d.getUTCDate() + days);
+  return toIso(d);
+}
+
+/** The period an ISO day belongs to, as the API labels it: the day, the Monday of its ISO week, or the 1st of its month. */
+export function periodOf(iso, granularity) {
+  if (granularity === "month") return `${iso.slice(0, 7)}-01`;
+  if (granularity === "week") {
+    const weekday = (toDate(iso).getUTCDay() + 6) % 7; // Monday = 0
+    return addDays(iso, -weekday);
+  }
+  return iso;
+}
+
+/** The last day of the period that starts on `period`. */
+export function periodEnd(period, granularity) {
+  if (granularity === "week") return addDays(period, 6);
+  if (granularity === "month") {
+    const d = toDate(period);
+    return toIso(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)));
+  }
+  return period;
+}
+
+/** Every period from `first` to `last` (both period starts), so days without data show as gaps, not as neighbours. */
+export function periodsBetween(first, last, granularity) {
+  const out = [];
+  for (let p = first; p <= last && out.length < 20000; ) {
+    out.push(p);
+    p = periodOf(addDays(periodEnd(p, granularity), 1), granularity);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- CSV
+function csvCell(value) {
+  const text = value == null ? "" : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function toCsv(columns, rows) {
+  const lines = [columns.map(csvCell).join(",")];
+  for (const row of rows) lines.push(columns.map((c) => csvCell(row[c])).join(","));
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+export function downloadCsv(filename, columns, rows) {
+  const url = URL.createObjectURL(new Blob([toCsv(columns, rows)], { type: "text/csv;charset=utf-8" }));
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((c) => c != null));
+  return node;
+}

@@ -1,0 +1,157 @@
+// KPI cards from /api/sales/metrics; live batches adjust them in place.
+import { api } from "./api.js";
+import { dayFraction, fmtDay, fmtDec, fmtInt, fmtPct, trend } from "./format.js";
+import { loader, panelState } from "./panel.js";
+import { inRange } from "./state.js";
+
+const section = document.getElementById("kpis");
+const card = (key) => section.querySelector(`[data-kpi="${key}"]`);
+let metrics = null; // for the selected range: totals, average, top store and item
+let wide = null; // the same selection without the range's start: the 30- and 365-day comparisons need the days before it
+let view = null;
+
+function setCard(key, { value, raw = null, note = [], title = "" }) {
+  const node = card(key);
+  const valueNode = node.querySelector(".kpi__value");
+  if (typeof value === "string") valueNode.textContent = value;
+  else valueNode.replaceChildren(...value);
+  valueNode.dataset.value = raw == null ? "" : String(raw);
+  node.title = title || "";
+  const noteNode = node.querySelector(".kpi__note");
+  noteNode.replaceChildren(...note);
+  if (!title) node.title = noteNode.textContent;
+}
+
+function trendSpan(pct) {
+  const t = trend(pct);
+  const span = document.createElement("span");
+  span.className = `trend ${t.cls}`;
+  span.textContent = pct == null ? "–" : `${t.arrow} ${fmtPct(pct)}`;
+  span.setAttribute("aria-label", pct == null ? "no earlier period to compare" : `${t.word} ${fmtPct(pct)}`);
+  return span;
+}
+
+const growth = (current, previous) => (previous ? Math.round(((current - previous) / previous) * 1000) / 10 : null);
+
+function render() {
+  const m = metrics;
+  if (!m.total_sales) {
+    panelState(section, "empty", { title: "No sales in this selection", message: "Widen the date range or clear the store and item filters." });
+  } else {
+    panelState(section, "ready");
+  }
+  setCard("total", { value: fmtInt(m.total_sales), raw: m.total_sales, note: [m.date_from ? `${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}` : "no data"] });
+  setCard("average", {
+    value: fmtDec(m.average_per_day), raw: m.average_per_day,
+    note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtInt(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
+  });
+  const w30 = wide.last_30_days;
+  setCard("last30", { value: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `to ${fmtDay(wide.date_to)}; the 30 days before: ${fmtInt(w30.previous)}` });
+  const yoy = wide.year_over_year;
+  setCard("yoy", {
+    value: [trendSpan(yoy.growth_pct)], raw: yoy.growth_pct,
+    note: [`${fmtInt(yoy.sales)} in the last 365 days`], title: `previous 365 days: ${fmtInt(yoy.previous)}`,
+  });
+  const today = wide.today || {};
+  const expected = today.forecast;
+  const share = expected ? today.actual / expected : null;
+  // Early in the day the total is naturally far below the day's forecast: compare with the pace so far.
+  const pace = expected ? expected * dayFraction(new Date()) : null;
+  setCard("today", {
+    value: fmtInt(today.actual), raw: today.actual,
+    note: expected != null
+      ? [`of ${fmtInt(expected)} expected · `, trendSpan(growth(today.actual, pace)), " vs pace"]
+      : ["No forecast for today yet"],
+  });
+  card("today").querySelector(".kpi__meter span").style.width = share == null ? "0" : `${Math.min(100, share * 100)}%`;
+  for (const [key, list, field] of [["top-store", m.top_stores, "store"], ["top-item", m.top_items, "item"]]) {
+    const top = list?.[0];
+    setCard(key, {
+      value: top ? top.name : "–", raw: top ? top[field] : null,
+      note: top ? [`${fmtInt(top.sales)} · ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")}`] : [],
+      title: top ? `${top.name}: ${fmtInt(top.sales)} units, ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")} of the selection` : null,
+    });
+  }
+}
+
+function flash(keys) {
+  for (const key of keys) {
+    const node = card(key);
+    node.classList.remove("is-updated");
+    void node.offsetWidth; // restart the animation
+    node.classList.add("is-updated");
+  }
+}
+
+export const load = loader(section, async (signal, nextView) => {
+  view = nextView;
+  metrics = wide = null;
+  const [ranged, unbounded] = await Promise.all([
+    api.metrics(view, { signal }),
+    view.dateFrom ? api.metrics({ ...view, dateFrom: null }, { signal }) : null,
+  ]);
+  metrics = ranged;
+  wide = unbounded || ranged;
+  render();
+});
+
+/** A live batch: `share` is the part of it inside the store/item selection (see state.batchShare). */
+export function applyBatch(event, share) {
+  if (!metrics || !share.total) return;
+  const touched = [];
+  if (inRange(view, event.date)) {
+    metrics.total_sales += share.total;
+    if (!metrics.date_to || event.date > metrics.date_to) {
+      metrics.days += metrics.date_to ? Math.round((Date.parse(event.date) - Date.parse(metrics.date_to)) / 864e5) : 1;
+      metrics.date_from ||= event.date;
+      metrics.date_to = event.date;
+    }
+    metrics.average_per_day = Math.round((metrics.total_sales / metrics.days) * 10) / 10;
+    for (const [list, field, per] of [[metrics.top_stores, "store", share.byStore], [metrics.top_items, "item", share.byItem]]) {
+      for (const entry of list || []) entry.sales += per.get(entry[field]) || 0;
+      list?.sort((a, b) => b.sales - a.sales || a[field] - b[field]);
+    }
+    touched.push("total", "average", "top-store", "top-item");
+  }
+  // The 7/30/365-day windows end at the last day with data: a batch on that day falls in all of them. (A batch on a
+  // later day also shifts the windows by a day; adding it is close enough until the next reload.)
+  if ((!view.dateTo || event.date <= view.dateTo) && (!wide.date_to || event.date >= wide.date_to)) {
+    for (const w of [wide.last_7_days, wide.last_30_days, wide.year_over_year]) {
+      w.sales += share.total;
+      w.growth_pct = growth(w.sales, w.previous);
+    }
+    if (wide !== metrics) wide.date_to = event.date;
+    touched.push("last30", "yoy");
+  }
+  if (wide.today && wide.today.date === event.date) {
+    wide.today.actual += share.total;
+    touched.push("today");
+  }
+  render();
+  flash(touched);
+}
+
+/** The server's own running totals (whole business): authoritative when nothing narrows the selection. */
+export function applyTotals(event) {
+  if (!metrics || view.stores.length || view.items.length) return;
+  if (wide.today?.date === event.date && wide.today.actual !== event.today_total) {
+    wide.today.actual = event.today_total;
+    render();
+  }
+  if (!view.dateFrom && !view.dateTo && event.total_sales != null && metrics.total_sales !== event.total_sales) {
+    metrics.total_sales = event.total_sales;
+    metrics.average_per_day = Math.round((metrics.total_sales / metrics.days) * 10) / 10;
+    render();
+  }
+}
+
+export const todayMetrics = () => wide?.today ?? null;
+
+/** Fill in today's forecast from the forecast panel when the metrics have none for this selection. */
+export function fillTodayForecast(point) {
+  const today = wide?.today;
+  if (!today || today.forecast != null || !point) return false;
+  Object.assign(today, { forecast: point.yhat, lower_80: point.lower_80, upper_80: point.upper_80, lower_95: point.lower_95, upper_95: point.upper_95 });
+  render();
+  return true;
+}

@@ -1,0 +1,109 @@
+// Filter state. The URL is the source of truth (a link reproduces the view; reload restores it):
+//   ?g=day|week|month&range=30d|90d|1y|all|custom&from=YYYY-MM-DD&to=YYYY-MM-DD&store=1,2&item=3&compare=store|item&breakdown=store|item|heatmap
+import { addDays } from "./format.js";
+
+export const bootstrap = JSON.parse(document.getElementById("dashboard-bootstrap").textContent);
+
+const DEFAULTS = { g: "day", range: "1y", from: "", to: "", store: [], item: [], compare: "", breakdown: "store" };
+const PRESET_DAYS = { "30d": 30, "90d": 90, "1y": 365 };
+const CHOICES = { g: ["day", "week", "month"], range: ["30d", "90d", "1y", "all", "custom"], compare: ["", "store", "item"], breakdown: ["store", "item", "heatmap"] };
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+const listeners = new Set();
+let current = read(location.search);
+
+function ids(text, known) {
+  const valid = new Set(known.map((k) => k.id));
+  const list = (text || "").split(",").map(Number).filter((n) => valid.has(n));
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+function read(search) {
+  const params = new URLSearchParams(search);
+  const state = { ...DEFAULTS };
+  for (const key of ["g", "range", "compare", "breakdown"]) {
+    const value = params.get(key);
+    if (value != null && CHOICES[key].includes(value)) state[key] = value;
+  }
+  for (const key of ["from", "to"]) {
+    const value = params.get(key);
+    if (value && ISO_DAY.test(value)) state[key] = value;
+  }
+  state.store = ids(params.get("store"), bootstrap.stores);
+  state.item = ids(params.get("item"), bootstrap.items);
+  if (state.range === "custom" && !state.from && !state.to) state.range = DEFAULTS.range;
+  if (state.range !== "custom") state.from = state.to = "";
+  return state;
+}
+
+function write(state) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(state)) {
+    const text = Array.isArray(value) ? value.join(",") : value;
+    const fallback = Array.isArray(DEFAULTS[key]) ? DEFAULTS[key].join(",") : DEFAULTS[key];
+    if (text !== fallback) params.set(key, text);
+  }
+  const text = params.toString().replaceAll("%2C", ",");
+  return text ? `?${text}` : location.pathname;
+}
+
+export const getState = () => current;
+
+/** Change some filters, record them in the URL (one history entry per change) and tell every listener. */
+export function setState(patch) {
+  const next = { ...current, ...patch };
+  if (next.range !== "custom") next.from = next.to = "";
+  const changed = Object.keys(next).filter((k) => String(next[k]) !== String(current[k]));
+  if (!changed.length) return;
+  current = next;
+  history.pushState(null, "", write(current));
+  for (const listener of listeners) listener(current, new Set(changed));
+}
+
+export function resetState() {
+  setState({ ...DEFAULTS });
+}
+
+export function onStateChange(listener) {
+  listeners.add(listener);
+}
+
+window.addEventListener("popstate", () => {
+  const previous = current;
+  current = read(location.search);
+  const changed = new Set(Object.keys(current).filter((k) => String(current[k]) !== String(previous[k])));
+  if (changed.size) for (const listener of listeners) listener(current, changed);
+});
+
+/** What the panels ask the API for. Presets count back from the last day with data and stay
+ *  open-ended (no date_to), so live sales recorded today fall inside them. */
+export function resolve(state = current) {
+  let dateFrom = null;
+  let dateTo = null;
+  if (state.range === "custom") {
+    dateFrom = state.from || null;
+    dateTo = state.to || null;
+  } else if (PRESET_DAYS[state.range] && bootstrap.date_to) {
+    dateFrom = addDays(bootstrap.date_to, 1 - PRESET_DAYS[state.range]);
+  }
+  return { granularity: state.g, stores: state.store, items: state.item, dateFrom, dateTo, compare: state.compare, range: state.range };
+}
+
+export const inRange = (view, iso) => (!view.dateFrom || iso >= view.dateFrom) && (!view.dateTo || iso <= view.dateTo);
+
+/** Units of a live batch that fall inside the store/item selection, in total and per store and item. */
+export function batchShare(view, rows) {
+  const stores = new Set(view.stores);
+  const items = new Set(view.items);
+  const share = { total: 0, byStore: new Map(), byItem: new Map() };
+  for (const row of rows || []) {
+    if ((stores.size && !stores.has(row.store)) || (items.size && !items.has(row.item))) continue;
+    share.total += row.quantity;
+    share.byStore.set(row.store, (share.byStore.get(row.store) || 0) + row.quantity);
+    share.byItem.set(row.item, (share.byItem.get(row.item) || 0) + row.quantity);
+  }
+  return share;
+}
+
+export const storeName = (id) => bootstrap.stores.find((s) => s.id === id)?.name ?? `Store ${id}`;
+export const itemName = (id) => bootstrap.items.find((s) => s.id === id)?.name ?? `Item ${id}`;

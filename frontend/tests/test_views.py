@@ -1,0 +1,91 @@
+"""The page itself, without a browser: what the template embeds and links."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from sales.models import DailyTotal, Item, Store
+
+STATIC = Path(__file__).resolve().parents[1] / "static" / "frontend"
+
+
+def bootstrap_of(response) -> dict:
+    match = re.search(r'<script id="dashboard-bootstrap" type="application/json">(.*?)</script>', response.text, re.S)
+    assert match, "the page embeds its bootstrap data"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.django_db
+@override_settings(TIME_ZONE="Europe/Berlin", STREAMING_INTERVAL_SECONDS=30, FORECAST_DAYS=14)
+def test_the_page_embeds_stores_items_and_the_date_span(client):
+    Store.objects.bulk_create([Store(id=2, name="Store 2"), Store(id=1, name="Store 1")])
+    Item.objects.create(id=7, name="Item 7")
+    DailyTotal.objects.bulk_create(
+        [DailyTotal(date=date(2017, 1, 3), sales=5), DailyTotal(date=date(2016, 12, 30), sales=9)]
+    )
+    response = client.get("/")
+    assert response.status_code == 200
+    data = bootstrap_of(response)
+    assert data["stores"] == [{"id": 1, "name": "Store 1"}, {"id": 2, "name": "Store 2"}]
+    assert data["items"] == [{"id": 7, "name": "Item 7"}]
+    assert (data["date_from"], data["date_to"]) == ("2016-12-30", "2017-01-03")
+    assert data["stream_interval_seconds"] == 30
+    assert data["forecast_days"] == 14
+    assert data["time_zone"] == "Europe/Berlin"
+
+
+@pytest.mark.django_db
+def test_an_empty_database_still_serves_the_page(client):
+    data = bootstrap_of(client.get("/"))
+    assert data["stores"] == [] and data["date_to"] is None
+
+
+@pytest.mark.django_db
+def test_names_are_escaped_inside_the_embedded_json(client):
+    Store.objects.create(id=1, name="</script><script>alert(1)</script>")
+    response = client.get("/")
+    assert "<script>alert(1)" not in response.text
+    assert bootstrap_of(response)["stores"][0]["name"] == "</script><script>alert(1)</script>"
+
+
+@pytest.mark.django_db
+def test_the_page_loads_only_our_own_static_files(client):
+    html = client.get("/").text
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r'"echarts": "([^"]+)"', html)
+    external = [u for u in urls if u.startswith(("http:", "https:", "//"))]
+    assert external == []  # no CDN: the page works with no internet
+    for url in [u for u in urls if u.startswith("/static/")]:
+        assert (STATIC.parent / url.removeprefix("/static/")).exists() or "vendor" in url, url
+
+
+@pytest.mark.django_db
+def test_the_page_only_answers_reads(client):
+    assert client.head("/").status_code == 200
+    assert client.post("/").status_code == 405
+
+
+def test_our_own_javascript_and_css_stay_under_100_kb():
+    size = sum(p.stat().st_size for d in ("js", "css") for p in (STATIC / d).rglob("*") if p.is_file())
+    assert size < 100 * 1024, f"own JS+CSS is {size / 1024:.1f} KB"
+
+
+@pytest.mark.django_db
+def test_the_live_curve_before_the_page_opened_comes_from_the_event_log(client):
+    from django.utils import timezone
+
+    from streaming.services import sales_ingest
+
+    Store.objects.create(id=1, name="Store 1")
+    Item.objects.create(id=1, name="Item 1")
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    for minute, units in [(62, 5), (64, 7), (180, 11)]:
+        sales_ingest(rows=[(1, 1, units)], timestamp=midnight + timedelta(minutes=minute))
+    curve = bootstrap_of(client.get("/"))["today_curve"]
+    # 01:02 and 01:04 share the 01:00-01:05 slot; 03:00 opens the 03:00-03:05 slot.
+    assert curve == [[round(65 / 60, 3), 12], [round(185 / 60, 3), 23]]
