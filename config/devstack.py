@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import ExitStack, closing, suppress
 from pathlib import Path
 from urllib.parse import quote
@@ -81,6 +82,8 @@ def start_embedded_redis(stack: ExitStack) -> str:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Out of the terminal's process group: Ctrl-C must not stop Redis before the workers using it.
+        start_new_session=True,
     )  # fmt: skip
 
     def stop() -> None:
@@ -137,7 +140,8 @@ def run() -> int:
 
         host = os.environ.get("HOST", "127.0.0.1")
         port = int(os.environ.get("PORT", "8000"))
-        worker = [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING"]
+        # --quiet: no banner, so the URLs below stay the last thing on the screen.
+        worker = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "WARNING"]
         commands = [
             # The live tick and profile refresh, with the embedded beat: the sensible single-machine
             # default (docker-compose runs beat as its own service).
@@ -148,7 +152,11 @@ def run() -> int:
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers", "config.asgi:application"],
         ]  # fmt: skip
         # Each child leads its own process group, so stopping it also stops its pool and beat processes.
-        children = [subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True) for command in commands]
+        # A developer's machine or container is often root; Celery's warning about it would be every start's noise.
+        child_env = {**os.environ, "PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}
+        children = [
+            subprocess.Popen(command, cwd=BASE_DIR, env=child_env, start_new_session=True) for command in commands
+        ]
 
         def stop_children() -> None:
             for child in children:
@@ -189,6 +197,8 @@ def run_with_services(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    # pgserver asks platformdirs for a runtime dir that a container or CI shell often lacks; it falls back fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     if not argv or argv[0] not in {"run", "test", "exec"}:
         print(__doc__)
         return 2
