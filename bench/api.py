@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Measure the production configuration: DEBUG off (no per-query bookkeeping).
 os.environ["DEBUG"] = "false"
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz")
+# An in-process run that signs nothing: its own key, whatever the shell has (a dev key may be too short).
+os.environ["SECRET_KEY"] = "bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 
 import django  # noqa: E402
 
