@@ -14,13 +14,15 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +34,8 @@ from streaming.hub import HEARTBEAT, REPLAY_PAGE, StreamClient, db, sse_frame, s
 logger = logging.getLogger(__name__)
 
 MAX_INGEST_ROWS = 10_000
+# Per row and per (store, item) of one request: far above any real day, far below the column's range.
+MAX_INGEST_QUANTITY = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
@@ -98,6 +102,8 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
         failure = None
         try:
             await hub.register(client)
+        except DatabaseError as error:
+            failure = f"database unavailable: {type(error).__name__}: {error}"
         except Exception as error:  # Redis unreachable: still replay, then tell the client to retry
             failure = f"redis unavailable: {type(error).__name__}: {error}"
         try:
@@ -158,7 +164,7 @@ async def stream_status(request: HttpRequest) -> JsonResponse:
 class IngestRowSerializer(serializers.Serializer):
     store = serializers.IntegerField()
     item = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_INGEST_QUANTITY)
 
 
 class IngestSerializer(serializers.Serializer):
@@ -166,19 +172,48 @@ class IngestSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False)
 
     def validate_timestamp(self, value):
-        if value > timezone.now() + FUTURE_TOLERANCE:
+        now = timezone.now()
+        if value > now + FUTURE_TOLERANCE:
             raise serializers.ValidationError("must not be in the future")
+        # Live sales are recent; older ones would land in the history with no event to replay
+        # (the log keeps STREAMING_EVENT_RETENTION_DAYS). Back-fills go through load_train --append.
+        retention = settings.STREAMING_EVENT_RETENTION_DAYS
+        if value < now - timedelta(days=retention):
+            raise serializers.ValidationError(
+                f"must be within the last {retention} days (load older sales with manage.py load_train --append)"
+            )
         return value
 
     def validate(self, attrs):
         stores = set(Store.objects.filter(id__in={r["store"] for r in attrs["rows"]}).values_list("id", flat=True))
         items = set(Item.objects.filter(id__in={r["item"] for r in attrs["rows"]}).values_list("id", flat=True))
+        per_key: dict[tuple[int, int], int] = {}
         for index, row in enumerate(attrs["rows"]):
             if row["store"] not in stores:
                 raise serializers.ValidationError({f"rows[{index}].store": f"unknown store {row['store']}"})
             if row["item"] not in items:
                 raise serializers.ValidationError({f"rows[{index}].item": f"unknown item {row['item']}"})
+            key = (row["store"], row["item"])
+            per_key[key] = per_key.get(key, 0) + row["quantity"]
+            if per_key[key] > MAX_INGEST_QUANTITY:
+                raise serializers.ValidationError(
+                    {
+                        f"rows[{index}].quantity": f"store {key[0]} item {key[1]} adds up to more than "
+                        f"{MAX_INGEST_QUANTITY:,} units in one request"
+                    }
+                )
         return attrs
+
+
+class SafeJSONParser(JSONParser):
+    """JSONParser that answers a pathologically nested body with a 400: Python's json raises
+    RecursionError there, which DRF does not catch (a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply") from None
 
 
 def _first_error(errors, prefix: str = "") -> tuple[str, str]:
@@ -224,6 +259,7 @@ class IngestView(APIView):
 
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=IngestSerializer,
@@ -237,7 +273,17 @@ class IngestView(APIView):
             parameter, message = _first_error(serializer.errors)
             return Response({"error": f"{parameter}: {message}", "parameter": parameter}, status=400)
         data = serializer.validated_data
-        event = services.sales_ingest(
-            rows=[(r["store"], r["item"], r["quantity"]) for r in data["rows"]], timestamp=data.get("timestamp")
-        )
+        try:
+            event = services.sales_ingest(
+                rows=[(r["store"], r["item"], r["quantity"]) for r in data["rows"]], timestamp=data.get("timestamp")
+            )
+        except DataError:
+            # A day's units past the column's range: the transaction rolled back, nothing was added.
+            return Response(
+                {
+                    "error": "rows: these sales would take a day's total past what the history can hold",
+                    "parameter": "rows",
+                },
+                status=400,
+            )
         return Response(event.payload(), status=status.HTTP_201_CREATED)

@@ -157,11 +157,14 @@ class StreamHub:
             async with asyncio.timeout(START_TIMEOUT_SECONDS):
                 self.channel = await layer.new_channel()
                 await layer.group_add(STREAM_GROUP, self.channel)
+            # Subscribed before reading the log: anything committed after this read arrives live.
+            self.last_id = await db(selectors.event_latest_id)()
         except BaseException:
+            # Redis down, the database down, or the client gone meanwhile: leave no subscription
+            # behind, or its queue would collect every event from now on with nobody reading it.
             await self._layer_reset()
+            self.channel = None
             raise
-        # Subscribed before reading the log: anything committed after this read arrives live.
-        self.last_id = await db(selectors.event_latest_id)()
         self._ping_sent = self._ping_seen = 0
         self._gc_take_over()
         # A fresh context: the hub outlives the request that happened to start it.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pandas as pd
 import pytest
 from django.contrib.auth.models import User
 from django.db.models import Sum
@@ -54,17 +53,18 @@ def test_ingest_goes_through_the_same_path_as_the_generator(small_history, token
 
 @pytest.mark.django_db
 def test_ingest_keeps_an_explicit_timestamp(small_history, token_client):
+    # A till reporting late: the units land on the day the timestamp names, added to what is there.
+    moment = timezone.localtime() - timedelta(days=2)
+    day = moment.date()
+    Sale.objects.create(date=day, store_id=1, item_id=1, sales=10)
     response = token_client.post(
         "/api/sales/ingest",
-        {"rows": [{"store": 1, "item": 1, "quantity": 2}], "timestamp": "2017-12-30T10:00:00+00:00"},
+        {"rows": [{"store": 1, "item": 1, "quantity": 2}], "timestamp": moment.isoformat()},
         format="json",
     )
-    assert response.status_code == 201
-    assert response.json()["date"] == "2017-12-30"
-    h = small_history
-    before = h[(h["store"] == 1) & (h["item"] == 1) & (h["date"] == pd.Timestamp("2017-12-30"))]["sales"]
-    assert len(before) == 1
-    assert Sale.objects.get(date="2017-12-30", store_id=1, item_id=1).sales == int(before.iloc[0]) + 2
+    assert response.status_code == 201, response.content
+    assert response.json()["date"] == day.isoformat()
+    assert Sale.objects.get(date=day, store_id=1, item_id=1).sales == 12
 
 
 @pytest.mark.django_db
@@ -92,6 +92,14 @@ def test_anonymous_and_bad_tokens_get_401(small_history):
         ({"rows": "junk"}, "rows"),
         ({"rows": [{"store": 1, "item": 1, "quantity": 1}], "timestamp": "yesterday-ish"}, "timestamp"),
         ({"rows": [{"store": 1, "item": 1, "quantity": 1}], "timestamp": "2999-01-01T00:00:00Z"}, "timestamp"),
+        # Older than the event log keeps: a back-fill, which belongs to load_train --append.
+        ({"rows": [{"store": 1, "item": 1, "quantity": 1}], "timestamp": "2017-12-30T10:00:00Z"}, "timestamp"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": 1_000_001}]}, "rows[0].quantity"),
+        # Within the per-row bound, but the same store-item adds up past it.
+        (
+            {"rows": [{"store": 1, "item": 1, "quantity": 600_000}, {"store": 1, "item": 1, "quantity": 600_000}]},
+            "rows[1].quantity",
+        ),
         (["not", "an", "object"], "body"),
     ],
 )
@@ -105,11 +113,25 @@ def test_bad_ingest_gets_400_naming_the_field_and_changes_nothing(small_history,
 
 
 @pytest.mark.django_db
-def test_junk_json_gets_400(small_history, token_client):
+@pytest.mark.parametrize("body", ["{rows: oops", "[" * 100_000 + "]" * 100_000, "\x00\xff binary"])
+def test_junk_json_gets_400(small_history, token_client, body):
     before = state()
-    response = token_client.post("/api/sales/ingest", "{rows: oops", content_type="application/json")
+    response = token_client.post("/api/sales/ingest", body, content_type="application/json")
     assert response.status_code == 400
     assert "error" in response.json()
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_ingest_past_the_column_range_gets_400_and_changes_nothing(small_history, token_client):
+    # Many requests on one store-item could add up past a 4-byte integer; the write must refuse, not 500.
+    Sale.objects.create(date=timezone.localdate(), store_id=1, item_id=1, sales=2_147_000_000)
+    before = state()
+    response = token_client.post(
+        "/api/sales/ingest", {"rows": [{"store": 1, "item": 1, "quantity": 1_000_000}]}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["parameter"] == "rows"
     assert state() == before
 
 

@@ -62,3 +62,27 @@ def test_full_collections_move_to_the_hub_timer_only_while_streams_are_open():
     assert during[:2] == default[:2] and during[2] > default[2]
     assert not running
     assert gc.get_threshold() == default
+
+
+def test_a_hub_that_cannot_start_leaves_no_subscription_behind(monkeypatch):
+    # Subscribed to Redis, then the database read fails: the subscription must go too, or its
+    # queue would collect every event from then on with nobody reading it.
+    from channels.layers import get_channel_layer
+    from django.db import OperationalError
+
+    from streaming import selectors
+
+    def database_down():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(selectors, "event_latest_id", database_down)
+
+    async def scenario():
+        hub = StreamHub()
+        with pytest.raises(OperationalError):
+            await hub.register(StreamClient())
+        layer = get_channel_layer()
+        return hub.running, hub.channel, dict(layer.channels), dict(layer.groups), len(hub.clients)
+
+    running, channel, channels, groups, clients = asyncio.run(scenario())
+    assert (running, channel, channels, groups, clients) == (False, None, {}, {}, 0)
