@@ -327,3 +327,31 @@ def test_comparing_two_stores_and_the_store_item_heatmap(sample_sales, daphne_se
     page.get_by_role("button", name="By item").click()
     page.wait_for_function("() => location.search.includes('breakdown=item')")
     assert unexpected(page.errors) == []
+
+
+def test_store_names_in_chart_tooltips_stay_text(sample_sales, daphne_server, browser):
+    # Names are edited by staff in the admin; the tooltips are HTML, so a name must not become markup.
+    from sales.models import Store
+
+    hostile = '<img src=x onerror="window.__xss=1">Store 1'
+    in_thread(lambda: Store.objects.filter(id=1).update(name=hostile))
+    page = browser.page()
+    open_dashboard(page, f"{daphne_server.url}/?compare=store&store=1,3&range=all&g=month")
+    tooltips = page.evaluate(
+        """async () => {
+             const e = await import(document.querySelector('link[rel=modulepreload]').href);
+             const shown = [];
+             for (const selector of ['#history .chart', '#breakdown .chart']) {
+               const node = document.querySelector(selector);
+               e.getInstanceByDom(node).dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: 0});
+               await new Promise((resolve) => setTimeout(resolve, 300));
+               const tip = [...node.querySelectorAll('div')].find((d) => d.textContent.includes('Store 1'));
+               shown.push(tip ? {text: tip.textContent, images: tip.querySelectorAll('img').length} : null);
+             }
+             return shown;
+           }"""
+    )
+    for tip in tooltips:
+        assert tip is not None
+        assert '<img src=x onerror="window.__xss=1">' in tip["text"] and tip["images"] == 0
+    assert page.evaluate("() => window.__xss") is None

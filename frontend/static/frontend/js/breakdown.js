@@ -1,7 +1,7 @@
 // Breakdown of the selected range: by store, by item (bars) or store x item (heatmap).
 import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
-import { downloadCsv, fmtDay, fmtInt } from "./format.js";
+import { downloadCsv, escapeHtml, fmtDay, fmtInt } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { bootstrap, getState, inRange, itemName, setState, storeName } from "./state.js";
 
@@ -25,7 +25,7 @@ function renderBars(kind) {
     ...base,
     legend: { show: false },
     grid: { ...base.grid, top: 12, bottom: entries.length > 12 ? 40 : 12 },
-    tooltip: { ...base.tooltip, trigger: "axis", axisPointer: { type: "shadow" }, formatter: ([p]) => `<b>${p.name}</b><br>${fmtInt(p.value)} · ${((p.value / sum) * 100).toFixed(1)} %` },
+    tooltip: { ...base.tooltip, trigger: "axis", axisPointer: { type: "shadow" }, formatter: ([p]) => `<b>${escapeHtml(p.name)}</b><br>${fmtInt(p.value)} · ${((p.value / sum) * 100).toFixed(1)} %` },
     xAxis: axis(t, { type: "category", data: entries.map(([k]) => nameOf(k)), axisLabel: { ...base.xAxis.axisLabel, interval: 0, rotate: entries.length > 12 ? 60 : 0, formatter: (n) => (entries.length > 12 ? n.replace(/^Item /, "") : n) } }),
     yAxis: axis(t, { type: "value", axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) } }),
     dataZoom: entries.length > 25 ? [{ type: "inside", start: 0, end: 100 }] : [],
@@ -49,7 +49,7 @@ function renderHeatmap() {
     ...base,
     legend: { show: false },
     grid: { ...base.grid, top: 8, bottom: 44 },
-    tooltip: { ...base.tooltip, trigger: "item", formatter: (p) => `${storeName(stores[p.value[1]])} · ${itemName(items[p.value[0]])}<br><b>${fmtInt(p.value[2])}</b>` },
+    tooltip: { ...base.tooltip, trigger: "item", formatter: (p) => `${escapeHtml(storeName(stores[p.value[1]]))} · ${escapeHtml(itemName(items[p.value[0]]))}<br><b>${fmtInt(p.value[2])}</b>` },
     xAxis: axis(t, { type: "category", data: items.map(String), name: "item", nameLocation: "middle", nameGap: 24, splitArea: { show: false } }),
     yAxis: axis(t, { type: "category", data: stores.map((s) => storeName(s)), splitArea: { show: false } }),
     visualMap: { min: 0, max: max || 1, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, itemWidth: 10, textStyle: { color: t.muted }, inRange: { color: [t.surface2, t.accent] }, show: false },

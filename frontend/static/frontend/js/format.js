@@ -8,6 +8,10 @@ const percent = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, sig
 const dayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
+// Chart tooltips are HTML; store and item names are staff-edited text and must stay text.
+const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+
 export const fmtInt = (n) => (n == null || Number.isNaN(n) ? "–" : integer.format(n));
 export const fmtDec = (n) => (n == null || Number.isNaN(n) ? "–" : decimal.format(n));
 export const fmtCompact = (n) => (n == null ? "–" : compact.format(n));

@@ -1,7 +1,7 @@
 // History: daily/weekly/monthly sales for the selection, zoomable, optionally one line per store or item.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
-import { downloadCsv, fmtDay, fmtInt, periodEnd, periodOf, periodsBetween } from "./format.js";
+import { downloadCsv, escapeHtml, fmtDay, fmtInt, periodEnd, periodOf, periodsBetween } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { bootstrap, inRange, itemName, setState, storeName } from "./state.js";
 
@@ -28,7 +28,7 @@ function render({ keepZoom = false } = {}) {
       formatter(params) {
         const period = periods[params[0].dataIndex];
         const partial = period === periodOf(bootstrap.today, view.granularity);
-        const rows = lines.map((l, i) => `<span style="color:${t.series[i % t.series.length]}">●</span> ${l.name}: <b>${l.values.has(period) ? fmtInt(l.values.get(period)) : "no data"}</b>`);
+        const rows = lines.map((l, i) => `<span style="color:${t.series[i % t.series.length]}">●</span> ${escapeHtml(l.name)}: <b>${l.values.has(period) ? fmtInt(l.values.get(period)) : "no data"}</b>`);
         return [`<b>${fmtDay(period)}</b>${partial ? " (so far)" : ""}`, ...rows].join("<br>");
       },
     },
