@@ -15,9 +15,9 @@ COPY pyproject.toml requirements.lock ./
 RUN pip install -c requirements.lock .
 COPY . .
 COPY --from=assets /app/node_modules ./node_modules
-# collectstatic needs settings to import; the build-time key is never used at run time.
+# collectstatic needs settings to import (a key of 32+ characters with DEBUG off); it is never used at run time.
 RUN python -m frontend.vendor \
-    && SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput -v 0 \
+    && SECRET_KEY=build-only-collectstatic-key-never-used-at-run-time DEBUG=false python manage.py collectstatic --noinput -v 0 \
     && rm -rf node_modules \
     && mkdir -p /app/data && chown -R app:app /app/data
 USER app

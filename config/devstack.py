@@ -207,7 +207,12 @@ def main(argv: list[str]) -> int:
     if argv[0] == "run":
         return run()
     if argv[0] == "test":
-        return run_with_services([PYTHON, "-m", "pytest", *argv[1:]])
+        status = run_with_services([PYTHON, "-m", "pytest", *argv[1:]])
+        if status == 5:
+            # pytest's "collected no tests": a suite that ran nothing has not passed.
+            say("pytest collected no tests")
+            return 1
+        return status
     return run_with_services(argv[1:])
 
 

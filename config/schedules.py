@@ -1,6 +1,6 @@
 """Periodic work, declared once here and installed into django-celery-beat's
-database scheduler by `manage.py install_schedules` (run by `make run`, the
-compose `beat` service and the tests).
+database scheduler by `manage.py install_schedules` (run by `manage.py bootstrap`,
+which `make run` and the compose `setup` service call, and by the tests).
 
 Each entry: name -> (task path, schedule). A schedule is either
 {"every_seconds": N} or {"crontab": {"minute": .., "hour": ..}} in TIME_ZONE.
