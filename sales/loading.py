@@ -35,14 +35,19 @@ REQUIRED_COLUMNS = ("date", "store", "item", "sales")
 MAX_LISTED_PROBLEMS = 10
 CHUNK_BYTES = 1 << 20
 MAX_HEADER_BYTES = 64 * 1024
+# The staging table has a text column per CSV column; PostgreSQL allows 1,600 columns a table.
+MAX_COLUMNS = 1_000
 UTF8_BOM = b"\xef\xbb\xbf"
 STAGING_TABLE = "sales_load_staging"
 
 # A field is valid when it casts and prints back as itself: '2017-01-05' but not
 # '2017-1-5' or 'Jan 5 2017', '12' but not ' 12', '+12' or '012'. The session's
 # DateStyle is pinned to ISO so that a date prints as YYYY-MM-DD.
+# The length check keeps out what PostgreSQL accepts as a date but Python cannot read back
+# ('infinity', '-infinity', years past 9999): one such row would break every later read.
 _FAST_VALID = (
-    "{d}::date::text = {d} AND {s}::int::text = {s} AND {i}::int::text = {i} AND {v}::int::text = {v} "
+    "length({d}) = 10 AND {d}::date::text = {d} "
+    "AND {s}::int::text = {s} AND {i}::int::text = {i} AND {v}::int::text = {v} "
     "AND {s}::int > 0 AND {i}::int > 0 AND {v}::int >= 0"
 )
 
@@ -156,7 +161,15 @@ def csv_read_header(*, path: Path) -> CsvLayout:
         raise fail("the header is not UTF-8 text (is this a CSV file?)", line=1, value=_show(raw)) from None
     if "\x00" in text:
         raise fail("the header contains NUL bytes (is this a CSV file?)", line=1, value=_show(text))
-    names = [name.strip().lower() for name in next(csv.reader([text]), [])]
+    if "\r" in text:
+        # Lines ending in a bare CR (Excel for Mac's "CSV (Macintosh)"): the whole file reads as one line.
+        raise fail("line 1 ends in a bare carriage return (old Mac line endings); save with LF or CRLF", line=1)
+    try:
+        names = [name.strip().lower() for name in next(csv.reader([text]), [])]
+    except csv.Error as error:
+        raise fail(f"the header is not a CSV line ({error})", line=1, value=_show(text)) from None
+    if len(names) > MAX_COLUMNS:
+        raise fail(f"the header has {len(names):,} columns; at most {MAX_COLUMNS:,} are read", line=1)
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     doubled = sorted({name for name in names if name in REQUIRED_COLUMNS and names.count(name) > 1})
     if missing or doubled:
@@ -322,7 +335,11 @@ def file_structure_problems(*, path: Path, layout: CsvLayout) -> tuple[list[Load
             elif text.count('"') % 2:
                 add(line, text, "has an unbalanced double quote")
             else:
-                width = len(next(csv.reader(io.StringIO(text)), [""]))
+                try:
+                    width = len(next(csv.reader(io.StringIO(text)), [""]))
+                except csv.Error as error:  # e.g. a field past the csv module's size limit
+                    add(line, text, f"is not a CSV line ({error})")
+                    continue
                 if width != layout.width:
                     add(line, text, f"has {width} column(s), the header has {layout.width}")
     return problems, total

@@ -4,6 +4,7 @@ savepoints and DDL need real transactions, hence transaction=True."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import random
@@ -274,6 +275,10 @@ def bad_file_cases() -> list:
         ),
         pytest.param(f"{HEADER}\n17-01-02,1,1,3\n", ["line 2", "column date", "'17-01-02'"], id="short-year"),
         pytest.param(f"{HEADER}\n,1,1,3\n", ["line 2", "column date", "''"], id="empty-date"),
+        # PostgreSQL takes these as dates; nothing could read them back afterwards.
+        pytest.param(f"{HEADER}\ninfinity,1,1,3\n", ["line 2", "column date", "'infinity'"], id="infinity-date"),
+        pytest.param(f"{HEADER}\n-infinity,1,1,3\n", ["line 2", "column date", "'-infinity'"], id="minus-infinity"),
+        pytest.param(f"{HEADER}\n10000-01-01,1,1,3\n", ["line 2", "column date", "'10000-01-01'"], id="year-10000"),
         pytest.param(
             f"{HEADER}\n2017-01-02,0,1,3\n", ["line 2", "column store", "'0'", "positive integer"], id="store-zero"
         ),
@@ -319,6 +324,15 @@ def bad_file_cases() -> list:
         pytest.param(f"{HEADER}\n2017-01-02,1,1,3\x00\n".encode(), ["line 2", "NUL"], id="nul-byte"),
         pytest.param(
             f'{HEADER}\n2017-01-02,1,1,3\n2017-01-03,1,1,"4\n', ["line 3", "unbalanced double quote"], id="open-quote"
+        ),
+        pytest.param(f"{HEADER}\r2017-01-02,1,1,3\r", ["line 1", "bare carriage return"], id="old-mac-line-endings"),
+        pytest.param(
+            ",".join(f"c{i}" for i in range(2000)) + "\n1\n", ["line 1", "2,000 columns"], id="too-many-columns-header"
+        ),
+        pytest.param(
+            f'{HEADER}\n2017-01-02,1,1,3\n2017-01-03,1,1,"{"x" * 200_000}"\n',
+            ["line 3"],
+            id="huge-field",
         ),
         pytest.param(
             f"{HEADER}\r\n2017-01-02,1,1,3\r\n2017-01-03,1,1,4\n2017-01-04,1,1,4\r\n",
@@ -472,6 +486,10 @@ def test_a_committed_load_enqueues_the_followups_by_name(tmp_path, private_redis
     }
     assert queued == {"live": ["streaming.tasks.profile_refresh"], "forecast": ["forecasting.tasks.forecast_refit_all"]}
     assert sorted(queued["live"] + queued["forecast"]) == sorted(LOAD_FOLLOWUP_TASKS)
+    # The refit replaces one still running on the old history (the kwargs travel in the body).
+    (refit,) = client.lrange("forecast", 0, -1)
+    _args, kwargs, _embed = json.loads(base64.b64decode(json.loads(refit)["body"]))
+    assert kwargs == {"supersede_running": True}
     assert Sale.objects.count() == 12
 
 
