@@ -21,6 +21,9 @@ YEARLY_GROWTH = 0.065
 TARGET_MEAN = 52.3
 
 
+MAX_ROWS = 50_000_000
+
+
 def sample_generate(
     *,
     path: Path,
@@ -36,6 +39,13 @@ def sample_generate(
         raise ValueError("stores and items must be at least 1")
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
+    if seed < 0:
+        raise ValueError(f"seed {seed} must not be negative")
+    rows = stores * items * ((end - start).days + 1)
+    if rows > MAX_ROWS:
+        # The whole sample is built in memory (about 100 bytes a row before it is written).
+        raise ValueError(f"{stores} stores x {items} items x {(end - start).days + 1} days is {rows:,} rows; "
+                         f"at most {MAX_ROWS:,}")  # fmt: skip
     rng = np.random.default_rng(seed)
     days = pd.date_range(start, end, freq="D")
     # Spread of the public data: stores within about 0.65-1.35, items within 0.3-2.5.

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from sales.models import DailyTotal, Sale
 from sales.sample import WEEKDAY_EFFECT, sample_generate
@@ -47,7 +47,15 @@ def test_its_statistics_look_like_the_public_data(tmp_path):
     assert by_weekday.idxmax() == int(WEEKDAY_EFFECT.argmax()) and by_weekday.idxmin() == int(WEEKDAY_EFFECT.argmin())
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"stores": 0}, "at least 1"), ({"end": date(2012, 1, 1)}, "before")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stores": 0}, "at least 1"),
+        ({"end": date(2012, 1, 1)}, "before"),
+        ({"seed": -1}, "seed -1 must not be negative"),
+        ({"stores": 100_000, "items": 1000}, "at most 50,000,000"),
+    ],
+)
 def test_impossible_arguments_are_refused(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         sample_generate(path=tmp_path / "x.csv", **kwargs)
@@ -80,3 +88,27 @@ def test_the_command_output_loads(tmp_path):
     assert DailyTotal.objects.get(date=date(2016, 1, 1) + timedelta(days=30)).sales == int(
         frame.loc[frame["date"] == "2016-01-31", "sales"].sum()
     )
+
+
+@pytest.mark.parametrize(
+    ("setup", "arguments", "message"),
+    [
+        (lambda p: p.write_text("date,store,item,sales\n"), [], "exists; pass --force"),
+        (lambda p: p.mkdir(), ["--force"], "cannot write"),
+        (lambda p: None, ["--seed", "-3"], "seed -3 must not be negative"),
+    ],
+)
+def test_the_command_refuses_with_a_clear_line(tmp_path, setup, arguments, message):
+    path = tmp_path / "train.csv"
+    setup(path)
+    args = [str(path), "--stores", "1", "--items", "1", "--start", "2016-01-01", "--end", "2016-01-02", *arguments]
+    with pytest.raises(CommandError, match=message):
+        call_command("generate_sample", *args)
+
+
+def test_force_overwrites(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("old")
+    call_command("generate_sample", str(path), "--force", "--stores", "1", "--items", "1", "--end", "2013-01-02",
+                 stdout=io.StringIO())  # fmt: skip
+    assert path.read_text().startswith("date,store,item,sales")

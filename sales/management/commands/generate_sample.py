@@ -1,4 +1,5 @@
 from datetime import date
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -23,14 +24,19 @@ class Command(BaseCommand):
         parser.add_argument("--start", type=_iso_date, default=date(2013, 1, 1))
         parser.add_argument("--end", type=_iso_date, default=date(2017, 12, 31))
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--force", action="store_true", help="overwrite PATH when it exists")
 
-    def handle(self, *args, path, stores, items, start, end, seed, **options):
-        from pathlib import Path
-
+    def handle(self, *args, path, stores, items, start, end, seed, force, **options):
+        target = Path(path)
+        # The default path is where the real history lives: never replace a file silently.
+        if target.exists() and not force:
+            raise CommandError(f"{target} exists; pass --force to overwrite it")
         try:
-            rows = sample_generate(path=Path(path), stores=stores, items=items, start=start, end=end, seed=seed)
+            rows = sample_generate(path=target, stores=stores, items=items, start=start, end=end, seed=seed)
         except ValueError as error:
             raise CommandError(str(error)) from None
+        except OSError as error:
+            raise CommandError(f"{target}: cannot write ({error.strerror})") from None
         self.stdout.write(
             f"wrote {rows:,} rows to {path} ({stores} stores x {items} items, {start} to {end}, seed {seed})"
         )
