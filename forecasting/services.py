@@ -45,6 +45,13 @@ class ForecastError(Exception):
     """A refit that cannot start or finish (no history, unknown scope, missing series)."""
 
 
+class RefitRunning(ForecastError):
+    """Another refit is running; only one runs at a time."""
+
+
+SUPERSEDED = "superseded: the sales history was loaded again while it ran"
+
+
 # ---------------------------------------------------------------- start
 
 
@@ -54,6 +61,7 @@ def forecast_run_start(
     store_ids: list[int] | None = None,
     item_ids: list[int] | None = None,
     reselect_orders: bool = False,
+    supersede_running: bool = False,
 ) -> tuple[ForecastRun, list[list[list]]]:
     """Create a running ForecastRun and split its series into chunks of plain keys.
 
@@ -62,8 +70,17 @@ def forecast_run_start(
     others are carried over from the latest complete run, which must have the same
     training range; the whole hierarchy is reconciled again either way.
     `reselect_orders` chooses every refitted series' ARIMA order from the grid again
-    (otherwise an order is reused for ORDER_RESELECT_DAYS)."""
+    (otherwise an order is reused for ORDER_RESELECT_DAYS).
+    `supersede_running` fails a running refit first: after a load, its chunks would read the
+    new history against the old training range and publish a mix (the load's follow-up sets it).
+    Otherwise a running refit makes this raise RefitRunning."""
     horizon = days or settings.FORECAST_DAYS
+    if supersede_running:
+        superseded = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).update(
+            status=ForecastRun.Status.FAILED, finished_at=timezone.now(), error=SUPERSEDED
+        )
+        if superseded:
+            logger.warning("forecast run superseded by a new load runs=%s", superseded)
     ForecastRun.objects.filter(
         status=ForecastRun.Status.RUNNING, started_at__lt=timezone.now() - RUNNING_TIMEOUT
     ).update(status=ForecastRun.Status.FAILED, finished_at=timezone.now(), error="timed out while running")
@@ -88,7 +105,15 @@ def forecast_run_start(
                 "a refit of some series needs a complete run over the same data to keep the others from "
                 f"(history ends {end}, horizon {horizon} days): run a full refit first"
             )
-        refit = [k for k in keys if _in_scope(k, store_ids=store_ids, item_ids=item_ids)]
+        # Series the previous run does not have (a store or item whose first sales came after it)
+        # have nothing to carry over: they are fitted too, or the run would miss them.
+        carried_keys = {
+            SeriesKey(level, store, item)
+            for level, store, item in SeriesForecast.objects.filter(run=previous).values_list(
+                "level", "store_id", "item_id"
+            )
+        }
+        refit = [k for k in keys if _in_scope(k, store_ids=store_ids, item_ids=item_ids) or k not in carried_keys]
     else:
         refit = keys
 
@@ -126,7 +151,7 @@ def forecast_run_start(
             )
     except IntegrityError:
         running = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).first()
-        raise ForecastError(
+        raise RefitRunning(
             f"a refit is already running (run {running.pk if running else '?'}, started "
             f"{running.started_at.isoformat(timespec='seconds') if running else '?'}): wait for it to finish"
         ) from None

@@ -17,14 +17,30 @@ from forecasting import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="forecasting.tasks.forecast_refit_all")
+# While another refit runs, wait for it (a minute at a time, for up to the refit's own timeout)
+# rather than drop this one: the nightly run and a load's refit must not cancel each other.
+REFIT_RUNNING_RETRY_SECONDS = 60
+REFIT_RUNNING_MAX_RETRIES = 60
+
+
+@shared_task(name="forecasting.tasks.forecast_refit_all", bind=True, max_retries=REFIT_RUNNING_MAX_RETRIES)
 def forecast_refit_all(
-    *, days: int | None = None, store_ids: list[int] | None = None, item_ids: list[int] | None = None
+    self,
+    *,
+    days: int | None = None,
+    store_ids: list[int] | None = None,
+    item_ids: list[int] | None = None,
+    supersede_running: bool = False,
 ):
-    """Start a run and enqueue its chunks. No retry: the next night (or load) starts a fresh run.
-    Returns the run id, or None when there is nothing to forecast."""
+    """Start a run and enqueue its chunks. Returns the run id, or None when there is nothing to
+    forecast. After a load (`supersede_running`) a running refit is failed and replaced."""
     try:
-        run, chunks = services.forecast_run_start(days=days, store_ids=store_ids, item_ids=item_ids)
+        run, chunks = services.forecast_run_start(
+            days=days, store_ids=store_ids, item_ids=item_ids, supersede_running=supersede_running
+        )
+    except services.RefitRunning as error:
+        logger.info("forecast refit waits: %s", error)
+        raise self.retry(countdown=REFIT_RUNNING_RETRY_SECONDS) from None
     except services.ForecastError as error:
         logger.warning("forecast refit not started: %s", error)
         return None

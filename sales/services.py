@@ -117,7 +117,12 @@ def schedules_install() -> list[str]:
 
 # Work that depends on the history, enqueued by name once a load has committed:
 # the sales app does not import the apps that own it.
-LOAD_FOLLOWUP_TASKS = ("streaming.tasks.profile_refresh", "forecasting.tasks.forecast_refit_all")
+# Task name -> keyword arguments, sent by name so that sales does not import the apps built on it.
+# A refit still running on the old history is superseded: it would mix old and new data.
+LOAD_FOLLOWUP_TASKS = {
+    "streaming.tasks.profile_refresh": {},
+    "forecasting.tasks.forecast_refit_all": {"supersede_running": True},
+}
 FOLLOWUP_BROKER_TIMEOUT = 2.0
 
 
@@ -273,9 +278,9 @@ def followups_enqueue() -> None:
         with celery_app.connection_for_write() as broker:
             # Fail in a second when the broker is down, rather than after kombu's retries.
             broker.ensure_connection(max_retries=1, timeout=FOLLOWUP_BROKER_TIMEOUT)
-            for name in LOAD_FOLLOWUP_TASKS:
+            for name, kwargs in LOAD_FOLLOWUP_TASKS.items():
                 # Nobody waits for these results; not asking for them keeps the result backend out of it.
-                celery_app.send_task(name, connection=broker, retry=False, ignore_result=True)
+                celery_app.send_task(name, kwargs=kwargs, connection=broker, retry=False, ignore_result=True)
     except Exception as error:  # any broker failure: the load itself has committed
         logger.warning(
             "could not enqueue follow-up tasks", extra={"tasks": ",".join(LOAD_FOLLOWUP_TASKS), "error": str(error)}

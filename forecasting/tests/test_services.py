@@ -219,3 +219,41 @@ def test_a_second_refit_cannot_start_while_one_is_running(small_history):
     running.refresh_from_db()
     assert running.status == ForecastRun.Status.FAILED
     assert fresh.status == ForecastRun.Status.RUNNING
+
+
+def test_a_load_supersedes_a_running_refit_instead_of_mixing_old_and_new_history(small_history):
+    old, old_chunks = services.forecast_run_start(days=7)
+    fresh, _chunks = services.forecast_run_start(days=7, supersede_running=True)
+    old.refresh_from_db()
+    assert old.status == ForecastRun.Status.FAILED and old.error == services.SUPERSEDED
+    assert fresh.status == ForecastRun.Status.RUNNING
+    # The superseded run's chunks and finish, still queued somewhere, do nothing.
+    assert services.forecast_chunk_fit(run_id=old.pk, keys=old_chunks[0]) == 0
+    assert services.forecast_run_finish(run_id=old.pk).status == ForecastRun.Status.FAILED
+
+
+def test_the_refit_task_waits_for_a_running_refit_instead_of_dropping_out(small_history):
+    # Run eagerly, Celery replays each retry at once: every attempt found the refit running,
+    # so the task gave up only after its retries and started nothing.
+    from celery.exceptions import MaxRetriesExceededError
+
+    from forecasting.tasks import forecast_refit_all
+
+    running, _chunks = services.forecast_run_start(days=7)
+    result = forecast_refit_all.apply(kwargs={"days": 7})
+    assert isinstance(result.result, MaxRetriesExceededError)
+    assert list(ForecastRun.objects.values_list("pk", "status")) == [(running.pk, ForecastRun.Status.RUNNING)]
+
+
+def test_a_partial_refit_also_fits_series_that_appeared_after_the_last_run(small_history):
+    from sales.models import Item
+    from sales.services import SaleRow, sales_record_batch
+
+    full = services.forecast_refit(days=7)
+    Item.objects.create(id=9, name="Item 9")
+    sales_record_batch(rows=[SaleRow(date=timezone.localdate(), store_id=2, item_id=9, sales=4)])
+    partial = services.forecast_refit(days=7, store_ids=[1])
+    assert partial.status == ForecastRun.Status.COMPLETE
+    assert partial.series_count == full.series_count + 2  # item 9 and store 2 x item 9
+    assert SeriesForecast.objects.filter(run=partial, level=Level.ITEM, item_id=9).exists()
+    assert SeriesForecast.objects.filter(run=partial, level=Level.STORE_ITEM, store_id=2, item_id=9).exists()
