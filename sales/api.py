@@ -361,7 +361,7 @@ class SalesAggregatedView(APIView):
 
 _WINDOW = {
     "sales": serializers.IntegerField(),
-    "previous": serializers.IntegerField(),
+    "previous": serializers.IntegerField(allow_null=True),
     "growth_pct": serializers.FloatField(allow_null=True),
 }
 

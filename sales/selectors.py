@@ -161,8 +161,13 @@ def _growth_pct(current: int, previous: int) -> float | None:
     return round((current - previous) / previous * 100, 1)
 
 
-def _window(current: int | None, previous: int | None) -> dict[str, Any]:
-    current, previous = current or 0, previous or 0
+def _window(current: int | None, previous: int | None, *, compared: bool = True) -> dict[str, Any]:
+    """A KPI window. Not `compared` (the window before reaches back past the first day with
+    data): previous and growth are null, since a partly empty window would make growth look huge."""
+    current = current or 0
+    if not compared:
+        return {"sales": current, "previous": None, "growth_pct": None}
+    previous = previous or 0
     return {"sales": current, "previous": previous, "growth_pct": _growth_pct(current, previous)}
 
 
@@ -193,7 +198,9 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     date_from/date_to are the first and last day WITH DATA after the filters;
     `days` counts calendar days between them (inclusive) and `average_per_day`
     is total / days. The 7-, 30- and 365-day windows end at that last day and
-    are compared with the same number of days just before. "today" is
+    are compared with the same number of days just before, read from the history
+    whatever date_from says; when that earlier window reaches back past the first
+    day with data, it is not compared (previous and growth null). "today" is
     `timezone.localdate()` (TIME_ZONE), its actual taken with the store/item
     filters but regardless of the date filters.
     """
@@ -205,7 +212,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     today_actual = daily_totals(filters=undated).filter(date=today).aggregate(total=Sum("sales"))["total"]
     today_block = {"date": today, "actual": today_actual or 0, **sales_today_forecast(filters=filters, day=today)}
     if first is None:
-        empty_window = _window(0, 0)
+        empty_window = _window(0, None, compared=False)
         return {
             "date_from": None,
             "date_to": None,
@@ -230,7 +237,11 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         and including `end_days_back` days before it."""
         return Sum("sales", filter=Q(date__gt=days_back(start_days_back), date__lte=days_back(end_days_back)))
 
-    windows = daily.aggregate(
+    # "The 30 days before" a date range usually lie outside it: the windows read the history up
+    # to the last day with the store/item filters only.
+    history = daily_totals(filters=SalesFilters(stores=filters.stores, items=filters.items, date_to=last))
+    windows = history.aggregate(
+        first=Min("date"),
         w7=between(7, 0),
         p7=between(14, 7),
         w30=between(30, 0),
@@ -238,6 +249,12 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         w365=between(365, 0),
         p365=between(730, 365),
     )
+
+    def window(days: int) -> dict[str, Any]:
+        # The earlier window is (last - 2 x days, last - days]: compared only when data covers all of it.
+        compared = days_back(2 * days) >= windows["first"] - timedelta(days=1)
+        return _window(windows[f"w{days}"], windows[f"p{days}"], compared=compared)
+
     best = (
         daily.values("date")
         .annotate(total=Sum("sales"))
@@ -255,9 +272,9 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "days": days,
         "total_sales": total,
         "average_per_day": round(total / days, 1),
-        "last_7_days": _window(windows["w7"], windows["p7"]),
-        "last_30_days": _window(windows["w30"], windows["p30"]),
-        "year_over_year": _window(windows["w365"], windows["p365"]),
+        "last_7_days": window(7),
+        "last_30_days": window(30),
+        "year_over_year": window(365),
         "best_day": {"date": best[0], "sales": best[1]},
         "top_stores": stores[:5],
         "top_items": items[:5],

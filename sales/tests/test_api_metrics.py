@@ -16,9 +16,12 @@ from sales.tests.factories import rows_select, totals_by
 pytestmark = pytest.mark.django_db
 
 
-def _window(rows, last: date, days: int) -> dict:
-    current = sum(r.sales for r in rows if last - timedelta(days=days) < r.date <= last)
-    previous = sum(r.sales for r in rows if last - timedelta(days=2 * days) < r.date <= last - timedelta(days=days))
+def _window(history, last: date, days: int) -> dict:
+    """`history`: the rows up to `last` with the store/item filters only (date_from does not clip the windows)."""
+    current = sum(r.sales for r in history if last - timedelta(days=days) < r.date <= last)
+    if last - timedelta(days=2 * days - 1) < min(r.date for r in history):
+        return {"sales": current, "previous": None, "growth_pct": None}  # the data does not reach that far back
+    previous = sum(r.sales for r in history if last - timedelta(days=2 * days) < r.date <= last - timedelta(days=days))
     growth = round((current - previous) / previous * 100, 1) if previous else None
     return {"sales": current, "previous": previous, "growth_pct": growth}
 
@@ -29,8 +32,9 @@ def _ranking(rows, attribute: str, label: str) -> list[dict]:
     return [{label: key, "name": f"{label.title()} {key}", "sales": value} for key, value in ranked]
 
 
-def _expected_metrics(rows) -> dict:
+def _expected_metrics(rows, history) -> dict:
     first, last = min(r.date for r in rows), max(r.date for r in rows)
+    history = [r for r in history if r.date <= last]
     total = sum(r.sales for r in rows)
     days = (last - first).days + 1
     per_day = totals_by(rows, lambda r: r.date)
@@ -43,9 +47,9 @@ def _expected_metrics(rows) -> dict:
         "days": days,
         "total_sales": total,
         "average_per_day": round(total / days, 1),
-        "last_7_days": _window(rows, last, 7),
-        "last_30_days": _window(rows, last, 30),
-        "year_over_year": _window(rows, last, 365),
+        "last_7_days": _window(history, last, 7),
+        "last_30_days": _window(history, last, 30),
+        "year_over_year": _window(history, last, 365),
         "best_day": {"date": best_date.isoformat(), "sales": best_units},
         "top_stores": stores[:5],
         "top_items": items[:5],
@@ -77,7 +81,8 @@ def test_metrics_match_figures_computed_independently(sales_dataset, selection_n
     assert response.status_code == 200, response.content
     body = response.json()
     today = body.pop("today")
-    assert body == _expected_metrics(rows_select(sales_dataset, **selection))
+    undated = {key: value for key, value in selection.items() if key != "date_from"}
+    assert body == _expected_metrics(rows_select(sales_dataset, **selection), rows_select(sales_dataset, **undated))
     assert today == {
         "date": timezone.localdate().isoformat(),
         "actual": 0,
@@ -89,11 +94,21 @@ def test_metrics_match_figures_computed_independently(sales_dataset, selection_n
     }
 
 
-def test_metrics_growth_is_null_when_the_previous_window_is_empty(sales_dataset):
-    # Store 3 starts on 2016-07-05: the 365 days before its last year (to 2017-03-01) are empty.
+def test_metrics_do_not_compare_with_a_window_the_data_does_not_cover(sales_dataset):
+    # Store 3 starts on 2016-07-05: the 365 days before its last year (to 2017-03-01) have no data,
+    # and a window only partly covered would make growth look huge.
     body = APIClient().get("/api/sales/metrics?store=3&date_to=2017-03-01").json()
-    assert body["year_over_year"]["previous"] == 0
+    assert body["year_over_year"]["previous"] is None
     assert body["year_over_year"]["growth_pct"] is None
+    assert body["last_30_days"]["previous"] is not None
+
+
+def test_a_date_range_does_not_clip_the_window_before_it(sales_dataset):
+    # The 30 days before a range that starts 10 days before its end come from the history outside it.
+    body = APIClient().get("/api/sales/metrics?date_from=2016-10-06&date_to=2016-10-15").json()
+    history = rows_select(sales_dataset, date_to=date(2016, 10, 15))
+    assert body["last_30_days"] == _window(history, date(2016, 10, 15), 30)
+    assert body["last_30_days"]["sales"] > body["total_sales"]
 
 
 def test_metrics_of_an_empty_selection_are_zero_and_null(sales_dataset):
@@ -104,7 +119,7 @@ def test_metrics_of_an_empty_selection_are_zero_and_null(sales_dataset):
     assert body["days"] == 0
     assert body["date_from"] is None and body["date_to"] is None
     assert body["average_per_day"] is None and body["best_day"] is None
-    assert body["last_7_days"] == {"sales": 0, "previous": 0, "growth_pct": None}
+    assert body["last_7_days"] == {"sales": 0, "previous": None, "growth_pct": None}
     assert body["top_stores"] == [] and body["top_items"] == []
     assert body["counts"] == {"stores": 0, "items": 0, "rows": 0}
 

@@ -7,7 +7,6 @@ import { inRange } from "./state.js";
 const section = document.getElementById("kpis");
 const card = (key) => section.querySelector(`[data-kpi="${key}"]`);
 let metrics = null; // for the selected range: totals, average, top store and item
-let wide = null; // the same selection without the range's start: the 30- and 365-day comparisons need the days before it
 let view = null;
 
 function setCard(key, { value, raw = null, note = [], title = "" }) {
@@ -45,14 +44,14 @@ function render() {
     value: fmtDec(m.average_per_day), raw: m.average_per_day,
     note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtInt(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
   });
-  const w30 = wide.last_30_days;
-  setCard("last30", { value: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `to ${fmtDay(wide.date_to)}; the 30 days before: ${fmtInt(w30.previous)}` });
-  const yoy = wide.year_over_year;
+  const w30 = metrics.last_30_days;
+  setCard("last30", { value: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `to ${fmtDay(metrics.date_to)}; the 30 days before: ${fmtInt(w30.previous)}` });
+  const yoy = metrics.year_over_year;
   setCard("yoy", {
     value: [trendSpan(yoy.growth_pct)], raw: yoy.growth_pct,
     note: [`${fmtInt(yoy.sales)} in the last 365 days`], title: `previous 365 days: ${fmtInt(yoy.previous)}`,
   });
-  const today = wide.today || {};
+  const today = metrics.today || {};
   const expected = today.forecast;
   const share = expected ? today.actual / expected : null;
   // Early in the day the total is naturally far below the day's forecast: compare with the pace so far.
@@ -85,13 +84,9 @@ function flash(keys) {
 
 export const load = loader(section, async (signal, nextView) => {
   view = nextView;
-  metrics = wide = null;
-  const [ranged, unbounded] = await Promise.all([
-    api.metrics(view, { signal }),
-    view.dateFrom ? api.metrics({ ...view, dateFrom: null }, { signal }) : null,
-  ]);
-  metrics = ranged;
-  wide = unbounded || ranged;
+  metrics = null;
+  // The API reads the 7/30/365-day windows from the history before a date range too: one request serves every card.
+  metrics = await api.metrics(view, { signal });
   render();
 });
 
@@ -115,16 +110,15 @@ export function applyBatch(event, share) {
   }
   // The 7/30/365-day windows end at the last day with data: a batch on that day falls in all of them. (A batch on a
   // later day also shifts the windows by a day; adding it is close enough until the next reload.)
-  if ((!view.dateTo || event.date <= view.dateTo) && (!wide.date_to || event.date >= wide.date_to)) {
-    for (const w of [wide.last_7_days, wide.last_30_days, wide.year_over_year]) {
+  if ((!view.dateTo || event.date <= view.dateTo) && (!metrics.date_to || event.date >= metrics.date_to)) {
+    for (const w of [metrics.last_7_days, metrics.last_30_days, metrics.year_over_year]) {
       w.sales += share.total;
       w.growth_pct = growth(w.sales, w.previous);
     }
-    if (wide !== metrics) wide.date_to = event.date;
     touched.push("last30", "yoy");
   }
-  if (wide.today && wide.today.date === event.date) {
-    wide.today.actual += share.total;
+  if (metrics.today && metrics.today.date === event.date) {
+    metrics.today.actual += share.total;
     touched.push("today");
   }
   render();
@@ -134,8 +128,8 @@ export function applyBatch(event, share) {
 /** The server's own running totals (whole business): authoritative when nothing narrows the selection. */
 export function applyTotals(event) {
   if (!metrics || view.stores.length || view.items.length) return;
-  if (wide.today?.date === event.date && wide.today.actual !== event.today_total) {
-    wide.today.actual = event.today_total;
+  if (metrics.today?.date === event.date && metrics.today.actual !== event.today_total) {
+    metrics.today.actual = event.today_total;
     render();
   }
   if (!view.dateFrom && !view.dateTo && event.total_sales != null && metrics.total_sales !== event.total_sales) {
@@ -145,11 +139,11 @@ export function applyTotals(event) {
   }
 }
 
-export const todayMetrics = () => wide?.today ?? null;
+export const todayMetrics = () => metrics?.today ?? null;
 
 /** Fill in today's forecast from the forecast panel when the metrics have none for this selection. */
 export function fillTodayForecast(point) {
-  const today = wide?.today;
+  const today = metrics?.today;
   if (!today || today.forecast != null || !point) return false;
   Object.assign(today, { forecast: point.yhat, lower_80: point.lower_80, upper_80: point.upper_80, lower_95: point.lower_95, upper_95: point.upper_95 });
   render();
