@@ -378,6 +378,9 @@ _WINDOW = {
                 "days": serializers.IntegerField(),
                 "total_sales": serializers.IntegerField(),
                 "average_per_day": serializers.FloatField(allow_null=True),
+                "windows_end": serializers.DateField(
+                    allow_null=True, help_text="last day of the 7/30/365-day windows: complete days only"
+                ),
                 "last_7_days": inline_serializer("MetricsWindow7", fields=_WINDOW),
                 "last_30_days": inline_serializer("MetricsWindow30", fields=_WINDOW),
                 "year_over_year": inline_serializer("MetricsWindow365", fields=_WINDOW),

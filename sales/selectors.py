@@ -197,8 +197,9 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
 
     date_from/date_to are the first and last day WITH DATA after the filters;
     `days` counts calendar days between them (inclusive) and `average_per_day`
-    is total / days. The 7-, 30- and 365-day windows end at that last day and
-    are compared with the same number of days just before, read from the history
+    is total / days. The 7-, 30- and 365-day windows end at that last day, or
+    yesterday when that is today (only complete days are compared), and are
+    compared with the same number of days just before, read from the history
     whatever date_from says; when that earlier window reaches back past the first
     day with data, it is not compared (previous and growth null). "today" is
     `timezone.localdate()` (TIME_ZONE), its actual taken with the store/item
@@ -219,6 +220,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
             "days": 0,
             "total_sales": 0,
             "average_per_day": None,
+            "windows_end": None,
             "last_7_days": empty_window,
             "last_30_days": dict(empty_window),
             "year_over_year": dict(empty_window),
@@ -229,17 +231,21 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
             "today": today_block,
         }
 
+    # The windows compare complete days: today fills up while live sales stream in, and a partial
+    # day would make every window read as a fall early in the day ("today" has its own block).
+    windows_end = min(last, today - timedelta(days=1))
+
     def days_back(days: int) -> date:
-        return last - timedelta(days=min(days, (last - date.min).days))
+        return windows_end - timedelta(days=min(days, (windows_end - date.min).days))
 
     def between(start_days_back: int, end_days_back: int) -> Sum:
-        """Units of the days after `start_days_back` days before the last day, up to
+        """Units of the days after `start_days_back` days before the windows' end, up to
         and including `end_days_back` days before it."""
         return Sum("sales", filter=Q(date__gt=days_back(start_days_back), date__lte=days_back(end_days_back)))
 
     # "The 30 days before" a date range usually lie outside it: the windows read the history up
-    # to the last day with the store/item filters only.
-    history = daily_totals(filters=SalesFilters(stores=filters.stores, items=filters.items, date_to=last))
+    # to their end with the store/item filters only.
+    history = daily_totals(filters=SalesFilters(stores=filters.stores, items=filters.items, date_to=windows_end))
     windows = history.aggregate(
         first=Min("date"),
         w7=between(7, 0),
@@ -251,8 +257,8 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     )
 
     def window(days: int) -> dict[str, Any]:
-        # The earlier window is (last - 2 x days, last - days]: compared only when data covers all of it.
-        compared = days_back(2 * days) >= windows["first"] - timedelta(days=1)
+        # The earlier window is (end - 2 x days, end - days]: compared only when data covers all of it.
+        compared = windows["first"] is not None and days_back(2 * days) >= windows["first"] - timedelta(days=1)
         return _window(windows[f"w{days}"], windows[f"p{days}"], compared=compared)
 
     best = (
@@ -272,6 +278,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "days": days,
         "total_sales": total,
         "average_per_day": round(total / days, 1),
+        "windows_end": windows_end if windows["first"] is not None else None,
         "last_7_days": window(7),
         "last_30_days": window(30),
         "year_over_year": window(365),

@@ -34,7 +34,8 @@ def _ranking(rows, attribute: str, label: str) -> list[dict]:
 
 def _expected_metrics(rows, history) -> dict:
     first, last = min(r.date for r in rows), max(r.date for r in rows)
-    history = [r for r in history if r.date <= last]
+    windows_end = min(last, timezone.localdate() - timedelta(days=1))  # complete days only
+    history = [r for r in history if r.date <= windows_end]
     total = sum(r.sales for r in rows)
     days = (last - first).days + 1
     per_day = totals_by(rows, lambda r: r.date)
@@ -47,9 +48,10 @@ def _expected_metrics(rows, history) -> dict:
         "days": days,
         "total_sales": total,
         "average_per_day": round(total / days, 1),
-        "last_7_days": _window(history, last, 7),
-        "last_30_days": _window(history, last, 30),
-        "year_over_year": _window(history, last, 365),
+        "windows_end": windows_end.isoformat(),
+        "last_7_days": _window(history, windows_end, 7),
+        "last_30_days": _window(history, windows_end, 30),
+        "year_over_year": _window(history, windows_end, 365),
         "best_day": {"date": best_date.isoformat(), "sales": best_units},
         "top_stores": stores[:5],
         "top_items": items[:5],
@@ -120,6 +122,7 @@ def test_metrics_of_an_empty_selection_are_zero_and_null(sales_dataset):
     assert body["date_from"] is None and body["date_to"] is None
     assert body["average_per_day"] is None and body["best_day"] is None
     assert body["last_7_days"] == {"sales": 0, "previous": None, "growth_pct": None}
+    assert body["windows_end"] is None
     assert body["top_stores"] == [] and body["top_items"] == []
     assert body["counts"] == {"stores": 0, "items": 0, "rows": 0}
 
@@ -152,3 +155,15 @@ def test_metrics_take_a_handful_of_queries_and_never_scan_the_base_table_for_tot
     base_table_reads = [q["sql"] for q in queries if '"sales_sale"' in q["sql"]]
     # Only the row count reads sales_sale; every sum comes from a rollup.
     assert len(base_table_reads) == 1 and "COUNT(*)" in base_table_reads[0]
+
+
+def test_the_windows_compare_complete_days_while_today_fills_up(sales_dataset):
+    # Live sales land on today: counting that partial day would make every window read as a fall.
+    today = timezone.localdate()
+    sales_record_batch(rows=[SaleRow(date=today, store_id=1, item_id=1, sales=3)])
+    body = APIClient().get("/api/sales/metrics").json()
+    assert body["date_to"] == today.isoformat()
+    yesterday = today - timedelta(days=1)
+    assert body["windows_end"] == yesterday.isoformat()
+    assert body["last_7_days"] == _window(rows_select(sales_dataset), yesterday, 7)
+    assert body["today"]["actual"] == 3

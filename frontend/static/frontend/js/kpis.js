@@ -45,7 +45,7 @@ function render() {
     note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtInt(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
   });
   const w30 = metrics.last_30_days;
-  setCard("last30", { value: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `to ${fmtDay(metrics.date_to)}; the 30 days before: ${fmtInt(w30.previous)}` });
+  setCard("last30", { value: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `complete days to ${fmtDay(metrics.windows_end)}; the 30 days before: ${fmtInt(w30.previous)}` });
   const yoy = metrics.year_over_year;
   setCard("yoy", {
     value: [trendSpan(yoy.growth_pct)], raw: yoy.growth_pct,
@@ -108,15 +108,7 @@ export function applyBatch(event, share) {
     }
     touched.push("total", "average", "top-store", "top-item");
   }
-  // The 7/30/365-day windows end at the last day with data: a batch on that day falls in all of them. (A batch on a
-  // later day also shifts the windows by a day; adding it is close enough until the next reload.)
-  if ((!view.dateTo || event.date <= view.dateTo) && (!metrics.date_to || event.date >= metrics.date_to)) {
-    for (const w of [metrics.last_7_days, metrics.last_30_days, metrics.year_over_year]) {
-      w.sales += share.total;
-      w.growth_pct = growth(w.sales, w.previous);
-    }
-    touched.push("last30", "yoy");
-  }
+  // The 7/30/365-day windows hold complete days only (they end yesterday at the latest): a live batch is today's.
   if (metrics.today && metrics.today.date === event.date) {
     metrics.today.actual += share.total;
     touched.push("today");
