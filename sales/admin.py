@@ -106,24 +106,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+@admin.register(Store, Item)
+class CatalogueAdmin(admin.ModelAdmin):
+    """Stores and items: names are editable; ids are what the history refers to."""
+
     list_display = ["id", "name"]
     search_fields = ["=id", "name"]
     ordering = ["id"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        # Sales and rollups refer to stores; deleting one would cascade through the rollups.
-        return False
-
-
-@admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "name"]
-    search_fields = ["=id", "name"]
-    ordering = ["id"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
+        # Sales and rollups refer to stores and items; deleting one would cascade through the history.
         return False
 
 
