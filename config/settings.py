@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "channels",
+    "core",
     "sales",
     "streaming",
     "forecasting",
@@ -148,14 +149,6 @@ STREAMING_EVENT_RETENTION_DAYS = env_int("STREAMING_EVENT_RETENTION_DAYS", 30, m
 STREAMING_GC_SECONDS = env_int("STREAMING_GC_SECONDS", 120, minimum=0, maximum=86400)
 FORECAST_DAYS = env_int("FORECAST_DAYS", 30, minimum=1, maximum=365)
 TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
-# What GET /health runs: dotted paths to functions named `<name>_health` returning
-# {"status": "ok" | "down" | "stale" | "empty", ...}; apps append their own checks.
-HEALTH_CHECKS = [
-    "sales.selectors.database_health",
-    "sales.selectors.redis_health",
-    "streaming.selectors.stream_health",
-    "forecasting.selectors.forecast_health",
-]
 
 # ---------------------------------------------------------------- i18n / time
 LANGUAGE_CODE = "en-us"
@@ -210,7 +203,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "EXCEPTION_HANDLER": "sales.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "6000/minute")},
     "PAGE_SIZE": 100,

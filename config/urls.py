@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("streaming.urls")),
     path("", include("forecasting.urls")),
     path("", include("sales.urls")),
+    path("", include("core.urls")),
     path("", include("frontend.urls")),
 ]

@@ -9,9 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.params import MAX_ID
 from forecasting import selectors
-
-MAX_ID = 2**31 - 1
 
 
 class PredictionParamsSerializer(serializers.Serializer):

@@ -1,8 +1,8 @@
 """DRF views, serializers and filters of the sales API.
 
 Every bad query parameter becomes a 400 {"error": "...", "parameter": "<name>"}
-through `api_exception_handler`; views raise DRF ValidationErrors keyed by the
-parameter name and never build error responses themselves.
+through `core.api.api_exception_handler`; views raise DRF ValidationErrors keyed
+by the parameter name and never build error responses themselves.
 """
 
 from __future__ import annotations
@@ -12,103 +12,22 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, JsonResponse
-from django.utils.datastructures import MultiValueDict
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView
 
+from core.api import ERROR_RESPONSE
+from core.params import DATE_INPUT_FORMATS, IdListFilter
 from sales import selectors
 from sales.models import Item, Sale, Store
-from sales.pagination import SalesPagination  # noqa: F401 - the name settings used to point at
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL integer columns: ids above this cannot exist (and would overflow the query).
-MAX_ID = 2**31 - 1
-MAX_IDS_PER_FILTER = 1000
-
-
-# ---------------------------------------------------------------- errors
-
-
-def _first_error(detail: Any, path: str = "") -> tuple[str, str]:
-    """(parameter path, message) of the first leaf of a DRF error detail."""
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = path if key in ("non_field_errors", "__all__") else (f"{path}.{key}" if path else str(key))
-            return _first_error(value, name)
-    if isinstance(detail, list):
-        for index, value in enumerate(detail):
-            if isinstance(value, dict | list):
-                return _first_error(value, f"{path}[{index}]")
-            return path, str(value)
-    return path, str(detail)
-
-
-def api_exception_handler(exc, context):
-    """DRF's handler, reshaped to {"error": "...", "parameter": "..."} for 400s and
-    {"error": "..."} for the other API errors (401, 403, 404, 405, 429)."""
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages})
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        parameter, message = _first_error(exc.detail)
-        body: dict[str, Any] = {"error": f"{parameter}: {message}" if parameter else message}
-        if parameter:
-            body["parameter"] = parameter
-        response.data = body
-    elif isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"error": str(response.data["detail"])}
-    return response
-
-
 # ---------------------------------------------------------------- filters
-
-
-class IdListWidget(forms.TextInput):
-    """Reads `store=1,2` as well as `store=1&store=2` (and mixes of both)."""
-
-    def value_from_datadict(self, data, files, name):
-        if isinstance(data, MultiValueDict):
-            values = data.getlist(name)
-        else:
-            value = data.get(name)
-            values = [] if value is None else [value]
-        parts = [part.strip() for value in values for part in str(value).split(",")]
-        return [part for part in parts if part] or None
-
-
-class IdListField(forms.Field):
-    widget = IdListWidget
-
-    def to_python(self, value):
-        if not value:
-            return ()
-        if len(value) > MAX_IDS_PER_FILTER:
-            raise forms.ValidationError(f"at most {MAX_IDS_PER_FILTER} ids are accepted.")
-        ids = []
-        for part in value:
-            if not part.isascii() or not part.isdigit() or not 1 <= int(part) <= MAX_ID:
-                raise forms.ValidationError(f"{part[:40]!r} is not a positive whole number id.")
-            ids.append(int(part))
-        return tuple(sorted(set(ids)))
-
-
-class IdListFilter(django_filters.Filter):
-    field_class = IdListField
-
-    def filter(self, qs, value):
-        if not value:
-            return qs
-        return qs.filter(**{f"{self.field_name}__in": value})
 
 
 class SalesFiltersForm(forms.Form):
@@ -118,9 +37,6 @@ class SalesFiltersForm(forms.Form):
         if date_from and date_to and date_from > date_to:
             self.add_error("date_from", f"{date_from} is after date_to ({date_to}).")
         return cleaned
-
-
-DATE_INPUT_FORMATS = ["%Y-%m-%d"]
 
 
 class SalesFilterSet(django_filters.FilterSet):
@@ -213,9 +129,6 @@ FILTER_PARAMETERS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day included, YYYY-MM-DD."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day included, YYYY-MM-DD; not before date_from."),
 ]
-ERROR_RESPONSE = inline_serializer(
-    "ApiError", fields={"error": serializers.CharField(), "parameter": serializers.CharField(required=False)}
-)
 
 
 # ---------------------------------------------------------------- serializers
@@ -404,13 +317,3 @@ class SalesMetricsView(APIView):
     def get(self, request: Request) -> Response:
         filters = sales_filters_parse(request.query_params)
         return Response(selectors.sales_metrics(filters=filters))
-
-
-def health(request: HttpRequest) -> JsonResponse:
-    """GET /health: 200 when every check in settings.HEALTH_CHECKS passes, 503 naming what is down.
-
-    A plain Django view: monitors must neither be throttled nor need a login."""
-    if request.method not in ("GET", "HEAD"):
-        return JsonResponse({"error": "method not allowed: use GET."}, status=status.HTTP_405_METHOD_NOT_ALLOWED)
-    healthy, report = selectors.health_report()
-    return JsonResponse(report, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)

@@ -1,4 +1,4 @@
-"""Reads of the sales history: row lists, aggregates, KPIs and health checks.
+"""Reads of the sales history: row lists, aggregates and KPIs.
 
 Aggregates and KPIs read the smallest daily rollup that can answer the filters
 (see `_daily_source`), so no request scans the 913,000-row base table unless
@@ -9,20 +9,16 @@ Nothing is cached: the rollups are kept in step by every write.
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-import redis
-from django.conf import settings
-from django.db import connection, models
+from django.db import models
 from django.db.models import Max, Min, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from forecasting.selectors import forecast_today
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
 
 logger = logging.getLogger(__name__)
@@ -106,10 +102,6 @@ def daily_totals(*, filters: SalesFilters, group_by: str | None = None) -> model
     )
 
 
-# The name streaming.selectors first imported; use daily_totals.
-_daily_queryset = daily_totals
-
-
 # What one row of each rollup is the total of, besides its day.
 _ROLLUP_KEY: dict[type[models.Model], str | None] = {DailyTotal: None, DailyStoreTotal: "store", DailyItemTotal: "item"}
 
@@ -183,13 +175,29 @@ def _ranked(*, filters: SalesFilters, by: GroupBy, names: dict[int, str]) -> lis
     return [{by: key, "name": names.get(key, ""), "sales": total} for key, total in rows]
 
 
+TODAY_FORECAST_KEYS = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
+# Forecasts belong to an app built on sales: it registers its reader here (in its AppConfig.ready),
+# so that sales never imports it. Called as provider(store_ids=, item_ids=, day=) -> dict with TODAY_FORECAST_KEYS.
+_today_forecast_provider: Callable[..., dict[str, Any]] | None = None
+
+
+def today_forecast_provider_register(provider: Callable[..., dict[str, Any]] | None) -> None:
+    global _today_forecast_provider
+    _today_forecast_provider = provider
+
+
 def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float | None]:
     """Forecast of `day`'s total for this selection, with 80 % and 95 % bounds (all
-    None before the first complete forecast run, or outside its horizon).
+    None before the first complete forecast run, outside its horizon, or with no
+    forecast provider registered).
 
     The one place the metrics read forecasts from."""
-    forecast = forecast_today(store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day)
-    return {key: forecast[key] for key in ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")}
+    if _today_forecast_provider is None:
+        return dict.fromkeys(TODAY_FORECAST_KEYS)
+    forecast = _today_forecast_provider(
+        store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day
+    )
+    return {key: forecast[key] for key in TODAY_FORECAST_KEYS}
 
 
 def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[str, Any]:
@@ -288,58 +296,3 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "counts": {"stores": len(stores), "items": len(items), "rows": sale_list(filters=filters).order_by().count()},
         "today": today_block,
     }
-
-
-# ---------------------------------------------------------------- health
-#
-# A health check is a function named `<name>_health` taking no arguments and
-# returning {"status": "ok" | "down" | "stale" | "empty", ...details}. The
-# checks run are listed, as dotted paths, in settings.HEALTH_CHECKS.
-
-HEALTH_FAILING = frozenset({"down", "stale"})
-
-
-def database_health() -> dict[str, Any]:
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    return {"status": "ok", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
-
-
-def redis_health() -> dict[str, Any]:
-    started = time.monotonic()
-    # Short timeouts: a dead Redis must make /health answer 503 quickly, not hang.
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    finally:
-        client.close()
-    return {"status": "ok", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
-
-
-def _health_name(path: str) -> str:
-    name = path.rsplit(".", 1)[-1]
-    return name.removesuffix("_health")
-
-
-def health_report() -> tuple[bool, dict[str, Any]]:
-    """Run every check in settings.HEALTH_CHECKS. Returns (healthy, report); a check
-    that raises is reported as down with the error message (never a traceback)."""
-    checks: dict[str, dict[str, Any]] = {}
-    for path in settings.HEALTH_CHECKS:
-        name = _health_name(path)
-        try:
-            result = dict(import_string(path)())
-        except Exception as exc:
-            logger.warning("health_check_failed check=%s error=%r", name, str(exc))
-            result = {"status": "down", "error": f"{type(exc).__name__}: {exc}".strip()}
-        checks[name] = result
-    statuses = {check.get("status") for check in checks.values()}
-    if "down" in statuses:
-        overall = "down"
-    elif "stale" in statuses:
-        overall = "stale"
-    else:
-        overall = "ok"
-    return overall == "ok", {"status": overall, "checks": checks}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -11,12 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from config.schedules import periodic_schedules
 from sales import loading
 from sales.loading import LoadError, LoadProblem
 from sales.models import Item, Store
@@ -84,33 +81,6 @@ def sales_record_batch(*, rows: Iterable[SaleRow]) -> int:
             cursor, table="sales_dailyitemtotal", keys=["date", "item_id"], types=["date", "int"], totals=per_item
         )
     return sum(per_day.values())
-
-
-def schedules_install() -> list[str]:
-    """Create or update the django-celery-beat entries declared in config/schedules.py."""
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-
-    installed = []
-    for name, spec in periodic_schedules().items():
-        defaults: dict = {"task": spec["task"], "enabled": True, "kwargs": json.dumps(spec.get("kwargs", {}))}
-        if "every_seconds" in spec:
-            interval, _ = IntervalSchedule.objects.get_or_create(
-                every=spec["every_seconds"], period=IntervalSchedule.SECONDS
-            )
-            defaults |= {"interval": interval, "crontab": None}
-        else:
-            crontab, _ = CrontabSchedule.objects.get_or_create(
-                minute=spec["crontab"]["minute"],
-                hour=spec["crontab"]["hour"],
-                day_of_week="*",
-                day_of_month="*",
-                month_of_year="*",
-                timezone=settings.TIME_ZONE,
-            )
-            defaults |= {"crontab": crontab, "interval": None}
-        PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
-        installed.append(name)
-    return installed
 
 
 # ---------------------------------------------------------------- loading the history

@@ -16,5 +16,4 @@ urlpatterns = [
     re_path(r"^api/sales/metrics/?$", api.SalesMetricsView.as_view(), name="sales-metrics"),
     re_path(r"^api/sales/?$", api.SaleViewSet.as_view({"get": "list"}), name="sale-list"),
     re_path(r"^api/sales/(?P<pk>[0-9]{1,18})/?$", api.SaleViewSet.as_view({"get": "retrieve"}), name="sale-detail"),
-    re_path(r"^health/?$", api.health, name="health"),
 ]

@@ -27,6 +27,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import error_response
+from core.params import ParameterError, id_list_param
 from sales.models import Item, Store
 from streaming import selectors, services
 from streaming.hub import HEARTBEAT, REPLAY_PAGE, StreamClient, db, sse_frame, stream_hub
@@ -39,29 +41,6 @@ MAX_INGEST_QUANTITY = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-class BadParameter(ValueError):
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
-
-
-def _bad(parameter: str, message: str, status_code: int = 400) -> JsonResponse:
-    return JsonResponse({"error": message, "parameter": parameter}, status=status_code)
-
-
-def _id_list(request: HttpRequest, name: str) -> tuple[int, ...]:
-    values = [part.strip() for raw in request.GET.getlist(name) for part in raw.split(",") if part.strip()]
-    try:
-        ids = tuple(sorted({int(value) for value in values}))
-    except ValueError:
-        raise BadParameter(
-            name, f"{name} must be a comma-separated list of ids, got {request.GET.get(name)!r}"
-        ) from None
-    if any(i < 1 for i in ids):
-        raise BadParameter(name, f"{name} ids must be positive")
-    return ids
-
-
 def _last_event_id(request: HttpRequest) -> int | None:
     # The header (what EventSource sends on reconnect) wins over the query parameter.
     raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
@@ -70,9 +49,9 @@ def _last_event_id(request: HttpRequest) -> int | None:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise BadParameter("last_event_id", f"last_event_id must be a whole number, got {raw!r}") from None
+        raise ParameterError("last_event_id", f"last_event_id must be a whole number, got {raw!r}") from None
     if value < 0:
-        raise BadParameter("last_event_id", "last_event_id must not be negative")
+        raise ParameterError("last_event_id", "last_event_id must not be negative")
     return value
 
 
@@ -80,12 +59,12 @@ async def stream(request: HttpRequest):
     """GET /api/stream: `sales` and `metrics` events, each with `id:`, and a
     heartbeat comment; resumes after Last-Event-ID (header or ?last_event_id=)."""
     if request.method != "GET":
-        return _bad("method", "only GET is allowed", status_code=405)
+        return error_response("only GET is allowed", parameter="method", status=405)
     try:
-        client = StreamClient(stores=_id_list(request, "store"), items=_id_list(request, "item"))
+        client = StreamClient(stores=id_list_param(request.GET, "store"), items=id_list_param(request.GET, "item"))
         last_id = _last_event_id(request)
-    except BadParameter as error:
-        return _bad(error.parameter, str(error))
+    except ParameterError as error:
+        return error_response(str(error), parameter=error.parameter)
     response = StreamingHttpResponse(_event_stream(client=client, last_id=last_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -216,26 +195,6 @@ class SafeJSONParser(JSONParser):
             raise ParseError("JSON parse error - nested too deeply") from None
 
 
-def _first_error(errors, prefix: str = "") -> tuple[str, str]:
-    """(field path, message) of the first validation error, e.g. ("rows[2].quantity", "...").
-    DRF reports list items either as a list (with {} for valid items) or as {index: ...}."""
-    entries = enumerate(errors) if isinstance(errors, list) else errors.items()
-    for key, value in entries:
-        if not value:
-            continue
-        if isinstance(key, int):
-            path = f"{prefix}[{key}]"
-        elif key == "non_field_errors":
-            path = prefix
-        else:
-            path = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict) or (isinstance(value, list) and isinstance(value[0], (dict, list))):
-            return _first_error(value, path)
-        message = value[0] if isinstance(value, list) else value
-        return path or "body", str(message)
-    return prefix or "body", "invalid"
-
-
 class SalesEventRowSerializer(serializers.Serializer):
     store = serializers.IntegerField()
     item = serializers.IntegerField()
@@ -267,11 +226,9 @@ class IngestView(APIView):
     )
     def post(self, request):
         if not isinstance(request.data, dict):
-            return Response({"error": "body must be a JSON object with rows", "parameter": "body"}, status=400)
+            raise serializers.ValidationError({"body": "body must be a JSON object with rows"})
         serializer = IngestSerializer(data=request.data)
-        if not serializer.is_valid():
-            parameter, message = _first_error(serializer.errors)
-            return Response({"error": f"{parameter}: {message}", "parameter": parameter}, status=400)
+        serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
             event = services.sales_ingest(
@@ -279,11 +236,7 @@ class IngestView(APIView):
             )
         except DataError:
             # A day's units past the column's range: the transaction rolled back, nothing was added.
-            return Response(
-                {
-                    "error": "rows: these sales would take a day's total past what the history can hold",
-                    "parameter": "rows",
-                },
-                status=400,
-            )
+            raise serializers.ValidationError(
+                {"rows": "these sales would take a day's total past what the history can hold"}
+            ) from None
         return Response(event.payload(), status=status.HTTP_201_CREATED)

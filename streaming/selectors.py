@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from sales.selectors import SalesFilters, _daily_queryset
+from sales.selectors import SalesFilters, daily_totals
 from streaming import simulation
 from streaming.models import SalesEvent, SalesProfile
 
@@ -56,7 +56,7 @@ def stream_metrics(*, stores: tuple[int, ...] = (), items: tuple[int, ...] = (),
     """The `metrics` event: today's and all-time sales for the stream's filters, from
     the smallest daily rollup that can answer them (the sales API's own source)."""
     today = timezone.localdate()
-    daily = _daily_queryset(filters=SalesFilters(stores=stores, items=items))
+    daily = daily_totals(filters=SalesFilters(stores=stores, items=items))
     return {
         "date": today.isoformat(),
         "today_total": daily.filter(date=today).aggregate(total=Sum("sales"))["total"] or 0,

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from config.testing import CeleryWorkerProcess
+from core.services import schedules_install
 from sales.models import DailyTotal, Sale
-from sales.services import schedules_install
 from streaming.models import SalesEvent, SalesProfile
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -7,24 +7,26 @@ import socket
 import pytest
 from django.test import Client
 
+from config.testing import free_port
+from core import health
+
+CORE_CHECKS = {"database": "core.health.database_health", "redis": "core.health.redis_health"}
+
 
 @pytest.fixture
 def closed_port() -> int:
     """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-SALES_CHECKS = ["sales.selectors.database_health", "sales.selectors.redis_health"]
+    return free_port()
 
 
 @pytest.fixture(autouse=True)
-def _only_the_sales_checks(settings):
-    # Other apps append their own checks; these tests are about the mechanism and
-    # the sales checks, whatever state the other apps' data is in.
-    assert set(SALES_CHECKS) <= set(settings.HEALTH_CHECKS)
-    settings.HEALTH_CHECKS = list(SALES_CHECKS)
+def checks(monkeypatch) -> dict:
+    # Other apps register their own checks; these tests are about the mechanism and
+    # the core checks, whatever state the other apps' data is in.
+    assert set(CORE_CHECKS.items()) <= set(health.HEALTH_CHECKS.items())
+    registry = dict(CORE_CHECKS)
+    monkeypatch.setattr(health, "HEALTH_CHECKS", registry)
+    return registry
 
 
 def _client() -> Client:
@@ -92,8 +94,9 @@ def broken_health():
         (["broken_health", "stale_health"], 503, "down"),
     ],
 )
-def test_health_runs_every_configured_check(settings, extra, code, status):
-    settings.HEALTH_CHECKS = [*settings.HEALTH_CHECKS, *(f"{__name__}.{name}" for name in extra)]
+def test_health_runs_every_registered_check(checks, extra, code, status):
+    for name in extra:
+        health.health_check_register(name.removesuffix("_health"), f"{__name__}.{name}")
     response = _client().get("/health")
     assert response.status_code == code
     body = response.json()
@@ -106,8 +109,8 @@ def test_health_runs_every_configured_check(settings, extra, code, status):
 
 
 @pytest.mark.django_db
-def test_health_is_503_when_a_check_cannot_even_be_imported(settings):
-    settings.HEALTH_CHECKS = [*settings.HEALTH_CHECKS, "nowhere.module.gone_health"]
+def test_health_is_503_when_a_check_cannot_even_be_imported(checks):
+    health.health_check_register("gone", "nowhere.module.gone_health")
     response = _client().get("/health")
     assert response.status_code == 503
     assert response.json()["checks"]["gone"]["status"] == "down"

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sales.services import schedules_install
+from core.services import schedules_install
 
 
 class Command(BaseCommand):

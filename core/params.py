@@ -1,0 +1,87 @@
+"""Request parameter parsing shared by every API: ids, id lists (bounded, with a count
+limit) and dates. A bad value raises an error naming the parameter, which becomes a
+400 {"error": ..., "parameter": ...} (see core.api)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import django_filters
+from django import forms
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
+
+# PostgreSQL integer columns: ids above this cannot exist (and would overflow the query).
+MAX_ID = 2**31 - 1
+MAX_IDS_PER_FILTER = 1000
+DATE_INPUT_FORMATS = ["%Y-%m-%d"]
+
+
+class ParameterError(ValueError):
+    """A bad request parameter, for views that are not DRF views (DRF views raise ValidationError)."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def id_list_split(values: Iterable[str]) -> list[str]:
+    """The non-empty parts of `1,2` as well as of repeated `store=1&store=2` (and mixes of both)."""
+    parts = [part.strip() for value in values for part in str(value).split(",")]
+    return [part for part in parts if part]
+
+
+def id_list_parse(parts: list[str]) -> tuple[int, ...]:
+    """Sorted distinct ids from their text; ValueError naming the bad part."""
+    if len(parts) > MAX_IDS_PER_FILTER:
+        raise ValueError(f"at most {MAX_IDS_PER_FILTER} ids are accepted.")
+    ids = set()
+    for part in parts:
+        if not part.isascii() or not part.isdigit() or not 1 <= int(part) <= MAX_ID:
+            raise ValueError(f"{part[:40]!r} is not a positive whole number id.")
+        ids.add(int(part))
+    return tuple(sorted(ids))
+
+
+def id_list_param(query: QueryDict, name: str) -> tuple[int, ...]:
+    """The ids of parameter `name` (empty when absent); ParameterError when bad."""
+    try:
+        return id_list_parse(id_list_split(query.getlist(name)))
+    except ValueError as error:
+        raise ParameterError(name, str(error)) from None
+
+
+# ---------------------------------------------------------------- django-filter
+
+
+class IdListWidget(forms.TextInput):
+    """Reads `store=1,2` as well as `store=1&store=2` (and mixes of both)."""
+
+    def value_from_datadict(self, data, files, name):
+        if isinstance(data, MultiValueDict):
+            values = data.getlist(name)
+        else:
+            value = data.get(name)
+            values = [] if value is None else [value]
+        return id_list_split(values) or None
+
+
+class IdListField(forms.Field):
+    widget = IdListWidget
+
+    def to_python(self, value):
+        if not value:
+            return ()
+        try:
+            return id_list_parse(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class IdListFilter(django_filters.Filter):
+    field_class = IdListField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": value})

@@ -1,0 +1,36 @@
+"""Setting up an installation: the periodic schedules."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+
+from config.schedules import periodic_schedules
+
+
+def schedules_install() -> list[str]:
+    """Create or update the django-celery-beat entries declared in config/schedules.py."""
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    installed = []
+    for name, spec in periodic_schedules().items():
+        defaults: dict = {"task": spec["task"], "enabled": True, "kwargs": json.dumps(spec.get("kwargs", {}))}
+        if "every_seconds" in spec:
+            interval, _ = IntervalSchedule.objects.get_or_create(
+                every=spec["every_seconds"], period=IntervalSchedule.SECONDS
+            )
+            defaults |= {"interval": interval, "crontab": None}
+        else:
+            crontab, _ = CrontabSchedule.objects.get_or_create(
+                minute=spec["crontab"]["minute"],
+                hour=spec["crontab"]["hour"],
+                day_of_week="*",
+                day_of_month="*",
+                month_of_year="*",
+                timezone=settings.TIME_ZONE,
+            )
+            defaults |= {"crontab": crontab, "interval": None}
+        PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
+        installed.append(name)
+    return installed

@@ -1,0 +1,19 @@
+"""GET /health."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework import status
+
+from core.api import error_response
+from core.health import health_report
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """GET /health: 200 when every registered check passes, 503 naming what is down.
+
+    A plain Django view: monitors must neither be throttled nor need a login."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response("method not allowed: use GET.", status=status.HTTP_405_METHOD_NOT_ALLOWED)
+    healthy, report = health_report()
+    return JsonResponse(report, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
