@@ -4,12 +4,13 @@ PY      := $(VENV)/bin/python
 PYTHON3 ?= python3
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install lint bench clean help
+.PHONY: run test install lint lint-js bench clean help
 
 help:
 	@echo "make run    start the whole product (database, redis, web, worker, beat) and print its URL"
 	@echo "make test   run every test against real PostgreSQL, Redis, Daphne, Celery and Chromium"
-	@echo "make lint   ruff + migrations check"
+	@echo "make lint   ruff check, ruff format --check, makemigrations --check (CI runs it before make test)"
+	@echo "make lint-js  Biome: format and lint check of the dashboard's JavaScript (npm run lint)"
 	@echo "make bench  run the benchmarks in bench/ (by hand; slow)"
 
 install: $(STAMP)
@@ -32,6 +33,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+lint-js: install
+	npm run --silent lint
 
 bench: install
 	for b in load api sse forecast page; do $(PY) -m config.devstack exec $(PY) bench/$$b.py || exit 1; done
