@@ -31,7 +31,17 @@ from core.api import error_response
 from core.params import ParameterError, id_list_param
 from sales.models import Item, Store
 from streaming import selectors, services
-from streaming.hub import HEARTBEAT, REPLAY_PAGE, StreamClient, db, sse_frame, stream_hub
+from streaming.hub import (
+    HEARTBEAT,
+    REPLAY_PAGE,
+    ErrorEntry,
+    HeartbeatEntry,
+    SalesEntry,
+    StreamClient,
+    db,
+    sse_frame,
+    stream_hub,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +83,7 @@ async def stream(request: HttpRequest):
 
 async def _event_stream(*, client: StreamClient, last_id: int | None):
     hub = stream_hub()
-    hub.open_streams += 1
-    try:
+    async with hub.stream_open(client):
         yield f"retry: {settings.STREAMING_RETRY_MS}\n\n".encode()
         # Subscribe first, then read the log: an event committed in between is both replayed and
         # queued, and the id check below drops the second copy. No gap, no duplicate.
@@ -93,8 +102,7 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
             while sent < latest:
                 page = await db(selectors.events_after)(after_id=sent, limit=REPLAY_PAGE)
                 for payload in page:
-                    frame = client.sales_frame(payload)
-                    if frame:
+                    if frame := client.sales_frame(payload):
                         yield frame
                     sent = payload["id"]
                 if len(page) < REPLAY_PAGE:
@@ -109,26 +117,19 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
             yield sse_frame(event="error", data={"error": failure})
             return
         while True:
-            entry = await client.queue.get()
-            kind = entry[0]
-            if kind == "heartbeat":
-                yield HEARTBEAT
-            elif kind == "sales":
-                _, payload, shared, metrics = entry
-                if payload["id"] <= sent:
+            match await client.queue.get():
+                case HeartbeatEntry():
+                    yield HEARTBEAT
+                case SalesEntry(event=event) if event["id"] <= sent:
                     continue  # replayed already
-                frame = client.sales_frame(payload, shared) or b""
-                sent = payload["id"]
-                if metrics is not None:
-                    frame += metrics[1]
-                if frame:
-                    yield frame
-            else:
-                yield sse_frame(event="error", data={"error": entry[1]})
-                return
-    finally:
-        hub.open_streams -= 1
-        await hub.unregister(client)
+                case SalesEntry(event=event, shared_frame=shared, metrics_frame=metrics_frame):
+                    frame = (client.sales_frame(event, shared) or b"") + (metrics_frame or b"")
+                    sent = event["id"]
+                    if frame:
+                        yield frame
+                case ErrorEntry(message=message):
+                    yield sse_frame(event="error", data={"error": message})
+                    return
 
 
 async def stream_status(request: HttpRequest) -> JsonResponse:

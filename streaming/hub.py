@@ -28,6 +28,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,13 +67,36 @@ def sse_frame(*, event: str, data: dict[str, Any], event_id: int | None = None) 
     return ("\n".join(lines) + "\n\n").encode()
 
 
+@dataclass(frozen=True, slots=True)
+class SalesEntry:
+    """A batch for one stream: the event, its frame shared by every unfiltered stream, and (for the
+    last batch of a fan-out) the stream's metrics frame. Sales and metrics travel as one entry and
+    leave as one write: with thousands of streams, every wake-up and every send per stream counts."""
+
+    event: dict[str, Any]
+    shared_frame: bytes | None = None
+    metrics_frame: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatEntry:
+    """Time for a heartbeat comment (one timer in the hub for every stream)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEntry:
+    """The stream must end with an `error` event saying why (it fell behind, or Redis went away)."""
+
+    message: str
+
+
+QueueEntry = SalesEntry | HeartbeatEntry | ErrorEntry
+HEARTBEAT_ENTRY = HeartbeatEntry()
+
+
 @dataclass(eq=False)
 class StreamClient:
-    """One open SSE response: its filters and its bounded queue of
-    ("sales", payload, shared frame, (metrics payload, metrics frame) | None) | ("heartbeat",) | ("error", message).
-
-    A batch's sales and metrics travel as one entry and leave as one write: with
-    a thousand streams, every wake-up and every send per stream counts."""
+    """One open SSE response: its filters and its bounded queue of `QueueEntry`."""
 
     stores: tuple[int, ...] = ()
     items: tuple[int, ...] = ()
@@ -82,14 +106,14 @@ class StreamClient:
     def filter_key(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return (self.stores, self.items)
 
-    def offer(self, entry: tuple) -> None:
+    def offer(self, entry: QueueEntry) -> None:
         try:
             self.queue.put_nowait(entry)
         except asyncio.QueueFull:
             # Too slow to keep up: drop its backlog and make it reconnect and replay from the log.
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self.queue.put_nowait(("error", "stream fell behind; reconnect with Last-Event-ID"))
+            self.queue.put_nowait(ErrorEntry("stream fell behind; reconnect with Last-Event-ID"))
 
     def sales_frame(self, payload: dict[str, Any], shared_frame: bytes | None = None) -> bytes | None:
         """The frame for this stream, or None when its filters leave no row."""
@@ -132,6 +156,17 @@ class StreamHub:
             "hub_running": self.running,
             "last_event_id": self.last_id,
         }
+
+    @contextlib.asynccontextmanager
+    async def stream_open(self, client: StreamClient) -> AsyncIterator[None]:
+        """Count an open stream for as long as the block runs, and detach `client` when it ends
+        (however it ends: the client went away, it fell behind, Redis failed)."""
+        self.open_streams += 1
+        try:
+            yield
+        finally:
+            self.open_streams -= 1
+            await self.unregister(client)
 
     async def register(self, client: StreamClient) -> None:
         """Attach `client`, subscribing to the group first if this is the first stream.
@@ -209,7 +244,7 @@ class StreamHub:
         logger.warning("stream hub lost redis", extra={"reason": reason, "streams": len(self.clients)})
         async with self._lock:
             for client in list(self.clients):
-                client.offer(("error", reason))
+                client.offer(ErrorEntry(reason))
             self.clients.clear()
             await self._stop(reset=True)
 
@@ -259,7 +294,7 @@ class StreamHub:
             await asyncio.sleep(settings.STREAMING_HEARTBEAT_SECONDS)
             # One timer for every stream rather than a timeout per stream and per wait.
             for client in list(self.clients):
-                client.offer(("heartbeat",))
+                client.offer(HEARTBEAT_ENTRY)
             self._gc_collect_when_due()
             if self._ping_seen < self._ping_sent:
                 await self._fail("redis subscription lost")
@@ -311,21 +346,21 @@ class StreamHub:
         started = time.monotonic()
         clients = list(self.clients)
         last_id = events[-1]["id"]
-        metrics: dict[tuple, tuple[dict[str, Any], bytes]] = {}
+        metrics: dict[tuple, bytes] = {}
         for key in {client.filter_key for client in clients}:
             try:
                 payload = await db(selectors.stream_metrics)(stores=key[0], items=key[1], last_event_id=last_id)
             except Exception as error:  # the sales still go out
                 logger.warning("stream metrics failed", extra={"error": str(error)})
                 continue
-            metrics[key] = (payload, sse_frame(event="metrics", data=payload, event_id=last_id))
+            metrics[key] = sse_frame(event="metrics", data=payload, event_id=last_id)
         queried = time.monotonic()
         # Streams that registered during the query have read the log after these committed.
         for event in events:
             shared = sse_frame(event="sales", data=event, event_id=event["id"])
             final = event["id"] == last_id
             for client in clients:
-                client.offer(("sales", event, shared, metrics.get(client.filter_key) if final else None))
+                client.offer(SalesEntry(event, shared, metrics.get(client.filter_key) if final else None))
         self.last_id = last_id
         if logger.isEnabledFor(logging.DEBUG):  # what bench/sse.py reads with BENCH_LOG_LEVEL=DEBUG
             logger.debug(

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.test import override_settings
 
-from streaming.hub import StreamClient, StreamHub, sse_frame
+from streaming.hub import ErrorEntry, SalesEntry, StreamClient, StreamHub, sse_frame
 
 EVENT = {
     "id": 7,
@@ -26,12 +26,12 @@ def test_a_stream_that_falls_behind_is_told_to_reconnect_instead_of_growing():
         with override_settings(STREAMING_CLIENT_QUEUE_SIZE=4):
             client = StreamClient()
         for _ in range(50):
-            client.offer(("sales", EVENT, b"", None))
+            client.offer(SalesEntry(EVENT, b""))
         return [client.queue.get_nowait() for _ in range(client.queue.qsize())]
 
     entries = asyncio.run(scenario())
     assert len(entries) <= 4
-    assert entries[0][0] == "error" and "Last-Event-ID" in entries[0][1]
+    assert isinstance(entries[0], ErrorEntry) and "Last-Event-ID" in entries[0].message
 
 
 def test_filters_narrow_rows_and_total_and_drop_empty_batches():
