@@ -76,6 +76,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The live stream's chain (config/asgi.py routes /api/stream through it): async-only middleware, so an
+# open stream holds no thread. It needs no more than headers, the host check and a lazy session and user.
+STREAM_MIDDLEWARE = [
+    "config.middleware.security_middleware",
+    "config.middleware.session_auth_middleware",
+]
+
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -69,11 +71,12 @@ def test_a_tick_reaches_a_connected_client(small_history, stream_server, sse):
     assert payload["source"] == "generator" and payload["total"] > 0
     metrics = listener.next(event="metrics")
     assert metrics.id == str(event_id)
-    today_total = Sale.objects.filter(date=timezone.localdate()).aggregate(s=Sum("sales"))["s"]
+    # In the first hour of the day the hour-long interval that just ended is yesterday's.
+    today_total = Sale.objects.filter(date=timezone.localdate()).aggregate(s=Sum("sales"))["s"] or 0
     assert json.loads(metrics.data) == {
         "date": timezone.localdate().isoformat(),
         "today_total": today_total,
-        "total_sales": int(small_history["sales"].sum()) + today_total,
+        "total_sales": int(small_history["sales"].sum()) + payload["total"],
         "last_event_id": event_id,
     }
 
@@ -195,3 +198,43 @@ def test_an_id_from_a_reset_log_starts_the_client_from_now(small_history, stream
     listener.next(event="metrics")
     live = ingest([(1, 1, 2)])
     assert [e["id"] for e in listener.sales(1)] == [live]
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no thread count")
+
+
+def _raw_stream(port: int) -> socket.socket:
+    """A bare SSE client: connects and reads until the first `metrics` event (the stream is live)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    received = b""
+    while b"event: metrics" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"stream closed early: {received[:300]!r}"
+        received += chunk
+    return sock
+
+
+def test_open_streams_hold_no_thread_each(small_history, stream_server):
+    pid = stream_server.process.pid
+    sockets = [_raw_stream(stream_server.port)]
+    try:
+        before = _threads(pid)
+        sockets += [_raw_stream(stream_server.port) for _ in range(60)]
+        assert status(stream_server)["open_streams"] == 61
+        # Django's handler would hold one thread per open response (61 more); only bounded pools may grow.
+        assert _threads(pid) <= before + 8
+    finally:
+        for sock in sockets:
+            sock.close()
+    wait_for(lambda: status(stream_server)["open_streams"] == 0, what="all closed", timeout=10)
+
+
+def test_the_stream_path_checks_the_host_like_every_other_path(small_history, stream_server):
+    response = httpx.get(f"{stream_server.url}/api/stream", headers={"Host": "attacker.example"}, timeout=5)
+    assert response.status_code == 400
+    assert status(stream_server)["open_streams"] == 0

@@ -1,0 +1,41 @@
+"""Async-only middleware for the paths config.handlers.AsyncOnlyASGIHandler serves (the live stream).
+
+Django's middleware classes are dual-mode: in an async chain each of their halves is run through a
+thread-sensitive `sync_to_async` hop. The parts the stream needs do no I/O (headers, a lazy session,
+a lazy user), so these run them in the event loop directly, with no hop and no thread."""
+
+from __future__ import annotations
+
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.utils.decorators import async_only_middleware
+
+
+@async_only_middleware
+def security_middleware(get_response):
+    """SecurityMiddleware (HTTPS redirect, HSTS, nosniff, referrer policy) plus the ALLOWED_HOSTS
+    check that CommonMiddleware makes on the main path."""
+    security = SecurityMiddleware(get_response)
+
+    async def middleware(request):
+        request.get_host()  # DisallowedHost: a 400, as on every other path
+        response = security.process_request(request) or await get_response(request)
+        return security.process_response(request, response)
+
+    return middleware
+
+
+@async_only_middleware
+def session_auth_middleware(get_response):
+    """request.session, request.user and request.auser, all lazy: the database is read only when the
+    view awaits `request.auser()`. The session is never saved here, so a view on this path only reads it."""
+    sessions = SessionMiddleware(get_response)
+    auth = AuthenticationMiddleware(get_response)
+
+    async def middleware(request):
+        sessions.process_request(request)
+        auth.process_request(request)
+        return await get_response(request)
+
+    return middleware
