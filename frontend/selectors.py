@@ -11,6 +11,7 @@ from django.utils import timezone
 from sales.models import DailyTotal
 from sales.selectors import item_list, store_list
 from streaming.models import SalesEvent
+from streaming.selectors import sales_event_summary
 
 
 def dashboard_bootstrap() -> dict[str, Any]:
@@ -41,7 +42,7 @@ def recent_batches(*, limit: int = 8) -> list[dict[str, Any]]:
     """The last `limit` batches of today, oldest first, as the stream sends them (so the feed has
     context before the first live one arrives)."""
     events = SalesEvent.objects.filter(date=timezone.localdate()).order_by("-id")[:limit]
-    return [event.payload() for event in reversed(events)]
+    return [sales_event_summary(event.payload()) for event in reversed(events)]
 
 
 def today_curve(*, bucket_minutes: int = 5) -> list[list[float]]:

@@ -11,6 +11,6 @@ class SalesProfileAdmin(admin.ModelAdmin):
 
 @admin.register(SalesEvent)
 class SalesEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "timestamp", "date", "source", "total"]
-    list_filter = ["source", "date"]
+    list_display = ["id", "timestamp", "date", "source", "kind", "total"]
+    list_filter = ["source", "kind", "date"]
     readonly_fields = [f.name for f in SalesEvent._meta.fields]

@@ -35,6 +35,7 @@ from streaming.hub import (
     HEARTBEAT,
     REPLAY_PAGE,
     ErrorEntry,
+    EventFrames,
     HeartbeatEntry,
     SalesEntry,
     StreamClient,
@@ -42,6 +43,7 @@ from streaming.hub import (
     sse_frame,
     stream_hub,
 )
+from streaming.models import SalesEvent
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
             while sent < latest:
                 page = await db(selectors.events_after)(after_id=sent, limit=REPLAY_PAGE)
                 for payload in page:
-                    if frame := client.sales_frame(payload):
+                    if frame := client.sales_frame(EventFrames(payload)):
                         yield frame
                     sent = payload["id"]
                 if len(page) < REPLAY_PAGE:
@@ -120,11 +122,11 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
             match await client.queue.get():
                 case HeartbeatEntry():
                     yield HEARTBEAT
-                case SalesEntry(event=event) if event["id"] <= sent:
+                case SalesEntry(frames=frames) if frames.id <= sent:
                     continue  # replayed already
-                case SalesEntry(event=event, shared_frame=shared, metrics_frame=metrics_frame):
-                    frame = (client.sales_frame(event, shared) or b"") + (metrics_frame or b"")
-                    sent = event["id"]
+                case SalesEntry(frames=frames, metrics_frame=metrics_frame):
+                    frame = (client.sales_frame(frames) or b"") + (metrics_frame or b"")
+                    sent = frames.id
                     if frame:
                         yield frame
                 case ErrorEntry(message=message):
@@ -203,12 +205,14 @@ class SalesEventRowSerializer(serializers.Serializer):
 
 
 class SalesEventSerializer(serializers.Serializer):
-    """The `sales` event of /api/stream and the ingest answer (documentation only)."""
+    """The ingest answer: the whole batch (documentation only). The stream's `sales` event is its
+    summary (streaming.selectors.sales_event_summary), with `rows` only for a filtered stream."""
 
     id = serializers.IntegerField()
     timestamp = serializers.DateTimeField()
     date = serializers.DateField()
     source = serializers.ChoiceField(choices=["generator", "ingest"])
+    kind = serializers.ChoiceField(choices=SalesEvent.Kind.choices)
     rows = SalesEventRowSerializer(many=True)
     total = serializers.IntegerField()
 

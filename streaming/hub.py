@@ -67,14 +67,55 @@ def sse_frame(*, event: str, data: dict[str, Any], event_id: int | None = None) 
     return ("\n".join(lines) + "\n\n").encode()
 
 
+class EventFrames:
+    """One event's `sales` frames, each serialised once however many streams send it: the summary
+    (selectors.sales_event_summary) for streams without filters, and for each distinct store/item
+    filter the summary plus the rows inside that filter. None where a stream gets nothing: an
+    empty batch, or no row inside its filter."""
+
+    __slots__ = ("_frames", "_summary", "event")
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+        self._summary: dict[str, Any] | None = None
+        self._frames: dict[tuple[tuple[int, ...], tuple[int, ...]], bytes | None] = {}
+
+    @property
+    def id(self) -> int:
+        return self.event["id"]
+
+    def frame(self, *, stores: tuple[int, ...] = (), items: tuple[int, ...] = ()) -> bytes | None:
+        key = (stores, items)
+        if key not in self._frames:
+            self._frames[key] = self._build(stores=stores, items=items)
+        return self._frames[key]
+
+    def _build(self, *, stores: tuple[int, ...], items: tuple[int, ...]) -> bytes | None:
+        if self._summary is None:
+            self._summary = selectors.sales_event_summary(self.event)
+        data = dict(self._summary)
+        if stores or items:
+            wanted_stores, wanted_items = set(stores), set(items)
+            rows = [
+                row
+                for row in self.event["rows"]
+                if (not stores or row["store"] in wanted_stores) and (not items or row["item"] in wanted_items)
+            ]
+            if not rows:
+                return None
+            data["rows"] = rows
+        elif not data["total"]:
+            return None
+        return sse_frame(event="sales", data=data, event_id=self.id)
+
+
 @dataclass(frozen=True, slots=True)
 class SalesEntry:
-    """A batch for one stream: the event, its frame shared by every unfiltered stream, and (for the
-    last batch of a fan-out) the stream's metrics frame. Sales and metrics travel as one entry and
+    """A batch for one stream: the event's frames (shared by every stream) and, for the last batch
+    of a fan-out, the stream's metrics frame. Sales and metrics travel as one entry and
     leave as one write: with thousands of streams, every wake-up and every send per stream counts."""
 
-    event: dict[str, Any]
-    shared_frame: bytes | None = None
+    frames: EventFrames
     metrics_frame: bytes | None = None
 
 
@@ -115,19 +156,8 @@ class StreamClient:
                 self.queue.get_nowait()
             self.queue.put_nowait(ErrorEntry("stream fell behind; reconnect with Last-Event-ID"))
 
-    def sales_frame(self, payload: dict[str, Any], shared_frame: bytes | None = None) -> bytes | None:
-        """The frame for this stream, or None when its filters leave no row."""
-        if not self.stores and not self.items:
-            return shared_frame or sse_frame(event="sales", data=payload, event_id=payload["id"])
-        rows = [
-            row
-            for row in payload["rows"]
-            if (not self.stores or row["store"] in self.stores) and (not self.items or row["item"] in self.items)
-        ]
-        if not rows:
-            return None
-        narrowed = {**payload, "rows": rows, "total": sum(row["quantity"] for row in rows)}
-        return sse_frame(event="sales", data=narrowed, event_id=payload["id"])
+    def sales_frame(self, frames: EventFrames) -> bytes | None:
+        return frames.frame(stores=self.stores, items=self.items)
 
 
 class StreamHub:
@@ -357,10 +387,10 @@ class StreamHub:
         queried = time.monotonic()
         # Streams that registered during the query have read the log after these committed.
         for event in events:
-            shared = sse_frame(event="sales", data=event, event_id=event["id"])
+            frames = EventFrames(event)
             final = event["id"] == last_id
             for client in clients:
-                client.offer(SalesEntry(event, shared, metrics.get(client.filter_key) if final else None))
+                client.offer(SalesEntry(frames, metrics.get(client.filter_key) if final else None))
         self.last_id = last_id
         if logger.isEnabledFor(logging.DEBUG):  # what bench/sse.py reads with BENCH_LOG_LEVEL=DEBUG
             logger.debug(

@@ -49,10 +49,19 @@ class SalesEvent(models.Model):
         GENERATOR = "generator"
         INGEST = "ingest"
 
+    class Kind(models.TextChoices):
+        """What a reader should call the batch: generated live, generated to catch up missed
+        intervals, or reported from outside."""
+
+        GENERATED = "generated"
+        CATCH_UP = "catch-up"
+        INGESTED = "ingested"
+
     id = models.BigAutoField(primary_key=True)
     timestamp = models.DateTimeField()
     date = models.DateField(help_text="the day (in TIME_ZONE) the units were added to")
     source = models.CharField(max_length=16, choices=Source.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATED)
     # Only generated batches have one; it makes the tick idempotent per interval.
     interval_start = models.DateTimeField(null=True, blank=True)
     # [[store, item, quantity], ...]: compact, the API expands it.
@@ -74,12 +83,14 @@ class SalesEvent(models.Model):
         return f"event {self.id} {self.source} {self.timestamp:%Y-%m-%d %H:%M:%S}: {self.total}"
 
     def payload(self) -> dict:
-        """The `sales` event / ingest answer (API contract)."""
+        """The whole batch, rows included: the ingest answer, and what is published to the stream
+        processes (each stream gets a summary of it, see streaming.selectors.sales_event_summary)."""
         return {
             "id": self.id,
             "timestamp": self.timestamp.isoformat(),
             "date": self.date.isoformat(),
             "source": self.source,
+            "kind": self.kind,
             "rows": [{"store": s, "item": i, "quantity": q} for s, i, q in self.rows],
             "total": self.total,
         }

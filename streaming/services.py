@@ -79,12 +79,17 @@ def sales_event_record(
     timestamp: datetime,
     source: str,
     interval_start: datetime | None = None,
+    kind: str | None = None,
 ) -> SalesEvent | None:
     """Add (store, item, quantity) `rows` to the history on the local day of
     `interval_start` (generated) or `timestamp` (ingested), append the batch to the event log and publish it after commit.
 
+    `kind` (SalesEvent.Kind) defaults to "ingested" for ingest and "generated" otherwise. A batch
+    with no units is logged (it marks its interval as done) but not published.
     Callers validate that stores and items exist. Returns the event, or None when
     `interval_start` is given and that interval was already generated."""
+    if kind is None:
+        kind = SalesEvent.Kind.INGESTED if source == SalesEvent.Source.INGEST else SalesEvent.Kind.GENERATED
     day = timezone.localdate(interval_start or timestamp)
     merged: dict[tuple[int, int], int] = {}
     for store_id, item_id, quantity in rows:
@@ -104,10 +109,17 @@ def sales_event_record(
             return None
         total = sales_record_batch(rows=[SaleRow(date=day, store_id=s, item_id=i, sales=q) for s, i, q in compact])
         event = SalesEvent.objects.create(
-            timestamp=timestamp, date=day, source=source, interval_start=interval_start, rows=compact, total=total
+            timestamp=timestamp,
+            date=day,
+            source=source,
+            kind=kind,
+            interval_start=interval_start,
+            rows=compact,
+            total=total,
         )
-        payload = event.payload()
-        transaction.on_commit(lambda: event_publish(payload=payload))
+        if total:
+            payload = event.payload()
+            transaction.on_commit(lambda: event_publish(payload=payload))
     return event
 
 

@@ -45,7 +45,8 @@ def test_ingest_goes_through_the_same_path_as_the_generator(small_history, token
     body = response.json()
     assert body["source"] == "ingest" and body["total"] == 9
     assert body["rows"] == [{"store": 1, "item": 2, "quantity": 5}, {"store": 2, "item": 3, "quantity": 4}]
-    assert set(body) == {"id", "timestamp", "date", "source", "rows", "total"}
+    assert set(body) == {"id", "timestamp", "date", "source", "kind", "rows", "total"}
+    assert body["kind"] == "ingested"
     after = state()
     assert after == (before[0] + 1, before[1] + 9, before[2] + 9)
     assert SalesEvent.objects.get(id=body["id"]).payload() == body

@@ -9,15 +9,20 @@ import json
 import pytest
 from django.test import override_settings
 
-from streaming.hub import ErrorEntry, SalesEntry, StreamClient, StreamHub, sse_frame
+from streaming.hub import ErrorEntry, EventFrames, SalesEntry, StreamClient, StreamHub
 
 EVENT = {
     "id": 7,
     "timestamp": "2026-11-24T11:40:00+00:00",
     "date": "2026-11-24",
     "source": "generator",
-    "rows": [{"store": 1, "item": 1, "quantity": 2}, {"store": 2, "item": 1, "quantity": 3}],
-    "total": 5,
+    "kind": "generated",
+    "rows": [
+        {"store": 1, "item": 1, "quantity": 2},
+        {"store": 2, "item": 1, "quantity": 3},
+        {"store": 2, "item": 4, "quantity": 5},
+    ],
+    "total": 10,
 }
 
 
@@ -26,7 +31,7 @@ def test_a_stream_that_falls_behind_is_told_to_reconnect_instead_of_growing():
         with override_settings(STREAMING_CLIENT_QUEUE_SIZE=4):
             client = StreamClient()
         for _ in range(50):
-            client.offer(SalesEntry(EVENT, b""))
+            client.offer(SalesEntry(EventFrames(EVENT)))
         return [client.queue.get_nowait() for _ in range(client.queue.qsize())]
 
     entries = asyncio.run(scenario())
@@ -34,16 +39,30 @@ def test_a_stream_that_falls_behind_is_told_to_reconnect_instead_of_growing():
     assert isinstance(entries[0], ErrorEntry) and "Last-Event-ID" in entries[0].message
 
 
-def test_filters_narrow_rows_and_total_and_drop_empty_batches():
+def test_streams_without_filters_get_summaries_and_filtered_ones_their_rows():
+    frames = EventFrames(EVENT)
     everything = StreamClient()
-    shared = sse_frame(event="sales", data=EVENT, event_id=7)
-    assert everything.sales_frame(EVENT, shared) is shared
+    summary = {key: value for key, value in EVENT.items() if key != "rows"}
+    summary |= {"row_count": 3, "stores": [[1, 2], [2, 8]], "items": [[1, 5], [4, 5]]}
+    assert _data(everything.sales_frame(frames)) == summary
+    # Serialised once, whichever stream asks.
+    assert StreamClient().sales_frame(frames) is everything.sales_frame(frames)
     store_two = StreamClient(stores=(2,))
-    frame = store_two.sales_frame(EVENT).decode()
+    frame = store_two.sales_frame(frames).decode()
     assert frame.startswith("event: sales\nid: 7\ndata: ")
-    data = json.loads(frame.split("data: ", 1)[1])
-    assert data["rows"] == [{"store": 2, "item": 1, "quantity": 3}] and data["total"] == 3
-    assert StreamClient(items=(9,)).sales_frame(EVENT) is None
+    assert _data(frame.encode()) == {**summary, "rows": [EVENT["rows"][1], EVENT["rows"][2]]}
+    assert _data(StreamClient(stores=(2,), items=(4,)).sales_frame(frames))["rows"] == [EVENT["rows"][2]]
+    assert StreamClient(items=(9,)).sales_frame(frames) is None
+
+
+def test_an_empty_batch_is_sent_to_nobody():
+    empty = EventFrames({**EVENT, "rows": [], "total": 0})
+    assert StreamClient().sales_frame(empty) is None
+    assert StreamClient(stores=(1,)).sales_frame(empty) is None
+
+
+def _data(frame: bytes) -> dict:
+    return json.loads(frame.decode().split("data: ", 1)[1])
 
 
 @pytest.mark.django_db(transaction=True)

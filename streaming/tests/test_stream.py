@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from sales.models import Sale
-from streaming import services
+from streaming import selectors, services
 from streaming.models import SalesEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -67,8 +67,9 @@ def test_a_tick_reaches_a_connected_client(small_history, stream_server, sse):
     sales = listener.next(event="sales")
     assert sales.id == str(event_id)
     payload = json.loads(sales.data)
-    assert payload == SalesEvent.objects.get(id=event_id).payload()
-    assert payload["source"] == "generator" and payload["total"] > 0
+    assert payload == selectors.sales_event_summary(SalesEvent.objects.get(id=event_id).payload())
+    assert payload["source"] == "generator" and payload["kind"] == "generated" and payload["total"] > 0
+    assert "rows" not in payload and sum(units for _, units in payload["stores"]) == payload["total"]
     metrics = listener.next(event="metrics")
     assert metrics.id == str(event_id)
     # In the first hour of the day the hour-long interval that just ended is yesterday's.
@@ -95,8 +96,9 @@ def test_ingest_over_http_reaches_the_stream(small_history, stream_server, sse):
     )
     assert response.status_code == 201
     received = listener.sales(1)[0]
-    assert received == response.json()
-    assert received["source"] == "ingest" and received["rows"] == body["rows"]
+    assert received == selectors.sales_event_summary(response.json())
+    assert received["source"] == "ingest" and received["kind"] == "ingested"
+    assert received["stores"] == [[2, 6]] and received["items"] == [[3, 6]] and received["total"] == 6
 
 
 def test_last_event_id_replays_exactly_the_missed_batches_then_goes_live(small_history, stream_server, sse):
@@ -147,7 +149,9 @@ def test_filters_narrow_the_stream(small_history, stream_server, sse):
     (received,) = listener.sales(1)
     assert received["id"] == mixed
     assert received["rows"] == [{"store": 2, "item": 1, "quantity": 4}, {"store": 2, "item": 3, "quantity": 1}]
-    assert received["total"] == 5
+    # The summaries and the total are the whole batch's; the rows are this stream's.
+    assert received["total"] == 15 and received["row_count"] == 4
+    assert received["stores"] == [[1, 2], [2, 13]] and received["items"] == [[1, 4], [2, 8], [3, 3]]
     metrics = json.loads(listener.next(event="metrics").data)
     assert metrics["today_total"] == 5 and metrics["last_event_id"] == mixed
     replay = sse(f"{stream_server.url}/api/stream?store=2&item=1,3&last_event_id=0")

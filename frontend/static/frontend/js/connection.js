@@ -18,6 +18,8 @@ let everOpened = false;
 let reconnects = 0; // errors after the first successful open
 let retryTimer = null;
 let retryDelay = 1000;
+let handlers = null;
+let filterQuery = ""; // store=1,2&item=3: the stream then adds the batch's rows inside the selection
 const seen = new Set();
 
 function setStatus(status) {
@@ -37,10 +39,11 @@ function tick() {
   box.title = lastEventAt ? `Last event at ${new Date(lastEventAt).toLocaleTimeString()}` : "";
 }
 
-function open(handlers) {
+function open() {
   clearTimeout(retryTimer);
   source?.close();
-  const url = lastEventId ? `/api/stream?last_event_id=${encodeURIComponent(lastEventId)}` : "/api/stream";
+  const query = [filterQuery, lastEventId ? `last_event_id=${encodeURIComponent(lastEventId)}` : ""].filter(Boolean).join("&");
+  const url = query ? `/api/stream?${query}` : "/api/stream";
   source = new EventSource(url);
   source.addEventListener("open", () => {
     openedAt = Date.now();
@@ -75,7 +78,7 @@ function open(handlers) {
     downSince ||= Date.now();
     if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (HTTP error or wrong content type): try again ourselves, backing off to 30 s.
-      retryTimer = setTimeout(() => open(handlers), retryDelay);
+      retryTimer = setTimeout(open, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30_000);
     }
     if (everOpened) reconnects += 1;
@@ -83,13 +86,26 @@ function open(handlers) {
   });
 }
 
-/** Start the stream; handlers: {sales(event, {missed}), metrics(event)}. `known`: ids already shown. */
-export function connect(handlers, known = []) {
+const queryOf = ({ stores, items }) =>
+  [stores.length ? `store=${stores.join(",")}` : "", items.length ? `item=${items.join(",")}` : ""].filter(Boolean).join("&");
+
+/** Start the stream; handlers: {sales(event, {missed}), metrics(event)}. `known`: ids already shown; `view`: its stores and items. */
+export function connect(nextHandlers, known = [], view = { stores: [], items: [] }) {
+  handlers = nextHandlers;
+  filterQuery = queryOf(view);
   for (const id of known) seen.add(id);
-  open(handlers);
+  open();
   setInterval(tick, 1000);
   window.addEventListener("offline", () => setStatus("offline"));
   window.addEventListener("online", () => {
-    if (source?.readyState !== EventSource.OPEN) open(handlers);
+    if (source?.readyState !== EventSource.OPEN) open();
   });
+}
+
+/** Reopen the stream for another store/item selection (resuming after the last event seen). */
+export function setStreamFilters(view) {
+  const next = queryOf(view);
+  if (next === filterQuery) return;
+  filterQuery = next;
+  if (handlers) open();
 }

@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
 import { downloadCsv, el, fmtDay, fmtDec, fmtInt } from "./format.js";
 import { loader, panelState } from "./panel.js";
-import { bootstrap, itemName, storeName } from "./state.js";
+import { batchShare, bootstrap, itemName, storeName } from "./state.js";
 
 const section = document.getElementById("forecast");
 const accuracyBox = section.querySelector("#forecast-accuracy");
@@ -119,7 +119,7 @@ export function pointFor(day, view) {
 export function applyBatch(event) {
   if (!data) return;
   const s = data.series || {};
-  const units = (event.rows || []).reduce((sum, r) => ((s.store && r.store !== s.store) || (s.item && r.item !== s.item) ? sum : sum + r.quantity), 0);
+  const units = batchShare({ stores: s.store ? [s.store] : [], items: s.item ? [s.item] : [] }, event).total;
   if (!units) return;
   const point = data.forecast.find((f) => f.date === event.date);
   const past = data.actuals.find((a) => a.date === event.date);

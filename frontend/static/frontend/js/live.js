@@ -86,11 +86,15 @@ function unusual(units, seconds, { judgeLow = true } = {}) {
   return null;
 }
 
-function describeRows(rows) {
-  const stores = [...new Set(rows.map((r) => r.store))];
-  const items = [...new Set(rows.map((r) => r.item))];
+const KIND_LABELS = { generated: "Generated", "catch-up": "Catch-up (generated)", ingested: "Ingested" };
+
+/** "17 rows · 8 stores · 15 items" from the event's per-store and per-item summaries. */
+function describeBatch(event) {
+  const stores = (event.stores || []).map(([id]) => id);
+  const items = (event.items || []).map(([id]) => id);
+  const rows = event.row_count ?? 0;
   const name = (list, fn, word) => (list.length === 1 ? fn(list[0]) : `${list.length} ${word}`);
-  return `${rows.length} row${rows.length === 1 ? "" : "s"} · ${name(stores, storeName, "stores")} · ${name(items, itemName, "items")}`;
+  return `${rows} row${rows === 1 ? "" : "s"} · ${name(stores, storeName, "stores")} · ${name(items, itemName, "items")}`;
 }
 
 /** A live batch: `share` is the part inside the selection; `missed` marks batches replayed after a reconnect. */
@@ -107,7 +111,7 @@ export function onBatch(event, share, { missed = false } = {}) {
     points.push([hour(at), today.actual]);
     points.sort((a, b) => a[0] - b[0]);
   }
-  batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: (event.rows || []).length, unusual: flag || "", missed });
+  batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: event.row_count ?? 0, unusual: flag || "", missed });
   batches.length = Math.min(batches.length, FEED_LIMIT);
 
   addFeedItem(event, share, { flag, missed, at, narrowed });
@@ -123,7 +127,7 @@ function addFeedItem(event, share, { flag = null, missed = false, earlier = fals
   const total = narrowed ? `${fmtInt(share.total)} of ${fmtInt(event.total)}` : `+${fmtInt(event.total)}`;
   const item = el("li", { className: `${earlier ? "" : "is-new"}${flag ? " is-unusual" : ""}` },
     el("time", { dateTime: event.timestamp || "", textContent: fmtTime(at) }),
-    el("span", { className: "feed__what", textContent: `${event.source === "ingest" ? "Ingest" : "Stores"} · ${describeRows(event.rows || [])}`, title: describeRows(event.rows || []) }),
+    el("span", { className: "feed__what", textContent: `${KIND_LABELS[event.kind] || "Stores"} · ${describeBatch(event)}`, title: describeBatch(event) }),
     el("span", { className: "feed__total", textContent: total }),
     tags.length ? el("span", { className: "feed__tags" }, ...tags) : null,
   );
@@ -138,8 +142,8 @@ function addFeedItem(event, share, { flag = null, missed = false, earlier = fals
 export function prefill(events, currentView) {
   const narrowed = currentView.stores.length || currentView.items.length;
   for (const event of events) {
-    const share = batchShare(currentView, event.rows);
-    batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: (event.rows || []).length, unusual: "", missed: false });
+    const share = batchShare(currentView, event);
+    batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: event.row_count ?? 0, unusual: "", missed: false });
     addFeedItem(event, share, { earlier: true, at: new Date(event.timestamp), narrowed });
     lastBatchAt = new Date(event.timestamp); // the next live batch covers the time since this one
   }

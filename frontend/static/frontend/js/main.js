@@ -1,6 +1,6 @@
 // The dashboard: wires the filter state to the panels and the live stream to in-place updates.
 import * as breakdown from "./breakdown.js";
-import { connect } from "./connection.js";
+import { connect, setStreamFilters } from "./connection.js";
 import * as filters from "./filters.js";
 import * as forecast from "./forecast.js";
 import * as history from "./history.js";
@@ -35,7 +35,7 @@ function reload(changed) {
 
 function onSales(event, meta) {
   const view = resolve();
-  const share = batchShare(view, event.rows);
+  const share = batchShare(view, event);
   kpis.applyBatch(event, share);
   history.applyBatch(event, share);
   forecast.applyBatch(event);
@@ -57,11 +57,13 @@ async function start() {
   live.init();
   onStateChange((state, changed) => {
     filters.syncControls(state);
+    // The stream sends rows only for the stores/items it was opened with: reopen it (it resumes after the last id).
+    if (changed.has("store") || changed.has("item")) setStreamFilters(resolve());
     reload(changed);
   });
   const recent = bootstrap.recent_batches || [];
   live.prefill(recent, resolve());
-  connect({ sales: onSales, metrics: onMetrics }, recent.map((e) => e.id));
+  connect({ sales: onSales, metrics: onMetrics }, recent.map((e) => e.id), resolve());
   const everything = new Set(Object.keys(getState()));
   everything.delete("breakdown");
   await reload(everything);

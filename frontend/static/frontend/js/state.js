@@ -91,17 +91,27 @@ export function resolve(state = current) {
 
 export const inRange = (view, iso) => (!view.dateFrom || iso >= view.dateFrom) && (!view.dateTo || iso <= view.dateTo);
 
-/** Units of a live batch that fall inside the store/item selection, in total and per store and item. */
-export function batchShare(view, rows) {
+/** Units of a live batch that fall inside the store/item selection, in total and per store and item. A `sales` event
+ *  carries per-store and per-item summaries ([[id, units], ...]); a stream opened with store/item filters also gets
+ *  the batch's rows inside them. Without rows, a selection on both stores and items cannot be answered (0). */
+export function batchShare(view, event) {
   const stores = new Set(view.stores);
   const items = new Set(view.items);
   const share = { total: 0, byStore: new Map(), byItem: new Map() };
-  for (const row of rows || []) {
-    if ((stores.size && !stores.has(row.store)) || (items.size && !items.has(row.item))) continue;
-    share.total += row.quantity;
-    share.byStore.set(row.store, (share.byStore.get(row.store) || 0) + row.quantity);
-    share.byItem.set(row.item, (share.byItem.get(row.item) || 0) + row.quantity);
+  const add = (map, id, units) => map.set(id, (map.get(id) || 0) + units);
+  if (event.rows) {
+    for (const row of event.rows) {
+      if ((stores.size && !stores.has(row.store)) || (items.size && !items.has(row.item))) continue;
+      share.total += row.quantity;
+      add(share.byStore, row.store, row.quantity);
+      add(share.byItem, row.item, row.quantity);
+    }
+    return share;
   }
+  if (stores.size && items.size) return share;
+  for (const [id, units] of items.size ? [] : event.stores || []) if (!stores.size || stores.has(id)) add(share.byStore, id, units);
+  for (const [id, units] of stores.size ? [] : event.items || []) if (!items.size || items.has(id)) add(share.byItem, id, units);
+  for (const units of (items.size ? share.byItem : share.byStore).values()) share.total += units;
   return share;
 }
 
