@@ -1,4 +1,12 @@
-"""Benchmark: GET /api/sales/aggregated (day granularity, no filters) over the full
+"""Benchmark of the API's request time, in two parts.
+
+1. Through Daphne against in-process (issue 11): each request the dashboard makes, plus
+`/health` and `/api/stream/status`, timed through a real Daphne (HTTP keep-alive, one client)
+and through Django's test Client in this process, interleaved, with a static file through the
+same Daphne as the floor. Goal: every request's p50 through Daphne at most 1.5x its in-process
+p50 plus 2 ms.
+
+2. GET /api/sales/aggregated (day granularity, no filters) over the full
 913,000-row history, against the raw `SELECT date, SUM(sales) FROM sales_sale
 GROUP BY date ORDER BY date` on the base table, side by side in one run.
 
@@ -10,7 +18,7 @@ the reference, p50 at most 15 ms.
 Run by hand (not part of the tests), against a database you may overwrite:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/salesdb_api REDIS_URL=redis://127.0.0.1:6379/2 \\
-        .venv/bin/python bench/api.py [--csv /tmp/train.csv] [--reload] [--runs 300] [--sql-runs 40]
+        .venv/bin/python bench/api.py [--csv /tmp/train.csv] [--reload] [--runs 300] [--sql-runs 40] [--only-daphne]
 
 It loads the CSV first when sales_sale does not hold it (with `manage.py
 load_train`, or psql \\copy plus a rollup rebuild if that command is not usable).
@@ -91,6 +99,77 @@ def data_load(csv: Path) -> None:
     print(f"loaded {csv} with psql \\copy + rollup rebuild in {time.monotonic() - started:.1f} s")
 
 
+# What the dashboard asks for on load, plus the probes; the static file is the floor.
+DAPHNE_PATHS = (
+    "/health",
+    "/api/stores",
+    "/api/items",
+    "/api/stream/status",
+    "/api/sales?page_size=100",
+    "/api/sales/metrics",
+    "/api/sales/aggregated?granularity=month",
+    "/api/sales/aggregated?granularity=day&group_by=store&store=1,2",
+)
+STATIC_PATH = "/static/frontend/js/main.js"
+
+
+def daphne_against_in_process(*, runs: int, headers: dict[str, str]) -> bool:
+    """Print p50/p95 of each path through Daphne and in-process; True when every path meets the goal."""
+    import httpx
+
+    from config.testing import DaphneProcess
+
+    server = DaphneProcess(env={"LOG_LEVEL": "WARNING"})
+    server.env_overrides["DATABASE_URL"] = settings.DATABASE_URL  # this database, not the test one
+    server.start()
+    try:
+        local = Client(HTTP_HOST="localhost", headers=headers)
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as remote:
+            floor = _timed_pair(lambda: local.get(STATIC_PATH), lambda: remote.get(STATIC_PATH), runs)
+            print(f"\n{'through Daphne vs in-process, p50 (p95) ms':58} {'in-process':>16} {'Daphne':>16} {'limit':>7}")
+            print(f"{'GET ' + STATIC_PATH + ' (floor)':58} {_cell(floor[0]):>16} {_cell(floor[1]):>16}")
+            met = True
+            for path in DAPHNE_PATHS:
+                here, there = _timed_pair(lambda p=path: local.get(p), lambda p=path: remote.get(p), runs)
+                limit = 1.5 * percentiles(here)[0] + 2
+                ok = percentiles(there)[0] <= limit
+                met &= ok
+                print(f"{'GET ' + path:58} {_cell(here):>16} {_cell(there):>16} {limit:7.1f} {'' if ok else 'over'}")
+    finally:
+        server.stop()
+    print(f"goal (every p50 through Daphne <= 1.5x in-process + 2 ms): {'met' if met else 'NOT met'}")
+    return met
+
+
+def _timed_pair(local, remote, runs: int) -> tuple[list[float], list[float]]:
+    """Interleaved samples, so both sides see the same moments of a busy machine."""
+    for call in (local, remote):
+        for _ in range(5):
+            response = call()
+            assert response.status_code == 200, (response.status_code, response.content[:200])
+    here, there = [], []
+    for _ in range(runs):
+        for call, samples in ((local, here), (remote, there)):
+            started = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - started) * 1000)
+    return here, there
+
+
+def _cell(samples: list[float]) -> str:
+    p50, p95 = percentiles(samples)
+    return f"{p50:.1f} ({p95:.1f})"
+
+
+def bench_token() -> tuple[str, object]:
+    """A token of a throwaway superuser (read access whatever PUBLIC_READ says); delete the user after."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create(username="bench-api-reader", is_staff=False, is_superuser=True)
+    return Token.objects.create(user=user).key, user
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -133,13 +212,24 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--sql-runs", type=int, default=40)
+    parser.add_argument("--daphne-runs", type=int, default=200, help="samples per path and side in part 1")
+    parser.add_argument("--only-daphne", action="store_true", help="part 1 only")
     args = parser.parse_args()
 
-    expected_rows = data_rows(args.csv)
-    if args.reload or sale_count() != expected_rows:
+    if not args.only_daphne and (args.reload or sale_count() != data_rows(args.csv)):
         data_load(args.csv)
     rows = sale_count()
     print(f"database {connection.settings_dict['NAME']}: {rows:,} rows in sales_sale; DEBUG={settings.DEBUG}")
+    print(
+        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} (other work on the machine skews the figures)"
+    )
+    token, reader = bench_token()
+    try:
+        daphne_met = daphne_against_in_process(runs=args.daphne_runs, headers={"Authorization": f"Token {token}"})
+    finally:
+        reader.delete()
+    if args.only_daphne:
+        return 0 if daphne_met else 1
 
     client = Client(HTTP_HOST="localhost")
     url = "/api/sales/aggregated?granularity=day"
@@ -196,7 +286,7 @@ def main() -> int:
             print(f"  {path:48} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
     finally:
         staff.delete()
-    return 0 if goal else 1
+    return 0 if goal and daphne_met else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """ASGI entry point served by Daphne.
 
 The Django ASGI app is built before anything imports models (Channels' own
-advice). Plain HTTP goes through Django. The live stream (an async Django view
+advice). Plain HTTP goes through Django, with request threads reused (see
+config/handlers.py). The live stream (an async Django view
 that listens on a channels-redis group through the hub) has a handler of its
 own with an async-only middleware chain, so an open stream holds no thread
 (see config/handlers.py).
@@ -9,18 +10,21 @@ own with an async-only middleware chain, so an open stream holds no thread
 
 import os
 
+import django
 from channels.routing import ProtocolTypeRouter
-from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()
+os.environ.setdefault("DB_POOL", "true")  # the web process pools its connections (config/settings.py)
+django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() does
 
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
-from config.handlers import AsyncOnlyASGIHandler  # noqa: E402
+from config.handlers import AsyncOnlyASGIHandler, ThreadReusingASGIHandler  # noqa: E402
 
+django_asgi_app = ThreadReusingASGIHandler()
 stream_asgi_app = AsyncOnlyASGIHandler(middleware=settings.STREAM_MIDDLEWARE)
-STREAM_PATHS = frozenset({"/api/stream", "/api/stream/"})
+# The stream and its status probe: async views, served with no thread hop at all.
+STREAM_PATHS = frozenset({"/api/stream", "/api/stream/", "/api/stream/status", "/api/stream/status/"})
 
 
 async def http_application(scope, receive, send) -> None:

@@ -1,4 +1,15 @@
-"""An ASGI handler for long-lived async views: the live stream.
+"""ASGI handlers: Django's, with its request threads reused, and one for long-lived async views
+(the live stream).
+
+ThreadReusingASGIHandler (every path but the stream): Django gives each request a thread-sensitive
+context with an executor of its own, so each request starts a thread for its sync part (the
+middleware chain, DRF's sync views) and another to join it at the end. Under load that is a few
+milliseconds a request (bench/api.py). This handler hands each request an idle one-thread executor
+instead (asgiref's ThreadSensitiveContext(executor=...)), and takes it back afterwards: the same
+guarantee (one thread for all of a request's sync code, no two requests on one thread at once),
+without a new thread per request.
+
+AsyncOnlyASGIHandler (the stream):
 
 Django's own ASGIHandler gives every request a thread-sensitive context, and the first
 thread-sensitive sync call of the request (a sync or dual-mode middleware's thread hop, the
@@ -25,6 +36,31 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.utils.module_loading import import_string
+
+
+class ThreadReusingASGIHandler(ASGIHandler):
+    # Idle executors kept beyond a burst; the rest are let go.
+    max_idle = 32
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._idle: list[ThreadPoolExecutor] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"{type(self).__name__} serves HTTP only, not {scope['type']}")
+        # Only the event loop's thread touches the idle list: no lock needed.
+        executor = self._idle.pop() if self._idle else ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            # A sync call the request abandoned (client gone) may still be running: the next request
+            # on this executor queues behind it, on the same thread, never beside it.
+            if len(self._idle) < self.max_idle:
+                self._idle.append(executor)
+            else:
+                executor.shutdown(wait=False)
 
 
 class AsyncOnlyASGIHandler(ASGIHandler):

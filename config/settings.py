@@ -107,6 +107,20 @@ DATABASE_URL = database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+# The web process (config/asgi.py turns DB_POOL on there) borrows connections from a pool (psycopg_pool,
+# Django's native pool): Daphne runs a request's sync code on a worker thread and Django's connections
+# are per thread, so without it a request could open a new PostgreSQL connection (a new backend
+# process) every time. Celery's prefork workers keep per-process connections: a pool does not survive fork.
+DB_POOL = env_bool("DB_POOL", False)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 20, minimum=1, maximum=1000)
+if DB_POOL:
+    # CONN_HEALTH_CHECKS (above) makes the pool check a connection before lending it out.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both at once
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(2, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DATABASES["default"]["OPTIONS"]["connect_timeout"],
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------- redis, channels, celery
