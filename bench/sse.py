@@ -17,9 +17,14 @@ which isolates the cost of N streams from the publish path. Columns: KiB/conn
 is Daphne's RSS growth per open stream, thr its thread count, cpu ms/batch the
 Daphne CPU time per batch, client cpu the benchmark's own.
 
+It also prints the bytes of one `sales` event at the usual size (10 stores x 50 items) and at M5 size
+(10 x 3,049), for a 60 s tick and for a catch-up batch of 12 hours: the whole batch with its rows
+(what every stream used to get), the summary every unfiltered stream gets now, and the frame of a
+stream filtered to one store, and to one store-item.
+
 Run by hand against a database that has stores and items (e.g. after
 `manage.py load_train`), with DATABASE_URL / REDIS_URL set:
-    .venv/bin/python bench/sse.py [--sizes 100,1000,2000] [--batches 20] [--gap 0.5]
+    .venv/bin/python bench/sse.py [--sizes 1000,4000,10000] [--batches 20] [--gap 0.5] [--event-sizes-only]
 It writes a few batches of sales for today into that database.
 """
 
@@ -33,7 +38,10 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -45,7 +53,8 @@ django.setup()
 
 from config.testing import DaphneProcess  # noqa: E402
 from sales.models import Item, Store  # noqa: E402
-from streaming import services  # noqa: E402
+from streaming import services, simulation  # noqa: E402
+from streaming.hub import EventFrames, sse_frame  # noqa: E402
 
 P99_LIMIT_MS = 250.0
 LOG_DIR = Path(tempfile.mkdtemp(prefix="bench-sse-"))
@@ -208,15 +217,76 @@ async def measure(n: int, *, batches: int, gap: float, rows: list[tuple[int, int
         server.stop()
 
 
+def synthetic_profiles(*, stores: int, items: int, seed: int = 1) -> simulation.ProfileArrays:
+    """Profiles at the sample's scale (about 50 units a day per store-item, stores and items of
+    different sizes), without a database: only the event's shape matters here."""
+    rng = np.random.default_rng(seed)
+    store_ids, item_ids = (
+        a.ravel() for a in np.meshgrid(np.arange(1, stores + 1), np.arange(1, items + 1), indexing="ij")
+    )
+    level = 50 * rng.uniform(0.5, 1.5, stores)[store_ids - 1] * rng.lognormal(0, 0.5, items)[item_ids - 1]
+    n = len(store_ids)
+    today = date.today()
+    return simulation.ProfileArrays(
+        store_ids=store_ids,
+        item_ids=item_ids,
+        level=level,
+        trend=np.ones(n),
+        dispersion=np.full(n, 1.5),
+        weekday_factors=np.ones((n, 7)),
+        month_factors=np.ones((n, 12)),
+        reference_date=today,
+        history_end=today,
+    )
+
+
+def event_sizes() -> None:
+    print(
+        f"\n{'bytes of one sales event':40} {'rows':>7} {'whole batch':>12} {'summary':>9} {'store=1':>9} {'store=1&item=1':>15}"
+    )
+    for label, stores, items in (("usual (10 x 50)", 10, 50), ("M5 (10 x 3,049)", 10, 3049)):
+        profiles = synthetic_profiles(stores=stores, items=items)
+        rng = np.random.default_rng(2)
+        for what, fraction in (("60 s tick", 60 / 86400), ("12 h catch-up", 0.5)):
+            units = simulation.interval_draw(
+                profiles, day=date.today(), fraction=fraction, rng=rng, trend_horizon_days=365
+            )[0]
+            (hits,) = np.nonzero(units)
+            event = {
+                "id": 123456,
+                "timestamp": "2026-11-26T12:00:00+00:00",
+                "date": "2026-11-26",
+                "source": "generator",
+                "kind": "generated",
+                "rows": [
+                    {"store": int(profiles.store_ids[k]), "item": int(profiles.item_ids[k]), "quantity": int(units[k])}
+                    for k in hits
+                ],
+                "total": int(units.sum()),
+            }
+            frames = EventFrames(event)
+            whole = len(sse_frame(event="sales", data=event, event_id=event["id"]))
+            summary = len(frames.frame() or b"")
+            one_store = len(frames.frame(stores=(1,)) or b"")
+            one_series = len(frames.frame(stores=(1,), items=(1,)) or b"")
+            print(
+                f"{label + ', ' + what:40} {len(hits):>7,} {whole:>12,} {summary:>9,} {one_store:>9,} {one_series:>15,}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100,1000,2000,4000,8000", help="comma-separated N values")
+    parser.add_argument("--sizes", default="1000,4000,10000", help="comma-separated N values")
+    parser.add_argument("--event-sizes-only", action="store_true", help="print the event sizes and stop")
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--gap", type=float, default=0.5, help="seconds between batches")
     parser.add_argument(
         "--keep-going", action="store_true", help="go on past the latency limit until streams fail or batches are lost"
     )
     args = parser.parse_args()
+    event_sizes()
+    if args.event_sizes_only:
+        return
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # Daphne inherits it
