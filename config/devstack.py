@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -187,6 +188,32 @@ def run() -> int:
             return 0
 
 
+def chromium_path() -> Path:
+    """Where the browser tests look for Chromium (frontend/tests/conftest.py reads the same variable)."""
+    return Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def ensure_chromium(*, path: Path, can_install: bool) -> str | None:
+    """Make Debian's Chromium available for the browser tests; None when it is there, else one line saying
+    what to install. `can_install`: root with apt-get, as on CI and in a fresh container."""
+    if path.exists():
+        return None
+    if not can_install:
+        return f"{path} is missing: install Debian's chromium package (sudo apt-get install chromium), then run make test again"
+    say(f"{path} is missing: installing Debian's chromium (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        if subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False).returncode != 0:
+            return f"{' '.join(command)} failed: install Debian's chromium package, then run make test again"
+    if not path.exists():
+        return f"apt-get installed chromium but {path} is still missing: set CHROMIUM_PATH to its executable"
+    return None
+
+
+def can_install_packages() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
 def run_with_services(command: list[str]) -> int:
     """Run `command` with DATABASE_URL / REDIS_URL pointing at real servers (embedded ones if unset)."""
     os.environ.setdefault("SECRET_KEY", "local-" + secrets.token_urlsafe(40))
@@ -207,6 +234,10 @@ def main(argv: list[str]) -> int:
     if argv[0] == "run":
         return run()
     if argv[0] == "test":
+        problem = ensure_chromium(path=chromium_path(), can_install=can_install_packages())
+        if problem:
+            say(problem)
+            return 1
         status = run_with_services([PYTHON, "-m", "pytest", *argv[1:]])
         if status == 5:
             # pytest's "collected no tests": a suite that ran nothing has not passed.
