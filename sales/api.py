@@ -14,14 +14,14 @@ import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
-from core.params import DATE_INPUT_FORMATS, IdListFilter
+from core.params import DATE_INPUT_FORMATS, MAX_ID, IdListFilter
 from sales import selectors
 from sales.models import Item, Sale, Store
 
@@ -162,27 +162,48 @@ class AggregatedParamsSerializer(serializers.Serializer):
 # ---------------------------------------------------------------- views
 
 
+class SearchParamsSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100, trim_whitespace=True)
+
+
+SEARCH_PARAMETER = OpenApiParameter(
+    "search", OpenApiTypes.STR, description="Only names containing this text (any case), or the id itself."
+)
+
+
+def _search_param(request: Request) -> str | None:
+    params = SearchParamsSerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data.get("search") or None
+
+
 @extend_schema(tags=["sales"])
+@extend_schema_view(list=extend_schema(parameters=[SEARCH_PARAMETER]))
 class StoreViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every store (not paginated)."""
+    """Every store, or those matching `search` (not paginated)."""
 
     serializer_class = StoreSerializer
     pagination_class = None
     filter_backends: list = []
 
     def get_queryset(self):
+        if self.action == "list":
+            return selectors.store_list(search=_search_param(self.request))
         return selectors.store_list()
 
 
 @extend_schema(tags=["sales"])
+@extend_schema_view(list=extend_schema(parameters=[SEARCH_PARAMETER]))
 class ItemViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every item (not paginated)."""
+    """Every item, or those matching `search` (not paginated)."""
 
     serializer_class = ItemSerializer
     pagination_class = None
     filter_backends: list = []
 
     def get_queryset(self):
+        if self.action == "list":
+            return selectors.item_list(search=_search_param(self.request))
         return selectors.item_list()
 
 
@@ -317,3 +338,78 @@ class SalesMetricsView(APIView):
     def get(self, request: Request) -> Response:
         filters = sales_filters_parse(request.query_params)
         return Response(selectors.sales_metrics(filters=filters))
+
+
+# ---------------------------------------------------------------- breakdown
+
+MAX_BREAKDOWN_TOP = 1000
+
+
+class BreakdownParamsSerializer(serializers.Serializer):
+    by = serializers.ChoiceField(choices=selectors.GROUP_BYS, default="store")
+    top = serializers.IntegerField(min_value=1, max_value=MAX_BREAKDOWN_TOP, default=10)
+    order = serializers.ChoiceField(choices=selectors.BREAKDOWN_ORDERS, default="desc")
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_ID, default=0)
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    sales = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True, help_text="of `total`, 0 to 1; null when total is 0")
+
+
+class BreakdownOtherSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="stores (items) of the selection not in `rows`")
+    sales = serializers.IntegerField(help_text="their units: total minus the sum of `rows`")
+
+
+class BreakdownSerializer(serializers.Serializer):
+    by = serializers.ChoiceField(choices=selectors.GROUP_BYS)
+    order = serializers.ChoiceField(choices=selectors.BREAKDOWN_ORDERS)
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    total = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="stores (items) in the selection, with or without sales")
+    offset = serializers.IntegerField()
+    rows = BreakdownRowSerializer(many=True)
+    other = BreakdownOtherSerializer()
+
+
+@extend_schema(
+    tags=["sales"],
+    parameters=[
+        *FILTER_PARAMETERS,
+        OpenApiParameter("by", OpenApiTypes.STR, enum=list(selectors.GROUP_BYS), default="store"),
+        OpenApiParameter("top", OpenApiTypes.INT, default=10, description=f"Rows to return, 1 to {MAX_BREAKDOWN_TOP}."),
+        OpenApiParameter(
+            "order",
+            OpenApiTypes.STR,
+            enum=list(selectors.BREAKDOWN_ORDERS),
+            default="desc",
+            description="desc: best sellers first; asc: worst first. Ties by id.",
+        ),
+        OpenApiParameter("offset", OpenApiTypes.INT, default=0, description="Skip this many ranks (the next page)."),
+    ],
+    responses={200: BreakdownSerializer, 400: ERROR_RESPONSE},
+)
+class SalesBreakdownView(APIView):
+    """Stores or items ranked by units sold: the top (or bottom) N, and the rest summed as "other"."""
+
+    def get(self, request: Request) -> Response:
+        filters = sales_filters_parse(request.query_params)
+        params = BreakdownParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        breakdown = selectors.sales_breakdown(filters=filters, **params.validated_data)
+        body = {
+            "by": breakdown.by,
+            "order": breakdown.order,
+            "date_from": filters.date_from,
+            "date_to": filters.date_to,
+            "total": breakdown.total,
+            "count": breakdown.count,
+            "offset": params.validated_data["offset"],
+            "rows": breakdown.rows,
+            "other": {"count": breakdown.other_count, "sales": breakdown.other_sales},
+        }
+        return Response(BreakdownSerializer(body).data)

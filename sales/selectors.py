@@ -43,12 +43,23 @@ class SalesFilters:
 # ---------------------------------------------------------------- lists
 
 
-def store_list() -> models.QuerySet[Store]:
-    return Store.objects.order_by("id")
+def _searched(queryset: models.QuerySet, search: str | None) -> models.QuerySet:
+    """Names containing `search` (any case), or the id itself when `search` is a number."""
+    search = (search or "").strip()
+    if not search:
+        return queryset
+    match = Q(name__icontains=search)
+    if search.isascii() and search.isdigit() and len(search) <= 9:
+        match |= Q(id=int(search))
+    return queryset.filter(match)
 
 
-def item_list() -> models.QuerySet[Item]:
-    return Item.objects.order_by("id")
+def store_list(*, search: str | None = None) -> models.QuerySet[Store]:
+    return _searched(Store.objects.order_by("id"), search)
+
+
+def item_list(*, search: str | None = None) -> models.QuerySet[Item]:
+    return _searched(Item.objects.order_by("id"), search)
 
 
 def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
@@ -142,6 +153,85 @@ def sales_aggregated(
     if key is None:
         return [{"period": p, "sales": units} for p, units in rows]
     return [{"period": p, group_by: k, "sales": units} for p, k, units in rows]
+
+
+# ---------------------------------------------------------------- breakdown
+
+BreakdownOrder = Literal["desc", "asc"]
+BREAKDOWN_ORDERS: tuple[str, ...] = ("desc", "asc")
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    id: int
+    name: str
+    sales: int
+    share: float | None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One page of a ranking of stores or items. `count` is how many stores (items) the
+    selection holds, sold or not; `other` sums those not on this page, so that
+    sum(rows.sales) + other.sales == total."""
+
+    by: GroupBy
+    order: BreakdownOrder
+    total: int
+    count: int
+    rows: list[BreakdownRow]
+    other_count: int
+    other_sales: int
+
+
+def sales_breakdown(
+    *, filters: SalesFilters, by: GroupBy, top: int = 10, order: BreakdownOrder = "desc", offset: int = 0
+) -> Breakdown:
+    """Stores (or items) ranked by units sold in the selection: best first ("desc") or worst
+    first ("asc"), ties by id; `top` rows from position `offset`. Every store (item) the
+    store/item filters allow counts, with 0 when it sold nothing.
+
+    Read from the per-store or per-item daily rollup unless the other key is filtered too;
+    at most one row per store (item) comes back from PostgreSQL, so the answer stays small
+    whatever the size of the history."""
+    if by not in GROUP_BYS:
+        raise ValueError(f"unknown breakdown {by!r}")
+    if order not in BREAKDOWN_ORDERS:
+        raise ValueError(f"unknown order {order!r}")
+    sold = dict(
+        daily_totals(filters=filters, group_by=by)
+        .values(f"{by}_id")
+        .annotate(total=Sum("sales"))
+        .order_by()
+        .values_list(f"{by}_id", "total")
+    )
+    keys = filters.stores if by == "store" else filters.items
+    known = (Store if by == "store" else Item).objects.order_by()
+    if keys:
+        known = known.filter(id__in=keys)
+    names = dict(known.values_list("id", "name"))
+    ranked = sorted(names, key=lambda key: (-sold.get(key, 0) if order == "desc" else sold.get(key, 0), key))
+    total = sum(sold.get(key, 0) for key in names)
+    page = ranked[offset : offset + top]
+    rows = [
+        BreakdownRow(
+            id=key,
+            name=names[key],
+            sales=sold.get(key, 0),
+            share=round(sold.get(key, 0) / total, 6) if total else None,
+        )
+        for key in page
+    ]
+    shown = sum(row.sales for row in rows)
+    return Breakdown(
+        by=by,
+        order=order,
+        total=total,
+        count=len(names),
+        rows=rows,
+        other_count=len(names) - len(rows),
+        other_sales=total - shown,
+    )
 
 
 # ---------------------------------------------------------------- metrics

@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(r"^api/items/?$", api.ItemViewSet.as_view({"get": "list"}), name="item-list"),
     re_path(r"^api/items/(?P<pk>[0-9]{1,9})/?$", api.ItemViewSet.as_view({"get": "retrieve"}), name="item-detail"),
     re_path(r"^api/sales/aggregated/?$", api.SalesAggregatedView.as_view(), name="sales-aggregated"),
+    re_path(r"^api/sales/breakdown/?$", api.SalesBreakdownView.as_view(), name="sales-breakdown"),
     re_path(r"^api/sales/metrics/?$", api.SalesMetricsView.as_view(), name="sales-metrics"),
     re_path(r"^api/sales/?$", api.SaleViewSet.as_view({"get": "list"}), name="sale-list"),
     re_path(r"^api/sales/(?P<pk>[0-9]{1,18})/?$", api.SaleViewSet.as_view({"get": "retrieve"}), name="sale-detail"),
