@@ -16,10 +16,10 @@ from sales.sample import WEEKDAY_EFFECT, sample_generate
 
 def test_it_writes_one_row_per_day_store_and_item(tmp_path):
     path = tmp_path / "sample.csv"
-    rows = sample_generate(path=path, stores=3, items=4, start=date(2016, 2, 1), end=date(2016, 3, 31))
+    summary = sample_generate(path=path, stores=3, items=4, start=date(2016, 2, 1), end=date(2016, 3, 31))
 
     frame = pd.read_csv(path)
-    assert rows == len(frame) == 3 * 4 * 60
+    assert summary.rows == len(frame) == 3 * 4 * 60
     assert list(frame.columns) == ["date", "store", "item", "sales"]
     assert sorted(frame["store"].unique()) == [1, 2, 3] and sorted(frame["item"].unique()) == [1, 2, 3, 4]
     assert (frame["date"].min(), frame["date"].max()) == ("2016-02-01", "2016-03-31")
@@ -47,9 +47,47 @@ def test_its_statistics_look_like_the_public_data(tmp_path):
     assert by_weekday.idxmax() == int(WEEKDAY_EFFECT.argmax()) and by_weekday.idxmin() == int(WEEKDAY_EFFECT.argmin())
 
 
+def test_the_retail_shape_closes_on_christmas_day_and_sells_more_the_week_before(tmp_path):
+    path = tmp_path / "retail.csv"
+    summary = sample_generate(
+        path=path, stores=3, items=4, start=date(2015, 1, 1), end=date(2016, 12, 31), shape="retail"
+    )
+    frame = pd.read_csv(path, parse_dates=["date"])
+    daily = frame.groupby("date")["sales"].sum()
+
+    assert summary.rows == len(frame) == 3 * 4 * 731
+    for year in (2015, 2016):
+        assert daily[f"{year}-12-25"] == 0
+        rush = daily[f"{year}-12-18" : f"{year}-12-24"].mean()
+        assert rush > 1.2 * daily[f"{year}-11-20" : f"{year}-12-10"].mean()
+    # Each item has its own yearly peak: the items do not all peak in the same month.
+    by_month = frame.groupby(["item", frame["date"].dt.month])["sales"].mean().unstack()
+    assert by_month.idxmax(axis=1).nunique() > 1
+    assert 5 < summary.noise_floor_smape < 30
+
+
+def test_the_slow_shape_has_low_counts_gaps_and_recent_launches(tmp_path):
+    path = tmp_path / "slow.csv"
+    end = date(2016, 12, 31)
+    summary = sample_generate(path=path, stores=4, items=20, start=date(2014, 1, 1), end=end, shape="slow", seed=3)
+    frame = pd.read_csv(path, parse_dates=["date"])
+
+    assert frame["sales"].mean() < 2.5 and frame["sales"].median() <= 2
+    first_sale = frame.groupby("item")["date"].min()
+    recent = first_sale[first_sale > pd.Timestamp(end) - pd.Timedelta(days=500)]
+    assert len(recent) >= 1, "some products launched in the last 500 days"
+    full_rows = 4 * 20 * ((end - date(2014, 1, 1)).days + 1)
+    assert summary.rows == len(frame) < full_rows
+    # About 1 % of the series' days are missing, beyond the days before a launch.
+    days_alive = sum(4 * ((end - d.date()).days + 1) for d in first_sale)
+    assert 0.005 < 1 - len(frame) / days_alive < 0.02
+    assert summary.floor_point in ("mean", "median") and summary.noise_floor_smape > 40
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"shape": "lumpy"}, "shape 'lumpy' is not one of tidy, retail, slow"),
         ({"stores": 0}, "at least 1"),
         ({"end": date(2012, 1, 1)}, "before"),
         ({"seed": -1}, "seed -1 must not be negative"),
@@ -79,6 +117,7 @@ def test_the_command_output_loads(tmp_path):
         stdout=out,
     )
     assert "wrote 186 rows" in out.getvalue()
+    assert "noise floor: store-item SMAPE" in out.getvalue()
 
     call_command("load_train", str(path), "--no-followups", stdout=out)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from sales.sample import sample_generate
+from sales.sample import FLOOR_DAYS, SHAPES, sample_generate
 
 
 def _iso_date(value: str) -> date:
@@ -15,7 +15,12 @@ def _iso_date(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Write a realistic train.csv (date,store,item,sales) with the shape of the public store-item demand data."
+    help = (
+        "Write a realistic train.csv (date,store,item,sales). --shape tidy: the public store-item demand data "
+        "(one company-wide calendar); retail: each item its own season and weekend, stores trending apart, "
+        "closed on 25 December with a rush before; slow: 0-2 units a day, 1 % of rows missing, recent launches. "
+        f"Prints the noise floor: the store-item SMAPE of the true rates over the last {FLOOR_DAYS} days."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", default=str(settings.TRAIN_CSV_PATH))
@@ -24,19 +29,27 @@ class Command(BaseCommand):
         parser.add_argument("--start", type=_iso_date, default=date(2013, 1, 1))
         parser.add_argument("--end", type=_iso_date, default=date(2017, 12, 31))
         parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--shape", choices=SHAPES, default="tidy", help="what the history looks like")
         parser.add_argument("--force", action="store_true", help="overwrite PATH when it exists")
 
-    def handle(self, *args, path, stores, items, start, end, seed, force, **options):
+    def handle(self, *args, path, stores, items, start, end, seed, shape, force, **options):
         target = Path(path)
         # The default path is where the real history lives: never replace a file silently.
         if target.exists() and not force:
             raise CommandError(f"{target} exists; pass --force to overwrite it")
         try:
-            rows = sample_generate(path=target, stores=stores, items=items, start=start, end=end, seed=seed)
+            summary = sample_generate(
+                path=target, stores=stores, items=items, start=start, end=end, seed=seed, shape=shape
+            )
         except ValueError as error:
             raise CommandError(str(error)) from None
         except OSError as error:
             raise CommandError(f"{target}: cannot write ({error.strerror})") from None
         self.stdout.write(
-            f"wrote {rows:,} rows to {path} ({stores} stores x {items} items, {start} to {end}, seed {seed})"
+            f"wrote {summary.rows:,} rows to {path} ({shape} shape, {stores} stores x {items} items, "
+            f"{start} to {end}, seed {seed})"
+        )
+        self.stdout.write(
+            f"noise floor: store-item SMAPE {summary.noise_floor_smape:.2f} over the last {summary.floor_days} days "
+            f"(the true rates' {summary.floor_point})"
         )
