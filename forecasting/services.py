@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from multiprocessing import get_context
 
 import numpy as np
@@ -184,14 +184,17 @@ def _in_scope(key: SeriesKey, *, store_ids: list[int] | None, item_ids: list[int
 # ---------------------------------------------------------------- chunks
 
 
-def forecast_chunk_fit(*, run_id: int, keys: list[list]) -> int:
+def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None = None) -> int:
     """Fit (backtest, then final) each series of a chunk and store its model. Idempotent:
     a retried chunk replaces its rows. A series that fails falls back to seasonal
     naive inside modelling.series_fit; this never raises for one bad series.
-    Returns the number of series stored."""
+    `run_started` (the run's started_at, ISO 8601) is given by queued tasks: see `_run_of_task`.
+    Returns the number of series stored (0 for a stale task)."""
     from threadpoolctl import threadpool_limits
 
-    run = ForecastRun.objects.get(pk=run_id)
+    run = _run_of_task(run_id=run_id, run_started=run_started, step="forecast_chunk_fit")
+    if run is None:
+        return 0
     if run.status != ForecastRun.Status.RUNNING:
         logger.warning("forecast_chunk_fit run=%s status=%s skipped", run_id, run.status)
         return 0
@@ -280,11 +283,13 @@ def _previous_orders(*, keys: list[SeriesKey]) -> dict[SeriesKey, tuple[tuple | 
 # ---------------------------------------------------------------- finish
 
 
-def forecast_run_finish(*, run_id: int) -> ForecastRun:
+def forecast_run_finish(*, run_id: int, run_started: str | None = None) -> ForecastRun | None:
     """Reconcile the run, score it, write its points and mark it complete, in one
     transaction (so readers switch from the previous run to this one at once);
-    then drop runs beyond the last RUNS_KEPT."""
-    run = ForecastRun.objects.get(pk=run_id)
+    then drop runs beyond the last RUNS_KEPT. None for a stale task (`_run_of_task`)."""
+    run = _run_of_task(run_id=run_id, run_started=run_started, step="forecast_run_finish")
+    if run is None:
+        return None
     if run.status != ForecastRun.Status.RUNNING:
         return run
     series = list(SeriesForecast.objects.filter(run=run).defer("info"))
@@ -410,11 +415,27 @@ def _calibrated(forecast: modelling.Forecast, factors: dict | None) -> modelling
                               lower_95=np.minimum(lo95, lo80), upper_95=np.maximum(hi95, hi80))  # fmt: skip
 
 
-def forecast_run_fail(*, run_id: int, error: str) -> None:
+def forecast_run_fail(*, run_id: int, error: str, run_started: str | None = None) -> None:
+    if _run_of_task(run_id=run_id, run_started=run_started, step="forecast_run_fail") is None:
+        return
     ForecastRun.objects.filter(pk=run_id, status=ForecastRun.Status.RUNNING).update(
         status=ForecastRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
     )
     logger.error("forecast run failed run=%s error=%r", run_id, error[:200])
+
+
+def _run_of_task(*, run_id: int, run_started: str | None, step: str) -> ForecastRun | None:
+    """The run a queued task was sent for, or None (one warning) when the task is stale: its run no longer
+    exists, or the id now belongs to another run (the database was recreated under the same Redis, and ids
+    start again). Tasks carry the run's `started_at` for that second case; direct callers pass None."""
+    run = ForecastRun.objects.filter(pk=run_id).first()
+    if run is not None and (run_started is None or run.started_at == datetime.fromisoformat(run_started)):
+        return run
+    logger.warning(
+        "%s run=%s dropped: a stale task, that run no longer exists (the database was reset since it was queued)",
+        step, run_id,
+    )  # fmt: skip
+    return None
 
 
 def forecast_runs_prune(*, keep: int = RUNS_KEPT) -> int:

@@ -44,12 +44,19 @@ def forecast_refit_all(
     except services.ForecastError as error:
         logger.warning("forecast refit not started: %s", error)
         return None
-    finish = forecast_run_finish.si(run_id=run.pk).on_error(forecast_run_failed.si(run_id=run.pk))
+    forecast_run_enqueue(run_id=run.pk, run_started=run.started_at.isoformat(), chunks=chunks)
+    return run.pk
+
+
+def forecast_run_enqueue(*, run_id: int, run_started: str, chunks: list[list[list]]) -> None:
+    """Queue a started run's chunks and its finish. Each task carries the run's start time too, so a task
+    left in Redis after the database was recreated (ids start again) cannot touch a fresh run that reuses the id."""
+    ids = {"run_id": run_id, "run_started": run_started}
+    finish = forecast_run_finish.si(**ids).on_error(forecast_run_failed.si(**ids))
     if chunks:
-        chord(forecast_chunk_fit.si(run_id=run.pk, keys=chunk) for chunk in chunks)(finish)
+        chord(forecast_chunk_fit.si(**ids, keys=chunk) for chunk in chunks)(finish)
     else:
         finish.delay()
-    return run.pk
 
 
 # A chunk only fails as a whole when the database does (one bad series falls back inside it);
@@ -60,16 +67,19 @@ def forecast_refit_all(
     retry_backoff=5,
     max_retries=2,
 )
-def forecast_chunk_fit(*, run_id: int, keys: list[list]) -> int:
-    return services.forecast_chunk_fit(run_id=run_id, keys=keys)
+def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None = None) -> int:
+    return services.forecast_chunk_fit(run_id=run_id, keys=keys, run_started=run_started)
 
 
 @shared_task(name="forecasting.tasks.forecast_run_finish", ignore_result=True)
-def forecast_run_finish(*, run_id: int) -> int:
-    return services.forecast_run_finish(run_id=run_id).pk
+def forecast_run_finish(*, run_id: int, run_started: str | None = None) -> int | None:
+    run = services.forecast_run_finish(run_id=run_id, run_started=run_started)
+    return run.pk if run else None
 
 
 @shared_task(name="forecasting.tasks.forecast_run_failed", ignore_result=True)
-def forecast_run_failed(*args, run_id: int) -> None:
+def forecast_run_failed(*args, run_id: int, run_started: str | None = None) -> None:
     # Called by the chord when a chunk failed for good, so the run does not stay "running".
-    services.forecast_run_fail(run_id=run_id, error="a chunk of series failed; see the worker log")
+    services.forecast_run_fail(
+        run_id=run_id, run_started=run_started, error="a chunk of series failed; see the worker log"
+    )
