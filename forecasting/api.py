@@ -32,7 +32,9 @@ class PredictionParamsSerializer(serializers.Serializer):
 class PredictionsView(APIView):
     """Recent actuals, the reconciled forecast with 80/95 % intervals (and live actuals for forecast
     days), the model and its backtest accuracy next to seasonal naive. Store and item select the
-    level: neither = all sales, store = that store, item = that item, both = that store-item."""
+    level: neither = all sales, store = that store, item = that item, both = that store-item.
+    `status`: "ready", or with no forecast for the series yet "running" (a refit will publish one)
+    or "none", with a `message`. An unknown store or item is a 404."""
 
     def get(self, request: Request) -> Response:
         params = PredictionParamsSerializer(data=request.query_params)

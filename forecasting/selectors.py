@@ -147,26 +147,48 @@ def forecast_points(*, series: SeriesForecast, days: int | None = None) -> list[
     return list(points[:days] if days is not None else points)
 
 
+def forecast_pending(*, key: SeriesKey) -> dict:
+    """The predictions answer while there is no forecast for `key`: not an error but a state of the
+    product (a fresh install, a refit after a load, a series newer than the latest run). `status` is
+    "running" while a refit runs (it will publish one), else "none"; `message` says what to expect."""
+    running = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).order_by("-started_at").first()
+    if running is not None:
+        message = "a refit is running; its forecast appears here when it finishes"
+    elif forecast_run_latest() is None:
+        message = "no forecast yet: the nightly refit fits one, or run `manage.py forecast` now"
+    else:
+        message = f"no forecast for {key} yet (its sales are newer than the latest refit)"
+    return {
+        "status": "running" if running else "none",
+        "message": message,
+        "series": {"level": key.level, "store": key.store, "item": key.item},
+        "running_since": running.started_at.isoformat() if running else None,
+        "actuals": [],
+        "forecast": [],
+    }
+
+
 def forecast_detail(*, store: int | None, item: int | None, days: int | None) -> dict:
     """Everything GET /api/sales/predictions returns (see API_CONTRACT.md).
 
-    Raises LookupError (unknown store/item, no forecast yet) and ValueError("days", ..)
-    for a horizon beyond the fitted one; the API turns these into 404/400."""
+    `status` is "ready"; with no forecast for the series yet, the answer is `forecast_pending`'s instead.
+    Raises LookupError (unknown store/item) and ValueError("days", ..) for a horizon beyond the
+    fitted one; the API turns these into 404/400."""
     if store is not None and not Store.objects.filter(pk=store).exists():
         raise LookupError(f"unknown store {store}")
     if item is not None and not Item.objects.filter(pk=item).exists():
         raise LookupError(f"unknown item {item}")
+    key = SeriesKey.for_filters(store=store, item=item)
     run = forecast_run_latest()
     if run is None:
-        raise LookupError("no forecast yet: run `manage.py forecast` or wait for the nightly refit")
+        return forecast_pending(key=key)
     if days is None:
         days = run.horizon_days
     if days > run.horizon_days:
         raise ValueError(f"days must be at most {run.horizon_days}, the horizon of the latest forecast run")
-    key = SeriesKey.for_filters(store=store, item=item)
     series = forecast_series_get(run=run, key=key)
     if series is None:
-        raise LookupError(f"no forecast for {key} in the latest run (it has no sales history)")
+        return forecast_pending(key=key)
     points = forecast_points(series=series, days=days)
     forecast_start = run.training_end + timedelta(days=1)
     recent_start = max(run.training_start, run.training_end - timedelta(days=89))
@@ -195,6 +217,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     accuracy["holdout_days"] = run.holdout_days
     accuracy["level"] = {name: _rounded(run.summary.get(key.level, {}).get(name)) for name in accuracy_keys}
     return {
+        "status": "ready",
         "series": {"level": key.level, "store": key.store, "item": key.item},
         "run": {"id": run.pk, "fitted_at": run.finished_at.isoformat(), "horizon_days": run.horizon_days},
         "model": model,

@@ -20,10 +20,23 @@ def client():
     return APIClient()
 
 
-def test_no_forecast_yet_is_a_404_that_says_so(small_history, client):
-    response = client.get(URL)
-    assert response.status_code == 404
-    assert "no forecast yet" in response.json()["error"]
+def test_no_forecast_yet_is_a_200_that_says_so(small_history, client):
+    # A state of the product, not an error: the page must not log a console error for it.
+    response = client.get(URL + "?store=1")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "none"
+    assert "no forecast yet" in body["message"]
+    assert body["series"] == {"level": "store", "store": 1, "item": None}
+    assert body["forecast"] == [] and body["running_since"] is None
+
+
+def test_while_the_first_refit_runs_the_answer_says_it_is_running(small_history, client):
+    run, _chunks = services.forecast_run_start(days=7)
+    body = client.get(URL).json()
+    assert body["status"] == "running"
+    assert "refit is running" in body["message"]
+    assert body["running_since"] == run.started_at.isoformat()
 
 
 @pytest.fixture
@@ -45,6 +58,7 @@ def _check_shape(fitted, client, query, level, store, item):
     response = client.get(URL + query)
     assert response.status_code == 200, response.content
     body = response.json()
+    assert body["status"] == "ready"
     assert body["series"] == {"level": level, "store": store, "item": item}
     assert body["run"]["id"] == fitted.pk and body["run"]["horizon_days"] == 14
     model = body["model"]

@@ -98,6 +98,17 @@ export const load = loader(section, async (signal, view) => {
     panelState(section, "empty", { title: "No forecast yet", message: `${error.explained ? capitalised(error.message) + "." : "The nightly job fits one, or run manage.py forecast now."}${narrowed}` });
     return;
   }
+  if (data.status === "running" || data.status === "none") {
+    // No forecast for this series yet: a state of the product (the API answers 200), not an error.
+    const pending = data;
+    data = null;
+    chart.clear();
+    accuracyBox.replaceChildren();
+    section.querySelector("#forecast-sub").textContent = "";
+    const title = pending.status === "running" ? "A refit is running" : "No forecast yet";
+    panelState(section, "empty", { title, message: `${capitalised(pending.message)}.` });
+    return;
+  }
   data.actuals ||= [];
   data.forecast ||= [];
   describe();
