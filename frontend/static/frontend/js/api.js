@@ -48,5 +48,6 @@ export function salesParams(view) {
 export const api = {
   metrics: (view, opts) => getJSON("/api/sales/metrics", salesParams(view), opts),
   aggregated: (view, extra, opts) => getJSON("/api/sales/aggregated", { ...salesParams(view), ...extra }, opts),
+  breakdown: (view, extra, opts) => getJSON("/api/sales/breakdown", { ...salesParams(view), ...extra }, opts),
   predictions: (params, opts) => getJSON("/api/sales/predictions", params, opts),
 };

@@ -1,148 +1,289 @@
-// Breakdown of the selected range: by store, by item (bars) or store x item (heatmap).
+// Breakdown of the selected range: stores or items ranked (the top or bottom N, the rest as "other",
+// paged), or store x item for the leading ones (heatmap). Every request asks the API for a ranked page,
+// so the answers stay small whatever the number of items.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
-import { downloadCsv, escapeHtml, fmtDay, fmtInt } from "./format.js";
+import { downloadCsv, escapeHtml, fmtBig, fmtDay, fmtInt } from "./format.js";
 import { loader, panelState } from "./panel.js";
-import { bootstrap, getState, inRange, itemName, setState, storeName } from "./state.js";
+import { getState, inRange, itemName, setState, storeName } from "./state.js";
+
+const TOP = 15; // bars per page
+const GRID = 20; // stores and items in the heatmap
+const CSV_PAGE = 1000; // the API's largest page
 
 const section = document.getElementById("breakdown");
+const pager = section.querySelector(".pager");
 let chart = null;
 let view = null;
-let totals = { store: new Map(), item: new Map() };
-let cells = null; // Map("store:item" -> units), loaded on demand for the heatmap
+let order = "desc";
+let offset = 0;
+let ranking = null; // the API's answer for the bars: {by, total, count, rows, other}
+let cells = null; // {stores, items, units: Map("store:item" -> units)}, loaded on demand for the heatmap
 
-function current() {
-  return getState().breakdown;
+const mode = () => getState().breakdown;
+const kind = () => (mode() === "item" ? "item" : "store");
+const share = (units, total) => (total ? `${((units / total) * 100).toFixed(1)} %` : "–");
+
+function otherLabel() {
+  const word = ranking.by === "store" ? "stores" : "items";
+  return `Other ${fmtInt(ranking.other.count)} ${ranking.other.count === 1 ? word.slice(0, -1) : word}`;
 }
 
-function renderBars(kind) {
+function renderBars() {
   const t = tokens();
   const base = baseOption(t);
-  const entries = [...totals[kind].entries()].sort((a, b) => b[1] - a[1]);
-  const nameOf = kind === "store" ? storeName : itemName;
-  const sum = entries.reduce((s, [, v]) => s + v, 0);
-  chart.setOption({
-    ...base,
-    legend: { show: false },
-    grid: { ...base.grid, top: 12, bottom: entries.length > 12 ? 40 : 12 },
-    tooltip: { ...base.tooltip, trigger: "axis", axisPointer: { type: "shadow" }, formatter: ([p]) => `<b>${escapeHtml(p.name)}</b><br>${fmtInt(p.value)} · ${((p.value / sum) * 100).toFixed(1)} %` },
-    xAxis: axis(t, { type: "category", data: entries.map(([k]) => nameOf(k)), axisLabel: { ...base.xAxis.axisLabel, interval: 0, rotate: entries.length > 12 ? 60 : 0, formatter: (n) => (entries.length > 12 ? n.replace(/^Item /, "") : n) } }),
-    yAxis: axis(t, { type: "value", axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) } }),
-    dataZoom: entries.length > 25 ? [{ type: "inside", start: 0, end: 100 }] : [],
-    series: [{ type: "bar", name: "Sales", data: entries.map(([, v]) => v), itemStyle: { color: t.accent, borderRadius: [3, 3, 0, 0] }, barMaxWidth: 48 }],
-  }, { notMerge: true });
+  const rows = ranking.rows.map((r) => ({ name: r.name, value: r.sales }));
+  // "Other" usually outweighs every ranked bar: the axis is scaled to the ranked ones, and its bar is cut at the
+  // edge with its figure written on it, so the ranked bars stay readable.
+  const largest = Math.max(1, ...rows.map((r) => r.value));
+  const step = 10 ** (Math.floor(Math.log10(largest * 1.25)) - 1);
+  const edge = Math.ceil((largest * 1.25) / step) * step; // a round figure at the axis' end
+  if (ranking.other.count) {
+    rows.push({
+      name: otherLabel(),
+      value: Math.min(ranking.other.sales, edge),
+      exact: ranking.other.sales,
+      itemStyle: { color: t.muted, opacity: 0.45 },
+      label: { position: ranking.other.sales > edge ? "insideRight" : "right", color: t.text },
+    });
+  }
+  const unitsOf = (p) => p.data.exact ?? p.value;
+  chart.setOption(
+    {
+      ...base,
+      legend: { show: false },
+      grid: { ...base.grid, left: 12, top: 4, right: 72 },
+      tooltip: {
+        ...base.tooltip,
+        trigger: "item",
+        formatter: (p) => `<b>${escapeHtml(p.name)}</b><br>${fmtInt(unitsOf(p))} · ${share(unitsOf(p), ranking.total)}`,
+      },
+      // Ranked from the top down: the first row is the first rank on the page.
+      yAxis: axis(t, {
+        type: "category",
+        inverse: true,
+        data: rows.map((r) => r.name),
+        axisLabel: { ...base.yAxis.axisLabel, hideOverlap: false, width: 150, overflow: "truncate" },
+      }),
+      xAxis: axis(t, {
+        type: "value",
+        max: ranking.other.sales > edge ? edge : null,
+        axisLabel: { ...base.xAxis.axisLabel, formatter: (v) => fmtBig(v) },
+      }),
+      series: [
+        {
+          type: "bar",
+          name: "Sales",
+          data: rows,
+          itemStyle: { color: t.accent, borderRadius: [0, 3, 3, 0] },
+          barMaxWidth: 22,
+          label: {
+            show: true,
+            position: "right",
+            color: t.muted,
+            formatter: (p) => `${fmtBig(unitsOf(p))} · ${share(unitsOf(p), ranking.total)}`,
+          },
+        },
+      ],
+    },
+    { notMerge: true },
+  );
+  drawPager();
+}
+
+function drawPager() {
+  const shown = ranking.rows.length;
+  const word = ranking.by === "store" ? "stores" : "items";
+  const first = shown ? offset + 1 : 0;
+  const last = offset + shown;
+  const label = order === "desc" ? "best first" : "worst first";
+  pager.querySelector(".pager__where").textContent =
+    `${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(ranking.count)} ${word}, ${label}`;
+  pager.querySelector('[data-page="prev"]').disabled = offset === 0;
+  pager.querySelector('[data-page="next"]').disabled = last >= ranking.count;
+  for (const button of pager.querySelectorAll("[data-order]"))
+    button.setAttribute("aria-pressed", String(button.dataset.order === order));
 }
 
 function renderHeatmap() {
   const t = tokens();
   const base = baseOption(t);
-  const stores = [...totals.store.keys()].sort((a, b) => a - b);
-  const items = [...totals.item.keys()].sort((a, b) => a - b);
   const data = [];
   let max = 0;
-  for (const [si, s] of stores.entries()) for (const [ii, i] of items.entries()) {
-    const v = cells.get(`${s}:${i}`) || 0;
-    max = Math.max(max, v);
-    data.push([ii, si, v]);
-  }
-  chart.setOption({
-    ...base,
-    legend: { show: false },
-    grid: { ...base.grid, top: 8, bottom: 44 },
-    tooltip: { ...base.tooltip, trigger: "item", formatter: (p) => `${escapeHtml(storeName(stores[p.value[1]]))} · ${escapeHtml(itemName(items[p.value[0]]))}<br><b>${fmtInt(p.value[2])}</b>` },
-    xAxis: axis(t, { type: "category", data: items.map(String), name: "item", nameLocation: "middle", nameGap: 24, splitArea: { show: false } }),
-    yAxis: axis(t, { type: "category", data: stores.map((s) => storeName(s)), splitArea: { show: false } }),
-    visualMap: { min: 0, max: max || 1, calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, itemWidth: 10, textStyle: { color: t.muted }, inRange: { color: [t.surface2, t.accent] }, show: false },
-    series: [{ type: "heatmap", data, emphasis: { itemStyle: { borderColor: t.text, borderWidth: 1 } } }],
-  }, { notMerge: true });
+  for (const [si, s] of cells.stores.entries())
+    for (const [ii, i] of cells.items.entries()) {
+      const v = cells.units.get(`${s}:${i}`) || 0;
+      max = Math.max(max, v);
+      data.push([ii, si, v]);
+    }
+  chart.setOption(
+    {
+      ...base,
+      legend: { show: false },
+      grid: { ...base.grid, top: 8, bottom: 44 },
+      tooltip: {
+        ...base.tooltip,
+        trigger: "item",
+        formatter: (p) =>
+          `${escapeHtml(storeName(cells.stores[p.value[1]]))} · ${escapeHtml(itemName(cells.items[p.value[0]]))}<br><b>${fmtInt(p.value[2])}</b>`,
+      },
+      xAxis: axis(t, {
+        type: "category",
+        data: cells.items.map(String),
+        name: "item",
+        nameLocation: "middle",
+        nameGap: 24,
+        splitArea: { show: false },
+      }),
+      yAxis: axis(t, { type: "category", data: cells.stores.map((s) => storeName(s)), splitArea: { show: false } }),
+      visualMap: {
+        min: 0,
+        max: max || 1,
+        calculable: false,
+        orient: "horizontal",
+        left: "center",
+        bottom: 0,
+        itemHeight: 120,
+        itemWidth: 10,
+        textStyle: { color: t.muted },
+        inRange: { color: [t.surface2, t.accent] },
+        show: false,
+      },
+      series: [{ type: "heatmap", data, emphasis: { itemStyle: { borderColor: t.text, borderWidth: 1 } } }],
+    },
+    { notMerge: true },
+  );
 }
 
 function render() {
-  const mode = getState().breakdown;
-  if (mode === "heatmap" && cells) renderHeatmap();
-  else renderBars(mode === "item" ? "item" : "store");
+  pager.hidden = mode() === "heatmap";
+  if (mode() === "heatmap" && cells) renderHeatmap();
+  else if (ranking) renderBars();
 }
 
-function sumBy(rows, key) {
-  const map = new Map();
-  for (const r of rows) map.set(r[key], (map.get(r[key]) || 0) + r.sales);
-  return map;
-}
-
+/** The leading stores and items of the selection (at most GRID each), and one small ranked request per store. */
 async function loadCells(signal) {
-  // The API groups by one key at a time: one small request per store gives the store x item grid.
-  const stores = view.stores.length ? view.stores : bootstrap.stores.map((s) => s.id);
-  const parts = await Promise.all(stores.map((s) => api.aggregated({ ...view, stores: [s] }, { granularity: "month", group_by: "item" }, { signal })));
-  cells = new Map();
+  const lead = { top: GRID, order: "desc" };
+  const [stores, items] = await Promise.all([
+    api.breakdown(view, { ...lead, by: "store" }, { signal }),
+    api.breakdown(view, { ...lead, by: "item" }, { signal }),
+  ]);
+  const grid = {
+    stores: stores.rows.map((r) => r.id).sort((a, b) => a - b),
+    items: items.rows.map((r) => r.id).sort((a, b) => a - b),
+    units: new Map(),
+  };
+  const parts = await Promise.all(
+    grid.stores.map((s) =>
+      api.breakdown({ ...view, stores: [s], items: grid.items }, { ...lead, by: "item" }, { signal }),
+    ),
+  );
   parts.forEach((part, index) => {
-    for (const [item, units] of sumBy(part.results || [], "item")) cells.set(`${stores[index]}:${item}`, units);
+    for (const row of part.rows) grid.units.set(`${grid.stores[index]}:${row.id}`, row.sales);
   });
+  cells = grid;
+}
+
+async function loadRanking(signal) {
+  ranking = await api.breakdown(view, { by: kind(), top: TOP, order, offset }, { signal });
 }
 
 export const load = loader(section, async (signal, nextView) => {
+  if (nextView !== view) offset = 0;
   view = nextView;
-  chart ||= createChart(section.querySelector(".chart"), () => totals.store.size && render());
-  const month = { granularity: "month" };
-  const [byStore, byItem] = await Promise.all([
-    api.aggregated(view, { ...month, group_by: "store" }, { signal }),
-    api.aggregated(view, { ...month, group_by: "item" }, { signal }),
-  ]);
-  totals = { store: sumBy(byStore.results || [], "store"), item: sumBy(byItem.results || [], "item") };
+  chart ||= createChart(section.querySelector(".chart"), () => render());
   cells = null;
-  const range = view.dateFrom || view.dateTo ? `${fmtDay(view.dateFrom)} – ${view.dateTo ? fmtDay(view.dateTo) : "today"}` : "all time";
-  section.querySelector("#breakdown-sub").textContent = range;
-  if (!totals.store.size) {
+  const range =
+    view.dateFrom || view.dateTo
+      ? `${fmtDay(view.dateFrom)} – ${view.dateTo ? fmtDay(view.dateTo) : "today"}`
+      : "all time";
+  await loadRanking(signal);
+  section.querySelector("#breakdown-sub").textContent = `${range} · ${fmtBig(ranking.total)} units`;
+  section.querySelector("#breakdown-sub").title = `${fmtInt(ranking.total)} units`;
+  if (!ranking.total) {
     chart.clear();
+    pager.hidden = true;
     panelState(section, "empty", { title: "Nothing to break down", message: "No sales in this range and selection." });
     return;
   }
-  if (current() === "heatmap") await loadCells(signal);
+  if (mode() === "heatmap") await loadCells(signal);
   panelState(section, "ready");
   render();
 });
 
-export function applyBatch(event, share) {
-  if (!chart || !share.total || !totals.store.size || !inRange(view, event.date)) return;
-  for (const [s, v] of share.byStore) totals.store.set(s, (totals.store.get(s) || 0) + v);
-  for (const [i, v] of share.byItem) totals.item.set(i, (totals.item.get(i) || 0) + v);
+/** A live batch: the bars on this page grow in place, the rest of the selection goes to "other". */
+export function applyBatch(event, batch) {
+  if (!chart || !ranking?.total || !batch.total || !inRange(view, event.date)) return;
+  const per = ranking.by === "store" ? batch.byStore : batch.byItem;
+  let onPage = 0;
+  for (const row of ranking.rows) {
+    const units = per.get(row.id) || 0;
+    row.sales += units;
+    onPage += units;
+  }
+  ranking.total += batch.total;
+  ranking.other.sales += batch.total - onPage;
   if (cells) {
-    const stores = new Set(view.stores);
-    const items = new Set(view.items);
     for (const r of event.rows || []) {
-      if ((stores.size && !stores.has(r.store)) || (items.size && !items.has(r.item))) continue;
-      cells.set(`${r.store}:${r.item}`, (cells.get(`${r.store}:${r.item}`) || 0) + r.quantity);
+      const key = `${r.store}:${r.item}`;
+      if (cells.units.has(key) || (cells.stores.includes(r.store) && cells.items.includes(r.item)))
+        cells.units.set(key, (cells.units.get(key) || 0) + r.quantity);
     }
   }
   render();
 }
 
 function syncButtons() {
-  for (const button of section.querySelectorAll("[data-view]")) button.setAttribute("aria-pressed", String(button.dataset.view === current()));
+  for (const button of section.querySelectorAll("[data-view]"))
+    button.setAttribute("aria-pressed", String(button.dataset.view === mode()));
 }
 
-/** Switching the view only redraws (the heatmap fetches its grid the first time). */
+/** Switching the view: a new ranking from the first page (the heatmap fetches its grid). */
 export async function showView() {
   syncButtons();
-  if (!view || !totals.store.size) return;
-  if (current() === "heatmap" && !cells) {
-    await load(view);
-    return;
+  if (!view) return;
+  offset = 0;
+  await load(view);
+}
+
+async function page(changes) {
+  ({ order = order, offset = offset } = changes);
+  await load(view);
+  pager.querySelector(".pager__where").focus?.();
+}
+
+async function csvRows() {
+  const rows = [];
+  for (let at = 0; ; at += CSV_PAGE) {
+    const part = await api.breakdown(view, { by: kind(), top: CSV_PAGE, order: "desc", offset: at });
+    rows.push(...part.rows);
+    if (!part.other.count || part.rows.length < CSV_PAGE || at + CSV_PAGE >= part.count) return rows;
   }
-  render();
 }
 
 export function init() {
   syncButtons();
-  for (const button of section.querySelectorAll("[data-view]")) button.addEventListener("click", () => setState({ breakdown: button.dataset.view }));
-  section.querySelector('[data-act="csv"]').addEventListener("click", () => {
-    const mode = current();
-    if (mode === "heatmap" && cells) {
-      const rows = [...cells.entries()].map(([key, sales]) => ({ store: Number(key.split(":")[0]), item: Number(key.split(":")[1]), sales }));
+  for (const button of section.querySelectorAll("[data-view]"))
+    button.addEventListener("click", () => setState({ breakdown: button.dataset.view }));
+  pager.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button || !ranking) return;
+    if (button.dataset.order) page({ order: button.dataset.order, offset: 0 });
+    if (button.dataset.page === "prev") page({ offset: Math.max(0, offset - TOP) });
+    if (button.dataset.page === "next") page({ offset: offset + TOP });
+  });
+  section.querySelector('[data-act="csv"]').addEventListener("click", async () => {
+    if (mode() === "heatmap" && cells) {
+      const rows = [...cells.units.entries()].map(([key, sales]) => ({
+        store: Number(key.split(":")[0]),
+        item: Number(key.split(":")[1]),
+        sales,
+      }));
       downloadCsv("breakdown-store-item.csv", ["store", "item", "sales"], rows);
-    } else {
-      const kind = mode === "item" ? "item" : "store";
-      const nameOf = kind === "store" ? storeName : itemName;
-      downloadCsv(`breakdown-${kind}.csv`, [kind, "name", "sales"], [...totals[kind].entries()].map(([k, sales]) => ({ [kind]: k, name: nameOf(k), sales })));
+      return;
     }
+    const by = kind();
+    const rows = (await csvRows()).map((r) => ({ [by]: r.id, name: r.name, sales: r.sales }));
+    downloadCsv(`breakdown-${by}.csv`, [by, "name", "sales"], rows);
   });
 }

@@ -15,6 +15,9 @@ export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => HTML
 export const fmtInt = (n) => (n == null || Number.isNaN(n) ? "–" : integer.format(n));
 export const fmtDec = (n) => (n == null || Number.isNaN(n) ? "–" : decimal.format(n));
 export const fmtCompact = (n) => (n == null ? "–" : compact.format(n));
+/** Numbers of a million and more in compact form ("539.7 M"), so a card never cuts them off; smaller ones in full.
+ *  Show the exact figure (fmtInt) on hover wherever this is used. */
+export const fmtBig = (n) => (n == null || Number.isNaN(n) ? "–" : Math.abs(n) < 1e6 ? fmtInt(n) : compact.format(n).replace(/(\d)([^\d\s.,]+)$/, "$1\u202f$2"));
 export const fmtPct = (p) => (p == null ? "–" : `${percent.format(p)}\u00a0%`); // never wrap before the sign
 export const fmtDay = (iso) => (iso ? dayFormat.format(new Date(`${iso}T00:00:00Z`)) : "–");
 export const fmtTime = (date) => timeFormat.format(date);

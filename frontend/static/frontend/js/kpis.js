@@ -1,6 +1,6 @@
 // KPI cards from /api/sales/metrics; live batches adjust them in place.
 import { api } from "./api.js";
-import { dayFraction, fmtDay, fmtDec, fmtInt, fmtPct, trend } from "./format.js";
+import { dayFraction, fmtBig, fmtDay, fmtDec, fmtInt, fmtPct, trend } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { inRange } from "./state.js";
 
@@ -9,12 +9,14 @@ const card = (key) => section.querySelector(`[data-kpi="${key}"]`);
 let metrics = null; // for the selected range: totals, average, top store and item
 let view = null;
 
-function setCard(key, { value, raw = null, note = [], title = "" }) {
+function setCard(key, { value, raw = null, note = [], title = "", exact = "" }) {
   const node = card(key);
   const valueNode = node.querySelector(".kpi__value");
   if (typeof value === "string") valueNode.textContent = value;
   else valueNode.replaceChildren(...value);
   valueNode.dataset.value = raw == null ? "" : String(raw);
+  // The exact figure on hover, whenever the card shows it rounded (or a name that may be cut off).
+  valueNode.title = exact && exact !== valueNode.textContent ? exact : "";
   node.title = title || "";
   const noteNode = node.querySelector(".kpi__note");
   noteNode.replaceChildren(...note);
@@ -39,17 +41,17 @@ function render() {
   } else {
     panelState(section, "ready");
   }
-  setCard("total", { value: fmtInt(m.total_sales), raw: m.total_sales, note: [m.date_from ? `${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}` : "no data"] });
+  setCard("total", { value: fmtBig(m.total_sales), exact: fmtInt(m.total_sales), raw: m.total_sales, note: [m.date_from ? `${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}` : "no data"] });
   setCard("average", {
-    value: fmtDec(m.average_per_day), raw: m.average_per_day,
-    note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtInt(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
+    value: m.average_per_day >= 1e6 ? fmtBig(m.average_per_day) : fmtDec(m.average_per_day), exact: fmtDec(m.average_per_day), raw: m.average_per_day,
+    note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
   });
   const w30 = metrics.last_30_days;
-  setCard("last30", { value: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `complete days to ${fmtDay(metrics.windows_end)}; the 30 days before: ${fmtInt(w30.previous)}` });
+  setCard("last30", { value: fmtBig(w30.sales), exact: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `complete days to ${fmtDay(metrics.windows_end)}; the 30 days before: ${fmtInt(w30.previous)}` });
   const yoy = metrics.year_over_year;
   setCard("yoy", {
     value: [trendSpan(yoy.growth_pct)], raw: yoy.growth_pct,
-    note: [`${fmtInt(yoy.sales)} in the last 365 days`], title: `previous 365 days: ${fmtInt(yoy.previous)}`,
+    note: [`${fmtBig(yoy.sales)} in the last 365 days`], title: `last 365 days: ${fmtInt(yoy.sales)}; the 365 days before: ${fmtInt(yoy.previous)}`,
   });
   const today = metrics.today || {};
   const expected = today.forecast;
@@ -57,17 +59,17 @@ function render() {
   // Early in the day the total is naturally far below the day's forecast: compare with the pace so far.
   const pace = expected ? expected * dayFraction(new Date()) : null;
   setCard("today", {
-    value: fmtInt(today.actual), raw: today.actual,
+    value: fmtBig(today.actual), exact: fmtInt(today.actual), raw: today.actual,
     note: expected != null
-      ? [`of ${fmtInt(expected)} expected · `, trendSpan(growth(today.actual, pace)), " vs pace"]
+      ? [`of ${fmtBig(expected)} expected · `, trendSpan(growth(today.actual, pace)), " vs pace"]
       : ["No forecast for today yet"],
   });
   card("today").querySelector(".kpi__meter span").style.width = share == null ? "0" : `${Math.min(100, share * 100)}%`;
   for (const [key, list, field] of [["top-store", m.top_stores, "store"], ["top-item", m.top_items, "item"]]) {
     const top = list?.[0];
     setCard(key, {
-      value: top ? top.name : "–", raw: top ? top[field] : null,
-      note: top ? [`${fmtInt(top.sales)} · ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")}`] : [],
+      value: top ? top.name : "–", exact: top ? top.name : "", raw: top ? top[field] : null,
+      note: top ? [`${fmtBig(top.sales)} · ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")}`] : [],
       title: top ? `${top.name}: ${fmtInt(top.sales)} units, ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")} of the selection` : null,
     });
   }
