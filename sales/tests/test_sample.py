@@ -91,7 +91,7 @@ def test_the_slow_shape_has_low_counts_gaps_and_recent_launches(tmp_path):
         ({"stores": 0}, "at least 1"),
         ({"end": date(2012, 1, 1)}, "before"),
         ({"seed": -1}, "seed -1 must not be negative"),
-        ({"stores": 100_000, "items": 1000}, "at most 50,000,000"),
+        ({"stores": 1_000_000, "items": 1000}, "at most 500,000,000"),
     ],
 )
 def test_impossible_arguments_are_refused(tmp_path, kwargs, message):

@@ -32,6 +32,14 @@ class Command(BaseCommand):
         parser.add_argument("--shape", choices=SHAPES, default="tidy", help="what the history looks like")
         parser.add_argument("--force", action="store_true", help="overwrite PATH when it exists")
 
+    _shown = 0
+
+    def _progress(self, written: int, total: int) -> None:
+        # A line per tenth of a big file; small ones go by in a blink.
+        if total >= 5_000_000 and written * 10 // total > self._shown:
+            self._shown = written * 10 // total
+            self.stderr.write(f"generating: {written:,} of {total:,} rows")
+
     def handle(self, *args, path, stores, items, start, end, seed, shape, force, **options):
         target = Path(path)
         # The default path is where the real history lives: never replace a file silently.
@@ -39,7 +47,14 @@ class Command(BaseCommand):
             raise CommandError(f"{target} exists; pass --force to overwrite it")
         try:
             summary = sample_generate(
-                path=target, stores=stores, items=items, start=start, end=end, seed=seed, shape=shape
+                path=target,
+                stores=stores,
+                items=items,
+                start=start,
+                end=end,
+                seed=seed,
+                shape=shape,
+                progress=self._progress,
             )
         except ValueError as error:
             raise CommandError(str(error)) from None
