@@ -1,10 +1,19 @@
 """Fixtures shared by every app's tests. The suite runs against real PostgreSQL
-and Redis (DATABASE_URL / REDIS_URL, or the embedded ones `make test` starts)."""
+and Redis (DATABASE_URL / REDIS_URL, or the embedded ones `make test` starts).
+
+Logged in by default: pytest-django's `client`, `api_client` (DRF), the Daphne servers
+(`daphne_server.get(...)` sends a viewer's token), the SSE listeners and the browser's pages
+(a viewer's session) act as a member of the viewer group. For the refusals: `anonymous_client`,
+`ingest_client` (a token of the ingest group, which may write but not read), `staff_client`,
+`browser.page(anonymous=True)` and raw httpx calls without headers.
+"""
 
 from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+
+VIEWER_USERNAME = "viewer"
 
 
 @pytest.fixture(autouse=True)
@@ -14,15 +23,116 @@ def _clear_throttle_cache():
     yield
 
 
+# ---------------------------------------------------------------- users and clients
+
+
+def _user_in_group(*, username: str, group: str, **fields):
+    # No password: hashing one per test costs a third of a second; force_login and tokens need none.
+    # get_or_create: a transactional test flushes the groups that the migration made.
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create(username=username, **fields)
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
 @pytest.fixture
-def daphne_server(django_db_setup, tmp_path):
+def viewer(db):
+    """A member of the viewer group: reads everything, writes nothing."""
+    from core.access import VIEWER_GROUP
+
+    return _user_in_group(username=VIEWER_USERNAME, group=VIEWER_GROUP)
+
+
+@pytest.fixture
+def viewer_token(viewer) -> str:
+    from core.services import access_token_ensure
+
+    return access_token_ensure(user=viewer)
+
+
+@pytest.fixture
+def viewer_session(viewer) -> str:
+    """The key of a logged-in session of the viewer (committed along with the test's data)."""
+    from django.conf import settings
+    from django.test import Client
+
+    login = Client()
+    login.force_login(viewer)
+    return login.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@pytest.fixture
+def client(viewer):
+    """pytest-django's client, logged in as a viewer."""
+    from django.test import Client
+
+    logged_in = Client()
+    logged_in.force_login(viewer)
+    return logged_in
+
+
+@pytest.fixture
+def api_client(viewer):
+    """DRF's test client, logged in as a viewer (a session, like the dashboard's requests)."""
+    from rest_framework.test import APIClient
+
+    logged_in = APIClient()
+    logged_in.force_login(viewer)
+    return logged_in
+
+
+@pytest.fixture
+def anonymous_client():
+    """No credentials at all (DRF's client: JSON bodies with format="json")."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def ingest_token(db) -> str:
+    """A token of a member of the ingest group: may POST /api/sales/ingest, may not read."""
+    from core.access import INGEST_GROUP
+    from core.services import access_token_ensure
+
+    return access_token_ensure(user=_user_in_group(username="feeder", group=INGEST_GROUP))
+
+
+@pytest.fixture
+def ingest_client(ingest_token):
+    from rest_framework.test import APIClient
+
+    token_client = APIClient()
+    token_client.credentials(HTTP_AUTHORIZATION=f"Token {ingest_token}")
+    return token_client
+
+
+@pytest.fixture
+def staff_client(db):
+    """A superuser's session (the admin)."""
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(_user_in_group(username="admin", group="", is_staff=True, is_superuser=True))
+    return staff
+
+
+# ---------------------------------------------------------------- live servers and the browser
+
+
+@pytest.fixture
+def daphne_server(django_db_setup, viewer_token, tmp_path):
     """A real Daphne on a free port serving the project against the test database.
+    `daphne_server.get(path)` sends a viewer's token; `.url` is there for raw calls.
 
     Function-scoped so each test gets a fresh process (tests may stop/restart it:
     `daphne_server.stop()` / `.start()` keep the same port)."""
     from config.testing import DaphneProcess
 
-    server = DaphneProcess(log_dir=tmp_path)
+    server = DaphneProcess(log_dir=tmp_path, headers={"Authorization": f"Token {viewer_token}"})
     server.start()
     yield server
     server.stop()
@@ -37,3 +147,19 @@ def celery_worker_process(django_db_setup, tmp_path):
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def browser(viewer_session):
+    """Debian's Chromium; its pages carry a viewer's session (browser.page(anonymous=True): none).
+
+    Playwright's sync API keeps an event loop running on the test's thread, where Django refuses
+    ORM calls: list `browser` after every fixture that touches the database."""
+    from playwright.sync_api import sync_playwright
+
+    from config.testing import Browser, session_cookies
+
+    with sync_playwright() as playwright:
+        chromium = Browser(playwright, cookies=session_cookies(session_key=viewer_session))
+        yield chromium
+        chromium.chromium.close()

@@ -62,7 +62,10 @@ def prepare() -> str:
         sys.exit(
             f"only {rows:,} sales rows: load the sample first (manage.py load_train /tmp/train.csv --align-to-today)"
         )
+    from django.contrib.auth.models import Group
+
     user, _ = get_user_model().objects.get_or_create(username="bench-page")
+    user.groups.add(Group.objects.get_or_create(name="ingest")[0])  # the POST /api/sales/ingest role
     token, _ = Token.objects.get_or_create(user=user)
     print(f"database: {rows:,} sales rows")
     return token.key
@@ -112,7 +115,8 @@ def main() -> int:
 
     from config.testing import DaphneProcess
 
-    server = DaphneProcess()
+    # A wall screen's set-up: the page reads with no login (PUBLIC_READ), as the benchmark's browser has none.
+    server = DaphneProcess(env={"PUBLIC_READ": "true"})
     server.start()
     try:
         url = server.url

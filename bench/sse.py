@@ -141,7 +141,9 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(n: int, *, batches: int, gap: float, rows: list[tuple[int, int, int]]) -> dict:
     server = DaphneProcess(
-        env={"DEBUG": "false", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING")}, log_dir=LOG_DIR
+        # PUBLIC_READ: the bare clients below send no credentials (a wall screen's set-up).
+        env={"DEBUG": "false", "PUBLIC_READ": "true", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING")},
+        log_dir=LOG_DIR,
     )
     # The test helper points children at the test database; here it is the database we run against.
     server.env_overrides["DATABASE_URL"] = os.environ["DATABASE_URL"]

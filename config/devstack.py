@@ -25,8 +25,11 @@ from contextlib import ExitStack, closing, suppress
 from pathlib import Path
 from urllib.parse import quote
 
+from config.env import env_bool
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "data"
+DEMO_PASSWORD_FILE = DATA_DIR / ".demo_password"
 PYTHON = sys.executable
 
 
@@ -137,7 +140,8 @@ def run() -> int:
         ensure_services(stack)
         # Migrate, install schedules, and load data/train.csv (generated when absent) if the database is empty.
         # Whole weeks are shifted so the history ends last week: the live stream and forecasts read as current.
-        manage("bootstrap", "--align-to-today")
+        # A local demo user (viewer group) whose password is kept under data/: the page needs a login.
+        manage("bootstrap", "--align-to-today", "--demo-login", str(DEMO_PASSWORD_FILE))
 
         host = os.environ.get("HOST", "127.0.0.1")
         port = int(os.environ.get("PORT", "8000"))
@@ -177,6 +181,11 @@ def run() -> int:
         say(f"dashboard:  {url}")
         say(f"API docs:   {url}api/docs/")
         say(f"admin:      {url}admin/  (create a login: .venv/bin/python manage.py createsuperuser)")
+        if env_bool("PUBLIC_READ", False):
+            say("PUBLIC_READ is on: anyone who reaches this server reads the dashboard and the API")
+        say(
+            f"login:      demo / {DEMO_PASSWORD_FILE.read_text().strip()}  (kept in {DEMO_PASSWORD_FILE.relative_to(BASE_DIR)})"
+        )
         say("press Ctrl-C to stop")
         try:
             while all(child.poll() is None for child in children):

@@ -210,13 +210,21 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 # Preload-list submission is a one-way commitment for the whole domain: the operator opts in, not us.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# ---------------------------------------------------------------- access (core/access.py, README "Security")
+# Off: the dashboard, every read API and the live stream need a viewer (session or token). On: anyone
+# who reaches the server reads them (a wall screen on a trusted network); writing and the admin stay closed.
+PUBLIC_READ = env_bool("PUBLIC_READ", False)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.access.ReadAccess"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "sales.pagination.SalesPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -122,13 +122,26 @@ class DaphneProcess(ManagedProcess):
 
     name = "daphne"
 
-    def __init__(self, *, port: int | None = None, **kwargs) -> None:
+    def __init__(self, *, port: int | None = None, headers: Mapping[str, str] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.port = port or free_port()
+        # What get()/post() send: the test fixtures put a viewer's token here (root conftest.py).
+        self.headers = dict(headers or {})
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        """GET `path` on this server with self.headers (a viewer's token in the tests)."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def request(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs) -> httpx.Response:
+        kwargs.setdefault("timeout", 10)
+        return httpx.request(method, f"{self.url}{path}", headers={**self.headers, **(headers or {})}, **kwargs)
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
@@ -181,3 +194,53 @@ class CeleryWorkerProcess(ManagedProcess):
             if app.control.ping(timeout=0.5):
                 return
         raise TimeoutError(f"celery worker did not answer a ping within {timeout}s:\n{self.log()[-4000:]}")
+
+
+# ---------------------------------------------------------------- the browser
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class Browser:
+    """One Chromium (Debian's, driven by Playwright) for a test; pages record console errors and
+    uncaught exceptions in `page.errors`. Pages carry `cookies` (a viewer's session in the tests)
+    unless opened with anonymous=True."""
+
+    def __init__(self, playwright, *, cookies: list[dict] | None = None) -> None:
+        if not CHROMIUM.exists():
+            raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+        self.chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        self.cookies = list(cookies or [])
+
+    def page(self, *, width: int = 1440, height: int = 900, scheme: str = "light", anonymous: bool = False):
+        context = self.chromium.new_context(
+            viewport={"width": width, "height": height}, color_scheme=scheme, locale="en-US", timezone_id="UTC"
+        )
+        if self.cookies and not anonymous:
+            context.add_cookies(self.cookies)
+        page = context.new_page()
+        page.errors = []
+        page.on("console", lambda m: m.type == "error" and page.errors.append(_console_describe(m)))
+        page.on("pageerror", lambda e: page.errors.append(f"uncaught: {e}"))
+        return page
+
+
+def _console_describe(message) -> str:
+    url = (message.location or {}).get("url", "")
+    return f"{message.text} ({url})" if url else message.text
+
+
+def session_cookies(*, session_key: str) -> list[dict]:
+    """A Django session cookie for every host name the test servers answer on (cookies ignore ports)."""
+    return [
+        {"name": settings.SESSION_COOKIE_NAME, "value": session_key, "domain": host, "path": "/"}
+        for host in ("127.0.0.1", "localhost")
+    ]

@@ -34,3 +34,28 @@ def schedules_install() -> list[str]:
         PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
         installed.append(name)
     return installed
+
+
+def user_in_group_ensure(*, username: str, group: str, password: str | None = None):
+    """The user `username` (created if missing) in `group` (one of core.access.GROUPS); the password is
+    set when given, otherwise a new user gets an unusable one (it logs in by token only)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if password is not None:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    elif created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+def access_token_ensure(*, user) -> str:
+    """The API token of `user` (DRF's authtoken), created if missing."""
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key

@@ -4,4 +4,6 @@ from frontend import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
 ]

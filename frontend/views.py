@@ -1,14 +1,28 @@
-"""The dashboard page: one template; every panel loads its data from the JSON API."""
+"""The dashboard page (one template; every panel loads its data from the JSON API) and the login page."""
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from core.access import read_required
 from frontend.selectors import dashboard_bootstrap
 
 
 @require_safe
+@read_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/dashboard.html", {"bootstrap": dashboard_bootstrap()})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view (CSRF, safe `next` redirects) with a page styled like the dashboard."""
+
+    template_name = "frontend/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's own rule): a link or an image cannot log anyone out."""

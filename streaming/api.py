@@ -23,10 +23,10 @@ from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import IngestAccess, read_access_check_async
 from core.api import error_response
 from core.params import ParameterError, id_list_param
 from sales.models import Item, Store
@@ -72,6 +72,8 @@ async def stream(request: HttpRequest):
     heartbeat comment; resumes after Last-Event-ID (header or ?last_event_id=)."""
     if request.method != "GET":
         return error_response("only GET is allowed", parameter="method", status=405)
+    if refusal := await read_access_check_async(request):
+        return refusal
     try:
         client = StreamClient(stores=id_list_param(request.GET, "store"), items=id_list_param(request.GET, "item"))
         last_id = _last_event_id(request)
@@ -137,6 +139,8 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
 async def stream_status(request: HttpRequest) -> JsonResponse:
     """GET /api/stream/status: this process's open streams and hub state (for
     operators and the tests that check disconnects are cleaned up)."""
+    if refusal := await read_access_check_async(request):
+        return refusal
     return JsonResponse(stream_hub().status())
 
 
@@ -219,15 +223,21 @@ class SalesEventSerializer(serializers.Serializer):
 
 class IngestView(APIView):
     """POST /api/sales/ingest: sales reported from outside, through the same write
-    path as the generator. Token auth only (no session, so no CSRF dance)."""
+    path as the generator. Token auth only (no session, so no CSRF dance), for users in the
+    ingest group."""
 
     authentication_classes = [TokenAuthentication]
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IngestAccess]
     parser_classes = [SafeJSONParser]
 
     @extend_schema(
         request=IngestSerializer,
-        responses={201: SalesEventSerializer, 400: OpenApiTypes.OBJECT, 401: OpenApiTypes.OBJECT},
+        responses={
+            201: SalesEventSerializer,
+            400: OpenApiTypes.OBJECT,
+            401: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+        },
     )
     def post(self, request):
         if not isinstance(request.data, dict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-from django.test import Client
 
 from config.testing import free_port
 from core import health
@@ -29,25 +28,21 @@ def checks(monkeypatch) -> dict:
     return registry
 
 
-def _client() -> Client:
-    return Client(HTTP_HOST="localhost")
-
-
 @pytest.mark.django_db
-def test_health_is_200_when_database_and_redis_answer():
-    response = _client().get("/health")
+def test_health_is_200_when_database_and_redis_answer(staff_client):
+    response = staff_client.get("/health")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["redis"]["status"] == "ok"
-    assert _client().get("/health/").status_code == 200
+    assert staff_client.get("/health/").status_code == 200
 
 
 @pytest.mark.django_db
-def test_health_is_503_naming_redis_when_redis_is_unreachable(settings, closed_port):
+def test_health_is_503_naming_redis_when_redis_is_unreachable(staff_client, settings, closed_port):
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port}/0"
-    response = _client().get("/health")
+    response = staff_client.get("/health")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "down"
@@ -58,13 +53,13 @@ def test_health_is_503_naming_redis_when_redis_is_unreachable(settings, closed_p
 
 
 @pytest.mark.django_db
-def test_health_is_503_when_redis_accepts_but_never_answers(settings):
+def test_health_is_503_when_redis_accepts_but_never_answers(staff_client, settings):
     # A listener that accepts connections and says nothing: the check must time out, not hang.
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(5)
         settings.REDIS_URL = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
-        response = _client().get("/health")
+        response = staff_client.get("/health")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"]["status"] == "down"
 
@@ -94,10 +89,10 @@ def broken_health():
         (["broken_health", "stale_health"], 503, "down"),
     ],
 )
-def test_health_runs_every_registered_check(checks, extra, code, status):
+def test_health_runs_every_registered_check(staff_client, checks, extra, code, status):
     for name in extra:
         health.health_check_register(name.removesuffix("_health"), f"{__name__}.{name}")
-    response = _client().get("/health")
+    response = staff_client.get("/health")
     assert response.status_code == code
     body = response.json()
     assert body["status"] == status
@@ -109,8 +104,18 @@ def test_health_runs_every_registered_check(checks, extra, code, status):
 
 
 @pytest.mark.django_db
-def test_health_is_503_when_a_check_cannot_even_be_imported(checks):
+def test_health_is_503_when_a_check_cannot_even_be_imported(staff_client, checks):
     health.health_check_register("gone", "nowhere.module.gone_health")
-    response = _client().get("/health")
+    response = staff_client.get("/health")
     assert response.status_code == 503
     assert response.json()["checks"]["gone"]["status"] == "down"
+
+
+@pytest.mark.django_db
+def test_anyone_sees_only_the_status_of_each_component(anonymous_client, client, staff_client):
+    # Latencies, errors and counts describe the installation: staff only. Up or down is public.
+    for visitor in (anonymous_client, client):
+        response = visitor.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "checks": {"database": {"status": "ok"}, "redis": {"status": "ok"}}}
+    assert "latency_ms" in staff_client.get("/health").json()["checks"]["database"]

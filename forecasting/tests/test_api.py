@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from forecasting import services
 from sales.services import SaleRow, sales_record_batch
@@ -16,8 +15,8 @@ URL = "/api/sales/predictions"
 
 
 @pytest.fixture
-def client():
-    return APIClient()
+def client(api_client):
+    return api_client
 
 
 def test_no_forecast_yet_is_a_200_that_says_so(small_history, client):
@@ -118,9 +117,9 @@ def test_bad_requests_name_what_is_wrong(fitted, client):
         assert body.get("parameter") == parameter, query
 
 
-def test_health_reports_the_age_of_the_forecast(fitted, client):
+def test_health_reports_the_age_of_the_forecast(fitted, staff_client):
     # The other checks (stream, redis) may or may not be healthy here; the forecast one is ours.
-    check = client.get("/health").json()["checks"]["forecast"]
+    check = staff_client.get("/health").json()["checks"]["forecast"]
     assert check["status"] == "ok"
     assert 0 <= check["age_seconds"] < 600
     assert check["run_id"] == fitted.pk

@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: small generated sales loaded through the real
-loader, an API token, and Debian's Chromium driven by Playwright.
+loader and an ingest token. The browser itself (Debian's Chromium driven by Playwright,
+logged in as a viewer) is the root conftest's `browser` fixture.
 
 Playwright's sync API keeps an asyncio loop running on the test's thread, and
 Django refuses ORM calls from a thread with a running loop. So every fixture
@@ -10,22 +11,12 @@ and tests that must write while the browser is open do it in a worker thread
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -53,46 +44,9 @@ def sample_sales(tmp_path):
 
 
 @pytest.fixture
-def api_token(db):
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
-    user = get_user_model().objects.create_user(username="feeder", password="not-used-here-123")
-    return Token.objects.create(user=user).key
-
-
-class Browser:
-    """One Chromium for a test; pages record console errors and uncaught exceptions."""
-
-    def __init__(self, playwright) -> None:
-        if not CHROMIUM.exists():
-            raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-        self.chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-    def page(self, *, width: int = 1440, height: int = 900, scheme: str = "light"):
-        context = self.chromium.new_context(
-            viewport={"width": width, "height": height}, color_scheme=scheme, locale="en-US", timezone_id="UTC"
-        )
-        page = context.new_page()
-        page.errors = []
-        page.on("console", lambda m: m.type == "error" and page.errors.append(_describe(m)))
-        page.on("pageerror", lambda e: page.errors.append(f"uncaught: {e}"))
-        return page
-
-
-def _describe(message) -> str:
-    url = (message.location or {}).get("url", "")
-    return f"{message.text} ({url})" if url else message.text
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = Browser(playwright)
-        yield browser
-        browser.chromium.close()
+def api_token(ingest_token):
+    """A token that may ingest sales (and not read them)."""
+    return ingest_token
 
 
 def screenshot(page, name: str) -> Path:

@@ -105,8 +105,8 @@ def test_kpi_numbers_equal_what_the_api_returns(sample_sales, api_token, daphne_
     # The feed starts with today's batches from before the page opened, marked as such.
     assert "earlier" in page.locator(f'.feed li[data-event-id="{earlier["id"]}"]').inner_text().lower()
     # The default view is the 365 days up to the newest sale; the 30-day and yearly comparisons use the whole history.
-    everything = httpx.get(f"{daphne_server.url}/api/sales/metrics").json()
-    ranged = httpx.get(f"{daphne_server.url}/api/sales/metrics", params={"date_from": default_first_day(page)}).json()
+    everything = daphne_server.get("/api/sales/metrics").json()
+    ranged = daphne_server.get("/api/sales/metrics", params={"date_from": default_first_day(page)}).json()
     assert ranged["total_sales"] < everything["total_sales"]
     assert int(kpi(page, "total")) == ranged["total_sales"]
     assert kpi_text(page, "total") == f"{ranged['total_sales']:,}"
@@ -152,8 +152,8 @@ def test_filters_change_the_chart_and_the_url_and_reload_restores_them(sample_sa
     assert len(weekly["x"]) < len(daily["x"]) / 5
     assert all(date.fromisoformat(p).weekday() == 0 for p in weekly["x"])  # periods are Mondays
     # The values are store 2's weekly sales, as the API computes them.
-    api = httpx.get(
-        f"{daphne_server.url}/api/sales/aggregated",
+    api = daphne_server.get(
+        "/api/sales/aggregated",
         params={"granularity": "week", "store": 2, "date_from": default_first_day(page)},
     ).json()
     assert weekly["series"][0]["data"] == [row["sales"] for row in api["results"]]
@@ -272,7 +272,7 @@ def fitted_forecast(tmp_path):
 
 
 def test_the_forecast_chart_shows_its_bands_and_accuracy(fitted_forecast, api_token, daphne_server, browser):
-    api = httpx.get(f"{daphne_server.url}/api/sales/predictions", params={"days": 30}).json()
+    api = daphne_server.get("/api/sales/predictions", params={"days": 30}).json()
     page = browser.page()
     open_dashboard(page, daphne_server.url)
     assert page.locator("#forecast").get_attribute("data-state") == "ready"
@@ -328,9 +328,7 @@ def test_comparing_two_stores_and_the_store_item_heatmap(sample_sales, daphne_se
             merged[i] = value if value is not None else merged[i]
     assert list(lines) == ["Store 1", "Store 3"]
     for name, store in (("Store 1", 1), ("Store 3", 3)):
-        api = httpx.get(
-            f"{daphne_server.url}/api/sales/aggregated", params={"granularity": "month", "store": store}
-        ).json()
+        api = daphne_server.get("/api/sales/aggregated", params={"granularity": "month", "store": store}).json()
         assert lines[name] == [row["sales"] for row in api["results"]]
     assert page.locator('#breakdown [data-view="heatmap"]').get_attribute("aria-pressed") == "true"
     grid = page.evaluate(
@@ -342,7 +340,7 @@ def test_comparing_two_stores_and_the_store_item_heatmap(sample_sales, daphne_se
     assert grid["items"] == ["1", "2", "3"]
     for x, y, units in grid["cells"]:
         store, item = (1, 3)[y], int(grid["items"][x])
-        expected = httpx.get(f"{daphne_server.url}/api/sales/metrics", params={"store": store, "item": item}).json()
+        expected = daphne_server.get("/api/sales/metrics", params={"store": store, "item": item}).json()
         assert units == expected["total_sales"]
     page.get_by_role("button", name="By item").click()
     page.wait_for_function("() => location.search.includes('breakdown=item')")

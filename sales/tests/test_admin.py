@@ -4,7 +4,6 @@ date drill-down, and never COUNT(*) the whole sales table."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -13,15 +12,6 @@ from sales import admin as sales_admin
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client():
-    # No password: hashing one per test costs a third of a second, and force_login needs none.
-    user = get_user_model().objects.create(username="admin", is_staff=True, is_superuser=True)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    return client
 
 
 CHANGELISTS = [

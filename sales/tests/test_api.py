@@ -7,8 +7,6 @@ import string
 from datetime import date
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from sales.models import DailyTotal, Sale
 from sales.tests.factories import rows_select
@@ -17,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client():
-    return APIClient()
+def client(api_client):
+    return api_client
 
 
 def test_stores_and_items_list_every_one_unpaginated(client, sales_dataset):
@@ -231,9 +229,11 @@ def test_fuzzed_query_strings_never_give_a_500(client, sales_dataset, endpoint):
     "url", ["/api/sales", "/api/sales/", "/api/sales/aggregated", "/api/sales/metrics", "/api/stores", "/api/items"]
 )
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_anonymous_cannot_write(client, sales_dataset, url, method):
+def test_anonymous_cannot_write(anonymous_client, sales_dataset, url, method):
     before = (Sale.objects.count(), list(DailyTotal.objects.order_by("date").values_list("sales", flat=True)))
-    response = getattr(client, method)(url, {"date": "2017-01-01", "store": 1, "item": 1, "sales": 5}, format="json")
+    response = getattr(anonymous_client, method)(
+        url, {"date": "2017-01-01", "store": 1, "item": 1, "sales": 5}, format="json"
+    )
     assert response.status_code in (401, 403, 405)
     assert "error" in response.json()
     after = (Sale.objects.count(), list(DailyTotal.objects.order_by("date").values_list("sales", flat=True)))
@@ -242,8 +242,6 @@ def test_anonymous_cannot_write(client, sales_dataset, url, method):
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_even_signed_in_users_cannot_write_through_the_read_api(client, sales_dataset, method):
-    user = get_user_model().objects.create(username="reader")
-    client.force_authenticate(user)
     sale = Sale.objects.order_by("id").first()
     for url in ("/api/sales", f"/api/sales/{sale.id}"):
         response = getattr(client, method)(url, {"sales": 1}, format="json")

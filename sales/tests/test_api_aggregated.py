@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from sales.services import SaleRow, sales_record_batch
 from sales.tests.factories import period_of, rows_select, totals_by
@@ -67,10 +66,10 @@ def _base_table(query_filters: dict, granularity: str, group_by: str | None) -> 
 @pytest.mark.parametrize("filter_name", list(FILTERS))
 @pytest.mark.parametrize("group_by", [None, "store", "item"])
 @pytest.mark.parametrize("granularity", ["day", "week", "month"])
-def test_aggregated_totals_equal_the_base_table(sales_dataset, granularity, group_by, filter_name):
+def test_aggregated_totals_equal_the_base_table(api_client, sales_dataset, granularity, group_by, filter_name):
     query, selection = FILTERS[filter_name]
     url = f"/api/sales/aggregated?granularity={granularity}&{query}" + (f"&group_by={group_by}" if group_by else "")
-    response = APIClient().get(url)
+    response = api_client.get(url)
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["granularity"] == granularity
@@ -82,8 +81,8 @@ def test_aggregated_totals_equal_the_base_table(sales_dataset, granularity, grou
         assert expected, "the dataset must give something to compare"
 
 
-def test_default_granularity_is_day_and_periods_are_mondays_and_firsts(sales_dataset):
-    client = APIClient()
+def test_default_granularity_is_day_and_periods_are_mondays_and_firsts(api_client, sales_dataset):
+    client = api_client
     assert client.get("/api/sales/aggregated").json()["granularity"] == "day"
     weeks = client.get("/api/sales/aggregated/?granularity=week").json()["results"]
     assert all(date.fromisoformat(r["period"]).weekday() == 0 for r in weeks)
@@ -106,9 +105,9 @@ def test_default_granularity_is_day_and_periods_are_mondays_and_firsts(sales_dat
         ("group_by=item&store=1", "sales_sale"),
     ],
 )
-def test_aggregated_reads_the_smallest_rollup_that_can_answer(sales_dataset, query, table):
+def test_aggregated_reads_the_smallest_rollup_that_can_answer(api_client, sales_dataset, query, table):
     with CaptureQueriesContext(connection) as queries:
-        assert APIClient().get(f"/api/sales/aggregated?{query}").status_code == 200
+        assert api_client.get(f"/api/sales/aggregated?{query}").status_code == 200
     tables_read = {
         t
         for q in queries
@@ -118,8 +117,8 @@ def test_aggregated_reads_the_smallest_rollup_that_can_answer(sales_dataset, que
     assert tables_read == {table}
 
 
-def test_aggregated_follows_new_writes(sales_dataset):
-    client = APIClient()
+def test_aggregated_follows_new_writes(api_client, sales_dataset):
+    client = api_client
     before = {
         r["period"]: r["sales"] for r in client.get("/api/sales/aggregated?store=2&granularity=month").json()["results"]
     }

@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from sales.services import SaleRow, sales_record_batch
 from sales.tests.factories import rows_select, totals_by
@@ -77,9 +76,9 @@ SELECTIONS = {
 
 
 @pytest.mark.parametrize("selection_name", list(SELECTIONS))
-def test_metrics_match_figures_computed_independently(sales_dataset, selection_name):
+def test_metrics_match_figures_computed_independently(api_client, sales_dataset, selection_name):
     query, selection = SELECTIONS[selection_name]
-    response = APIClient().get(f"/api/sales/metrics?{query}")
+    response = api_client.get(f"/api/sales/metrics?{query}")
     assert response.status_code == 200, response.content
     body = response.json()
     today = body.pop("today")
@@ -96,25 +95,25 @@ def test_metrics_match_figures_computed_independently(sales_dataset, selection_n
     }
 
 
-def test_metrics_do_not_compare_with_a_window_the_data_does_not_cover(sales_dataset):
+def test_metrics_do_not_compare_with_a_window_the_data_does_not_cover(api_client, sales_dataset):
     # Store 3 starts on 2016-07-05: the 365 days before its last year (to 2017-03-01) have no data,
     # and a window only partly covered would make growth look huge.
-    body = APIClient().get("/api/sales/metrics?store=3&date_to=2017-03-01").json()
+    body = api_client.get("/api/sales/metrics?store=3&date_to=2017-03-01").json()
     assert body["year_over_year"]["previous"] is None
     assert body["year_over_year"]["growth_pct"] is None
     assert body["last_30_days"]["previous"] is not None
 
 
-def test_a_date_range_does_not_clip_the_window_before_it(sales_dataset):
+def test_a_date_range_does_not_clip_the_window_before_it(api_client, sales_dataset):
     # The 30 days before a range that starts 10 days before its end come from the history outside it.
-    body = APIClient().get("/api/sales/metrics?date_from=2016-10-06&date_to=2016-10-15").json()
+    body = api_client.get("/api/sales/metrics?date_from=2016-10-06&date_to=2016-10-15").json()
     history = rows_select(sales_dataset, date_to=date(2016, 10, 15))
     assert body["last_30_days"] == _window(history, date(2016, 10, 15), 30)
     assert body["last_30_days"]["sales"] > body["total_sales"]
 
 
-def test_metrics_of_an_empty_selection_are_zero_and_null(sales_dataset):
-    response = APIClient().get("/api/sales/metrics?date_from=2030-01-01")
+def test_metrics_of_an_empty_selection_are_zero_and_null(api_client, sales_dataset):
+    response = api_client.get("/api/sales/metrics?date_from=2030-01-01")
     assert response.status_code == 200
     body = response.json()
     assert body["total_sales"] == 0
@@ -127,7 +126,7 @@ def test_metrics_of_an_empty_selection_are_zero_and_null(sales_dataset):
     assert body["counts"] == {"stores": 0, "items": 0, "rows": 0}
 
 
-def test_metrics_today_is_the_local_date_with_the_store_and_item_filters(sales_dataset):
+def test_metrics_today_is_the_local_date_with_the_store_and_item_filters(api_client, sales_dataset):
     today = timezone.localdate()
     sales_record_batch(
         rows=[
@@ -137,7 +136,7 @@ def test_metrics_today_is_the_local_date_with_the_store_and_item_filters(sales_d
             SaleRow(date=today - timedelta(days=1), store_id=1, item_id=1, sales=100),
         ]
     )
-    client = APIClient()
+    client = api_client
     assert client.get("/api/sales/metrics").json()["today"]["actual"] == 23
     assert client.get("/api/sales/metrics?store=2").json()["today"]["actual"] == 18
     assert client.get("/api/sales/metrics?item=1").json()["today"]["actual"] == 12
@@ -148,20 +147,20 @@ def test_metrics_today_is_the_local_date_with_the_store_and_item_filters(sales_d
     assert old_range["date_to"] == "2016-01-01"
 
 
-def test_metrics_take_a_handful_of_queries_and_never_scan_the_base_table_for_totals(sales_dataset):
+def test_metrics_take_a_handful_of_queries_and_never_scan_the_base_table_for_totals(api_client, sales_dataset):
     with CaptureQueriesContext(connection) as queries:
-        assert APIClient().get("/api/sales/metrics").status_code == 200
+        assert api_client.get("/api/sales/metrics").status_code == 200
     assert len(queries) <= 10
     base_table_reads = [q["sql"] for q in queries if '"sales_sale"' in q["sql"]]
     # Only the row count reads sales_sale; every sum comes from a rollup.
     assert len(base_table_reads) == 1 and "COUNT(*)" in base_table_reads[0]
 
 
-def test_the_windows_compare_complete_days_while_today_fills_up(sales_dataset):
+def test_the_windows_compare_complete_days_while_today_fills_up(api_client, sales_dataset):
     # Live sales land on today: counting that partial day would make every window read as a fall.
     today = timezone.localdate()
     sales_record_batch(rows=[SaleRow(date=today, store_id=1, item_id=1, sales=3)])
-    body = APIClient().get("/api/sales/metrics").json()
+    body = api_client.get("/api/sales/metrics").json()
     assert body["date_to"] == today.isoformat()
     yesterday = today - timedelta(days=1)
     assert body["windows_end"] == yesterday.isoformat()

@@ -50,11 +50,15 @@ def small_history(tmp_path):
 
 
 @pytest.fixture
-def stream_server(django_db_setup, tmp_path):
-    """Daphne serving the project with a 1 s heartbeat (and Redis check)."""
+def stream_server(django_db_setup, viewer_token, tmp_path):
+    """Daphne serving the project with a 1 s heartbeat (and Redis check); get()/post() send a viewer's token."""
     from config.testing import DaphneProcess
 
-    server = DaphneProcess(env={"STREAMING_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)}, log_dir=tmp_path)
+    server = DaphneProcess(
+        env={"STREAMING_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)},
+        log_dir=tmp_path,
+        headers={"Authorization": f"Token {viewer_token}"},
+    )
     server.start()
     yield server
     server.stop()
@@ -153,12 +157,14 @@ class SSEListener:
 
 
 @pytest.fixture
-def sse():
-    """Open SSE listeners with sse(url, ...); all are closed at the end of the test."""
+def sse(viewer_token):
+    """Open SSE listeners with sse(url, ...), as a viewer (a token; sse(url, anonymous=True): none);
+    all are closed at the end of the test."""
     opened: list[SSEListener] = []
 
-    def open_listener(url: str, **kwargs) -> SSEListener:
-        listener = SSEListener(url, **kwargs)
+    def open_listener(url: str, *, anonymous: bool = False, headers: dict[str, str] | None = None, **kwargs):
+        credentials = {} if anonymous else {"Authorization": f"Token {viewer_token}"}
+        listener = SSEListener(url, headers={**credentials, **(headers or {})}, **kwargs)
         opened.append(listener)
         return listener
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from sales.models import DailyTotal, Sale
@@ -18,11 +16,8 @@ from streaming.models import SalesEvent
 
 
 @pytest.fixture
-def token_client(db):
-    user = User.objects.create_user("feeder")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
+def token_client(ingest_client):
+    return ingest_client
 
 
 def state():
@@ -76,6 +71,17 @@ def test_anonymous_and_bad_tokens_get_401(small_history):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
     assert client.post("/api/sales/ingest", body, format="json").status_code == 401
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_a_token_outside_the_ingest_group_gets_403(small_history, viewer_token):
+    before = state()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {viewer_token}")
+    response = client.post("/api/sales/ingest", {"rows": [{"store": 1, "item": 1, "quantity": 1}]}, format="json")
+    assert response.status_code == 403
+    assert "ingest group" in response.json()["error"]
     assert state() == before
 
 
@@ -154,12 +160,12 @@ def test_bad_stream_parameters_get_400(client, query, parameter):
 
 
 @pytest.mark.django_db
-def test_health_turns_503_when_the_last_tick_is_stale(small_history, client):
+def test_health_turns_503_when_the_last_tick_is_stale(small_history, staff_client):
     with override_settings(STREAMING_INTERVAL_SECONDS=60):
         services.tick_generate(seed=1)
-        fresh = client.get("/health").json()["checks"]["stream"]
+        fresh = staff_client.get("/health").json()["checks"]["stream"]
         assert fresh["status"] == "ok" and fresh["last_tick_age_seconds"] < 5
         SalesEvent.objects.update(timestamp=timezone.now() - timedelta(minutes=4))
-        response = client.get("/health")
+        response = staff_client.get("/health")
     assert response.status_code == 503
     assert response.json()["checks"]["stream"]["status"] == "stale"

@@ -37,7 +37,7 @@ def unpublished(rows) -> int:
 
 
 def status(server) -> dict:
-    return httpx.get(f"{server.url}/api/stream/status", timeout=5).json()
+    return server.get("/api/stream/status", timeout=5).json()
 
 
 def wait_for(predicate, *, timeout: float = 10.0, what: str = "condition"):
@@ -82,11 +82,8 @@ def test_a_tick_reaches_a_connected_client(small_history, stream_server, sse):
     }
 
 
-def test_ingest_over_http_reaches_the_stream(small_history, stream_server, sse):
-    from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.create(user=User.objects.create_user("pos")).key
+def test_ingest_over_http_reaches_the_stream(small_history, stream_server, sse, ingest_token):
+    token = ingest_token
     listener = sse(f"{stream_server.url}/api/stream")
     listener.next(event="metrics")
     body = {"rows": [{"store": 2, "item": 3, "quantity": 6}]}
@@ -211,10 +208,13 @@ def _threads(pid: int) -> int:
     raise AssertionError("no thread count")
 
 
-def _raw_stream(port: int) -> socket.socket:
-    """A bare SSE client: connects and reads until the first `metrics` event (the stream is live)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+def _raw_stream(server) -> socket.socket:
+    """A bare SSE client (with the server's viewer token): connects and reads until the first `metrics`
+    event (the stream is live)."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    credentials = "".join(f"{name}: {value}\r\n" for name, value in server.headers.items())
+    request = f"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n{credentials}\r\n"
+    sock.sendall(request.encode())
     received = b""
     while b"event: metrics" not in received:
         chunk = sock.recv(65536)
@@ -225,10 +225,10 @@ def _raw_stream(port: int) -> socket.socket:
 
 def test_open_streams_hold_no_thread_each(small_history, stream_server):
     pid = stream_server.process.pid
-    sockets = [_raw_stream(stream_server.port)]
+    sockets = [_raw_stream(stream_server)]
     try:
         before = _threads(pid)
-        sockets += [_raw_stream(stream_server.port) for _ in range(60)]
+        sockets += [_raw_stream(stream_server) for _ in range(60)]
         assert status(stream_server)["open_streams"] == 61
         # Django's handler would hold one thread per open response (61 more); only bounded pools may grow.
         assert _threads(pid) <= before + 8
@@ -242,3 +242,42 @@ def test_the_stream_path_checks_the_host_like_every_other_path(small_history, st
     response = httpx.get(f"{stream_server.url}/api/stream", headers={"Host": "attacker.example"}, timeout=5)
     assert response.status_code == 400
     assert status(stream_server)["open_streams"] == 0
+
+
+def test_the_stream_and_its_status_need_a_reader(small_history, stream_server, ingest_token, sse):
+    for path in ("/api/stream", "/api/stream/status"):
+        anonymous = httpx.get(f"{stream_server.url}{path}", timeout=5)
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == "application/json"
+        assert anonymous.headers["www-authenticate"] == "Token"
+        assert anonymous.json() == {"error": "Authentication credentials were not provided."}
+        bad = stream_server.get(path, headers={"Authorization": "Token not-a-token"}, timeout=5)
+        assert (bad.status_code, bad.json()) == (401, {"error": "Invalid token."})
+        # An ingest token writes sales; it does not read them.
+        writer = stream_server.get(path, headers={"Authorization": f"Token {ingest_token}"}, timeout=5)
+        assert writer.status_code == 403
+        assert "viewer group" in writer.json()["error"]
+    assert status(stream_server)["open_streams"] == 0
+    # A viewer's token opens it (sse() sends one).
+    assert sse(f"{stream_server.url}/api/stream").next(event="metrics") is not None
+
+
+def test_a_viewers_session_opens_the_stream(small_history, stream_server, viewer_session, sse):
+    from django.conf import settings as django_settings
+
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}={viewer_session}"
+    listener = sse(f"{stream_server.url}/api/stream", anonymous=True, headers={"Cookie": cookie})
+    assert listener.response.status_code == 200
+    assert listener.next(event="metrics") is not None
+
+
+def test_public_read_opens_the_stream_to_anyone(small_history, tmp_path, sse):
+    from config.testing import DaphneProcess
+
+    server = DaphneProcess(env={"PUBLIC_READ": "true"}, log_dir=tmp_path)
+    server.start()
+    try:
+        assert httpx.get(f"{server.url}/api/stream/status", timeout=5).status_code == 200
+        assert sse(f"{server.url}/api/stream", anonymous=True).next(event="metrics") is not None
+    finally:
+        server.stop()

@@ -1,0 +1,131 @@
+"""Who may read and who may write (see README, "Security").
+
+- Reading (the dashboard, every read API, the live stream): a member of the `viewer` group, staff or a
+  superuser; anyone at all when PUBLIC_READ is on (a wall screen on a trusted network).
+- Writing sales (POST /api/sales/ingest): a member of the `ingest` group (or a superuser), by token.
+  An ingest token cannot read, a viewer cannot write.
+- The admin: staff, with Django's own permissions.
+
+Browsers log in with a session (the login page), scripts send `Authorization: Token <key>`
+(`manage.py access_token_create`). Groups are created by core's migration.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, JsonResponse
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+VIEWER_GROUP = "viewer"
+INGEST_GROUP = "ingest"
+GROUPS = (VIEWER_GROUP, INGEST_GROUP)
+
+
+def user_can_read(*, user: Any) -> bool:
+    """Whether `user` may read the sales figures (PUBLIC_READ opens them to everyone)."""
+    if settings.PUBLIC_READ:
+        return True
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or user.is_superuser or user.groups.filter(name=VIEWER_GROUP).exists()
+
+
+async def user_can_read_async(*, user: Any) -> bool:
+    if settings.PUBLIC_READ:
+        return True
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or user.is_superuser or await user.groups.filter(name=VIEWER_GROUP).aexists()
+
+
+def user_can_ingest(*, user: Any) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or user.groups.filter(name=INGEST_GROUP).exists()
+
+
+class ReadAccess(BasePermission):
+    """The default of every DRF view: safe methods for readers (see user_can_read), no writes.
+    An anonymous client gets a 401 (DRF turns a refusal without credentials into one), a logged-in
+    user who is not a reader a 403."""
+
+    message = "you do not have read access: ask an administrator to add you to the viewer group"
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_can_read(user=request.user)
+        # A method the view does not have gets its 405 (there is nothing behind it to protect);
+        # a view that writes sets permissions of its own (IngestAccess).
+        return not hasattr(view, request.method.lower())
+
+
+class IngestAccess(BasePermission):
+    message = "this token cannot ingest sales: its user must be in the ingest group"
+
+    def has_permission(self, request, view) -> bool:
+        return user_can_ingest(user=request.user)
+
+
+# ---------------------------------------------------------------- the async stream path
+
+TOKEN_PREFIX = "token "  # noqa: S105  (the scheme word, not a secret)
+
+
+async def _token_user(*, key: str) -> Any:
+    from rest_framework.authtoken.models import Token
+
+    token = await Token.objects.select_related("user").filter(key=key).afirst()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+async def request_user_async(request: HttpRequest) -> tuple[Any, bool]:
+    """(user, bad_credentials) of a request on the async path: `Authorization: Token <key>` if sent,
+    else the session. The lookups run through Django's async ORM (off the event loop)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith(TOKEN_PREFIX):
+        user = await _token_user(key=header[len(TOKEN_PREFIX) :].strip())
+        return (user, False) if user is not None else (AnonymousUser(), True)
+    return await request.auser(), False
+
+
+async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
+    """None when the request may read; else the JSON 401 (no or bad credentials) or 403 to answer.
+    For the async views (the stream), which DRF's permissions do not reach."""
+    from core.api import error_response  # core.api imports DRF's views, which import this module
+
+    if settings.PUBLIC_READ:
+        return None
+    user, bad_credentials = await request_user_async(request)
+    if await user_can_read_async(user=user):
+        return None
+    if bad_credentials or not user.is_authenticated:
+        # DRF's own words, so that every path says the same.
+        response = error_response(
+            "Invalid token." if bad_credentials else str(NotAuthenticated.default_detail), status=401
+        )
+        response["WWW-Authenticate"] = "Token"
+        return response
+    return error_response(ReadAccess.message, status=403)
+
+
+def read_required(view):
+    """A page for readers: anonymous visitors are sent to the login page, other users get a 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if user_can_read(user=request.user):
+            return view(request, *args, **kwargs)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise PermissionDenied(ReadAccess.message)
+
+    return wrapper
