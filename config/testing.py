@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from config.devstack import free_port
+from config.devstack import chromium_path, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -198,7 +198,7 @@ class CeleryWorkerProcess(ManagedProcess):
 
 # ---------------------------------------------------------------- the browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM = chromium_path()
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -22,6 +22,7 @@ READS = [
     "/api/sales/aggregated",
     "/api/sales/metrics",
     "/api/sales/predictions",
+    "/api/sales/breakdown?by=store",
     "/api/stream/status",
 ]
 OPEN = ["/health", "/api/schema/", "/api/docs/", "/login/"]

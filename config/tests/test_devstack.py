@@ -22,7 +22,7 @@ def test_an_installed_chromium_needs_nothing(tmp_path):
 
 
 def test_the_browser_tests_look_where_make_test_checks(monkeypatch):
-    from frontend.tests.conftest import CHROMIUM
+    from config.testing import CHROMIUM
 
     assert chromium_path() == CHROMIUM
     monkeypatch.setenv("CHROMIUM_PATH", "/opt/chromium")

@@ -72,7 +72,7 @@ def test_page_renders_every_panel_without_console_errors(sample_sales, api_token
     assert sorted(breakdown["names"]) == ["Store 1", "Store 2", "Store 3"]
     # Every control can be reached by keyboard and has a name a screen reader can announce.
     unnamed = page.evaluate(
-        """() => [...document.querySelectorAll('input, select, button, summary')].filter((n) => {
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, button, summary')].filter((n) => {
              const named = n.labels?.length || n.getAttribute('aria-label') || n.textContent.trim();
              return !named || n.tabIndex < 0; }).map((n) => n.outerHTML.slice(0, 80))"""
     )
