@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 
 from frontend.tests.conftest import screenshot
@@ -80,7 +79,7 @@ def test_the_breakdown_shows_the_top_items_and_the_rest_as_other_and_pages_throu
     open_dashboard(page, f"{daphne_server.url}/?breakdown=item&range=all")
     breakdown_ready(page)
     bars = page.evaluate(BARS, "#breakdown .chart")
-    api = httpx.get(f"{daphne_server.url}/api/sales/breakdown", params={"by": "item", "top": 15}).json()
+    api = daphne_server.get("/api/sales/breakdown", params={"by": "item", "top": 15}).json()
     assert bars["names"] == [row["name"] for row in api["rows"]] + [f"Other {ITEMS - 15} items"]
     assert bars["values"] == [row["sales"] for row in api["rows"]] + [api["other"]["sales"]]
     assert bars["values"][:15] == sorted(bars["values"][:15], reverse=True)
@@ -90,7 +89,7 @@ def test_the_breakdown_shows_the_top_items_and_the_rest_as_other_and_pages_throu
     page.wait_for_function("() => document.querySelector('#breakdown .pager__where').textContent.includes('worst')")
     breakdown_ready(page)
     worst = page.evaluate(BARS, "#breakdown .chart")
-    bottom = httpx.get(f"{daphne_server.url}/api/sales/breakdown", params={"by": "item", "order": "asc"}).json()
+    bottom = daphne_server.get("/api/sales/breakdown", params={"by": "item", "order": "asc"}).json()
     assert worst["values"][:10] == [row["sales"] for row in bottom["rows"]]
     assert worst["values"][:15] == sorted(worst["values"][:15])
 
@@ -100,8 +99,8 @@ def test_the_breakdown_shows_the_top_items_and_the_rest_as_other_and_pages_throu
     )
     breakdown_ready(page)
     second = page.evaluate(BARS, "#breakdown .chart")
-    expected = httpx.get(
-        f"{daphne_server.url}/api/sales/breakdown", params={"by": "item", "order": "asc", "top": 15, "offset": 15}
+    expected = daphne_server.get(
+        "/api/sales/breakdown", params={"by": "item", "order": "asc", "top": 15, "offset": 15}
     ).json()
     assert second["names"][:15] == [row["name"] for row in expected["rows"]]
     assert page.get_by_role("button", name="Previous ranks").is_enabled()
