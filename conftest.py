@@ -16,10 +16,19 @@ from django.core.cache import cache
 VIEWER_USERNAME = "viewer"
 
 
+def cache_clear() -> None:
+    """Empty the cache (throttle counters) without touching the rest of Redis: it shares REDIS_URL's
+    database with Celery and the stream, which cache.clear() (FLUSHDB) would wipe."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_throttle_cache():
-    # Anonymous throttling counts in the cache; tests must not throttle each other.
-    cache.clear()
+    # Throttles count in the cache; tests must not throttle each other.
+    cache_clear()
     yield
 
 

@@ -7,6 +7,7 @@ production module: tests load exactly this file.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The live stream's chain (config/asgi.py routes /api/stream through it): async-only middleware, so an
@@ -217,11 +221,23 @@ PUBLIC_READ = env_bool("PUBLIC_READ", False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Brute force on the login page and the admin's (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords
+# from one address, its logins are refused (429) for LOGIN_COOLOFF_MINUTES; a success resets the count,
+# `manage.py axes_reset` lifts every lock at once.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=7 * 24 * 60))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
+AXES_VERBOSE = False  # its own log lines at WARNING name the address; no banner at start-up
+# Daphne runs with --proxy-headers behind a proxy, so REMOTE_ADDR is already the client's address.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.access.ReadAccess"],
@@ -234,7 +250,11 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "6000/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_ANON_RATE", "6000/minute"),
+        # Failed token authentications per client address: past it, a 429 until the window moves on.
+        "token_failure": env_str("API_TOKEN_FAILURE_RATE", "10/minute"),
+    },
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -244,8 +264,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# Redis/DB back the throttle counters; the local-memory cache is enough for a per-process rate limit.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Throttle counters live in Redis, so every web process counts the same failures and requests.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "TIMEOUT": 300,
+    }
+}
 
 # ---------------------------------------------------------------- logging: logfmt, quiet by default
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

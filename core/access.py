@@ -12,9 +12,11 @@ Browsers log in with a session (the login page), scripts send `Authorization: To
 
 from __future__ import annotations
 
+import math
 from functools import wraps
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
@@ -87,14 +89,29 @@ async def _token_user(*, key: str) -> Any:
     return token.user
 
 
+class TokenThrottledError(Exception):
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
 async def request_user_async(request: HttpRequest) -> tuple[Any, bool]:
     """(user, bad_credentials) of a request on the async path: `Authorization: Token <key>` if sent,
-    else the session. The lookups run through Django's async ORM (off the event loop)."""
+    else the session. The lookups run through Django's async ORM (off the event loop). A client past
+    its rate of failed tokens gets TokenThrottledError, as on the DRF views (core.throttling)."""
+    from core.throttling import TokenFailureThrottle
+
     header = request.headers.get("Authorization", "")
-    if header.lower().startswith(TOKEN_PREFIX):
-        user = await _token_user(key=header[len(TOKEN_PREFIX) :].strip())
-        return (user, False) if user is not None else (AnonymousUser(), True)
-    return await request.auser(), False
+    if not header.lower().startswith(TOKEN_PREFIX):
+        return await request.auser(), False
+    throttle = TokenFailureThrottle()
+    if (wait := await sync_to_async(throttle.retry_after)(request)) is not None:
+        raise TokenThrottledError(wait)
+    user = await _token_user(key=header[len(TOKEN_PREFIX) :].strip())
+    if user is None:
+        await sync_to_async(throttle.failure_record)(request)
+        return AnonymousUser(), True
+    return user, False
 
 
 async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
@@ -104,7 +121,16 @@ async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
 
     if settings.PUBLIC_READ:
         return None
-    user, bad_credentials = await request_user_async(request)
+    try:
+        user, bad_credentials = await request_user_async(request)
+    except TokenThrottledError as throttled:
+        response = error_response(
+            "too many failed token authentications from this client. "
+            f"Expected available in {math.ceil(throttled.wait)} seconds.",
+            status=429,
+        )
+        response["Retry-After"] = str(math.ceil(throttled.wait))
+        return response
     if await user_can_read_async(user=user):
         return None
     if bad_credentials or not user.is_authenticated:

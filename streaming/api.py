@@ -20,7 +20,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -29,6 +28,7 @@ from rest_framework.views import APIView
 from core.access import IngestAccess, read_access_check_async
 from core.api import error_response
 from core.params import ParameterError, id_list_param
+from core.throttling import ThrottledTokenAuthentication
 from sales.models import Item, Store
 from streaming import selectors, services
 from streaming.hub import (
@@ -226,7 +226,7 @@ class IngestView(APIView):
     path as the generator. Token auth only (no session, so no CSRF dance), for users in the
     ingest group."""
 
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [ThrottledTokenAuthentication]  # failed tokens throttled per client
     permission_classes = [IngestAccess]
     parser_classes = [SafeJSONParser]
 

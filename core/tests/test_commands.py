@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.contrib.auth import authenticate
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
@@ -32,5 +31,5 @@ def test_bootstrap_demo_login_keeps_one_password(tmp_path):
     password = demo_password_read(path=password_file)
     assert len(password) >= 12 and oct(password_file.stat().st_mode)[-3:] == "600"
     assert demo_password_read(path=password_file) == password
-    user_in_group_ensure(username="demo", group="viewer", password=password)
-    assert authenticate(username="demo", password=password) is not None
+    demo = user_in_group_ensure(username="demo", group="viewer", password=password)
+    assert demo.check_password(password)
