@@ -29,6 +29,8 @@ from pathlib import Path
 import psycopg
 from django.db import DatabaseError, connection, transaction
 
+from sales import rollups
+
 logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("date", "store", "item", "sales")
@@ -432,10 +434,13 @@ def sales_replace_from_staging(*, cursor, layout: CsvLayout, shift_days: int) ->
     return written
 
 
+DELTA_TABLE = "load_delta"
+
+
 def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> int:
     """Insert the staged rows, overwriting the units of (date, store, item) days
-    already present. Returns the number of rows written, as
-    sales_replace_from_staging does.
+    already present, and leave what changed in DELTA_TABLE for rollups_add.
+    Returns the number of rows written, as sales_replace_from_staging does.
 
     The file is checked before the upsert rather than by it: a rolled-back
     upsert would still have drawn ids from sales_sale's sequence, and a failed
@@ -450,6 +455,16 @@ def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> 
     cursor.execute(f"SELECT EXISTS (SELECT FROM {STAGING_TABLE} GROUP BY {d}, {s}, {i} HAVING count(*) > 1)")
     if cursor.fetchone()[0]:
         raise StepFailed("the file repeats a (date, store, item)")
+    # What the upsert changes, taken before it: the rollups then grow by these deltas instead of being
+    # rebuilt from the whole table, so an append costs what the file holds.
+    cursor.execute(
+        f"""
+        CREATE TEMPORARY TABLE {DELTA_TABLE} ON COMMIT DROP AS
+        SELECT n.date, n.store_id, n.item_id, n.sales - coalesce(o.sales, 0) AS sales, (o.id IS NULL)::int AS rows
+        FROM ({_typed_select(layout, shift_days)}) AS n (date, store_id, item_id, sales)
+        LEFT JOIN sales_sale o USING (date, store_id, item_id)
+        """
+    )
     cursor.execute(
         f"""
         INSERT INTO sales_sale (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}
@@ -466,28 +481,10 @@ def _typed_select(layout: CsvLayout, shift_days: int) -> str:
     return f"SELECT {d}::date{shift}, {s}::int, {i}::int, {v}::int FROM {STAGING_TABLE} WHERE {valid}"
 
 
-def rollups_rebuild(*, cursor) -> None:
-    """Recompute the three daily rollups from sales_sale. One GROUP BY per table
-    (the ORM has no INSERT ... SELECT); the all-stores total is summed from the
-    per-store rollup, which is 50 times smaller than sales_sale."""
-    cursor.execute("TRUNCATE sales_dailytotal, sales_dailystoretotal, sales_dailyitemtotal RESTART IDENTITY")
-    cursor.execute(
-        "INSERT INTO sales_dailystoretotal (date, store_id, sales) "
-        "SELECT date, store_id, sum(sales) FROM sales_sale GROUP BY date, store_id"
-    )
-    cursor.execute(
-        "INSERT INTO sales_dailyitemtotal (date, item_id, sales) "
-        "SELECT date, item_id, sum(sales) FROM sales_sale GROUP BY date, item_id"
-    )
-    cursor.execute(
-        "INSERT INTO sales_dailytotal (date, sales) SELECT date, sum(sales) FROM sales_dailystoretotal GROUP BY date"
-    )
-
-
 def tables_analyze(*, cursor) -> None:
     # Fresh statistics now, rather than whenever autovacuum gets to it: the
     # planner's choices for the API depend on them.
-    cursor.execute("ANALYZE sales_sale, sales_dailytotal, sales_dailystoretotal, sales_dailyitemtotal")
+    cursor.execute(f"ANALYZE sales_sale, {', '.join(rollups.TABLES)}")
 
 
 def write_step(fn: Callable[[], int], *, expect: int | None = None) -> tuple[int | None, Exception | None]:

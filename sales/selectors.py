@@ -9,17 +9,27 @@ Nothing is cached: the rollups are kept in step by every write.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
 from django.db import models
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.models import (
+    DailyItemTotal,
+    DailyStoreTotal,
+    DailyTotal,
+    Item,
+    MonthlyItemTotal,
+    MonthlyStoreTotal,
+    Sale,
+    Store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +77,17 @@ def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
     first pages come straight off the index)."""
     queryset = Sale.objects.order_by("date", "store_id", "item_id")
     if filters is not None:
-        queryset = _filtered(queryset, filters=filters, by_store=True, by_item=True)
+        queryset = _keyed(_dated(queryset, "date", filters.date_from, filters.date_to), filters=filters, model=Sale)
     return queryset
 
 
 # ---------------------------------------------------------------- aggregates
 
 
-def _daily_source(*, filters: SalesFilters, group_by: str | None = None) -> type[models.Model]:
-    """The smallest table holding daily totals at a grain fine enough for these
-    filters and this grouping."""
+def rollup_for(*, filters: SalesFilters, group_by: str | None = None) -> type[models.Model]:
+    """Which table answers these store/item filters, split by `group_by`: the smallest daily one
+    with a fine enough grain (sales_sale itself only when stores and items both matter). The one
+    place that decides it."""
     needs_store = bool(filters.stores) or group_by == "store"
     needs_item = bool(filters.items) or group_by == "item"
     if needs_store and needs_item:
@@ -88,29 +99,122 @@ def _daily_source(*, filters: SalesFilters, group_by: str | None = None) -> type
     return DailyTotal
 
 
-def _filtered(queryset: models.QuerySet, *, filters: SalesFilters, by_store: bool, by_item: bool) -> models.QuerySet:
-    if filters.date_from is not None:
-        queryset = queryset.filter(date__gte=filters.date_from)
-    if filters.date_to is not None:
-        queryset = queryset.filter(date__lte=filters.date_to)
-    if by_store and filters.stores:
+# The monthly rollup beside each per-store and per-item daily one.
+MONTHLY: dict[type[models.Model], type[models.Model]] = {
+    DailyStoreTotal: MonthlyStoreTotal,
+    DailyItemTotal: MonthlyItemTotal,
+}
+
+
+def _month_end(day: date) -> date:
+    if (day.year, day.month) == (date.max.year, date.max.month):
+        return date.max
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class CalendarSplit:
+    """A date range as whole months (read from a monthly rollup) and the days left at either
+    end (read from the daily one). `months` is None when no whole month fits; its bounds are
+    1sts of months, either may be None for "open"."""
+
+    days: tuple[tuple[date | None, date | None], ...]
+    months: tuple[date | None, date | None] | None
+
+
+def calendar_split(*, date_from: date | None, date_to: date | None) -> CalendarSplit:
+    whole = CalendarSplit(days=((date_from, date_to),), months=None)
+    if date_from is not None and date_from.day != 1 and _month_end(date_from) == date.max:
+        return whole
+    if date_to is not None and date_to != _month_end(date_to) and date_to.replace(day=1) == date.min:
+        return whole
+    first = date_from if date_from is None or date_from.day == 1 else _month_end(date_from) + timedelta(days=1)
+    last = date_to if date_to is None or date_to == _month_end(date_to) else date_to.replace(day=1) - timedelta(days=1)
+    if first is not None and last is not None and first > last:
+        return whole
+    days = []
+    if first != date_from:
+        days.append((date_from, first - timedelta(days=1)))
+    if last != date_to:
+        days.append((last + timedelta(days=1), date_to))
+    return CalendarSplit(days=tuple(days), months=(first, last.replace(day=1) if last else None))
+
+
+def _dated(queryset: models.QuerySet, field: str, start: date | None, end: date | None) -> models.QuerySet:
+    if start is not None:
+        queryset = queryset.filter(**{f"{field}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{field}__lte": end})
+    return queryset
+
+
+def _keyed(queryset: models.QuerySet, *, filters: SalesFilters, model: type[models.Model]) -> models.QuerySet:
+    if filters.stores and model in (Sale, DailyStoreTotal, MonthlyStoreTotal):
         queryset = queryset.filter(store_id__in=filters.stores)
-    if by_item and filters.items:
+    if filters.items and model in (Sale, DailyItemTotal, MonthlyItemTotal):
         queryset = queryset.filter(item_id__in=filters.items)
     return queryset
+
+
+def _rollup_parts(*, filters: SalesFilters, group_by: str | None) -> list[tuple[models.QuerySet, str]]:
+    """Querysets whose rows together hold the selection exactly once, each with the name of its
+    date column: whole months from a monthly rollup where one exists, the rest from the daily
+    table `rollup_for` picks. Each row has `sales` and `rows` (and its store_id / item_id)."""
+    model = rollup_for(filters=filters, group_by=group_by)
+    monthly = MONTHLY.get(model)
+    if monthly is None:
+        return [
+            (
+                _keyed(
+                    _dated(model.objects.all(), "date", filters.date_from, filters.date_to),
+                    filters=filters,
+                    model=model,
+                ),
+                "date",
+            )
+        ]
+    split = calendar_split(date_from=filters.date_from, date_to=filters.date_to)
+    parts = [
+        (_keyed(_dated(model.objects.all(), "date", *span), filters=filters, model=model), "date")
+        for span in split.days
+    ]
+    if split.months is not None:
+        parts.append(
+            (_keyed(_dated(monthly.objects.all(), "month", *split.months), filters=filters, model=monthly), "month")
+        )
+    return parts
+
+
+def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[int, int]]:
+    """Units and sales_sale rows of each store (or item) with rows in the selection:
+    {id: (units, rows)}. Reads at most a few dozen rollup rows per store or item whatever the
+    length of the history (whole months from the monthly rollups)."""
+    key = f"{by}_id"
+    totals: dict[int, tuple[int, int]] = {}
+    for queryset, _ in _rollup_parts(filters=filters, group_by=by):
+        rows = Count("id") if queryset.model is Sale else Sum("rows")
+        grouped = (
+            queryset.values(key).annotate(units=Sum("sales"), count=rows).order_by().values_list(key, "units", "count")
+        )
+        for ident, units, count in grouped:
+            before = totals.get(ident, (0, 0))
+            totals[ident] = (before[0] + units, before[1] + count)
+    return totals
+
+
+def sale_count(*, filters: SalesFilters) -> int:
+    """How many sales_sale rows the selection holds, from the rollups' row counts (an exact
+    figure without counting the base table, unless stores and items are both filtered)."""
+    by: GroupBy = "item" if filters.items and not filters.stores else "store"
+    return sum(count for _, count in sales_by_key(filters=filters, by=by).values())
 
 
 def daily_totals(*, filters: SalesFilters, group_by: str | None = None) -> models.QuerySet:
     """Rows with `date` and `sales` (and store_id / item_id where the table has
     them) whose sums over any set of days answer `filters`, split by `group_by`
     if given, from the smallest table that can. Sum them; never count them."""
-    model = _daily_source(filters=filters, group_by=group_by)
-    return _filtered(
-        model.objects.all(),
-        filters=filters,
-        by_store=model in (Sale, DailyStoreTotal),
-        by_item=model in (Sale, DailyItemTotal),
-    )
+    model = rollup_for(filters=filters, group_by=group_by)
+    return _keyed(_dated(model.objects.all(), "date", filters.date_from, filters.date_to), filters=filters, model=model)
 
 
 # What one row of each rollup is the total of, besides its day.
@@ -130,13 +234,16 @@ def sales_aggregated(
         raise ValueError(f"unknown granularity {granularity!r}")
     if group_by not in (None, *GROUP_BYS):
         raise ValueError(f"unknown group_by {group_by!r}")
-    queryset = daily_totals(filters=filters, group_by=group_by)
     key = f"{group_by}_id" if group_by else None
     keys = [key] if key else []
-    if granularity == "day" and _ROLLUP_KEY.get(queryset.model, "") == group_by:
+    if granularity == "month" and MONTHLY.get(rollup_for(filters=filters, group_by=group_by)):
+        rows = _monthly_totals(filters=filters, group_by=group_by)
+    elif granularity == "day" and _ROLLUP_KEY.get(rollup_for(filters=filters, group_by=group_by), "") == group_by:
         # The rollup already holds one row per day (and key): read it as it is.
+        queryset = daily_totals(filters=filters, group_by=group_by)
         rows = queryset.order_by("date", *keys).values_list("date", *keys, "sales")
     else:
+        queryset = daily_totals(filters=filters, group_by=group_by)
         if granularity == "day":
             period = models.F("date")
         elif granularity == "week":
@@ -191,20 +298,14 @@ def sales_breakdown(
     first ("asc"), ties by id; `top` rows from position `offset`. Every store (item) the
     store/item filters allow counts, with 0 when it sold nothing.
 
-    Read from the per-store or per-item daily rollup unless the other key is filtered too;
-    at most one row per store (item) comes back from PostgreSQL, so the answer stays small
-    whatever the size of the history."""
+    Read from the per-store or per-item rollups (whole months from the monthly ones) unless
+    the other key is filtered too; at most a few rows per store (item) come back from
+    PostgreSQL, so the answer stays small whatever the size of the history."""
     if by not in GROUP_BYS:
         raise ValueError(f"unknown breakdown {by!r}")
     if order not in BREAKDOWN_ORDERS:
         raise ValueError(f"unknown order {order!r}")
-    sold = dict(
-        daily_totals(filters=filters, group_by=by)
-        .values(f"{by}_id")
-        .annotate(total=Sum("sales"))
-        .order_by()
-        .values_list(f"{by}_id", "total")
-    )
+    sold = {key: units for key, (units, _) in sales_by_key(filters=filters, by=by).items()}
     keys = filters.stores if by == "store" else filters.items
     known = (Store if by == "store" else Item).objects.order_by()
     if keys:
@@ -234,6 +335,19 @@ def sales_breakdown(
     )
 
 
+def _monthly_totals(*, filters: SalesFilters, group_by: GroupBy | None) -> list[tuple]:
+    """(month, [key,] units) rows sorted like sales_aggregated's, from the monthly rollup for the
+    whole months and the daily one for the days at either end."""
+    key = [f"{group_by}_id"] if group_by else []
+    totals: dict[tuple, int] = defaultdict(int)
+    for queryset, field in _rollup_parts(filters=filters, group_by=group_by):
+        period = models.F("month") if field == "month" else TruncMonth("date", output_field=models.DateField())
+        grouped = queryset.annotate(period=period).values("period", *key).annotate(units=Sum("sales")).order_by()
+        for row in grouped.values_list("period", *key, "units"):
+            totals[row[:-1]] += row[-1]
+    return [(*group, units) for group, units in sorted(totals.items())]
+
+
 # ---------------------------------------------------------------- metrics
 
 
@@ -253,16 +367,10 @@ def _window(current: int | None, previous: int | None, *, compared: bool = True)
     return {"sales": current, "previous": previous, "growth_pct": _growth_pct(current, previous)}
 
 
-def _ranked(*, filters: SalesFilters, by: GroupBy, names: dict[int, str]) -> list[dict[str, Any]]:
-    """Every store (or item) with sales in the selection, best first (ties by id)."""
-    rows = (
-        daily_totals(filters=filters, group_by=by)
-        .values(f"{by}_id")
-        .annotate(total=Sum("sales"))
-        .order_by("-total", f"{by}_id")
-        .values_list(f"{by}_id", "total")
-    )
-    return [{by: key, "name": names.get(key, ""), "sales": total} for key, total in rows]
+def _ranked(*, totals: dict[int, tuple[int, int]], by: GroupBy, names: dict[int, str]) -> list[dict[str, Any]]:
+    """Every store (or item) of `totals` (from sales_by_key), best first (ties by id)."""
+    ranked = sorted(totals.items(), key=lambda entry: (-entry[1][0], entry[0]))
+    return [{by: key, "name": names.get(key, ""), "sales": units} for key, (units, _) in ranked]
 
 
 TODAY_FORECAST_KEYS = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -366,8 +474,11 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         .values_list("date", "total")
         .first()
     )
-    stores = _ranked(filters=filters, by="store", names=dict(Store.objects.values_list("id", "name")))
-    items = _ranked(filters=filters, by="item", names=dict(Item.objects.values_list("id", "name")))
+    by_store, by_item = sales_by_key(filters=filters, by="store"), sales_by_key(filters=filters, by="item")
+    stores = _ranked(totals=by_store, by="store", names=dict(Store.objects.values_list("id", "name")))
+    items = _ranked(totals=by_item, by="item", names=dict(Item.objects.values_list("id", "name")))
+    # Counted from whichever of the two read a rollup (the same figure either way).
+    rows = sum(count for _, count in (by_item if filters.items and not filters.stores else by_store).values())
     days = (last - first).days + 1
     total = span["total"]
     return {
@@ -383,6 +494,6 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "best_day": {"date": best[0], "sales": best[1]},
         "top_stores": stores[:5],
         "top_items": items[:5],
-        "counts": {"stores": len(stores), "items": len(items), "rows": sale_list(filters=filters).order_by().count()},
+        "counts": {"stores": len(stores), "items": len(items), "rows": rows},
         "today": today_block,
     }

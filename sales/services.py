@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from sales import loading
+from sales import loading, rollups
 from sales.loading import LoadError, LoadProblem
 from sales.models import Item, Store
 
@@ -29,26 +29,22 @@ class SaleRow:
     sales: int
 
 
-# Each rollup: table, key columns, and how to pick the key out of a SaleRow.
-_UPSERT_ADD = """
-    INSERT INTO {table} ({keys}, sales)
-    SELECT {keys}, sales FROM unnest({arrays}) AS t({keys}, sales)
-    ON CONFLICT ({conflict}) DO UPDATE SET sales = {table}.sales + EXCLUDED.sales
+_SALE_ADD = """
+    INSERT INTO sales_sale (date, store_id, item_id, sales)
+    SELECT * FROM unnest(%s::date[], %s::int[], %s::int[], %s::int[])
+    ON CONFLICT (date, store_id, item_id) DO UPDATE SET sales = sales_sale.sales + EXCLUDED.sales
+    RETURNING date, store_id, item_id, (xmax = 0) AS inserted
 """
-
-
-def _upsert_add(cursor, *, table: str, keys: list[str], types: list[str], totals: dict[tuple, int]) -> None:
-    if not totals:
-        return
-    columns = list(zip(*[(*key, value) for key, value in totals.items()], strict=True))
-    arrays = ", ".join(f"%s::{t}[]" for t in [*types, "bigint"])
-    sql = _UPSERT_ADD.format(table=table, keys=", ".join(keys), arrays=arrays, conflict=", ".join(keys))
-    cursor.execute(sql, [list(c) for c in columns])
+# The batch's deltas for the rollups: its units, and 1 for each (date, store, item) it created.
+_BATCH_DELTAS = (
+    "(SELECT * FROM unnest(%s::date[], %s::int[], %s::int[], %s::bigint[], %s::int[])"
+    " AS u (date, store_id, item_id, sales, rows))"
+)
 
 
 def sales_record_batch(*, rows: Iterable[SaleRow]) -> int:
     """Add `rows` to the history: each row's units are added to that (date, store,
-    item) day, and to the daily, per-store and per-item rollups, in one transaction.
+    item) day, and to every rollup, in one transaction.
 
     This is the one write path for new sales (the live generator and the ingest
     API both call it). Callers validate that stores and items exist. Returns the
@@ -57,30 +53,18 @@ def sales_record_batch(*, rows: Iterable[SaleRow]) -> int:
     per_sale: dict[tuple, int] = defaultdict(int)
     for row in rows:
         per_sale[(row.date, row.store_id, row.item_id)] += row.sales
-    per_day: dict[tuple, int] = defaultdict(int)
-    per_store: dict[tuple, int] = defaultdict(int)
-    per_item: dict[tuple, int] = defaultdict(int)
-    for (day, store_id, item_id), units in per_sale.items():
-        per_day[(day,)] += units
-        per_store[(day, store_id)] += units
-        per_item[(day, item_id)] += units
+    if not per_sale:
+        return 0
+    keys = list(per_sale)
+    columns = [[key[n] for key in keys] for n in range(3)]
+    units = [per_sale[key] for key in keys]
     # The ORM's bulk upsert can only overwrite on conflict; sales must be added, so this is SQL.
     with transaction.atomic(), connection.cursor() as cursor:
-        _upsert_add(
-            cursor,
-            table="sales_sale",
-            keys=["date", "store_id", "item_id"],
-            types=["date", "int", "int"],
-            totals=per_sale,
-        )
-        _upsert_add(cursor, table="sales_dailytotal", keys=["date"], types=["date"], totals=per_day)
-        _upsert_add(
-            cursor, table="sales_dailystoretotal", keys=["date", "store_id"], types=["date", "int"], totals=per_store
-        )
-        _upsert_add(
-            cursor, table="sales_dailyitemtotal", keys=["date", "item_id"], types=["date", "int"], totals=per_item
-        )
-    return sum(per_day.values())
+        cursor.execute(_SALE_ADD, [*columns, units])
+        created = {(day, store, item) for day, store, item, inserted in cursor.fetchall() if inserted}
+        counts = [int(key in created) for key in keys]
+        rollups.rollups_add(cursor=cursor, deltas=_BATCH_DELTAS, params=[*columns, units, counts])
+    return sum(units)
 
 
 # ---------------------------------------------------------------- loading the history
@@ -164,51 +148,14 @@ def sales_load_csv(
         # memory; dates must print as YYYY-MM-DD for the validity check.
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        loading.staging_create(cursor=cursor, layout=layout)
-        rows, copy_error = loading.write_step(
-            lambda: loading.staging_copy(cursor=cursor, path=path, layout=layout, progress=progress)
-        )
-        if copy_error is not None:
-            problems, total = loading.file_structure_problems(path=path, layout=layout)
-            raise LoadError(path=path, problems=problems or [loading.database_error_problem(copy_error)], total=total)
-        if rows == 0:
-            raise LoadError(
-                path=path,
-                problems=[LoadProblem(line=None, column=None, value=None, message="has a header but no data rows")],
-            )
+        rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=progress)
         stage("copied", rows)
-
         first, last = loading.staging_date_range(cursor=cursor, layout=layout)
-        shift_days = 0
-        if align_to_today:
-            # A malformed last date leaves the shift at 0: the write below refuses the file and says where.
-            with contextlib.suppress(ValueError):
-                shift_days = align_shift_days(last=date.fromisoformat(last), today=timezone.localdate())
-        stores, items = loading.staging_keys(cursor=cursor, layout=layout)
-        # Existing names are kept: an admin may have renamed a store.
-        Store.objects.bulk_create([Store(id=n, name=f"Store {n}") for n in stores], ignore_conflicts=True)
-        Item.objects.bulk_create([Item(id=n, name=f"Item {n}") for n in items], ignore_conflicts=True)
-
-        write = loading.sales_upsert_from_staging if append else loading.sales_replace_from_staging
-        _, write_error = loading.write_step(
-            lambda: write(cursor=cursor, layout=layout, shift_days=shift_days), expect=rows
-        )
-        if write_error is not None:
-            problems, total = loading.staging_problems(cursor=cursor, layout=layout)
-            if not problems:
-                problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
-            if not problems:
-                problems, total = [loading.database_error_problem(write_error)], 1
-            raise LoadError(path=path, problems=problems, total=total)
+        shift_days = _load_shift(last=last) if align_to_today else 0
+        stores, items = _load_keys_create(cursor=cursor, layout=layout)
+        _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
         stage("written", rows)
-
-        loading.rollups_rebuild(cursor=cursor)
-        loading.tables_analyze(cursor=cursor)
-        if append:
-            cursor.execute("SELECT count(*) FROM sales_sale")
-            (total_rows,) = cursor.fetchone()
-        else:
-            total_rows = rows
+        total_rows = _load_rollups(cursor=cursor, append=append, rows=rows)
         if followups:
             transaction.on_commit(followups_enqueue)
         stage("rollups", rows)
@@ -239,6 +186,63 @@ def sales_load_csv(
         },
     )
     return summary
+
+
+def _load_copy(*, cursor, path: Path, layout, progress) -> int:
+    """COPY the file into the staging table; the rows copied. LoadError when PostgreSQL refuses
+    the file's structure or it has no data rows."""
+    loading.staging_create(cursor=cursor, layout=layout)
+    rows, copy_error = loading.write_step(
+        lambda: loading.staging_copy(cursor=cursor, path=path, layout=layout, progress=progress)
+    )
+    if copy_error is not None:
+        problems, total = loading.file_structure_problems(path=path, layout=layout)
+        raise LoadError(path=path, problems=problems or [loading.database_error_problem(copy_error)], total=total)
+    if rows == 0:
+        problem = LoadProblem(line=None, column=None, value=None, message="has a header but no data rows")
+        raise LoadError(path=path, problems=[problem])
+    return rows
+
+
+def _load_shift(*, last: str | None) -> int:
+    # A malformed last date leaves the shift at 0: the write refuses the file and says where.
+    with contextlib.suppress(ValueError, TypeError):
+        return align_shift_days(last=date.fromisoformat(last), today=timezone.localdate())
+    return 0
+
+
+def _load_keys_create(*, cursor, layout) -> tuple[list[int], list[int]]:
+    """Create the stores and items the file names; existing names are kept (an admin may have renamed one)."""
+    stores, items = loading.staging_keys(cursor=cursor, layout=layout)
+    Store.objects.bulk_create([Store(id=n, name=f"Store {n}") for n in stores], ignore_conflicts=True)
+    Item.objects.bulk_create([Item(id=n, name=f"Item {n}") for n in items], ignore_conflicts=True)
+    return stores, items
+
+
+def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, append: bool) -> None:
+    """Replace (or upsert into) sales_sale from the staging table; LoadError naming every bad row."""
+    write = loading.sales_upsert_from_staging if append else loading.sales_replace_from_staging
+    _, write_error = loading.write_step(lambda: write(cursor=cursor, layout=layout, shift_days=shift_days), expect=rows)
+    if write_error is None:
+        return
+    problems, total = loading.staging_problems(cursor=cursor, layout=layout)
+    if not problems:
+        problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
+    if not problems:
+        problems, total = [loading.database_error_problem(write_error)], 1
+    raise LoadError(path=path, problems=problems, total=total)
+
+
+def _load_rollups(*, cursor, append: bool, rows: int) -> int:
+    """Bring the rollups in step; returns the rows sales_sale holds now. A full load rebuilds them
+    (and refreshes the planner's statistics); an append adds its deltas, costing what the file holds."""
+    if not append:
+        rollups.rollups_rebuild(cursor=cursor)
+        loading.tables_analyze(cursor=cursor)
+        return rows
+    rollups.rollups_add(cursor=cursor, deltas=loading.DELTA_TABLE)
+    cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
+    return cursor.fetchone()[0]
 
 
 def followups_enqueue() -> None:

@@ -116,3 +116,32 @@ def totals_by(rows: list[SaleRow], key) -> dict:
     for row in rows:
         totals[key(row)] += row.sales
     return dict(totals)
+
+
+# ---------------------------------------------------------------- rollups against the base table
+
+
+def rollups_mismatches() -> list[str]:
+    """Every rollup row that differs from a fresh GROUP BY of sales_sale (units or row count), as
+    text; empty when every rollup is in step."""
+    from sales.rollups import ROLLUPS
+
+    problems = []
+    with connection.cursor() as cursor:
+        for rollup in ROLLUPS:
+            keys, exprs = ", ".join(rollup.keys), ", ".join(rollup.exprs)
+            cursor.execute(
+                f"""
+                SELECT * FROM (
+                    SELECT {exprs}, sum(sales)::bigint AS sales, count(*)::int AS rows FROM sales_sale GROUP BY {exprs}
+                ) AS base (k1{", k2" if len(rollup.keys) > 1 else ""}, sales, rows)
+                FULL JOIN (SELECT {keys}, sales, rows FROM {rollup.table}) AS r
+                    ({", ".join(f"r{n}" for n in range(1, len(rollup.keys) + 1))}, r_sales, r_rows)
+                    ON (base.k1, {"base.k2" if len(rollup.keys) > 1 else "0"}) =
+                       (r.r1, {"r.r2" if len(rollup.keys) > 1 else "0"})
+                WHERE base.sales IS DISTINCT FROM r.r_sales OR base.rows IS DISTINCT FROM r.r_rows
+                LIMIT 5
+                """
+            )
+            problems += [f"{rollup.table}: {row}" for row in cursor.fetchall()]
+    return problems

@@ -99,7 +99,9 @@ def test_default_granularity_is_day_and_periods_are_mondays_and_firsts(api_clien
         ("group_by=store", "sales_dailystoretotal"),
         ("group_by=store&store=1,2&granularity=week", "sales_dailystoretotal"),
         ("item=1", "sales_dailyitemtotal"),
-        ("group_by=item&granularity=month", "sales_dailyitemtotal"),
+        ("group_by=item&granularity=month", "sales_monthlyitemtotal"),
+        ("group_by=item&granularity=month&date_from=2016-01-05", "sales_dailyitemtotal sales_monthlyitemtotal"),
+        ("store=2&granularity=month&date_to=2016-01-31", "sales_monthlystoretotal"),
         ("store=1&item=1", "sales_sale"),
         ("group_by=store&item=1", "sales_sale"),
         ("group_by=item&store=1", "sales_sale"),
@@ -108,13 +110,10 @@ def test_default_granularity_is_day_and_periods_are_mondays_and_firsts(api_clien
 def test_aggregated_reads_the_smallest_rollup_that_can_answer(api_client, sales_dataset, query, table):
     with CaptureQueriesContext(connection) as queries:
         assert api_client.get(f"/api/sales/aggregated?{query}").status_code == 200
-    tables_read = {
-        t
-        for q in queries
-        for t in ("sales_dailytotal", "sales_dailystoretotal", "sales_dailyitemtotal", "sales_sale")
-        if f'"{t}"' in q["sql"]
-    }
-    assert tables_read == {table}
+    rollups = ("sales_dailytotal", "sales_dailystoretotal", "sales_dailyitemtotal", "sales_sale")
+    rollups += ("sales_monthlystoretotal", "sales_monthlyitemtotal")
+    tables_read = {t for q in queries for t in rollups if f'"{t}"' in q["sql"]}
+    assert tables_read == set(table.split())
 
 
 def test_aggregated_follows_new_writes(api_client, sales_dataset):
