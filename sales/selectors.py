@@ -399,7 +399,7 @@ def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float
 
 
 def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[str, Any]:
-    """KPIs for the selection, read from the daily rollups.
+    """KPIs for the selection, read from the rollups.
 
     date_from/date_to are the first and last day WITH DATA after the filters;
     `days` counts calendar days between them (inclusive) and `average_per_day`
@@ -414,29 +414,62 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     today = today or timezone.localdate()
     daily = daily_totals(filters=filters)
     span = daily.aggregate(first=Min("date"), last=Max("date"), total=Sum("sales"))
-    first, last = span["first"], span["last"]
-    undated = SalesFilters(stores=filters.stores, items=filters.items)
-    today_actual = daily_totals(filters=undated).filter(date=today).aggregate(total=Sum("sales"))["total"]
-    today_block = {"date": today, "actual": today_actual or 0, **sales_today_forecast(filters=filters, day=today)}
+    first, last, total = span["first"], span["last"], span["total"]
+    today_block = _metrics_today(filters=filters, today=today)
     if first is None:
-        empty_window = _window(0, None, compared=False)
-        return {
-            "date_from": None,
-            "date_to": None,
-            "days": 0,
-            "total_sales": 0,
-            "average_per_day": None,
-            "windows_end": None,
-            "last_7_days": empty_window,
-            "last_30_days": dict(empty_window),
-            "year_over_year": dict(empty_window),
-            "best_day": None,
-            "top_stores": [],
-            "top_items": [],
-            "counts": {"stores": 0, "items": 0, "rows": 0},
-            "today": today_block,
-        }
+        return _metrics_empty(today_block=today_block)
+    windows_end, windows = _metrics_windows(filters=filters, last=last, today=today)
+    best = daily.values("date").annotate(total=Sum("sales")).order_by("-total", "date").values_list("date", "total")
+    best_date, best_units = best.first()
+    stores, items, rows = _metrics_rankings(filters=filters)
+    days = (last - first).days + 1
+    return {
+        "date_from": first,
+        "date_to": last,
+        "days": days,
+        "total_sales": total,
+        "average_per_day": round(total / days, 1),
+        "windows_end": windows_end,
+        "last_7_days": windows[7],
+        "last_30_days": windows[30],
+        "year_over_year": windows[365],
+        "best_day": {"date": best_date, "sales": best_units},
+        "top_stores": stores[:5],
+        "top_items": items[:5],
+        "counts": {"stores": len(stores), "items": len(items), "rows": rows},
+        "today": today_block,
+    }
 
+
+def _metrics_today(*, filters: SalesFilters, today: date) -> dict[str, Any]:
+    """Today's units with the store/item filters (whatever the dates), and its forecast."""
+    undated = SalesFilters(stores=filters.stores, items=filters.items)
+    actual = daily_totals(filters=undated).filter(date=today).aggregate(total=Sum("sales"))["total"]
+    return {"date": today, "actual": actual or 0, **sales_today_forecast(filters=filters, day=today)}
+
+
+def _metrics_empty(*, today_block: dict[str, Any]) -> dict[str, Any]:
+    empty_window = _window(0, None, compared=False)
+    return {
+        "date_from": None,
+        "date_to": None,
+        "days": 0,
+        "total_sales": 0,
+        "average_per_day": None,
+        "windows_end": None,
+        "last_7_days": empty_window,
+        "last_30_days": dict(empty_window),
+        "year_over_year": dict(empty_window),
+        "best_day": None,
+        "top_stores": [],
+        "top_items": [],
+        "counts": {"stores": 0, "items": 0, "rows": 0},
+        "today": today_block,
+    }
+
+
+def _metrics_windows(*, filters: SalesFilters, last: date, today: date) -> tuple[date | None, dict[int, dict]]:
+    """The windows' last day (None when there is no complete day) and the 7-, 30- and 365-day windows."""
     # The windows compare complete days: today fills up while live sales stream in, and a partial
     # day would make every window read as a fall early in the day ("today" has its own block).
     windows_end = min(last, today - timedelta(days=1))
@@ -452,7 +485,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     # "The 30 days before" a date range usually lie outside it: the windows read the history up
     # to their end with the store/item filters only.
     history = daily_totals(filters=SalesFilters(stores=filters.stores, items=filters.items, date_to=windows_end))
-    windows = history.aggregate(
+    sums = history.aggregate(
         first=Min("date"),
         w7=between(7, 0),
         p7=between(14, 7),
@@ -464,36 +497,17 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
 
     def window(days: int) -> dict[str, Any]:
         # The earlier window is (end - 2 x days, end - days]: compared only when data covers all of it.
-        compared = windows["first"] is not None and days_back(2 * days) >= windows["first"] - timedelta(days=1)
-        return _window(windows[f"w{days}"], windows[f"p{days}"], compared=compared)
+        compared = sums["first"] is not None and days_back(2 * days) >= sums["first"] - timedelta(days=1)
+        return _window(sums[f"w{days}"], sums[f"p{days}"], compared=compared)
 
-    best = (
-        daily.values("date")
-        .annotate(total=Sum("sales"))
-        .order_by("-total", "date")
-        .values_list("date", "total")
-        .first()
-    )
+    return (windows_end if sums["first"] is not None else None), {days: window(days) for days in (7, 30, 365)}
+
+
+def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int]:
+    """Every store and every item with sales in the selection, best first, and its sales_sale row count."""
     by_store, by_item = sales_by_key(filters=filters, by="store"), sales_by_key(filters=filters, by="item")
     stores = _ranked(totals=by_store, by="store", names=dict(Store.objects.values_list("id", "name")))
     items = _ranked(totals=by_item, by="item", names=dict(Item.objects.values_list("id", "name")))
     # Counted from whichever of the two read a rollup (the same figure either way).
     rows = sum(count for _, count in (by_item if filters.items and not filters.stores else by_store).values())
-    days = (last - first).days + 1
-    total = span["total"]
-    return {
-        "date_from": first,
-        "date_to": last,
-        "days": days,
-        "total_sales": total,
-        "average_per_day": round(total / days, 1),
-        "windows_end": windows_end if windows["first"] is not None else None,
-        "last_7_days": window(7),
-        "last_30_days": window(30),
-        "year_over_year": window(365),
-        "best_day": {"date": best[0], "sales": best[1]},
-        "top_stores": stores[:5],
-        "top_items": items[:5],
-        "counts": {"stores": len(stores), "items": len(items), "rows": rows},
-        "today": today_block,
-    }
+    return stores, items, rows
