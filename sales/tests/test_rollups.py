@@ -123,29 +123,6 @@ def test_a_failed_append_leaves_the_rollups_as_they_were(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("date_from", "date_to", "days", "months"),
-    [
-        (None, None, (), (None, None)),
-        (date(2017, 1, 1), date(2017, 1, 31), (), (date(2017, 1, 1), date(2017, 1, 1))),
-        (date(2017, 1, 2), date(2017, 1, 30), ((date(2017, 1, 2), date(2017, 1, 30)),), None),
-        (
-            date(2016, 12, 31),
-            date(2017, 3, 1),
-            ((date(2016, 12, 31), date(2016, 12, 31)), (date(2017, 3, 1), date(2017, 3, 1))),
-            (date(2017, 1, 1), date(2017, 2, 1)),
-        ),
-        (date(2017, 2, 1), None, (), (date(2017, 2, 1), None)),
-        (None, date(2016, 2, 28), ((date(2016, 2, 1), date(2016, 2, 28)),), (None, date(2016, 1, 1))),
-        (date(9999, 12, 2), None, ((date(9999, 12, 2), None),), None),
-        (None, date(1, 1, 30), ((None, date(1, 1, 30)),), None),
-    ],
-)
-def test_a_date_range_splits_into_whole_months_and_the_days_at_either_end(date_from, date_to, days, months):
-    split = selectors.calendar_split(date_from=date_from, date_to=date_to)
-    assert split == selectors.CalendarSplit(days=days, months=months)
-
-
-@pytest.mark.parametrize(
     "query",
     [
         "",

@@ -1,0 +1,72 @@
+"""The sales selectors on their own: which table answers which filters, how a date range is split
+into whole months and edge days, and totals per store or item."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sales import selectors
+from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
+from sales.services import SaleRow, sales_record_batch
+from sales.tests.factories import items_create, stores_create
+
+F = selectors.SalesFilters
+
+
+@pytest.mark.parametrize(
+    ("filters", "group_by", "table"),
+    [
+        (F(), None, DailyTotal),
+        (F(date_from=date(2017, 1, 1)), None, DailyTotal),
+        (F(stores=(1,)), None, DailyStoreTotal),
+        (F(), "store", DailyStoreTotal),
+        (F(items=(2, 3)), None, DailyItemTotal),
+        (F(), "item", DailyItemTotal),
+        (F(stores=(1,)), "item", Sale),
+        (F(items=(1,)), "store", Sale),
+        (F(stores=(1,), items=(1,)), None, Sale),
+    ],
+)
+def test_one_resolver_picks_the_smallest_table_that_can_answer(filters, group_by, table):
+    assert selectors.rollup_for(filters=filters, group_by=group_by) is table
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "days", "months"),
+    [
+        (None, None, (), (None, None)),
+        (date(2017, 1, 1), date(2017, 1, 31), (), (date(2017, 1, 1), date(2017, 1, 1))),
+        (date(2017, 1, 2), date(2017, 1, 30), ((date(2017, 1, 2), date(2017, 1, 30)),), None),
+        (
+            date(2016, 12, 31),
+            date(2017, 3, 1),
+            ((date(2016, 12, 31), date(2016, 12, 31)), (date(2017, 3, 1), date(2017, 3, 1))),
+            (date(2017, 1, 1), date(2017, 2, 1)),
+        ),
+        (date(2017, 2, 1), None, (), (date(2017, 2, 1), None)),
+        (None, date(2016, 2, 28), ((date(2016, 2, 1), date(2016, 2, 28)),), (None, date(2016, 1, 1))),
+        (date(9999, 12, 2), None, ((date(9999, 12, 2), None),), None),
+        (None, date(1, 1, 30), ((None, date(1, 1, 30)),), None),
+    ],
+)
+def test_a_date_range_splits_into_whole_months_and_the_days_at_either_end(date_from, date_to, days, months):
+    split = selectors.calendar_split(date_from=date_from, date_to=date_to)
+    assert split == selectors.CalendarSplit(days=days, months=months)
+
+
+@pytest.mark.django_db
+def test_totals_by_key_add_the_whole_months_and_the_days_at_either_end():
+    stores_create(ids=[1, 2])
+    items_create(ids=[1])
+    days = [date(2017, 1, 31), date(2017, 2, 1), date(2017, 2, 28), date(2017, 3, 1)]
+    sales_record_batch(
+        rows=[SaleRow(date=d, store_id=s, item_id=1, sales=s * 10 + n) for n, d in enumerate(days) for s in (1, 2)]
+    )
+    everything = selectors.sales_by_key(filters=F(), by="store")
+    assert everything == {1: (10 + 11 + 12 + 13, 4), 2: (20 + 21 + 22 + 23, 4)}
+    edges = selectors.sales_by_key(filters=F(date_from=date(2017, 1, 31), date_to=date(2017, 2, 28)), by="store")
+    assert edges == {1: (10 + 11 + 12, 3), 2: (20 + 21 + 22, 3)}
+    assert selectors.sales_by_key(filters=F(date_from=date(2017, 3, 2)), by="item") == {}
+    assert selectors.sale_count(filters=F(items=(1,), date_to=date(2017, 2, 1))) == 4
