@@ -172,7 +172,16 @@ STREAMING_TREND_HORIZON_DAYS = env_int("STREAMING_TREND_HORIZON_DAYS", 365, mini
 STREAMING_EVENT_RETENTION_DAYS = env_int("STREAMING_EVENT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
 # While streams are open, full garbage collections run on this timer instead of mid-fan-out (0 = leave GC alone).
 STREAMING_GC_SECONDS = env_int("STREAMING_GC_SECONDS", 120, minimum=0, maximum=86400)
+# Open live streams: per client (a user, or an address when anonymous) and per web process; past
+# either, a new stream gets a JSON 429 (a browser tab holds one; a wall of screens a handful).
+STREAMING_MAX_PER_CLIENT = env_int("STREAMING_MAX_PER_CLIENT", 10, minimum=1, maximum=100_000)
+STREAMING_MAX_PER_PROCESS = env_int("STREAMING_MAX_PER_PROCESS", 1000, minimum=1, maximum=1_000_000)
 FORECAST_DAYS = env_int("FORECAST_DAYS", 30, minimum=1, maximum=365)
+# POST /api/sales/ingest: the largest body taken (a JSON 413 past it). 8 MiB holds the 10,000 rows an
+# ingest may carry with room to spare, so a body of too many rows gets the row-limit message instead.
+INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024, maximum=256 * 1024 * 1024)
+# Django's own cap on any body it reads: the largest one a view takes (core.api answers past it with a 413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
 
 # ---------------------------------------------------------------- i18n / time
@@ -288,6 +297,7 @@ LOGGING = {
         "forecasting": {"level": LOG_LEVEL},
         "frontend": {"level": LOG_LEVEL},
         "config": {"level": LOG_LEVEL},
+        "core": {"level": LOG_LEVEL},
         "celery": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
     },

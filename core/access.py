@@ -115,11 +115,13 @@ async def request_user_async(request: HttpRequest) -> tuple[Any, bool]:
 
 
 async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
-    """None when the request may read; else the JSON 401 (no or bad credentials) or 403 to answer.
+    """None when the request may read (then `request.reader` is the user, anonymous under PUBLIC_READ);
+    else the JSON 401 (no or bad credentials), 403 or 429 (too many bad tokens) to answer.
     For the async views (the stream), which DRF's permissions do not reach."""
     from core.api import error_response  # core.api imports DRF's views, which import this module
 
     if settings.PUBLIC_READ:
+        request.reader = AnonymousUser()
         return None
     try:
         user, bad_credentials = await request_user_async(request)
@@ -132,6 +134,7 @@ async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
         response["Retry-After"] = str(math.ceil(throttled.wait))
         return response
     if await user_can_read_async(user=user):
+        request.reader = user
         return None
     if bad_credentials or not user.is_authenticated:
         # DRF's own words, so that every path says the same.

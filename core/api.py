@@ -9,13 +9,18 @@ error responses themselves; plain views (the SSE stream, /health) answer with
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 # The OpenAPI component of every error answer.
 ERROR_RESPONSE = inline_serializer(
@@ -59,9 +64,32 @@ def error_response(message: str, *, parameter: str | None = None, status: int = 
     return JsonResponse(error_body(message, parameter), status=status)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "request body too large"
+
+
+def body_size_check(request, *, limit: int, setting: str) -> None:
+    """Refuse a body whose declared size is over `limit` bytes (the setting that sets it is named), before
+    anything reads it. Logged as a warning: a client's mistake, not the server's."""
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        size = 0
+    if size > limit:
+        logger.warning("request_too_large path=%s bytes=%d limit=%d", request.path, size, limit)
+        raise RequestTooLarge(f"request body is {size:,} bytes, over the limit of {limit:,} bytes ({setting})")
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, reshaped to {"error": "...", "parameter": "..."} for 400s and
-    {"error": "..."} for the other API errors (401, 403, 404, 405, 429)."""
+    {"error": "..."} for the other API errors (401, 403, 404, 405, 413, 429)."""
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own cap (DATA_UPLOAD_MAX_MEMORY_SIZE), met by a body that declared no size: a 413 like ours,
+        # not Django's HTML 400 with an error-level traceback.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        logger.warning("request_too_large path=%s limit=%d", context["request"].path, limit)
+        exc = RequestTooLarge(f"request body over the limit of {limit:,} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)")
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages})
     response = exception_handler(exc, context)

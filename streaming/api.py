@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import IngestAccess, read_access_check_async
-from core.api import error_response
+from core.api import body_size_check, error_response
 from core.params import ParameterError, id_list_param
 from core.throttling import ThrottledTokenAuthentication
 from sales.models import Item, Store
@@ -67,6 +67,15 @@ def _last_event_id(request: HttpRequest) -> int | None:
     return value
 
 
+def _stream_owner(request: HttpRequest) -> str:
+    """Who the per-client cap counts: the signed-in user, or the address of an anonymous one
+    (REMOTE_ADDR: Daphne's --proxy-headers puts the client's there behind a proxy)."""
+    reader = getattr(request, "reader", None)
+    if reader is not None and reader.is_authenticated:
+        return f"user:{reader.pk}"
+    return f"address:{request.META.get('REMOTE_ADDR', '')}"
+
+
 async def stream(request: HttpRequest):
     """GET /api/stream: `sales` and `metrics` events, each with `id:`, and a
     heartbeat comment; resumes after Last-Event-ID (header or ?last_event_id=)."""
@@ -75,10 +84,18 @@ async def stream(request: HttpRequest):
     if refusal := await read_access_check_async(request):
         return refusal
     try:
-        client = StreamClient(stores=id_list_param(request.GET, "store"), items=id_list_param(request.GET, "item"))
+        client = StreamClient(
+            stores=id_list_param(request.GET, "store"),
+            items=id_list_param(request.GET, "item"),
+            owner=_stream_owner(request),
+        )
         last_id = _last_event_id(request)
     except ParameterError as error:
         return error_response(str(error), parameter=error.parameter)
+    if refusal := stream_hub().stream_admit(client):
+        response = error_response(refusal, status=429)
+        response["Retry-After"] = str(max(1, settings.STREAMING_RETRY_MS // 1000))
+        return response
     response = StreamingHttpResponse(_event_stream(client=client, last_id=last_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -237,9 +254,12 @@ class IngestView(APIView):
             400: OpenApiTypes.OBJECT,
             401: OpenApiTypes.OBJECT,
             403: OpenApiTypes.OBJECT,
+            413: OpenApiTypes.OBJECT,
+            429: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request):
+        body_size_check(request, limit=settings.INGEST_MAX_BODY_BYTES, setting="INGEST_MAX_BODY_BYTES")
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"body": "body must be a JSON object with rows"})
         serializer = IngestSerializer(data=request.data)

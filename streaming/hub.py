@@ -28,6 +28,7 @@ import json
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -141,6 +142,7 @@ class StreamClient:
 
     stores: tuple[int, ...] = ()
     items: tuple[int, ...] = ()
+    owner: str = ""  # whose stream it is, for the per-client cap: "user:<id>" or "address:<ip>"
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=settings.STREAMING_CLIENT_QUEUE_SIZE))
 
     @property
@@ -174,6 +176,10 @@ class StreamHub:
         self._ping_seen = 0
         self._gc_threshold: tuple[int, int, int] | None = None
         self._gc_last = 0.0
+        # Admitted streams, all and per owner. Weak: a stream admitted whose response never started
+        # (the client left at once) runs no `finally`; it leaves these sets when it is collected.
+        self._admitted: weakref.WeakSet[StreamClient] = weakref.WeakSet()
+        self._owners: dict[str, weakref.WeakSet[StreamClient]] = {}
 
     @property
     def running(self) -> bool:
@@ -187,6 +193,34 @@ class StreamHub:
             "last_event_id": self.last_id,
         }
 
+    def stream_admit(self, client: StreamClient) -> str | None:
+        """Admit `client` under the caps (STREAMING_MAX_PER_PROCESS, STREAMING_MAX_PER_CLIENT for its
+        owner), counting it at once so that a burst of connections cannot all slip past the check.
+        Returns None, or why it is refused; stream_open releases the place when the stream ends."""
+        if len(self._admitted) >= settings.STREAMING_MAX_PER_PROCESS:
+            return (
+                f"this server has {len(self._admitted)} open streams, its limit (STREAMING_MAX_PER_PROCESS): "
+                "try again later"
+            )
+        owned = self._owners.setdefault(client.owner, weakref.WeakSet())
+        if len(owned) >= settings.STREAMING_MAX_PER_CLIENT:
+            return (
+                f"this client has {len(owned)} open streams, its limit (STREAMING_MAX_PER_CLIENT): "
+                "close one before opening another"
+            )
+        owned.add(client)
+        self._admitted.add(client)
+        if len(self._owners) > 2 * len(self._admitted) + 100:
+            self._owners = {owner: streams for owner, streams in self._owners.items() if streams}
+        return None
+
+    def stream_release(self, client: StreamClient) -> None:
+        self._admitted.discard(client)
+        if (owned := self._owners.get(client.owner)) is not None:
+            owned.discard(client)
+            if not owned:
+                del self._owners[client.owner]
+
     @contextlib.asynccontextmanager
     async def stream_open(self, client: StreamClient) -> AsyncIterator[None]:
         """Count an open stream for as long as the block runs, and detach `client` when it ends
@@ -196,6 +230,7 @@ class StreamHub:
             yield
         finally:
             self.open_streams -= 1
+            self.stream_release(client)
             await self.unregister(client)
 
     async def register(self, client: StreamClient) -> None:

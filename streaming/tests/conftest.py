@@ -55,7 +55,8 @@ def stream_server(django_db_setup, viewer_token, tmp_path):
     from config.testing import DaphneProcess
 
     server = DaphneProcess(
-        env={"STREAMING_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)},
+        # Room for the tests that open dozens of streams as one viewer.
+        env={"STREAMING_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS), "STREAMING_MAX_PER_CLIENT": "100"},
         log_dir=tmp_path,
         headers={"Authorization": f"Token {viewer_token}"},
     )
