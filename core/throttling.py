@@ -4,12 +4,28 @@ A guesser is slowed to the rate; a script with a good token never fails, so neve
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+
+class AvailableAnonRateThrottle(AnonRateThrottle):
+    """DRF's anonymous throttle, which lets requests through while Redis (its cache) is away: a
+    Redis outage must not turn the public read API into 500s."""
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except RedisError as error:
+            logger.warning("throttle_unavailable scope=anon error=%r", str(error))
+            return True
 
 
 class TokenFailureThrottle(SimpleRateThrottle):
@@ -26,17 +42,25 @@ class TokenFailureThrottle(SimpleRateThrottle):
         return [moment for moment in self.cache.get(key, []) if moment > now - self.duration]
 
     def retry_after(self, request) -> float | None:
-        """Seconds until this client may try a token again, or None if it may now."""
-        history = self._history(self.get_cache_key(request))
+        """Seconds until this client may try a token again, or None if it may now (also while Redis,
+        the cache, is away: a good token must keep working through an outage)."""
+        try:
+            history = self._history(self.get_cache_key(request))
+        except RedisError as error:
+            logger.warning("throttle_unavailable scope=token_failure error=%r", str(error))
+            return None
         if len(history) < self.num_requests:
             return None
         return max(1.0, history[-self.num_requests] + self.duration - time.time())
 
     def failure_record(self, request) -> None:
         key = self.get_cache_key(request)
-        history = self._history(key)
-        history.append(time.time())
-        self.cache.set(key, history[-self.num_requests :], self.duration)
+        try:
+            history = self._history(key)
+            history.append(time.time())
+            self.cache.set(key, history[-self.num_requests :], self.duration)
+        except RedisError as error:
+            logger.warning("throttle_unavailable scope=token_failure error=%r", str(error))
 
 
 class ThrottledTokenAuthentication(TokenAuthentication):
