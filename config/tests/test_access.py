@@ -32,9 +32,13 @@ NOT_READERS = {401, 403}
 
 @pytest.fixture
 def data(db):
+    from sales.services import SaleRow, sales_record_batch
+
     Store.objects.create(id=1, name="Store 1")
     Item.objects.create(id=1, name="Item 1")
-    return Sale.objects.create(date=date(2017, 1, 2), store_id=1, item_id=1, sales=5)
+    # Through the write path, so that the rollups the API reads agree.
+    sales_record_batch(rows=[SaleRow(date=date(2017, 1, 2), store_id=1, item_id=1, sales=5)])
+    return Sale.objects.get()
 
 
 @pytest.fixture
