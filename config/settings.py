@@ -163,11 +163,10 @@ CELERY_TASK_ROUTES = {"forecasting.tasks.*": {"queue": "forecast"}}
 # ---------------------------------------------------------------- product
 STREAMING_INTERVAL_SECONDS = env_int("STREAMING_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
 # Live stream: heartbeat comment (and Redis liveness check) period, EventSource retry, per-stream
-# queue bound, intervals a late tick catches up, trend extrapolation cap, event-log retention.
+# queue bound, trend extrapolation cap, event-log retention.
 STREAMING_HEARTBEAT_SECONDS = env_int("STREAMING_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)
 STREAMING_RETRY_MS = env_int("STREAMING_RETRY_MS", 3000, minimum=100, maximum=600_000)
 STREAMING_CLIENT_QUEUE_SIZE = env_int("STREAMING_CLIENT_QUEUE_SIZE", 200, minimum=4, maximum=100_000)
-STREAMING_CATCHUP_INTERVALS = env_int("STREAMING_CATCHUP_INTERVALS", 10, minimum=1, maximum=1440)
 STREAMING_TREND_HORIZON_DAYS = env_int("STREAMING_TREND_HORIZON_DAYS", 365, minimum=0, maximum=3650)
 STREAMING_EVENT_RETENTION_DAYS = env_int("STREAMING_EVENT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
 # While streams are open, full garbage collections run on this timer instead of mid-fan-out (0 = leave GC alone).

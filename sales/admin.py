@@ -121,8 +121,8 @@ class CatalogueAdmin(admin.ModelAdmin):
 
 @admin.register(Sale)
 class SaleAdmin(ReadOnlyAdmin):
-    list_display = ["date", "store", "item", "sales"]
-    list_filter = ["store", "item"]
+    list_display = ["date", "store", "item", "sales", "generated"]
+    list_filter = ["generated", "store", "item"]
     date_hierarchy = "date"
     id_search_fields = ["store_id", "item_id"]
     raw_id_fields = ["store", "item"]

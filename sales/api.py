@@ -152,6 +152,7 @@ class SaleSerializer(serializers.Serializer):
     store = serializers.IntegerField(source="store_id")
     item = serializers.IntegerField(source="item_id")
     sales = serializers.IntegerField()
+    generated = serializers.BooleanField(help_text="drawn by the demo's generator, not reported sales")
 
 
 class AggregatedParamsSerializer(serializers.Serializer):

@@ -468,7 +468,7 @@ def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> 
     cursor.execute(
         f"""
         INSERT INTO sales_sale (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}
-        ON CONFLICT (date, store_id, item_id) DO UPDATE SET sales = EXCLUDED.sales
+        ON CONFLICT (date, store_id, item_id) DO UPDATE SET sales = EXCLUDED.sales, generated = false
         """
     )
     return cursor.rowcount

@@ -41,6 +41,10 @@ class Sale(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="sales", db_index=False)
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="sales", db_index=False)
     sales = models.IntegerField()
+    # Drawn by the demo's generator (the live stream, or the days filled between a loaded history and
+    # today), not reported: the API, the admin and the page say so. A row is generated only while all
+    # its units are. db_default: the loader writes sales_sale with SQL and leaves the column out.
+    generated = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from config.celery import app as celery_app
 from sales import loading, rollups
@@ -29,10 +30,13 @@ class SaleRow:
     sales: int
 
 
+# Units add up; a row stays generated only while every batch into it was (Sale.generated).
 _SALE_ADD = """
-    INSERT INTO sales_sale (date, store_id, item_id, sales)
-    SELECT * FROM unnest(%s::date[], %s::int[], %s::int[], %s::int[])
-    ON CONFLICT (date, store_id, item_id) DO UPDATE SET sales = sales_sale.sales + EXCLUDED.sales
+    INSERT INTO sales_sale (date, store_id, item_id, sales, generated)
+    SELECT date, store_id, item_id, sales, %s
+    FROM unnest(%s::date[], %s::int[], %s::int[], %s::int[]) AS t (date, store_id, item_id, sales)
+    ON CONFLICT (date, store_id, item_id) DO UPDATE
+        SET sales = sales_sale.sales + EXCLUDED.sales, generated = sales_sale.generated AND EXCLUDED.generated
     RETURNING date, store_id, item_id, (xmax = 0) AS inserted
 """
 # The batch's deltas for the rollups: its units, and 1 for each (date, store, item) it created.
@@ -42,13 +46,14 @@ _BATCH_DELTAS = (
 )
 
 
-def sales_record_batch(*, rows: Iterable[SaleRow]) -> int:
+def sales_record_batch(*, rows: Iterable[SaleRow], generated: bool = False) -> int:
     """Add `rows` to the history: each row's units are added to that (date, store,
     item) day, and to every rollup, in one transaction.
 
-    This is the one write path for new sales (the live generator and the ingest
-    API both call it). Callers validate that stores and items exist. Returns the
-    total units added.
+    This is the one write path for new sales (the live generator, the gap fill and
+    the ingest API all call it). `generated`: the units were drawn by the demo's
+    generator, not reported (Sale.generated). Callers validate that stores and items
+    exist. Returns the total units added.
     """
     per_sale: dict[tuple, int] = defaultdict(int)
     for row in rows:
@@ -60,7 +65,7 @@ def sales_record_batch(*, rows: Iterable[SaleRow]) -> int:
     units = [per_sale[key] for key in keys]
     # The ORM's bulk upsert can only overwrite on conflict; sales must be added, so this is SQL.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_SALE_ADD, [*columns, units])
+        cursor.execute(_SALE_ADD, [generated, *columns, units])
         created = {(day, store, item) for day, store, item, inserted in cursor.fetchall() if inserted}
         counts = [int(key in created) for key in keys]
         rollups.rollups_add(cursor=cursor, deltas=_BATCH_DELTAS, params=[*columns, units, counts])
@@ -78,6 +83,29 @@ LOAD_FOLLOWUP_TASKS = {
     "forecasting.tasks.forecast_refit_all": {"supersede_running": True},
 }
 FOLLOWUP_BROKER_TIMEOUT = 2.0
+
+
+# A history aligned to today ends in the week before it. The app that can draw the days between
+# (streaming, from the live generator's profile) registers its gap filler here in its AppConfig.ready:
+# sales imports none of the apps built on it. Called inside the load's transaction as
+# fill(start=, end=) -> the days it filled, [start, end] inclusive, with generated sales.
+GapFill = Callable[..., list[date]]
+GAP_FILL: dict[str, GapFill | str] = {}
+
+
+def history_gap_fill_register(fill: GapFill | str) -> None:
+    """Fill the days between an aligned load and today with `fill` (a function or its dotted path)."""
+    GAP_FILL["fill"] = fill
+
+
+def history_gap_fill(*, after: date) -> list[date]:
+    """Fill the days after `after` up to yesterday that have no sales with generated ones (registered
+    filler; none registered: nothing). Returns the days filled."""
+    start, end = after + timedelta(days=1), timezone.localdate() - timedelta(days=1)
+    fill = GAP_FILL.get("fill")
+    if fill is None or start > end:
+        return []
+    return (import_string(fill) if isinstance(fill, str) else fill)(start=start, end=end)
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,7 @@ class LoadSummary:
     appended: bool
     shift_days: int
     warnings: list[str] = field(default_factory=list)
+    generated_days: list[date] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -122,7 +151,9 @@ def sales_load_csv(
     Stores and items it names are created as "Store N" / "Item N" when missing,
     and the daily rollups are rebuilt from sales_sale. With `align_to_today`
     every date moves by the whole number of weeks that puts the last one in the
-    week before today (`timezone.localdate()`, the TIME_ZONE setting).
+    week before today (`timezone.localdate()`, the TIME_ZONE setting), and the days
+    between it and today are filled with generated sales (`history_gap_fill`), so
+    the history runs up to today without a hole.
 
     `progress(stage, rows)` is called while the file streams in ("reading") and
     at each later stage. With `followups`, the refresh of the streaming profile
@@ -156,6 +187,13 @@ def sales_load_csv(
         _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
         stage("written", rows)
         total_rows = _load_rollups(cursor=cursor, append=append, rows=rows)
+        generated_days = []
+        if align_to_today:
+            stage("rebuilt", rows)
+            generated_days = history_gap_fill(after=date.fromisoformat(last) + timedelta(days=shift_days))
+            if generated_days:
+                cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
+                total_rows = cursor.fetchone()[0]
         if followups:
             transaction.on_commit(followups_enqueue)
         stage("rollups", rows)
@@ -173,6 +211,7 @@ def sales_load_csv(
         appended=append,
         shift_days=shift_days,
         warnings=list(layout.warnings),
+        generated_days=generated_days,
         timings=timings | {"committed": round(seconds, 3)},
     )
     logger.info(

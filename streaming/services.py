@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sales.models import Sale
+from sales.models import DailyTotal, Sale
 from sales.services import SaleRow, sales_record_batch
 from streaming import selectors, simulation
 from streaming.models import SalesEvent, SalesProfile
@@ -107,7 +107,10 @@ def sales_event_record(
             and SalesEvent.objects.filter(source=source, interval_start=interval_start).exists()
         ):
             return None
-        total = sales_record_batch(rows=[SaleRow(date=day, store_id=s, item_id=i, sales=q) for s, i, q in compact])
+        total = sales_record_batch(
+            rows=[SaleRow(date=day, store_id=s, item_id=i, sales=q) for s, i, q in compact],
+            generated=source == SalesEvent.Source.GENERATOR,
+        )
         event = SalesEvent.objects.create(
             timestamp=timestamp,
             date=day,
@@ -151,41 +154,99 @@ def interval_floor(*, moment: datetime, seconds: int) -> datetime:
 
 
 def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> list[int]:
-    """Generate the sales of every elapsed interval not generated yet (at most
-    STREAMING_CATCHUP_INTERVALS of them, the last one ending at the latest
-    interval boundary before `now`), one event each. Idempotent per interval:
-    running it twice or late adds nothing twice. Returns the new event ids."""
+    """Generate the sales of the interval that just ended (the last one ending at the latest interval
+    boundary before `now`) as one "generated" event. Intervals of today missed before it (the first
+    tick after a start, or after an outage) are drawn as one "catch-up" event first, so today's total
+    is complete from the first tick on. Idempotent per interval: running it twice or late adds
+    nothing twice. Returns the new event ids."""
     now = now or timezone.now()
     seconds = settings.STREAMING_INTERVAL_SECONDS
-    last_end = interval_floor(moment=now, seconds=seconds)
-    starts = [last_end - timedelta(seconds=seconds * k) for k in range(settings.STREAMING_CATCHUP_INTERVALS, 0, -1)]
+    last_start = interval_floor(moment=now, seconds=seconds) - timedelta(seconds=seconds)
     latest = selectors.generated_interval_latest()
-    # The very first tick only makes the interval that just ended.
-    starts = starts[-1:] if latest is None else [start for start in starts if start > latest]
-    if not starts:
+    if latest is not None and latest >= last_start:
         return []
     profiles = selectors.profile_arrays()
     if profiles is None:
         logger.warning("tick_generate skipped: no profile (load history, then run profile_refresh)")
         return []
+    missed_from = _missed_from(latest=latest, last_start=last_start, seconds=seconds)
+    missed = int((last_start - missed_from).total_seconds()) // seconds
     rng = np.random.default_rng(seed)
     created = []
-    for start in starts:
-        day = timezone.localdate(start)
-        units = simulation.interval_draw(
-            profiles,
-            day=day,
-            fraction=seconds / 86400,
-            rng=rng,
-            trend_horizon_days=settings.STREAMING_TREND_HORIZON_DAYS,
-        )[0]
-        rows = _nonzero_rows(profiles, units)
-        event = sales_event_record(rows=rows, timestamp=now, source=SalesEvent.Source.GENERATOR, interval_start=start)
-        if event is not None:
-            created.append(event.id)
+    # One transaction: a catch-up recorded without the interval after it would leave a hole behind.
+    with transaction.atomic():
+        if missed:
+            # A catch-up event is keyed by the last interval it covers, so the next tick continues after it.
+            last_missed = last_start - timedelta(seconds=seconds)
+            kind = SalesEvent.Kind.CATCH_UP
+            event = _interval_generate(
+                profiles, start=missed_from, intervals=missed, key=last_missed, now=now, rng=rng, kind=kind
+            )
+            created += [event.id] if event else []
+        event = _interval_generate(profiles, start=last_start, intervals=1, key=last_start, now=now, rng=rng)
+        created += [event.id] if event else []
     if created:
-        logger.info("tick_generate", extra={"events": created})
+        logger.info("tick_generate", extra={"events": created, "caught_up_intervals": missed})
     return created
+
+
+def _missed_from(*, latest: datetime | None, last_start: datetime, seconds: int) -> datetime:
+    """Start of the intervals to catch up before `last_start`: after the latest generated one, but not
+    before the start of today (whole days missed are filled by `history_gap_fill`)."""
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(last_start), time.min))
+    first_today = interval_floor(moment=midnight, seconds=seconds)
+    if first_today < midnight:
+        first_today += timedelta(seconds=seconds)
+    after_latest = latest + timedelta(seconds=seconds) if latest is not None else first_today
+    return min(max(after_latest, first_today), last_start)
+
+
+def _interval_generate(
+    profiles: simulation.ProfileArrays,
+    *,
+    start: datetime,
+    intervals: int,
+    key: datetime,
+    now: datetime,
+    rng: np.random.Generator,
+    kind: str = SalesEvent.Kind.GENERATED,
+) -> SalesEvent | None:
+    """Draw `intervals` consecutive intervals from `start` as one batch (a sum of the generator's
+    interval draws has the same distribution as one draw over the whole span: see simulation)."""
+    seconds = settings.STREAMING_INTERVAL_SECONDS
+    units = simulation.interval_draw(
+        profiles,
+        day=timezone.localdate(start),
+        fraction=seconds * intervals / 86400,
+        rng=rng,
+        trend_horizon_days=settings.STREAMING_TREND_HORIZON_DAYS,
+    )[0]
+    rows = _nonzero_rows(profiles, units)
+    return sales_event_record(
+        rows=rows, timestamp=now, source=SalesEvent.Source.GENERATOR, interval_start=key, kind=kind
+    )
+
+
+def history_gap_fill(*, start: date, end: date, seed: int | None = None) -> list[date]:
+    """Fill each day start..end (inclusive) that has no sales with a whole day drawn from the live
+    generator's profile (fitted now from the history), marked generated. No events: these days are
+    history, not live batches. Registered with sales as its gap filler (a load aligned to today).
+    Returns the days filled."""
+    have = set(DailyTotal.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
+    days = [start + timedelta(days=k) for k in range((end - start).days + 1)]
+    days = [day for day in days if day not in have]
+    if not days or not profile_fit():
+        return []
+    profiles = selectors.profile_arrays()
+    rng = np.random.default_rng(seed)
+    for day in days:
+        units = simulation.interval_draw(
+            profiles, day=day, fraction=1.0, rng=rng, trend_horizon_days=settings.STREAMING_TREND_HORIZON_DAYS
+        )[0]
+        rows = [SaleRow(date=day, store_id=s, item_id=i, sales=q) for s, i, q in _nonzero_rows(profiles, units)]
+        sales_record_batch(rows=rows, generated=True)
+    logger.info("history_gap_fill", extra={"days": len(days), "first": days[0].isoformat()})
+    return days
 
 
 def _nonzero_rows(profiles: simulation.ProfileArrays, units: np.ndarray) -> Sequence[tuple[int, int, int]]:

@@ -8,8 +8,8 @@ from django.conf import settings
 from streaming import services
 
 
-# No retry: the next tick (one interval later) generates whatever this one missed,
-# up to STREAMING_CATCHUP_INTERVALS back, and each interval only once.
+# No retry: the next tick (one interval later) catches up whatever this one missed today,
+# and each interval only once.
 @shared_task(name="streaming.tasks.tick_generate", ignore_result=True)
 def tick_generate() -> list[int]:
     return services.tick_generate()

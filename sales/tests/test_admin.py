@@ -3,6 +3,8 @@ date drill-down, and never COUNT(*) the whole sales table."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -51,6 +53,16 @@ def test_sale_changelist_filters_and_drills_down(staff_client, sales_dataset):
     assert len(response.context["cl"].result_list) == expected
     # The hierarchy now offers the days of March 2016.
     assert b"date__day=" in response.content
+
+
+def test_sale_changelist_filters_generated_rows(staff_client, sales_dataset):
+    from sales.services import SaleRow, sales_record_batch
+
+    sales_record_batch(rows=[SaleRow(date=date(2030, 1, 1), store_id=1, item_id=2, sales=4)], generated=True)
+    response = staff_client.get("/admin/sales/sale/?generated__exact=1")
+    assert response.context["cl"].result_count == 1
+    assert response.context["cl"].result_list[0].generated
+    assert staff_client.get("/admin/sales/sale/?generated__exact=0").context["cl"].result_count == len(sales_dataset)
 
 
 def test_date_hierarchy_offers_exactly_the_years_and_months_with_data(staff_client, sales_dataset):

@@ -120,7 +120,21 @@ def test_sale_detail(client, sales_dataset):
         "store": sale.store_id,
         "item": sale.item_id,
         "sales": sale.sales,
+        "generated": False,
     }
+
+
+def test_generated_sales_say_so(client, sales_dataset):
+    from sales.services import SaleRow, sales_record_batch
+
+    day = date(2030, 1, 1)
+    sales_record_batch(rows=[SaleRow(date=day, store_id=1, item_id=1, sales=3)], generated=True)
+    (row,) = client.get("/api/sales?date_from=2030-01-01").json()["results"]
+    assert (row["sales"], row["generated"]) == (3, True)
+    # Reported units into a generated row make it a mix: no longer "generated".
+    sales_record_batch(rows=[SaleRow(date=day, store_id=1, item_id=1, sales=2)])
+    (row,) = client.get("/api/sales?date_from=2030-01-01").json()["results"]
+    assert (row["sales"], row["generated"]) == (5, False)
     assert client.get("/api/sales/999999999999999999").status_code == 404
 
 

@@ -25,34 +25,42 @@ def today_units(day):
 
 @pytest.mark.django_db
 @override_settings(STREAMING_INTERVAL_SECONDS=3600)  # hourly, so a 6-item catalogue sells something
-def test_a_tick_writes_the_elapsed_interval_once(small_history):
+def test_a_tick_writes_the_elapsed_interval_once_after_catching_up_today(small_history):
     ids = services.tick_generate(now=NOW, seed=1)
-    assert len(ids) == 1
-    event = SalesEvent.objects.get(id=ids[0])
-    assert event.interval_start == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-    assert event.source == "generator"
-    assert event.date == NOW.date()
+    # The first tick: today's hours before the one that just ended, as one catch-up batch, then that hour.
+    catch_up, event = SalesEvent.objects.filter(id__in=ids).order_by("id")
+    assert (catch_up.kind, catch_up.interval_start) == ("catch-up", datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    assert (event.kind, event.interval_start) == ("generated", datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    assert event.source == catch_up.source == "generator"
+    assert event.date == catch_up.date == NOW.date()
     assert event.total == sum(q for _, _, q in event.rows) > 0
-    # The units are in the history and every rollup (so every API answer includes them).
-    assert today_units(NOW.date()) == dict.fromkeys(["sale", "daily", "store", "item"], event.total)
+    assert catch_up.total > 5 * event.total  # ten hours against one
+    # The units are in the history and every rollup (so every API answer includes them), marked generated.
+    both = catch_up.total + event.total
+    assert today_units(NOW.date()) == dict.fromkeys(["sale", "daily", "store", "item"], both)
+    assert not Sale.objects.filter(date=NOW.date(), generated=False).exists()
 
     # The same interval again (beat and a retry, or a restarted worker) adds nothing.
     assert services.tick_generate(now=NOW + timedelta(minutes=15), seed=2) == []
     assert services.tick_generate(now=NOW, seed=3) == []
-    assert SalesEvent.objects.count() == 1
-    assert today_units(NOW.date())["daily"] == event.total
+    assert SalesEvent.objects.count() == 2
+    assert today_units(NOW.date())["daily"] == both
 
 
 @pytest.mark.django_db
-@override_settings(STREAMING_INTERVAL_SECONDS=60, STREAMING_CATCHUP_INTERVALS=5)
-def test_a_late_tick_catches_up_the_missed_intervals_and_no_more(small_history):
+@override_settings(STREAMING_INTERVAL_SECONDS=60)
+def test_a_late_tick_catches_up_the_missed_intervals_of_today_as_one_batch(small_history):
     services.tick_generate(now=NOW, seed=1)
     ids = services.tick_generate(now=NOW + timedelta(minutes=3), seed=2)
-    starts = list(SalesEvent.objects.filter(id__in=ids).values_list("interval_start", flat=True))
-    assert starts == [datetime(2026, 11, 24, 11, m, tzinfo=UTC) for m in (40, 41, 42)]
-    # After a long outage only the last STREAMING_CATCHUP_INTERVALS intervals are made up.
-    ids = services.tick_generate(now=NOW + timedelta(hours=2), seed=3)
-    assert len(ids) == 5
+    events = list(SalesEvent.objects.filter(id__in=ids).values_list("kind", "interval_start"))
+    minute = datetime(2026, 11, 24, 11, 41, tzinfo=UTC)
+    assert events == [("catch-up", minute), ("generated", minute + timedelta(minutes=1))]
+    # After an outage across midnight: today from its start, not yesterday's rest.
+    tomorrow = NOW + timedelta(days=1)
+    ids = services.tick_generate(now=tomorrow, seed=3)
+    catch_up = SalesEvent.objects.get(id=ids[0])
+    assert (catch_up.kind, catch_up.date) == ("catch-up", tomorrow.date())
+    assert SalesEvent.objects.get(id=ids[1]).interval_start == datetime(2026, 11, 25, 11, 39, tzinfo=UTC)
     assert list(SalesEvent.objects.values_list("id", flat=True)) == sorted(
         SalesEvent.objects.values_list("id", flat=True)
     )
@@ -67,11 +75,12 @@ def test_without_a_profile_the_tick_does_nothing():
 @pytest.mark.django_db
 def test_the_generated_level_follows_the_profile(small_history):
     """A full simulated day through the real tick path: about the expected daily total."""
-    with override_settings(STREAMING_INTERVAL_SECONDS=3600, STREAMING_CATCHUP_INTERVALS=24):
+    with override_settings(STREAMING_INTERVAL_SECONDS=3600):
         services.tick_generate(now=datetime(2026, 11, 24, 0, 0, 5, tzinfo=UTC), seed=1)
         services.tick_generate(now=datetime(2026, 11, 25, 0, 0, 5, tzinfo=UTC), seed=1)
     day = datetime(2026, 11, 24).date()
-    assert SalesEvent.objects.filter(date=day).count() == 24
+    # 23 hours caught up in one batch, then the last hour.
+    assert list(SalesEvent.objects.filter(date=day).values_list("kind", flat=True)) == ["catch-up", "generated"]
     generated = SalesEvent.objects.filter(date=day).aggregate(s=Sum("total"))["s"]
     from streaming.simulation import expected_daily
 

@@ -10,6 +10,7 @@ STAGE_LABELS = {
     "reading": "reading",
     "copied": "writing sales_sale",
     "written": "rebuilding rollups",
+    "rebuilt": "filling the days up to today with generated sales",
     "rollups": "committing",
 }
 
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--align-to-today",
             action="store_true",
-            help="shift every date by whole weeks so the last one falls in the week before today",
+            help="shift every date by whole weeks so the last one falls in the week before today, and fill the "
+            "days from there to yesterday with generated sales (marked generated)",
         )
         parser.add_argument(
             "--no-followups",
@@ -56,6 +58,9 @@ class Command(BaseCommand):
         for warning in summary.warnings:
             self.stderr.write(f"warning: {warning}")
         shift = f", dates shifted by {summary.shift_days // 7:+d} weeks" if summary.shift_days else ""
+        if summary.generated_days:
+            days = summary.generated_days
+            shift += f"; {len(days)} days after it generated ({days[0]} to {days[-1]}, marked generated)"
         mode = f"appended ({summary.total_rows:,} rows in total)" if summary.appended else "replaced the history"
         self.stdout.write(
             f"loaded {summary.rows:,} rows from {summary.path}: {summary.date_from} to {summary.date_to}, "
