@@ -9,7 +9,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from sales.models import DailyTotal
-from sales.selectors import item_list, store_list
+from sales.selectors import generated_first_day, item_list, store_list
 from streaming.models import SalesEvent
 from streaming.selectors import sales_event_summary
 
@@ -20,14 +20,17 @@ def dashboard_bootstrap() -> dict[str, Any]:
 
     `date_from`/`date_to` are the first and last day with any sales (ISO strings,
     None when the database is empty); the presets (30 d, 90 d, ...) count back
-    from `date_to`.
+    from `date_to`. `generated_from`: the first day with generated sales (the demo's
+    gap fill and live generator), None when all sales are reported; the page marks it.
     """
     span = DailyTotal.objects.aggregate(first=Min("date"), last=Max("date"))
+    generated_from = generated_first_day()
     return {
         "stores": list(store_list().values("id", "name")),
         "items": list(item_list().values("id", "name")),
         "date_from": span["first"].isoformat() if span["first"] else None,
         "date_to": span["last"].isoformat() if span["last"] else None,
+        "generated_from": generated_from.isoformat() if generated_from else None,
         "stream_interval_seconds": settings.STREAMING_INTERVAL_SECONDS,
         "forecast_days": settings.FORECAST_DAYS,
         # "Today" and the live curve's hours are the server's (settings.TIME_ZONE), not the browser's.
@@ -41,7 +44,8 @@ def dashboard_bootstrap() -> dict[str, Any]:
 def recent_batches(*, limit: int = 8) -> list[dict[str, Any]]:
     """The last `limit` batches of today, oldest first, as the stream sends them (so the feed has
     context before the first live one arrives)."""
-    events = SalesEvent.objects.filter(date=timezone.localdate()).order_by("-id")[:limit]
+    # A batch with no units marks its interval as done, and is never shown (nor published).
+    events = SalesEvent.objects.filter(date=timezone.localdate(), total__gt=0).order_by("-id")[:limit]
     return [sales_event_summary(event.payload()) for event in reversed(events)]
 
 

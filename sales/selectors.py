@@ -72,6 +72,11 @@ def item_list(*, search: str | None = None) -> models.QuerySet[Item]:
     return _searched(Item.objects.order_by("id"), search)
 
 
+def generated_first_day() -> date | None:
+    """The first day with generated sales (Sale.generated), None when every sale is reported."""
+    return Sale.objects.filter(generated=True).aggregate(first=models.Min("date"))["first"]
+
+
 def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
     """Sale rows, in (date, store, item) order (the unique index's order, so the
     first pages come straight off the index)."""

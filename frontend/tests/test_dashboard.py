@@ -156,7 +156,10 @@ def test_filters_change_the_chart_and_the_url_and_reload_restores_them(sample_sa
         "/api/sales/aggregated",
         params={"granularity": "week", "store": 2, "date_from": default_first_day(page)},
     ).json()
-    assert weekly["series"][0]["data"] == [row["sales"] for row in api["results"]]
+    drawn = weekly["series"][0]["data"]
+    if len(weekly["series"]) > 1:  # the week holding today is drawn apart, as "so far" (it is still filling up)
+        drawn = drawn[:-1] + weekly["series"][1]["data"][-1:]
+    assert drawn == [row["sales"] for row in api["results"]]
 
     page.reload()
     page.wait_for_selector(READY, timeout=WAIT_MS)
@@ -168,7 +171,7 @@ def test_filters_change_the_chart_and_the_url_and_reload_restores_them(sample_sa
         page.get_by_role("button", name="Download history data as CSV").click()
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "period,sales"
-    values = ["" if v is None else v for v in weekly["series"][0]["data"]]
+    values = ["" if v is None else v for v in drawn]
     assert lines[1:] == [f"{p},{v}" for p, v in zip(weekly["x"], values, strict=True)]
     page.go_back()  # history entries: back to daily, all stores
     page.wait_for_function("() => !location.search.includes('store=2')")

@@ -14,6 +14,24 @@ let view = null;
 let periods = []; // sorted ISO periods
 let lines = []; // [{key, name, values: Map(period -> units)}]
 
+/** The first drawn period holding generated sales (the demo's gap fill and live stream), or null. */
+function generatedStart() {
+  if (!bootstrap.generated_from || !view) return null;
+  const first = periodOf(bootstrap.generated_from, view.granularity);
+  return periods.find((p) => p >= first) ?? null;
+}
+
+/** Shade the generated periods, with a label saying so: they are drawn from the history's profile, not reported. */
+function generatedArea(t) {
+  const start = generatedStart();
+  if (!start) return undefined;
+  return {
+    silent: true, itemStyle: { color: t.band95, opacity: 0.6 },
+    label: { show: true, position: "insideTopRight", formatter: "Generated sample", color: t.muted },
+    data: [[{ xAxis: start }, { xAxis: periods.at(-1) }]],
+  };
+}
+
 function render({ keepZoom = false } = {}) {
   const t = tokens();
   const base = baseOption(t);
@@ -49,7 +67,7 @@ function render({ keepZoom = false } = {}) {
         {
           name: line.name, type: "line", showSymbol: periods.length < 60, symbolSize: 5, sampling: "lttb", data,
           lineStyle: { width: single ? 2 : 1.6 }, emphasis: { focus: "series" },
-          areaStyle: single ? { opacity: 0.12 } : undefined, color,
+          areaStyle: single ? { opacity: 0.12 } : undefined, color, markArea: i === 0 ? generatedArea(t) : undefined,
         },
         ...(partial ? [{ name: line.name, type: "line", data: soFar, color, showSymbol: true, showAllSymbol: true, symbol: "emptyCircle", symbolSize: 8, label: { show: single, position: "top", formatter: "so far", color: t.muted } }] : []),
       ];
@@ -65,7 +83,8 @@ function render({ keepZoom = false } = {}) {
 function subtitle() {
   const what = view.compare ? `${lines.length} ${view.compare === "store" ? "stores" : "items"} compared` : "all selected sales";
   const range = view.dateFrom || view.dateTo ? `${fmtDay(view.dateFrom) } – ${view.dateTo ? fmtDay(view.dateTo) : "today"}` : "all time";
-  section.querySelector("#history-sub").textContent = `${LABEL[view.granularity]} · ${range} · ${what}`;
+  const generated = generatedStart() ? ` · shaded from ${fmtDay(generatedStart())}: generated sample` : "";
+  section.querySelector("#history-sub").textContent = `${LABEL[view.granularity]} · ${range} · ${what}${generated}`;
 }
 
 export const load = loader(section, async (signal, nextView) => {

@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { dayFraction, fmtBig, fmtDay, fmtDec, fmtInt, fmtPct, trend } from "./format.js";
 import { loader, panelState } from "./panel.js";
-import { inRange } from "./state.js";
+import { bootstrap, inRange } from "./state.js";
 
 const section = document.getElementById("kpis");
 const card = (key) => section.querySelector(`[data-kpi="${key}"]`);
@@ -32,6 +32,9 @@ function trendSpan(pct) {
   return span;
 }
 
+/** " · includes generated sample" when the window ending `last` reaches the demo's generated days. */
+const generatedNote = (last) => (bootstrap.generated_from && last && last >= bootstrap.generated_from ? " · includes generated sample" : "");
+
 const growth = (current, previous) => (previous ? Math.round(((current - previous) / previous) * 1000) / 10 : null);
 
 function render() {
@@ -41,17 +44,23 @@ function render() {
   } else {
     panelState(section, "ready");
   }
-  setCard("total", { value: fmtBig(m.total_sales), exact: fmtInt(m.total_sales), raw: m.total_sales, note: [m.date_from ? `${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}` : "no data"] });
+  // The selected date range, today included; the comparison cards use complete days whatever the range.
+  setCard("total", {
+    value: fmtBig(m.total_sales), exact: fmtInt(m.total_sales), raw: m.total_sales,
+    note: [m.date_from ? `Selected range ${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}${generatedNote(m.date_to)}` : "no data"],
+    title: "All sales in the selected date range, today's so far included",
+  });
   setCard("average", {
     value: m.average_per_day >= 1e6 ? fmtBig(m.average_per_day) : fmtDec(m.average_per_day), exact: fmtDec(m.average_per_day), raw: m.average_per_day,
     note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
   });
   const w30 = metrics.last_30_days;
-  setCard("last30", { value: fmtBig(w30.sales), exact: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), " vs the 30 days before"], title: `complete days to ${fmtDay(metrics.windows_end)}; the 30 days before: ${fmtInt(w30.previous)}` });
+  setCard("last30", { value: fmtBig(w30.sales), exact: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), ` vs the 30 days before${generatedNote(metrics.windows_end)}`], title: `30 complete days to ${fmtDay(metrics.windows_end)}, whatever the selected range; the 30 days before: ${fmtInt(w30.previous)}` });
   const yoy = metrics.year_over_year;
   setCard("yoy", {
     value: [trendSpan(yoy.growth_pct)], raw: yoy.growth_pct,
-    note: [`${fmtBig(yoy.sales)} in the last 365 days`], title: `last 365 days: ${fmtInt(yoy.sales)}; the 365 days before: ${fmtInt(yoy.previous)}`,
+    note: [`${fmtBig(yoy.sales)} in the 365 full days to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`],
+    title: `365 complete days to ${fmtDay(metrics.windows_end)}: ${fmtInt(yoy.sales)}; the 365 days before: ${fmtInt(yoy.previous)}. Not the selected range, so it differs from Total sales`,
   });
   const today = metrics.today || {};
   const expected = today.forecast;

@@ -86,7 +86,8 @@ function unusual(units, seconds, { judgeLow = true } = {}) {
   return null;
 }
 
-const KIND_LABELS = { generated: "Generated", "catch-up": "Catch-up (generated)", ingested: "Ingested" };
+// Say where a batch came from: the demo's generator draws sales from the history's profile; only ingested ones are reported.
+const KIND_LABELS = { generated: "Generated sample", "catch-up": "Catch-up · generated sample", ingested: "Ingested" };
 
 /** "17 rows · 8 stores · 15 items" from the event's per-store and per-item summaries. */
 function describeBatch(event) {
@@ -99,6 +100,7 @@ function describeBatch(event) {
 
 /** A live batch: `share` is the part inside the selection; `missed` marks batches replayed after a reconnect. */
 export function onBatch(event, share, { missed = false } = {}) {
+  if (!event.total) return; // an empty batch only marks its interval as done: nothing to show
   const at = event.timestamp ? new Date(event.timestamp) : new Date();
   // The first batch seen has no known predecessor: give it the longest plausible span, and only call it unusually big.
   const seconds = lastBatchAt ? Math.max(1, (at - lastBatchAt) / 1000) : Math.max(bootstrap.stream_interval_seconds, (at - openedAt) / 1000);
@@ -127,7 +129,7 @@ function addFeedItem(event, share, { flag = null, missed = false, earlier = fals
   const total = narrowed ? `${fmtInt(share.total)} of ${fmtInt(event.total)}` : `+${fmtInt(event.total)}`;
   const item = el("li", { className: `${earlier ? "" : "is-new"}${flag ? " is-unusual" : ""}` },
     el("time", { dateTime: event.timestamp || "", textContent: fmtTime(at) }),
-    el("span", { className: "feed__what", textContent: `${KIND_LABELS[event.kind] || "Stores"} · ${describeBatch(event)}`, title: describeBatch(event) }),
+    el("span", { className: "feed__what", textContent: `${KIND_LABELS[event.kind] || "Batch"} · ${describeBatch(event)}`, title: describeBatch(event) }),
     el("span", { className: "feed__total", textContent: total }),
     tags.length ? el("span", { className: "feed__tags" }, ...tags) : null,
   );
@@ -141,7 +143,7 @@ function addFeedItem(event, share, { flag = null, missed = false, earlier = fals
  *  already counted in every figure. */
 export function prefill(events, currentView) {
   const narrowed = currentView.stores.length || currentView.items.length;
-  for (const event of events) {
+  for (const event of events.filter((e) => e.total)) {
     const share = batchShare(currentView, event);
     batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: event.row_count ?? 0, unusual: "", missed: false });
     addFeedItem(event, share, { earlier: true, at: new Date(event.timestamp), narrowed });

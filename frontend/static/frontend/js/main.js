@@ -49,7 +49,8 @@ function onMetrics(event) {
 }
 
 async function start() {
-  document.getElementById("footer-span").textContent = bootstrap.date_from ? `${fmtDay(bootstrap.date_from)} – ${fmtDay(bootstrap.date_to)}` : "not loaded yet";
+  const generated = bootstrap.generated_from ? ` · generated sample from ${fmtDay(bootstrap.generated_from)}` : "";
+  document.getElementById("footer-span").textContent = bootstrap.date_from ? `${fmtDay(bootstrap.date_from)} – ${fmtDay(bootstrap.date_to)}${generated}` : "not loaded yet";
   filters.init();
   history.init();
   forecast.init();
