@@ -14,6 +14,17 @@ let data = null; // the predictions answer, with actuals updated live
 const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 const gap = (a, b) => (a == null || b == null ? null : b - a);
 
+/** Today's actual is still filling up: label it "so far", so a low point reads as a partial day, not a collapse. */
+function partialToday(t, future) {
+  const actual = future.get(bootstrap.today)?.actual;
+  if (actual == null) return undefined;
+  return {
+    silent: true, symbol: "emptyCircle", symbolSize: 10, itemStyle: { color: t.surface, borderColor: t.series[1], borderWidth: 2 },
+    label: { show: true, position: "top", formatter: "today so far", color: t.muted },
+    data: [{ coord: [bootstrap.today, actual] }],
+  };
+}
+
 function render() {
   const t = tokens();
   const base = baseOption(t);
@@ -53,7 +64,7 @@ function render() {
         name: "Forecast", type: "line", data: pick((f) => f.yhat), symbol: "none", color: t.accent, lineStyle: { width: 2, type: "dashed" },
         markLine: data.forecast.length ? { symbol: "none", silent: true, label: { formatter: "forecast", color: t.muted }, lineStyle: { color: t.border }, data: [{ xAxis: data.forecast[0].date }] } : undefined,
       },
-      { name: "Actual", type: "line", data: pick((f) => f.actual), color: t.series[1], symbol: "circle", symbolSize: 7, showSymbol: true, showAllSymbol: true, lineStyle: { width: 2 }, z: 5 },
+      { name: "Actual", type: "line", data: pick((f) => f.actual), color: t.series[1], symbol: "circle", symbolSize: 7, showSymbol: true, showAllSymbol: true, lineStyle: { width: 2 }, z: 5, markPoint: partialToday(t, future) },
     ],
   }, { notMerge: true });
 }
