@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-import httpx
 import pytest
 from django.utils import timezone
 
@@ -43,14 +42,14 @@ def test_a_freshly_loaded_demo_reads_true(fresh_demo, daphne_server, browser):
     assert len(fresh_demo["events"]) == 2  # today's catch-up, then the interval that just ended
 
     # No empty day between the history and today: every day has sales, today included.
-    days = httpx.get(f"{daphne_server.url}/api/sales/aggregated", params={"granularity": "day"}, timeout=30).json()
+    days = daphne_server.get("/api/sales/aggregated", params={"granularity": "day"}, timeout=30).json()
     dates = [row["period"] for row in days["results"]]
     assert dates[-1] == today.isoformat()
     first = datetime.fromisoformat(dates[0]).date()
     assert len(dates) == (today - first).days + 1
     assert all(row["sales"] > 0 for row in days["results"])
 
-    metrics = httpx.get(f"{daphne_server.url}/api/sales/metrics", timeout=30).json()
+    metrics = daphne_server.get("/api/sales/metrics", timeout=30).json()
     # The forecast is fitted up to yesterday, so it has today: the pace is measured against it.
     assert metrics["today"]["forecast"], metrics["today"]
 
