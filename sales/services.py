@@ -11,13 +11,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from config.celery import app as celery_app
 from sales import loading, rollups
 from sales.loading import LoadError, LoadProblem
-from sales.models import Item, Store
+from sales.models import DailyTotal, Item, Store
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,21 @@ def history_gap_fill(*, after: date) -> list[date]:
     if fill is None or start > end:
         return []
     return (import_string(fill) if isinstance(fill, str) else fill)(start=start, end=end)
+
+
+# A demo left off for longer than this is not caught up day by day: reload it (`load_train --align-to-today`).
+GAP_FILL_MAX_DAYS = 31
+
+
+def history_gap_fill_since_last(*, max_days: int = GAP_FILL_MAX_DAYS) -> list[date]:
+    """Fill the whole days between the last day with sales (before today) and today with generated
+    sales: a demo restarted after days off runs up to today again. Nothing when the history ends more
+    than `max_days` ago (a real history, not a demo's). Returns the days filled."""
+    today = timezone.localdate()
+    last = DailyTotal.objects.filter(date__lt=today).aggregate(last=Max("date"))["last"]
+    if last is None or (today - last).days - 1 > max_days:
+        return []
+    return history_gap_fill(after=last)
 
 
 @dataclass(frozen=True)

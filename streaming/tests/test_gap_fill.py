@@ -61,3 +61,29 @@ def test_a_load_that_is_not_aligned_fills_nothing(tmp_path):
     path = sample_ending_before_today(tmp_path, gap_days=GAP_DAYS)
     call_command("load_train", str(path), no_followups=True, stdout=StringIO())
     assert not Sale.objects.filter(generated=True).exists()
+
+
+def test_a_demo_restarted_after_days_off_is_filled_up_to_today(tmp_path):
+    # A history that stopped three days before yesterday, as a demo left off over a weekend.
+    path = tmp_path / "train.csv"
+    end = timezone.localdate() - timedelta(days=4)
+    sample_generate(path=path, stores=2, items=3, start=end - timedelta(days=730), end=end)
+    call_command("load_train", str(path), no_followups=True, stdout=StringIO())
+    out = StringIO()
+    call_command("bootstrap", align_to_today=True, stdout=out)
+    assert "generated 3 days up to today" in out.getvalue()
+    days = list(DailyTotal.objects.order_by("date").values_list("date", flat=True))
+    assert days[-1] == timezone.localdate() - timedelta(days=1)
+    assert len(days) == (days[-1] - days[0]).days + 1
+    assert sorted(set(Sale.objects.filter(generated=True).values_list("date", flat=True))) == days[-3:]
+    # Run again: nothing is missing, nothing is added.
+    out = StringIO()
+    call_command("fill_gap", stdout=out)
+    assert "no whole day missing" in out.getvalue()
+
+
+def test_a_history_that_ends_long_ago_is_not_filled(tmp_path):
+    path = sample_ending_before_today(tmp_path, gap_days=GAP_DAYS)
+    call_command("load_train", str(path), no_followups=True, stdout=StringIO())  # ends in 2017
+    call_command("fill_gap", stdout=StringIO())
+    assert not Sale.objects.filter(generated=True).exists()

@@ -38,6 +38,9 @@ class Command(BaseCommand):
         # By name, like the commands below: core imports none of the apps built on it.
         if apps.get_model("sales", "Sale").objects.exists():
             self.stdout.write("sales already loaded (reload with: manage.py load_train PATH)")
+            if align_to_today:
+                # The demo again after days off: the days it missed, generated, so the history reaches today.
+                call_command("fill_gap", stdout=self.stdout)
             return
         path = Path(settings.TRAIN_CSV_PATH)
         if not path.exists():
