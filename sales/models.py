@@ -134,3 +134,24 @@ class MonthlyItemTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} item {self.item_id}: {self.sales}"
+
+
+class MonthlyStoreItemTotal(models.Model):
+    """Sales of one item in one store in one calendar month: what answers a selection on stores
+    and items at once (a store's items ranked, an item's stores), some 60 rows per store-item
+    for five years instead of 1,800 days."""
+
+    month = models.DateField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False)
+    sales = models.BigIntegerField()
+    rows = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "item", "month"], name="monthlystoreitem_uniq"),
+        ]
+        indexes = [models.Index(fields=["item", "store", "month"], name="monthlystoreitem_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} store {self.store_id} item {self.item_id}: {self.sales}"

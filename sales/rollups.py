@@ -18,13 +18,16 @@ class Rollup:
     source: str  # the table it is rebuilt from (a finer rollup, or sales_sale)
 
 
-# Finer first: each is rebuilt from the one it names, so no rebuild but the first two reads sales_sale.
+# Finer first: each is rebuilt from the one it names (only three read sales_sale itself).
 ROLLUPS = (
     Rollup("sales_dailystoretotal", ("date", "store_id"), ("date", "store_id"), "sales_sale"),
     Rollup("sales_dailyitemtotal", ("date", "item_id"), ("date", "item_id"), "sales_sale"),
     Rollup("sales_dailytotal", ("date",), ("date",), "sales_dailystoretotal"),
     Rollup("sales_monthlystoretotal", ("month", "store_id"), (MONTH, "store_id"), "sales_dailystoretotal"),
     Rollup("sales_monthlyitemtotal", ("month", "item_id"), (MONTH, "item_id"), "sales_dailyitemtotal"),
+    Rollup(
+        "sales_monthlystoreitemtotal", ("store_id", "item_id", "month"), ("store_id", "item_id", MONTH), "sales_sale"
+    ),
 )
 TABLES = tuple(rollup.table for rollup in ROLLUPS)
 

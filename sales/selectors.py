@@ -26,6 +26,7 @@ from sales.models import (
     DailyTotal,
     Item,
     MonthlyItemTotal,
+    MonthlyStoreItemTotal,
     MonthlyStoreTotal,
     Sale,
     Store,
@@ -108,6 +109,7 @@ def rollup_for(*, filters: SalesFilters, group_by: str | None = None) -> type[mo
 MONTHLY: dict[type[models.Model], type[models.Model]] = {
     DailyStoreTotal: MonthlyStoreTotal,
     DailyItemTotal: MonthlyItemTotal,
+    Sale: MonthlyStoreItemTotal,
 }
 
 
@@ -154,9 +156,9 @@ def _dated(queryset: models.QuerySet, field: str, start: date | None, end: date 
 
 
 def _keyed(queryset: models.QuerySet, *, filters: SalesFilters, model: type[models.Model]) -> models.QuerySet:
-    if filters.stores and model in (Sale, DailyStoreTotal, MonthlyStoreTotal):
+    if filters.stores and model in (Sale, DailyStoreTotal, MonthlyStoreTotal, MonthlyStoreItemTotal):
         queryset = queryset.filter(store_id__in=filters.stores)
-    if filters.items and model in (Sale, DailyItemTotal, MonthlyItemTotal):
+    if filters.items and model in (Sale, DailyItemTotal, MonthlyItemTotal, MonthlyStoreItemTotal):
         queryset = queryset.filter(item_id__in=filters.items)
     return queryset
 

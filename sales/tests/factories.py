@@ -129,17 +129,18 @@ def rollups_mismatches() -> list[str]:
     problems = []
     with connection.cursor() as cursor:
         for rollup in ROLLUPS:
-            keys, exprs = ", ".join(rollup.keys), ", ".join(rollup.exprs)
+            count = len(rollup.keys)
+            base_keys = ", ".join(f"b{n}" for n in range(count))
+            roll_keys = ", ".join(f"r{n}" for n in range(count))
             cursor.execute(
                 f"""
                 SELECT * FROM (
-                    SELECT {exprs}, sum(sales)::bigint AS sales, count(*)::int AS rows FROM sales_sale GROUP BY {exprs}
-                ) AS base (k1{", k2" if len(rollup.keys) > 1 else ""}, sales, rows)
-                FULL JOIN (SELECT {keys}, sales, rows FROM {rollup.table}) AS r
-                    ({", ".join(f"r{n}" for n in range(1, len(rollup.keys) + 1))}, r_sales, r_rows)
-                    ON (base.k1, {"base.k2" if len(rollup.keys) > 1 else "0"}) =
-                       (r.r1, {"r.r2" if len(rollup.keys) > 1 else "0"})
-                WHERE base.sales IS DISTINCT FROM r.r_sales OR base.rows IS DISTINCT FROM r.r_rows
+                    SELECT {", ".join(rollup.exprs)}, sum(sales)::bigint, count(*)::int FROM sales_sale
+                    GROUP BY {", ".join(rollup.exprs)}
+                ) AS base ({base_keys}, b_sales, b_rows)
+                FULL JOIN (SELECT {", ".join(rollup.keys)}, sales, rows FROM {rollup.table})
+                    AS r ({roll_keys}, r_sales, r_rows) ON ({base_keys}) = ({roll_keys})
+                WHERE b_sales IS DISTINCT FROM r_sales OR b_rows IS DISTINCT FROM r_rows
                 LIMIT 5
                 """
             )

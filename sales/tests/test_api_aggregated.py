@@ -105,13 +105,15 @@ def test_default_granularity_is_day_and_periods_are_mondays_and_firsts(api_clien
         ("store=1&item=1", "sales_sale"),
         ("group_by=store&item=1", "sales_sale"),
         ("group_by=item&store=1", "sales_sale"),
+        ("group_by=item&store=1&granularity=month", "sales_monthlystoreitemtotal"),
+        ("store=1&item=2&granularity=month&date_to=2016-03-15", "sales_sale sales_monthlystoreitemtotal"),
     ],
 )
 def test_aggregated_reads_the_smallest_rollup_that_can_answer(api_client, sales_dataset, query, table):
     with CaptureQueriesContext(connection) as queries:
         assert api_client.get(f"/api/sales/aggregated?{query}").status_code == 200
     rollups = ("sales_dailytotal", "sales_dailystoretotal", "sales_dailyitemtotal", "sales_sale")
-    rollups += ("sales_monthlystoretotal", "sales_monthlyitemtotal")
+    rollups += ("sales_monthlystoretotal", "sales_monthlyitemtotal", "sales_monthlystoreitemtotal")
     tables_read = {t for q in queries for t in rollups if f'"{t}"' in q["sql"]}
     assert tables_read == set(table.split())
 
