@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -178,15 +178,6 @@ class Forecast:
 POINT_FIELDS = ("yhat", "lower_80", "upper_80", "lower_95", "upper_95")
 
 
-@dataclass
-class SeriesFit:
-    forecast: Forecast
-    order: tuple[int, int, int] | None
-    fallback: bool
-    reason: str = ""
-    info: dict = field(default_factory=dict)
-
-
 def seasonal_naive(*, y: np.ndarray, horizon: int) -> Forecast:
     """Same weekday last week, with intervals from the spread of last-week errors over the recent past."""
     y = np.asarray(y, dtype=float)
@@ -237,8 +228,10 @@ def _arima_fit(residual: np.ndarray, order: tuple[int, int, int]):
         # Polish from where L-BFGS stopped with Nelder-Mead before calling it a failure.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            retry = ARIMA(order=order, with_intercept=True, method="nm", maxiter=1000, suppress_warnings=True,
-                          start_params=np.asarray(model.params()))  # fmt: skip
+            start = np.asarray(model.params())
+            retry = ARIMA(
+                order=order, with_intercept=True, method="nm", maxiter=1000, suppress_warnings=True, start_params=start
+            )
             retry.fit(residual)
         if not _converged(retry):
             raise FitError(f"ARIMA{order} did not converge")
@@ -247,30 +240,6 @@ def _arima_fit(residual: np.ndarray, order: tuple[int, int, int]):
     if not np.all(np.isfinite(params)) or not math.isfinite(model.aic()):
         raise FitError(f"ARIMA{order} has non-finite parameters")
     return model
-
-
-def series_fit(
-    *,
-    y: np.ndarray,
-    days: pd.DatetimeIndex,
-    calendar: Calendar,
-    horizon: int,
-    order: tuple[int, int, int] | None = None,
-) -> SeriesFit:
-    """Fit one series (daily sales on consecutive `days`) and forecast `horizon` days after the last one.
-
-    `order`: reuse this ARIMA order; None chooses one from ORDER_GRID by AIC. Never
-    raises for a bad series: it falls back to seasonal naive and says why."""
-    y = np.asarray(y, dtype=float)
-    try:
-        return _series_fit_arima(y=y, days=days, calendar=calendar, horizon=horizon, order=order)
-    except Exception as exc:  # any failure of one series must not stop the run
-        return SeriesFit(
-            forecast=seasonal_naive(y=y, horizon=horizon),
-            order=None,
-            fallback=True,
-            reason=f"{type(exc).__name__}: {exc}"[:500],
-        )
 
 
 def _order_select(residual: np.ndarray):
@@ -295,73 +264,6 @@ def _order_select(residual: np.ndarray):
     if not fitted:
         raise FitError("no order in the grid fitted: " + "; ".join(errors)[:300])
     return fitted[min(fitted, key=lambda o: fitted[o].aic())]
-
-
-def _series_fit_arima(
-    *, y: np.ndarray, days: pd.DatetimeIndex, calendar: Calendar, horizon: int, order: tuple[int, int, int] | None
-) -> SeriesFit:
-    if len(y) != len(days):
-        raise FitError(f"{len(y)} values for {len(days)} days")
-    if len(y) < 56:
-        raise FitError(f"only {len(y)} days of history (need 56)")
-    if not np.all(np.isfinite(y)) or (y < 0).any():
-        raise FitError("history has negative or non-finite values")
-    log_calendar = calendar.log_level(days)
-    recent = slice(max(0, len(y) - SCALE_WINDOW_DAYS), len(y))
-    denominator = np.exp(log_calendar[recent]).sum()
-    scale = y[recent].sum() / denominator
-    if not (math.isfinite(scale) and scale > 0):
-        raise FitError("no sales in the last year")
-    base = scale * np.exp(log_calendar)
-    residual = np.log1p(y) - np.log1p(base)
-    window = residual[-ARIMA_WINDOW_DAYS:]
-
-    model = _order_select(window) if order is None else _arima_fit(window, tuple(order))
-    chosen = tuple(int(v) for v in model.order)
-
-    future = pd.date_range(days[-1] + timedelta(days=1), periods=horizon, freq="D")
-    future_base = scale * np.exp(calendar.log_level(future))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mean, conf = model.predict(n_periods=horizon, return_conf_int=True, alpha=0.05)
-    mean = np.asarray(mean, dtype=float)
-    se = (np.asarray(conf, dtype=float)[:, 1] - mean) / Z[95]
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(se))):
-        raise FitError("non-finite forecast")
-    innovations = np.asarray(model.resid(), dtype=float)[7:]  # the first few carry start-up error
-    sigma1 = float(np.std(innovations)) or 1e-9
-    ratio = se / sigma1  # how much wider than one step ahead each horizon is
-    log_point = np.log1p(future_base) + mean
-    bands = {}
-    for level in (80, 95):
-        tail = (100 - level) / 200
-        lo_q, hi_q = np.quantile(innovations, [tail, 1 - tail])
-        # Never narrower than the Gaussian band: the quantiles only widen the skewed side.
-        shared = Z[level] * calendar.extra_sigma
-        lo = -np.hypot(np.maximum(-lo_q, Z[level] * sigma1) * ratio, shared)
-        hi = np.hypot(np.maximum(hi_q, Z[level] * sigma1) * ratio, shared)
-        bands[level] = (log_point + lo, log_point + hi)
-    # The point is the mean, not the median, of the back-transformed forecast (smearing
-    # estimate of E[exp(error)]): medians of the store-items would not add up to their totals.
-    smearing = float(np.mean(np.exp(innovations))) if POINT_IS_MEAN else 1.0
-    point = np.maximum((1 + future_base) * np.exp(mean) * smearing - 1, 0)
-    forecast = Forecast(
-        yhat=point,
-        lower_80=np.clip(np.expm1(bands[80][0]), 0, point),
-        upper_80=np.maximum(np.expm1(bands[80][1]), point),
-        lower_95=np.clip(np.expm1(bands[95][0]), 0, point),
-        upper_95=np.maximum(np.expm1(bands[95][1]), point),
-    )
-    for name in POINT_FIELDS:
-        if not np.all(np.isfinite(getattr(forecast, name))):
-            raise FitError(f"non-finite {name}")
-    info = {
-        "scale": float(scale),
-        "aic": float(model.aic()),
-        "sigma": sigma1,
-        "params": [float(p) for p in model.params()],
-    }
-    return SeriesFit(forecast=forecast, order=chosen, fallback=False, info=info)
 
 
 # ---------------------------------------------------------------- accuracy
@@ -398,26 +300,488 @@ def accuracy_compute(*, actual: np.ndarray, forecast: Forecast, naive: Forecast)
     }
 
 
-# ---------------------------------------------------------------- reconciliation
+# ================================================================ per-series calendars (issue 8)
+#
+# Each series gets its own calendar: log(rate) = intercept + weekday + yearly Fourier + trend +
+# fixed-date holiday effects, fitted by penalized Poisson regression (a few IRLS steps) that
+# shrinks every coefficient toward a prior shape: the total's for a store or an item, store +
+# item - total for a store-item. The data's weight is its Fisher information (rate x days,
+# divided by the overdispersion), so a long dense series uses its own shape and a short or
+# sparse one borrows its peers'. The level is then set from the last year (ratio of sums),
+# and a pmdarima ARIMA models what is left in log1p space, as before.
+
+# Prior spread (log scale) of a series' coefficient around its prior: weekday effects, the
+# k-th yearly harmonic (smoother shapes are likelier: tau / k), trend per year, a holiday.
+TAU_WEEKDAY = 0.15
+TAU_FOURIER = 0.2
+TAU_TREND = 0.1
+TAU_HOLIDAY = 0.5
+HOLIDAY_MAX = 20
+MIN_SERIES_FOURIER_K = 4
+IRLS_STEPS = 4
+MIN_SERIES_DAYS = 14
+CANDIDATES = ("calendar", "pooled", "seasonal_naive", "last_year")
+CANDIDATE_NAMES = {
+    "calendar": "own calendar (weekday, yearly, trend, holidays), partially pooled, + ARIMA on log1p residual",
+    "pooled": "company-wide calendar x scale + ARIMA on log1p residual (the previous model)",
+    "seasonal_naive": "seasonal naive (same weekday last week)",
+    "last_year": "same day last year (52 weeks back)",
+}
 
 
-def reconcile(*, own: Forecast, bottom_up_yhat: np.ndarray) -> Forecast:
-    """Bottom-up point forecast with this level's own interval shape.
+def month_day(days: pd.DatetimeIndex) -> np.ndarray:
+    return np.asarray(days.strftime("%m-%d"))
 
-    The point becomes the sum of the store-item points (so the levels add up); the
-    interval keeps the relative width this level's own model gave it, which is
-    right for its own noise (narrower in relative terms than the sum of the
-    children's intervals would suggest)."""
-    yhat = np.maximum(np.asarray(bottom_up_yhat, dtype=float), 0)
-    base = np.where(own.yhat > 0, own.yhat, 1.0)
 
-    def rescale(values: np.ndarray) -> np.ndarray:
-        return np.where(own.yhat > 0, values / base * yhat, values - own.yhat + yhat)
+@dataclass(frozen=True)
+class Design:
+    """The calendar design shared by a run: yearly harmonics, and the fixed dates (MM-DD) learnt
+    from the total's history: `holidays` get an effect of their own in every series, `closures`
+    (no sales on that date in every past year) are forecast as zero."""
 
-    return Forecast(
-        yhat=yhat,
-        lower_80=np.clip(rescale(own.lower_80), 0, yhat),
-        upper_80=np.maximum(rescale(own.upper_80), yhat),
-        lower_95=np.clip(rescale(own.lower_95), 0, yhat),
-        upper_95=np.maximum(rescale(own.upper_95), yhat),
+    origin: date
+    fourier_k: int
+    holidays: tuple[str, ...] = ()
+    closures: tuple[str, ...] = ()
+    extra_sigma: float = 0.0
+
+    def features(self, days: pd.DatetimeIndex) -> np.ndarray:
+        base = calendar_features(days, origin=self.origin, fourier_k=self.fourier_k)
+        if not self.holidays:
+            return base
+        labels = month_day(days)
+        dummies = np.column_stack([(labels == h).astype(float) for h in self.holidays])
+        return np.column_stack([base, dummies])
+
+    def closed(self, days: pd.DatetimeIndex) -> np.ndarray:
+        return np.isin(month_day(days), self.closures)
+
+    def tau(self) -> np.ndarray:
+        """Prior spread per column (inf for the intercept: it is never shrunk)."""
+        harmonics = [TAU_FOURIER / k for k in range(1, self.fourier_k + 1) for _ in (0, 1)]
+        return np.array([np.inf, *[TAU_WEEKDAY] * 6, *harmonics, TAU_TREND, *[TAU_HOLIDAY] * len(self.holidays)])
+
+    def holiday_columns(self) -> slice:
+        start = 1 + 6 + 2 * self.fourier_k + 1
+        return slice(start, start + len(self.holidays))
+
+    def as_dict(self) -> dict:
+        return {
+            "origin": self.origin.isoformat(),
+            "fourier_k": self.fourier_k,
+            "holidays": list(self.holidays),
+            "closures": list(self.closures),
+            "extra_sigma": self.extra_sigma,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Design:
+        return cls(
+            origin=date.fromisoformat(data["origin"]),
+            fourier_k=data["fourier_k"],
+            holidays=tuple(data.get("holidays", ())),
+            closures=tuple(data.get("closures", ())),
+            extra_sigma=data.get("extra_sigma", 0.0),
+        )
+
+
+def fixed_dates_find(*, days: pd.DatetimeIndex, total: np.ndarray, calendar: Calendar) -> tuple[list, list]:
+    """Fixed dates (MM-DD) that behave the same way in every past year: closures (no sales at all,
+    at least twice) and holidays (the total's residual from the calendar on the same side, and far
+    beyond its noise, every year). Returns (holidays, closures)."""
+    labels = month_day(days)
+    total = np.asarray(total, dtype=float)
+    frame = pd.DataFrame({"label": labels, "zero": total <= 0})
+    counts = frame.groupby("label")["zero"].agg(["sum", "count"])
+    active = total > 0
+    first, last = np.argmax(active), len(active) - np.argmax(active[::-1])
+    inside = frame.iloc[first:last].groupby("label")["zero"].agg(["sum", "count"])
+    closures = sorted(inside.index[(inside["count"] >= 2) & (inside["sum"] == inside["count"])])
+    del counts
+    keep = active & ~np.isin(labels, closures)
+    residual = np.log(np.where(keep, total, 1.0)) - calendar.log_level(days)
+    residual = residual - np.mean(residual[keep])
+    noise = 1.4826 * float(np.median(np.abs(residual[keep] - np.median(residual[keep])))) or 1e-9
+    by_date = pd.DataFrame({"label": labels[keep], "r": residual[keep]}).groupby("label")["r"]
+    stats_ = by_date.agg(["mean", "min", "max", "count"])
+    strong = (stats_["count"] >= 2) & (stats_["mean"].abs() > 3 * noise)
+    same_side = (stats_["min"] > 1.5 * noise) | (stats_["max"] < -1.5 * noise)
+    found = stats_[strong & same_side & (stats_.index != "02-29")]
+    holidays = list(found["mean"].abs().sort_values(ascending=False).index[:HOLIDAY_MAX])
+    return sorted(holidays), closures
+
+
+def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray) -> tuple[Design, np.ndarray]:
+    """The run's design and the total's own coefficients on it (the root of every prior)."""
+    total = np.asarray(total, dtype=float)
+    calendar = calendar_fit(days=days, total=total)
+    holidays, closures = ([], [])
+    # The total may be flat over the year while its items are not (summer and winter goods):
+    # every series gets some yearly terms to shrink, whatever the total needed.
+    if len(days) >= MIN_YEARLY_DAYS + VALIDATION_DAYS and calendar.fourier_k < MIN_SERIES_FOURIER_K:
+        refit = calendar_fit(days=days, total=total, fourier_k=MIN_SERIES_FOURIER_K)
+        calendar = replace(refit, extra_sigma=calendar.extra_sigma)
+    if len(days) >= 2 * 365:
+        holidays, closures = fixed_dates_find(days=days, total=total, calendar=calendar)
+    design = Design(
+        origin=calendar.origin,
+        fourier_k=calendar.fourier_k,
+        holidays=tuple(holidays),
+        closures=tuple(closures),
+        extra_sigma=calendar.extra_sigma,
     )
+    coef = shape_fit(y=total, days=days, design=design, prior=None)
+    return design, coef
+
+
+def overdispersion(y: np.ndarray) -> float:
+    """Negative-binomial overdispersion phi (Var = mu + phi mu^2) from week-apart differences,
+    which cancel the weekday pattern and most of the slow changes."""
+    if len(y) < 15:
+        return 0.0
+    diff = y[7:] - y[:-7]
+    mean = float(np.mean(y))
+    if mean <= 0:
+        return 0.0
+    return float(np.clip((0.5 * np.mean(diff**2) - mean) / np.mean(y**2), 0.0, 1.0))
+
+
+def shape_fit(*, y: np.ndarray, days: pd.DatetimeIndex, design: Design, prior: np.ndarray | None) -> np.ndarray:
+    """Coefficients of log(rate) on the design: penalized Poisson regression (IRLS) toward `prior`
+    (None: no penalty). Days before the first sale (not launched yet) and closures are left out."""
+    y = np.asarray(y, dtype=float)
+    x_all = design.features(days)
+    p = x_all.shape[1]
+    live = np.zeros(len(y), dtype=bool)
+    if (y > 0).any():
+        live[int(np.argmax(y > 0)) :] = True
+    live &= ~design.closed(days)
+    x, target = x_all[live], y[live]
+    base = np.zeros(p) if prior is None else np.asarray(prior, dtype=float)
+    coef = base.copy()
+    if len(target) == 0 or target.sum() <= 0:
+        return coef
+    eta = x @ coef
+    coef[0] += math.log(target.sum() / np.exp(eta).sum())
+    if prior is None:
+        penalty = np.full(p, 1e-6)
+        penalty[0] = 0.0
+    else:
+        penalty = 1.0 / design.tau() ** 2
+    if len(target) < MIN_SERIES_DAYS:
+        return coef
+    phi = overdispersion(target)
+    for _ in range(IRLS_STEPS):
+        eta = np.clip(x @ coef, -30, 30)
+        mu = np.exp(eta)
+        weight = mu / (1 + phi * mu)
+        z = eta + (target - mu) / mu
+        lhs = x.T @ (x * weight[:, None]) + np.diag(penalty)
+        rhs = x.T @ (weight * z) + penalty * base
+        try:
+            new = np.linalg.solve(lhs, rhs)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(new)):
+            break
+        done = np.max(np.abs(new - coef)) < 1e-4
+        coef = new
+        if done:
+            break
+    return coef
+
+
+def prior_combine(*, store: np.ndarray, item: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """A store-item's prior shape: its store's and its item's effects on top of the total's (log scale)."""
+    return np.asarray(store) + np.asarray(item) - np.asarray(total)
+
+
+# ---------------------------------------------------------------- count forecasts
+
+
+@dataclass
+class CountForecast:
+    """A predictive distribution per day: negative binomial with mean `mean` and
+    overdispersion `phi` (Var = mean + phi mean^2; phi = 0 is Poisson)."""
+
+    mean: np.ndarray
+    phi: np.ndarray
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"mean": [round(float(v), 4) for v in self.mean], "phi": [round(float(v), 6) for v in self.phi]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CountForecast:
+        return cls(mean=np.asarray(data["mean"], dtype=float), phi=np.asarray(data["phi"], dtype=float))
+
+
+def _count_dist(mean: np.ndarray, phi: np.ndarray):
+    from scipy import stats
+
+    mean = np.maximum(np.asarray(mean, dtype=float), 1e-9)
+    phi = np.maximum(np.asarray(phi, dtype=float), 1e-7)
+    n = 1.0 / phi
+    return stats.nbinom(n, n / (n + mean))
+
+
+def count_interval(mean: np.ndarray, phi: np.ndarray, *, content: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integer bounds [L, U] holding about `content` of the distribution: the L whose tail below
+    is nearest (1 - content) / 2, then the U that makes F(U) - F(L - 1) nearest `content`.
+    Nearest, not merely at least: the integer bounds of low counts otherwise cover far more
+    than asked (Poisson(1): the smallest [0, U] holding 80 % holds 92 %); over many days the
+    roundings up and down average out, and the backtest calibration tunes `content`."""
+    dist = _count_dist(mean, phi)
+    tail = (1 - content) / 2
+    low = dist.ppf(tail)  # smallest y with F(y) >= tail; the tail below L = low is F(low - 1) < tail
+    below_low, at_low = dist.cdf(low - 1), dist.cdf(low)
+    lower = np.where(at_low - tail < tail - below_low, low + 1, low)
+    below = dist.cdf(lower - 1)
+    target = np.minimum(below + content, 1 - 1e-12)
+    high = dist.ppf(target)
+    below_high, at_high = dist.cdf(high - 1), dist.cdf(high)
+    upper = np.where(target - below_high < at_high - target, high - 1, high)
+    upper = np.maximum(upper, lower)
+    zero = np.asarray(mean) <= 0
+    clean = [np.maximum(np.nan_to_num(np.where(zero, 0.0, b), nan=0.0, posinf=0.0), 0.0) for b in (lower, upper)]
+    return clean[0], clean[1]
+
+
+def count_bands(forecast: CountForecast, *, content: dict[str, float] | None = None) -> Forecast:
+    """Point (the median: SMAPE rewards it for low counts) and 80/95 % intervals of a count forecast.
+    `content`: per nominal ("80", "95"), the probability content the backtest calibration chose."""
+    mean, phi = forecast.mean, forecast.phi
+    content = content or {}
+    point = count_point(forecast)
+    bands = {n: count_interval(mean, phi, content=content.get(str(n), n / 100)) for n in (80, 95)}
+    lo80, hi80 = np.minimum(bands[80][0], point), np.maximum(bands[80][1], point)
+    return Forecast(
+        yhat=point,
+        lower_80=lo80,
+        upper_80=hi80,
+        lower_95=np.minimum(bands[95][0], lo80),
+        upper_95=np.maximum(bands[95][1], hi80),
+    )
+
+
+def coverage_of(*, actual: np.ndarray, forecast: CountForecast, content: float) -> np.ndarray:
+    lower, upper = count_interval(forecast.mean, forecast.phi, content=content)
+    return (actual >= lower) & (actual <= upper)
+
+
+CONTENT_RANGE = (0.3, 0.9995)
+
+
+def calibration_content(*, actual: list[np.ndarray], forecasts: list[CountForecast], nominal: int) -> float:
+    """The probability content that makes a level's backtest intervals hold `nominal` percent of its
+    series' holdout days (narrower or wider than nominal), by bisection. Empirical calibration:
+    it corrects a spread the model over- or underestimates, and the rounding of low counts."""
+    if not actual:
+        return nominal / 100
+    actual_all = np.concatenate(actual)
+    joined = CountForecast(
+        mean=np.concatenate([f.mean for f in forecasts]), phi=np.concatenate([f.phi for f in forecasts])
+    )
+
+    def coverage(content: float) -> float:
+        return 100 * float(coverage_of(actual=actual_all, forecast=joined, content=content).mean())
+
+    low, high = CONTENT_RANGE
+    if coverage(low) >= nominal:
+        return low
+    if coverage(high) < nominal:
+        return high
+    for _ in range(14):
+        middle = (low + high) / 2
+        low, high = (middle, high) if coverage(middle) < nominal else (low, middle)
+    return round(high, 5)
+
+
+# ---------------------------------------------------------------- candidates of one series
+
+
+@dataclass
+class CandidateFit:
+    """Every candidate's count forecast for one series, and what the model learnt."""
+
+    forecasts: dict[str, CountForecast]
+    order: tuple[int, int, int] | None
+    fallback: bool = False
+    reason: str = ""
+    info: dict = field(default_factory=dict)
+
+
+def _naive_phi(y: np.ndarray, lag: int) -> float:
+    if len(y) <= lag + 7:
+        return 0.0
+    recent = y[-min(len(y), lag + 365) :]
+    errors = recent[lag:] - recent[:-lag]
+    mean = float(np.mean(recent[lag:]))
+    if mean <= 0:
+        return 0.0
+    return float(np.clip((np.mean(errors**2) / 2 - mean) / max(np.mean(recent[lag:] ** 2), 1e-9), 0.0, 4.0))
+
+
+def naive_candidates(*, y: np.ndarray, horizon: int) -> dict[str, CountForecast]:
+    """Seasonal naive (last week) and same day last year (52 weeks back), with their own spread.
+    A week-apart error holds two draws' noise, hence the halving inside _naive_phi."""
+    y = np.asarray(y, dtype=float)
+    out = {}
+    for name, lag in (("seasonal_naive", 7), ("last_year", 364)):
+        if len(y) >= lag:
+            mean = np.array([y[len(y) - lag + (h % lag)] for h in range(horizon)])
+        else:
+            mean = seasonal_naive(y=y, horizon=horizon).yhat
+        out[name] = CountForecast(mean=mean, phi=np.full(horizon, 2 * _naive_phi(y, min(lag, len(y) - 1)) + 0.01))
+    return out
+
+
+def _arima_count(
+    *, y: np.ndarray, log_rate: np.ndarray, future_log_rate: np.ndarray, order, extra_sigma: float
+) -> tuple[CountForecast, object]:
+    """ARIMA on log1p(y) - log1p(rate) over the last ARIMA_WINDOW_DAYS; the mean forecast
+    back-transformed with a smearing estimate, the spread as NB overdispersion growing with the
+    ARIMA's own horizon variance."""
+    rate = np.exp(log_rate)
+    residual = np.log1p(y) - np.log1p(rate)
+    window = residual[-ARIMA_WINDOW_DAYS:]
+    model = _order_select(window) if order is None else _arima_fit(window, tuple(order))
+    horizon = len(future_log_rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mean, conf = model.predict(n_periods=horizon, return_conf_int=True, alpha=0.05)
+    mean = np.asarray(mean, dtype=float)
+    se = (np.asarray(conf, dtype=float)[:, 1] - mean) / Z[95]
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(se))):
+        raise FitError("non-finite forecast")
+    innovations = np.asarray(model.resid(), dtype=float)[7:]
+    sigma1 = float(np.std(innovations)) or 1e-9
+    ratio = se / sigma1
+    smearing = float(np.mean(np.exp(innovations)))
+    future_rate = np.exp(future_log_rate)
+    point = np.maximum((1 + future_rate) * np.exp(mean) * smearing - 1, 0)
+    fitted = (1 + rate[-len(window) :]) * np.exp(window - np.asarray(model.resid())) * smearing - 1
+    fitted = np.maximum(fitted, 1e-9)
+    observed = y[-len(window) :]
+    phi_in = float(np.clip(np.sum((observed - fitted) ** 2 - fitted) / np.sum(fitted**2), 0.0, 4.0))
+    phi = phi_in * ratio**2 + extra_sigma**2
+    return CountForecast(mean=point, phi=phi), model
+
+
+def candidates_fit(
+    *,
+    y: np.ndarray,
+    days: pd.DatetimeIndex,
+    design: Design,
+    coef: np.ndarray,
+    pooled_coef: np.ndarray,
+    horizon: int,
+    order: tuple[int, int, int] | None = None,
+) -> CandidateFit:
+    """Every candidate for one series: its own calendar (`coef`, from shape_fit) and the pooled one
+    (`pooled_coef`, the total's shape), each with a level from the last year and an ARIMA on the
+    rest; seasonal naive; same day last year. Never raises: a model that cannot be fitted is left
+    out, and the reason recorded."""
+    y = np.asarray(y, dtype=float)
+    future = pd.date_range(days[-1] + timedelta(days=1), periods=horizon, freq="D")
+    forecasts = naive_candidates(y=y, horizon=horizon)
+    closed_future = design.closed(future)
+    info: dict = {}
+    reasons = []
+    chosen_order = None
+    if not np.all(np.isfinite(y)) or (y < 0).any():
+        reasons.append("history has negative or non-finite values")
+        y = np.nan_to_num(np.maximum(y, 0))
+        forecasts = naive_candidates(y=y, horizon=horizon)
+    else:
+        live_from = int(np.argmax(y > 0)) if (y > 0).any() else len(y)
+        live_days = len(y) - live_from
+        x_past, x_future = design.features(days), design.features(future)
+        closed_past = design.closed(days)
+        for name, shape in (("calendar", coef), ("pooled", pooled_coef)):
+            try:
+                if live_days < MIN_SERIES_DAYS:
+                    raise FitError(f"only {live_days} days since the first sale (need {MIN_SERIES_DAYS})")
+                log_rate = x_past @ shape
+                recent = slice(max(live_from, len(y) - SCALE_WINDOW_DAYS), len(y))
+                open_recent = ~closed_past[recent]
+                level = y[recent][open_recent].sum() / np.exp(log_rate[recent][open_recent]).sum()
+                if not (math.isfinite(level) and level > 0):
+                    raise FitError("no sales in the last year")
+                log_rate = log_rate + math.log(level)
+                future_log_rate = x_future @ shape + math.log(level)
+                live = slice(live_from, len(y))
+                if live_days >= 56:
+                    forecast, model = _arima_count(
+                        y=y[live],
+                        log_rate=log_rate[live],
+                        future_log_rate=future_log_rate,
+                        order=order if name == "pooled" or order is not None else None,
+                        extra_sigma=design.extra_sigma,
+                    )
+                    if name == "calendar":
+                        chosen_order = tuple(int(v) for v in model.order)
+                        order = chosen_order if order is None else order
+                        info["aic"] = float(model.aic())
+                else:
+                    # Too short for an ARIMA: the calendar alone, with the level's own uncertainty.
+                    rate = np.exp(future_log_rate)
+                    phi0 = overdispersion(y[live]) + 1.0 / max(y[live].sum(), 1.0)
+                    forecast = CountForecast(mean=rate, phi=np.full(horizon, phi0 + design.extra_sigma**2))
+                forecast.mean = np.where(closed_future, 0.0, forecast.mean)
+                if not (np.all(np.isfinite(forecast.mean)) and np.all(np.isfinite(forecast.phi))):
+                    raise FitError("non-finite forecast")
+                forecasts[name] = forecast
+                if name == "calendar":
+                    info["level"] = float(level)
+            except Exception as exc:  # one model of one series must not stop the run
+                reasons.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+    for name in ("seasonal_naive", "last_year"):
+        forecasts[name].mean = np.where(closed_future, 0.0, forecasts[name].mean)
+    holidays = design.holiday_columns()
+    info["holidays"] = {h: round(float(math.expm1(c)), 4) for h, c in zip(design.holidays, coef[holidays], strict=True)}
+    info["closures"] = list(design.closures)
+    fallback = "calendar" not in forecasts
+    return CandidateFit(
+        forecasts=forecasts, order=chosen_order, fallback=fallback, reason="; ".join(reasons)[:500], info=info
+    )
+
+
+def count_point(forecast: CountForecast) -> np.ndarray:
+    """The published point: the median of the predictive distribution (0 where the mean is 0)."""
+    return np.where(forecast.mean > 0, _count_dist(forecast.mean, forecast.phi).median(), 0.0)
+
+
+NAIVE = ("seasonal_naive", "last_year")
+
+
+def model_choose(*, scores: dict[str, dict[str, float]]) -> dict[str, tuple[str, str]]:
+    """Each level's published model and why, from every candidate's backtest SMAPE per level.
+
+    The store-items take their best candidate; the other levels are its bottom-up sums (so the
+    means add up) unless that loses to a naive candidate on their own backtest, which is then
+    published instead: no level is ever published worse than the best naive on its backtest."""
+
+    def listing(level_scores: dict[str, float]) -> str:
+        return ", ".join(f"{name} {value:.2f}" for name, value in sorted(level_scores.items(), key=lambda kv: kv[1]))
+
+    bottom = scores.get("store_item") or scores.get("total") or {}
+    best = min(bottom, key=bottom.get) if bottom else "calendar"
+    out = {}
+    for level, level_scores in scores.items():
+        naive = min(NAIVE, key=lambda n: level_scores[n])
+        if level == "store_item" or level_scores[best] <= level_scores[naive]:
+            if level == "store_item":
+                reason = f"best backtest SMAPE of the store-items: {listing(level_scores)}"
+            else:
+                reason = (
+                    f"the store-items' model, summed (levels add up): SMAPE {level_scores[best]:.2f}, "
+                    f"best naive {naive} {level_scores[naive]:.2f}"
+                )
+            out[level] = (best, reason)
+        else:
+            reason = (
+                f"the store-items' model ({best}) summed scored {level_scores[best]:.2f} here, worse than "
+                f"{naive} {level_scores[naive]:.2f}: {naive} is published (this level's mean is not the sum of the store-items')"
+            )
+            out[level] = (naive, reason)
+    return out

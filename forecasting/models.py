@@ -71,9 +71,12 @@ class SeriesForecast(models.Model):
     fallback = models.BooleanField(default=False)
     fallback_reason = models.TextField(blank=True)
     info = models.JSONField(default=dict)  # scale, AIC, parameters, fit seconds
-    own = models.JSONField(default=dict)
-    backtest = models.JSONField(default=dict)  # actual, own forecast and seasonal naive over the holdout
+    own = models.JSONField(default=dict)  # every candidate's count forecast (mean, overdispersion)
+    backtest = models.JSONField(default=dict)  # actual and every candidate's forecast over the holdout
     accuracy = models.JSONField(default=dict)
+    # The published model (its level's choice on the backtest: modelling.CANDIDATES) and why.
+    model = models.CharField(max_length=20, blank=True)
+    model_reason = models.TextField(blank=True)
     fitted_at = models.DateTimeField()
 
     class Meta:
@@ -94,7 +97,8 @@ class ForecastPoint(models.Model):
 
     series = models.ForeignKey(SeriesForecast, on_delete=models.CASCADE, related_name="points")
     date = models.DateField()
-    yhat = models.FloatField()
+    yhat = models.FloatField()  # the median of the predictive distribution
+    mean = models.FloatField(null=True)  # its mean: these add up across levels (bottom-up)
     lower_80 = models.FloatField()
     upper_80 = models.FloatField()
     lower_95 = models.FloatField()

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 from django.db.models import Max, Min
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
@@ -194,25 +195,17 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     recent_start = max(run.training_start, run.training_end - timedelta(days=89))
     history = series_actuals(key=key, start=recent_start, end=run.training_end)
     live = series_actuals(key=key, start=forecast_start, end=forecast_start + timedelta(days=max(days, 1) - 1))
-    calendar = run.parameters.get("calendar", {})
-    exogenous = run.parameters.get("exogenous", [])
-    if series.fallback:
-        model = {"name": "seasonal naive (same weekday last week)", "order": [0, 0, 0], "seasonal_order": [0, 1, 0, 7],
-                 "exogenous": []}  # fmt: skip
-    else:
-        model = {"name": "calendar regression on log1p(sales) + ARIMA residual", "order": series.order,
-                 "seasonal_order": [0, 0, 0, 0], "exogenous": exogenous}  # fmt: skip
-    model |= {
-        "training_start": run.training_start.isoformat(),
-        "training_end": run.training_end.isoformat(),
-        "fitted_at": series.fitted_at.isoformat(),
-        "fallback": series.fallback,
-        "fallback_reason": series.fallback_reason or None,
-        "fourier_k": calendar.get("fourier_k"),
-        "scale": series.info.get("scale"),
-    }
-    accuracy_keys = ("smape", "mae", "coverage_80", "coverage_95", "naive_smape", "naive_mae",
-                     "naive_coverage_80", "naive_coverage_95")  # fmt: skip
+    model = _model_of(run=run, series=series)
+    accuracy_keys = (
+        "smape",
+        "mae",
+        "coverage_80",
+        "coverage_95",
+        "naive_smape",
+        "naive_mae",
+        "naive_coverage_80",
+        "naive_coverage_95",
+    )
     accuracy = {name: _rounded(series.accuracy.get(name)) for name in accuracy_keys}
     accuracy["holdout_days"] = run.holdout_days
     accuracy["level"] = {name: _rounded(run.summary.get(key.level, {}).get(name)) for name in accuracy_keys}
@@ -221,12 +214,15 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
         "series": {"level": key.level, "store": key.store, "item": key.item},
         "run": {"id": run.pk, "fitted_at": run.finished_at.isoformat(), "horizon_days": run.horizon_days},
         "model": model,
+        "model_reason": series.model_reason or None,
+        "point": "median",
         "accuracy": accuracy,
         "actuals": [{"date": day.isoformat(), "sales": sales} for day, sales in sorted(history.items())],
         "forecast": [
             {
                 "date": p.date.isoformat(),
                 "yhat": round(p.yhat, 2),
+                "mean": None if p.mean is None else round(p.mean, 2),
                 "lower_80": round(p.lower_80, 2),
                 "upper_80": round(p.upper_80, 2),
                 "lower_95": round(p.lower_95, 2),
@@ -235,6 +231,37 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
             }
             for p in points
         ],
+    }
+
+
+def _model_of(*, run: ForecastRun, series: SeriesForecast) -> dict:
+    """The published model of a series: which candidate won its level's backtest, and what it learnt."""
+    from forecasting.modelling import CANDIDATE_NAMES
+
+    design = run.parameters.get("design", {})
+    chosen = series.model or "calendar"
+    if series.fallback and chosen in ("calendar", "pooled"):
+        chosen = "seasonal_naive"  # its model could not be fitted: seasonal naive stood in
+    own = chosen in ("calendar", "pooled")
+    holidays = series.info.get("holidays", {}) if chosen == "calendar" else {}
+    return {
+        "id": chosen,
+        "name": CANDIDATE_NAMES.get(chosen, chosen),
+        "order": series.order if own else None,
+        "seasonal_order": {"seasonal_naive": [0, 1, 0, 7], "last_year": [0, 1, 0, 364]}.get(chosen, [0, 0, 0, 0]),
+        "exogenous": run.parameters.get("exogenous", []) if own else [],
+        "training_start": run.training_start.isoformat(),
+        "training_end": run.training_end.isoformat(),
+        "fitted_at": series.fitted_at.isoformat(),
+        "fallback": series.fallback,
+        "fallback_reason": series.fallback_reason or None,
+        "fourier_k": design.get("fourier_k"),
+        "level": series.info.get("level"),
+        "holidays": [{"date": day, "effect": round(effect, 3)} for day, effect in sorted(holidays.items())],
+        "closures": design.get("closures", []),
+        "candidates": {
+            name: _rounded(value) for name, value in run.summary.get(series.level, {}).get("candidates", {}).items()
+        },
     }
 
 
@@ -254,22 +281,27 @@ def forecast_health() -> dict:
     if run is None:
         return {"status": "empty", "age_seconds": None}
     age = (timezone.now() - run.finished_at).total_seconds()
-    return {"status": "stale" if age > STALE_AFTER.total_seconds() else "ok", "age_seconds": round(age, 1),
-            "run_id": run.pk, "training_end": run.training_end.isoformat()}  # fmt: skip
+    return {
+        "status": "stale" if age > STALE_AFTER.total_seconds() else "ok",
+        "age_seconds": round(age, 1),
+        "run_id": run.pk,
+        "training_end": run.training_end.isoformat(),
+    }
 
 
 def forecast_today(
     *, store_ids: list[int] | None = None, item_ids: list[int] | None = None, day: date | None = None
 ) -> dict:
-    """Today's (TIME_ZONE; or `day`'s) forecast for a selection, for the "today so far vs forecast" KPI.
+    """Today's (TIME_ZONE; or `day`'s) expected sales for a selection, for the "today so far vs forecast" KPI:
+    the mean of the forecast (means add up across series; the published point is a median).
 
     {"date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"}; the values are None
     when there is no complete run or today is outside its horizon. A selection of
     several series is the sum of the narrowest level that covers it; its interval
     half-widths are combined in quadrature (the series' noise is close to independent)."""
     today = day or timezone.localdate()
-    empty = {"date": today.isoformat(), "forecast": None, "lower_80": None, "upper_80": None,
-             "lower_95": None, "upper_95": None}  # fmt: skip
+    empty = {"date": today.isoformat(), "forecast": None}
+    empty |= dict.fromkeys(("lower_80", "upper_80", "lower_95", "upper_95"))
     run = forecast_run_latest()
     if run is None:
         return empty
@@ -282,16 +314,24 @@ def forecast_today(
         series = series.filter(level=Level.ITEM, item_id__in=item_ids)
     else:
         series = series.filter(level=Level.TOTAL)
-    points = list(ForecastPoint.objects.filter(series__in=series, date=today).values_list(
-        "yhat", "lower_80", "upper_80", "lower_95", "upper_95"))  # fmt: skip
+    columns = ("yhat", "lower_80", "upper_80", "lower_95", "upper_95")
+    points = list(
+        ForecastPoint.objects.filter(series__in=series, date=today)
+        .annotate(expected=Coalesce("mean", "yhat"))
+        .values_list("expected", *columns)
+    )
     if not points:
         return empty
     values = np.asarray(points, dtype=float)
-    yhat = values[:, 0].sum()
-    result = {"date": today.isoformat(), "forecast": round(float(yhat), 2)}
-    for column, name in enumerate(("lower_80", "upper_80", "lower_95", "upper_95"), start=1):
-        spread = math.sqrt(float(((values[:, column] - values[:, 0]) ** 2).sum()))
-        result[name] = round(float(max(yhat - spread, 0.0) if name.startswith("lower") else yhat + spread), 2)
+    expected = values[:, 0].sum()
+    result = {"date": today.isoformat(), "forecast": round(float(expected), 2)}
+    for column, name in enumerate(columns[1:], start=2):
+        if len(values) == 1:
+            bound = values[0, column]
+            result[name] = round(float(min(bound, expected) if name.startswith("lower") else max(bound, expected)), 2)
+            continue
+        spread = math.sqrt(float(((values[:, column] - values[:, 1]) ** 2).sum()))
+        result[name] = round(float(max(expected - spread, 0.0) if name.startswith("lower") else expected + spread), 2)
     return result
 
 

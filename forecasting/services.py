@@ -37,8 +37,6 @@ HOLDOUT_DAYS = 90
 ORDER_RESELECT_DAYS = 7
 # A run still "running" after this long died with its worker; it is marked failed.
 RUNNING_TIMEOUT = timedelta(hours=6)
-# Calibration widens a level's intervals (in log1p space) by at most this factor.
-MAX_CALIBRATION = 3.0
 
 
 class ForecastError(Exception):
@@ -75,58 +73,19 @@ def forecast_run_start(
     new history against the old training range and publish a mix (the load's follow-up sets it).
     Otherwise a running refit makes this raise RefitRunning."""
     horizon = days or settings.FORECAST_DAYS
-    if supersede_running:
-        superseded = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).update(
-            status=ForecastRun.Status.FAILED, finished_at=timezone.now(), error=SUPERSEDED
-        )
-        if superseded:
-            logger.warning("forecast run superseded by a new load runs=%s", superseded)
-    ForecastRun.objects.filter(
-        status=ForecastRun.Status.RUNNING, started_at__lt=timezone.now() - RUNNING_TIMEOUT
-    ).update(status=ForecastRun.Status.FAILED, finished_at=timezone.now(), error="timed out while running")
+    _runs_expire(supersede_running=supersede_running)
     bounds = history_range()
     if bounds is None:
         raise ForecastError("there is no sales history to forecast from (load one with `manage.py load_train`)")
     start, end = bounds
     keys = series_keys_all()
-    partial = bool(store_ids or item_ids)
     previous = forecast_run_latest()
-    if partial:
-        known_stores = {k.store for k in keys if k.level == Level.STORE}
-        known_items = {k.item for k in keys if k.level == Level.ITEM}
-        for store in store_ids or []:
-            if store not in known_stores:
-                raise ForecastError(f"unknown store {store} (no sales history for it)")
-        for item in item_ids or []:
-            if item not in known_items:
-                raise ForecastError(f"unknown item {item} (no sales history for it)")
-        if previous is None or previous.training_end != end or previous.horizon_days != horizon:
-            raise ForecastError(
-                "a refit of some series needs a complete run over the same data to keep the others from "
-                f"(history ends {end}, horizon {horizon} days): run a full refit first"
-            )
-        # Series the previous run does not have (a store or item whose first sales came after it)
-        # have nothing to carry over: they are fitted too, or the run would miss them.
-        carried_keys = {
-            SeriesKey(level, store, item)
-            for level, store, item in SeriesForecast.objects.filter(run=previous).values_list(
-                "level", "store_id", "item_id"
-            )
-        }
-        refit = [k for k in keys if _in_scope(k, store_ids=store_ids, item_ids=item_ids) or k not in carried_keys]
-    else:
-        refit = keys
-
+    refit = _refit_keys(keys=keys, store_ids=store_ids, item_ids=item_ids, previous=previous, end=end, horizon=horizon)
     history_days = (end - start).days + 1
     holdout = min(HOLDOUT_DAYS, history_days // 4)
     if holdout < 7:
         holdout = 0
-    total = series_history(keys=[SeriesKey(Level.TOTAL)], start=start, end=end)[SeriesKey(Level.TOTAL)]
-    all_days = pd.date_range(start, end, freq="D")
-    calendar = modelling.calendar_fit(days=all_days, total=total)
-    parameters = {
-        "calendar": calendar.as_dict(),
-        "exogenous": calendar.exogenous(),
+    parameters = _designs_fit(keys=keys, start=start, end=end, holdout=holdout) | {
         "order_grid": [list(o) for o in modelling.ORDER_GRID],
         "arima_window_days": modelling.ARIMA_WINDOW_DAYS,
         "scale_window_days": modelling.SCALE_WINDOW_DAYS,
@@ -135,12 +94,102 @@ def forecast_run_start(
         "refit_series": len(refit),
         "reselect_orders": reselect_orders,
     }
-    if holdout:
-        backtest_calendar = modelling.calendar_fit(days=all_days[:-holdout], total=total[:-holdout])
-        parameters["backtest_calendar"] = backtest_calendar.as_dict()
+    run = _run_create(horizon=horizon, start=start, end=end, holdout=holdout, parameters=parameters, keys=keys)
+    if store_ids or item_ids:
+        _series_carry_over(run=run, previous=previous, refit=refit)
+    chunks = [[k.as_list() for k in refit[i : i + CHUNK_SIZE]] for i in range(0, len(refit), CHUNK_SIZE)]
+    logger.info(
+        "forecast_run_start run=%s series=%s refit=%s chunks=%s holdout=%s",
+        *(run.pk, len(keys), len(refit), len(chunks), holdout),
+    )
+    return run, chunks
+
+
+def _runs_expire(*, supersede_running: bool) -> None:
+    """Fail a running refit superseded by a load, and runs that died with their worker."""
+    now = timezone.now()
+    if supersede_running:
+        superseded = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).update(
+            status=ForecastRun.Status.FAILED, finished_at=now, error=SUPERSEDED
+        )
+        if superseded:
+            logger.warning("forecast run superseded by a new load runs=%s", superseded)
+    ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING, started_at__lt=now - RUNNING_TIMEOUT).update(
+        status=ForecastRun.Status.FAILED, finished_at=now, error="timed out while running"
+    )
+
+
+def _refit_keys(
+    *,
+    keys: list[SeriesKey],
+    store_ids: list[int] | None,
+    item_ids: list[int] | None,
+    previous: ForecastRun | None,
+    end: date,
+    horizon: int,
+) -> list[SeriesKey]:
+    """The series a run fits: all of them, or for a partial refit those of its stores/items plus
+    any the previous run does not have (a store or item newer than it: nothing to carry over)."""
+    if not (store_ids or item_ids):
+        return keys
+    known_stores = {k.store for k in keys if k.level == Level.STORE}
+    known_items = {k.item for k in keys if k.level == Level.ITEM}
+    for store in store_ids or []:
+        if store not in known_stores:
+            raise ForecastError(f"unknown store {store} (no sales history for it)")
+    for item in item_ids or []:
+        if item not in known_items:
+            raise ForecastError(f"unknown item {item} (no sales history for it)")
+    if previous is None or previous.training_end != end or previous.horizon_days != horizon:
+        raise ForecastError(
+            "a refit of some series needs a complete run over the same data to keep the others from "
+            f"(history ends {end}, horizon {horizon} days): run a full refit first"
+        )
+    carried = {
+        SeriesKey(level, store, item)
+        for level, store, item in SeriesForecast.objects.filter(run=previous).values_list(
+            "level", "store_id", "item_id"
+        )
+    }
+    return [k for k in keys if _in_scope(k, store_ids=store_ids, item_ids=item_ids) or k not in carried]
+
+
+def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int) -> dict:
+    """The run's calendar design (yearly harmonics, learnt holidays and closures) and the shapes every
+    prior is built from (the total's, each store's, each item's), for the final fit and the backtest."""
+    parents = [k for k in keys if k.level != Level.STORE_ITEM]
+    histories = series_history(keys=parents, start=start, end=end)
+    all_days = pd.date_range(start, end, freq="D")
+    parameters = {}
+    for name, cut in (("", 0), ("backtest_", holdout)):
+        if name and not holdout:
+            continue
+        days = all_days[: len(all_days) - cut]
+        total = histories[SeriesKey(Level.TOTAL)][: len(days)]
+        design, total_coef = modelling.design_fit(days=days, total=total)
+        shapes = {_shape_name(SeriesKey(Level.TOTAL)): [float(c) for c in total_coef]}
+        for key in parents:
+            if key.level != Level.TOTAL:
+                coef = modelling.shape_fit(y=histories[key][: len(days)], days=days, design=design, prior=total_coef)
+                shapes[_shape_name(key)] = [float(c) for c in coef]
+        parameters[f"{name}design"] = design.as_dict()
+        parameters[f"{name}shapes"] = shapes
+    design = modelling.Design.from_dict(parameters["design"])
+    parameters["exogenous"] = ["weekday", f"fourier({modelling.FOURIER_PERIOD}, k={design.fourier_k})", "trend"]
+    parameters["exogenous"] += [f"holiday {h}" for h in design.holidays]
+    return parameters
+
+
+def _shape_name(key: SeriesKey) -> str:
+    return {Level.TOTAL: "total", Level.STORE: f"store {key.store}", Level.ITEM: f"item {key.item}"}[key.level]
+
+
+def _run_create(
+    *, horizon: int, start: date, end: date, holdout: int, parameters: dict, keys: list[SeriesKey]
+) -> ForecastRun:
     try:
         with transaction.atomic():
-            run = ForecastRun.objects.create(
+            return ForecastRun.objects.create(
                 started_at=timezone.now(),
                 horizon_days=horizon,
                 training_start=start,
@@ -151,23 +200,22 @@ def forecast_run_start(
             )
     except IntegrityError:
         running = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).first()
+        since = running.started_at.isoformat(timespec="seconds") if running else "?"
         raise RefitRunning(
-            f"a refit is already running (run {running.pk if running else '?'}, started "
-            f"{running.started_at.isoformat(timespec='seconds') if running else '?'}): wait for it to finish"
+            f"a refit is already running (run {running.pk if running else '?'}, started {since}): wait for it to finish"
         ) from None
-    if partial:
-        refit_set = set(refit)
-        carried = []
-        for series in SeriesForecast.objects.filter(run=previous):
-            key = SeriesKey(series.level, series.store_id, series.item_id)
-            if key not in refit_set:
-                series.pk, series.run = None, run
-                carried.append(series)
-        SeriesForecast.objects.bulk_create(carried, batch_size=500)
-    chunks = [[k.as_list() for k in refit[i : i + CHUNK_SIZE]] for i in range(0, len(refit), CHUNK_SIZE)]
-    logger.info("forecast_run_start run=%s series=%s refit=%s chunks=%s holdout=%s", run.pk, len(keys), len(refit),
-                len(chunks), holdout)  # fmt: skip
-    return run, chunks
+
+
+def _series_carry_over(*, run: ForecastRun, previous: ForecastRun, refit: list[SeriesKey]) -> None:
+    """Copy the series a partial refit does not fit from the previous run into this one."""
+    refit_set = set(refit)
+    carried = []
+    for series in SeriesForecast.objects.filter(run=previous):
+        key = SeriesKey(series.level, series.store_id, series.item_id)
+        if key not in refit_set:
+            series.pk, series.run = None, run
+            carried.append(series)
+    SeriesForecast.objects.bulk_create(carried, batch_size=500)
 
 
 def _in_scope(key: SeriesKey, *, store_ids: list[int] | None, item_ids: list[int] | None) -> bool:
@@ -202,8 +250,9 @@ def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None
     start, end, holdout = run.training_start, run.training_end, run.holdout_days
     histories = series_history(keys=series_keys, start=start, end=end)
     days = pd.date_range(start, end, freq="D")
-    calendar = modelling.Calendar.from_dict(run.parameters["calendar"])
-    backtest_calendar = modelling.Calendar.from_dict(run.parameters["backtest_calendar"]) if holdout else None
+    fits = [("final", run.parameters["design"], run.parameters["shapes"], 0)]
+    if holdout:
+        fits.insert(0, ("backtest", run.parameters["backtest_design"], run.parameters["backtest_shapes"], holdout))
     previous = {} if run.parameters.get("reselect_orders") else _previous_orders(keys=series_keys)
     today = timezone.localdate()
     rows = []
@@ -215,21 +264,33 @@ def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None
             order, selected_on = previous.get(key, (None, None))
             if _order_due(key=key, selected_on=selected_on, today=today):
                 order, selected_on = None, None
+            results = {}
+            for name, design_dict, shapes, cut in fits:
+                design = modelling.Design.from_dict(design_dict)
+                part, part_days = y[: len(y) - cut], days[: len(days) - cut]
+                total_coef = np.asarray(shapes["total"])
+                coef = modelling.shape_fit(y=part, days=part_days, design=design, prior=_prior(key, shapes))
+                results[name] = modelling.candidates_fit(
+                    y=part,
+                    days=part_days,
+                    design=design,
+                    coef=coef,
+                    pooled_coef=total_coef,
+                    horizon=cut or run.horizon_days,
+                    order=order,
+                )
+                if order is None and results[name].order is not None:
+                    order, selected_on = results[name].order, today
+            fit = results["final"]
+            if fit.fallback:
+                logger.warning("forecast fallback run=%s series=%r reason=%r", run.pk, str(key), fit.reason)
             backtest = {}
             if holdout:
-                bt = modelling.series_fit(y=y[:-holdout], days=days[:-holdout], calendar=backtest_calendar,
-                                          horizon=holdout, order=order)  # fmt: skip
-                naive = modelling.seasonal_naive(y=y[:-holdout], horizon=holdout)
-                if order is None and bt.order is not None:
-                    order, selected_on = bt.order, today
-                backtest = {"actual": [float(v) for v in y[-holdout:]], "own": bt.forecast.as_dict(),
-                            "naive": naive.as_dict(),
-                            "fallback": bt.fallback}  # fmt: skip
-            fit = modelling.series_fit(y=y, days=days, calendar=calendar, horizon=run.horizon_days, order=order)
-            if fit.fallback:
-                logger.warning("forecast fallback run=%s series=%r reason=%r", run_id, str(key), fit.reason)
-            elif order is None:
-                selected_on = today
+                backtest = {
+                    "actual": [float(v) for v in y[-holdout:]],
+                    "candidates": {n: f.as_dict() for n, f in results["backtest"].forecasts.items()},
+                    "fallback": results["backtest"].fallback,
+                }
             rows.append(
                 SeriesForecast(
                     run=run,
@@ -241,7 +302,7 @@ def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None
                     fallback=fit.fallback,
                     fallback_reason=fit.reason,
                     info=fit.info | {"fit_seconds": round(time.perf_counter() - began, 3)},
-                    own=fit.forecast.as_dict(),
+                    own={"candidates": {n: f.as_dict() for n, f in fit.forecasts.items()}},
                     backtest=backtest,
                     fitted_at=timezone.now(),
                 )
@@ -251,6 +312,21 @@ def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None
             SeriesForecast.objects.filter(run=run, level=key.level, store_id=key.store, item_id=key.item).delete()
         SeriesForecast.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def _prior(key: SeriesKey, shapes: dict[str, list[float]]) -> np.ndarray | None:
+    """The shape a series is shrunk toward: none for the total, the total's for a store or an item,
+    store + item - total for a store-item."""
+    total = np.asarray(shapes["total"])
+    if key.level == Level.TOTAL:
+        return None
+    if key.level != Level.STORE_ITEM:
+        return total
+    store = shapes.get(_shape_name(SeriesKey(Level.STORE, key.store, None)))
+    item = shapes.get(_shape_name(SeriesKey(Level.ITEM, None, key.item)))
+    if store is None or item is None:
+        return total
+    return modelling.prior_combine(store=np.asarray(store), item=np.asarray(item), total=total)
 
 
 def _order_due(*, key: SeriesKey, selected_on: date | None, today: date) -> bool:
@@ -300,52 +376,26 @@ def forecast_run_finish(*, run_id: int, run_started: str | None = None) -> Forec
         raise ForecastError(f"run {run_id}: {missing} of {expected} series were not fitted")
 
     by_key = {SeriesKey(s.level, s.store_id, s.item_id): s for s in series}
-    final = {key: modelling.Forecast.from_dict(s.own) for key, s in by_key.items()}
-    final = _reconciled(final)
-    summary, calibration = {}, {}
+    final = _reconciled({key: _candidates(s.own) for key, s in by_key.items()})
+    summary: dict = {}
+    content: dict = {}
+    choice = {level: ("calendar", "no backtest (history too short): the default model") for level in Level.values}
     if run.holdout_days:
-        backtest_own = {key: modelling.Forecast.from_dict(s.backtest["own"]) for key, s in by_key.items()}
-        backtest = _reconciled(backtest_own)
-        per_level: dict[str, list[dict]] = {}
-        for key, s in by_key.items():
-            actual = np.asarray(s.backtest["actual"])
-            s.accuracy = modelling.accuracy_compute(
-                actual=actual, forecast=backtest[key], naive=modelling.Forecast.from_dict(s.backtest["naive"])
-            )
-            per_level.setdefault(key.level, []).append(s.accuracy)
-        for level, figures in per_level.items():
-            summary[level] = {name: float(np.mean([f[name] for f in figures])) for name in figures[0]}
-            summary[level]["series"] = len(figures)
-            summary[level]["fallbacks"] = sum(1 for key, s in by_key.items() if key.level == level and s.fallback)
-            level_keys = [key for key in by_key if key.level == level]
-            calibration[level] = {
-                str(nominal): _calibration_factor(
-                    actual=[np.asarray(by_key[key].backtest["actual"]) for key in level_keys],
-                    forecasts=[backtest[key] for key in level_keys],
-                    nominal=nominal,
-                )
-                for nominal in (80, 95)
-            }
-        final = {key: _calibrated(forecast, calibration.get(key.level)) for key, forecast in final.items()}
-
-    dates = pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D").date
+        choice, summary, content = _backtest_score(by_key=by_key)
     points = []
     for key, s in by_key.items():
-        forecast = final[key]
-        for i, day in enumerate(dates):
-            values = [round(float(getattr(forecast, name)[i]), 4) for name in modelling.POINT_FIELDS]
-            yhat, lo80, hi80, lo95, hi95 = values
-            points.append(ForecastPoint(series=s, date=day, yhat=yhat, lower_80=min(lo80, yhat), upper_80=max(hi80, yhat),
-                                        lower_95=min(lo95, lo80, yhat), upper_95=max(hi95, hi80, yhat)))  # fmt: skip
+        name, reason = choice.get(key.level, choice[Level.TOTAL])
+        s.model, s.model_reason = name, reason
+        points += _points_of(series=s, forecast=final[key][name], content=content.get(key.level), run=run)
     with transaction.atomic():
         locked = ForecastRun.objects.select_for_update().get(pk=run_id)
         if locked.status != ForecastRun.Status.RUNNING:
             return locked
         ForecastPoint.objects.filter(series__run=run).delete()
         ForecastPoint.objects.bulk_create(points, batch_size=2000)
-        SeriesForecast.objects.bulk_update(series, ["accuracy"], batch_size=500)
+        SeriesForecast.objects.bulk_update(series, ["accuracy", "model", "model_reason"], batch_size=500)
         run.summary = summary
-        run.parameters = run.parameters | {"calibration": calibration}
+        run.parameters = run.parameters | {"calibration": content}
         run.fallback_count = sum(1 for s in series if s.fallback)
         run.status = ForecastRun.Status.COMPLETE
         run.finished_at = timezone.now()
@@ -355,64 +405,102 @@ def forecast_run_finish(*, run_id: int, run_started: str | None = None) -> Forec
     return run
 
 
-def _reconciled(forecasts: dict[SeriesKey, modelling.Forecast]) -> dict[SeriesKey, modelling.Forecast]:
-    """Bottom-up: store-items keep their forecast; stores, items and the total get the sum of
-    their store-items as the point and their own model's relative interval width."""
-    bottom = {key: f for key, f in forecasts.items() if key.level == Level.STORE_ITEM}
-    if not bottom:
-        return forecasts
-    sums: dict[SeriesKey, np.ndarray] = {}
-    for key, forecast in bottom.items():
+Candidates = dict[str, modelling.CountForecast]
+
+
+def _candidates(data: dict) -> Candidates:
+    """A series' candidate forecasts; a model that could not be fitted for it stands in as seasonal naive."""
+    stored = {name: modelling.CountForecast.from_dict(f) for name, f in data["candidates"].items()}
+    return {name: stored.get(name, stored["seasonal_naive"]) for name in modelling.CANDIDATES}
+
+
+def _reconciled(forecasts: dict[SeriesKey, Candidates]) -> dict[SeriesKey, Candidates]:
+    """Bottom-up, per candidate: a store's, an item's and the total's mean become the sum of their
+    store-items' means (so means add up); their spread stays their own model's."""
+    sums: dict[SeriesKey, dict[str, np.ndarray]] = {}
+    for key, candidates in forecasts.items():
+        if key.level != Level.STORE_ITEM:
+            continue
         for parent in (
             SeriesKey(Level.TOTAL),
-            SeriesKey(Level.STORE, key.store, None),
+            SeriesKey(Level.STORE, key.store),
             SeriesKey(Level.ITEM, None, key.item),
         ):
-            sums[parent] = sums.get(parent, 0) + forecast.yhat
+            into = sums.setdefault(parent, {})
+            for name, forecast in candidates.items():
+                into[name] = into.get(name, 0) + forecast.mean
     out = dict(forecasts)
-    for key, forecast in forecasts.items():
-        if key.level != Level.STORE_ITEM and key in sums:
-            out[key] = modelling.reconcile(own=forecast, bottom_up_yhat=sums[key])
+    for key, candidates in forecasts.items():
+        if key in sums:
+            out[key] = {
+                name: modelling.CountForecast(mean=sums[key][name], phi=f.phi) for name, f in candidates.items()
+            }
     return out
 
 
-def _widened(forecast: modelling.Forecast, *, nominal: int, factor: float) -> tuple[np.ndarray, np.ndarray]:
-    centre = np.log1p(forecast.yhat)
-    lower = np.log1p(getattr(forecast, f"lower_{nominal}"))
-    upper = np.log1p(getattr(forecast, f"upper_{nominal}"))
-    return np.maximum(np.expm1(centre - factor * (centre - lower)), 0), np.expm1(centre + factor * (upper - centre))
+def _backtest_score(*, by_key: dict[SeriesKey, SeriesForecast]) -> tuple[dict, dict, dict]:
+    """Score every candidate on every level's reconciled backtest, choose each level's model
+    (modelling.model_choose), calibrate the chosen model's intervals, and record each series'
+    accuracy. Returns (choice per level, summary per level, calibrated content per level)."""
+    backtest = _reconciled({key: _candidates(s.backtest) for key, s in by_key.items()})
+    actual = {key: np.asarray(s.backtest["actual"]) for key, s in by_key.items()}
+    levels: dict[str, list[SeriesKey]] = {}
+    for key in by_key:
+        levels.setdefault(key.level, []).append(key)
+    scores = {
+        level: {
+            name: float(np.mean([modelling.smape(actual[k], modelling.count_point(backtest[k][name])) for k in keys]))
+            for name in modelling.CANDIDATES
+        }
+        for level, keys in levels.items()
+    }
+    choice = modelling.model_choose(scores=scores)
+    summary, content = {}, {}
+    for level, keys in levels.items():
+        name = choice[level][0]
+        content[level] = {
+            str(nominal): modelling.calibration_content(
+                actual=[actual[k] for k in keys], forecasts=[backtest[k][name] for k in keys], nominal=nominal
+            )
+            for nominal in (80, 95)
+        }
+        figures = []
+        for key in keys:
+            by_key[key].accuracy = modelling.accuracy_compute(
+                actual=actual[key],
+                forecast=modelling.count_bands(backtest[key][name]),
+                naive=modelling.count_bands(backtest[key]["seasonal_naive"]),
+            )
+            figures.append(by_key[key].accuracy)
+        summary[level] = {field: float(np.mean([f[field] for f in figures])) for field in figures[0]}
+        summary[level] |= {
+            "series": len(keys),
+            "fallbacks": sum(1 for k in keys if by_key[k].fallback),
+            "model": name,
+            "model_reason": choice[level][1],
+            "candidates": scores[level],
+        }
+    return choice, summary, content
 
 
-def _calibration_factor(*, actual: list[np.ndarray], forecasts: list[modelling.Forecast], nominal: int) -> float:
-    """Smallest widening (>= 1, in log1p space) of a level's backtest intervals that reaches
-    the nominal coverage over all its series and holdout days. Intervals are only widened."""
-    actual_all = np.concatenate(actual)
-
-    def coverage(factor: float) -> float:
-        inside = []
-        for a, f in zip(actual, forecasts, strict=True):
-            lower, upper = _widened(f, nominal=nominal, factor=factor)
-            inside.append((a >= lower) & (a <= upper))
-        return 100 * float(np.concatenate(inside).mean()) if len(actual_all) else 100.0
-
-    if coverage(1.0) >= nominal:
-        return 1.0
-    low, high = 1.0, MAX_CALIBRATION
-    if coverage(high) < nominal:
-        return high
-    for _ in range(12):
-        middle = (low + high) / 2
-        low, high = (middle, high) if coverage(middle) < nominal else (low, middle)
-    return round(high, 3)
-
-
-def _calibrated(forecast: modelling.Forecast, factors: dict | None) -> modelling.Forecast:
-    if not factors:
-        return forecast
-    lo80, hi80 = _widened(forecast, nominal=80, factor=factors["80"])
-    lo95, hi95 = _widened(forecast, nominal=95, factor=factors["95"])
-    return modelling.Forecast(yhat=forecast.yhat, lower_80=lo80, upper_80=hi80,
-                              lower_95=np.minimum(lo95, lo80), upper_95=np.maximum(hi95, hi80))  # fmt: skip
+def _points_of(
+    *, series: SeriesForecast, forecast: modelling.CountForecast, content: dict | None, run: ForecastRun
+) -> list[ForecastPoint]:
+    bands = modelling.count_bands(forecast, content=content)
+    dates = pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D").date
+    return [
+        ForecastPoint(
+            series=series,
+            date=day,
+            yhat=float(bands.yhat[i]),
+            mean=round(float(forecast.mean[i]), 4),
+            lower_80=float(bands.lower_80[i]),
+            upper_80=float(bands.upper_80[i]),
+            lower_95=float(bands.lower_95[i]),
+            upper_95=float(bands.upper_95[i]),
+        )
+        for i, day in enumerate(dates)
+    ]
 
 
 def forecast_run_fail(*, run_id: int, error: str, run_started: str | None = None) -> None:
@@ -433,8 +521,8 @@ def _run_of_task(*, run_id: int, run_started: str | None, step: str) -> Forecast
         return run
     logger.warning(
         "%s run=%s dropped: a stale task, that run no longer exists (the database was reset since it was queued)",
-        step, run_id,
-    )  # fmt: skip
+        *(step, run_id),
+    )
     return None
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from forecasting import selectors, services
+from forecasting import modelling, selectors, services
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.selectors import SeriesKey
 from forecasting.tests.conftest import history_load
@@ -37,15 +37,20 @@ def test_a_refit_forecasts_every_series_over_the_horizon(small_history, settings
             assert 0 <= p.lower_95 <= p.lower_80 <= p.yhat <= p.upper_80 <= p.upper_95, (series, p)
         assert not series.fallback, series.fallback_reason
         assert series.order is not None and len(series.order) == 3
-    # Reconciled: store-items add up to their store, their item and the total on every day.
-    store_items = {(s, i): np.array([p.yhat for p in _points(run, SeriesKey(Level.STORE_ITEM, s, i))])
-                   for s in (1, 2) for i in (1, 2, 3)}  # fmt: skip
-    total = np.array([p.yhat for p in _points(run, SeriesKey(Level.TOTAL))])
-    assert total == pytest.approx(sum(store_items.values()), rel=1e-4)
-    store_1 = np.array([p.yhat for p in _points(run, SeriesKey(Level.STORE, 1, None))])
-    assert store_1 == pytest.approx(sum(v for (s, _), v in store_items.items() if s == 1), rel=1e-4)
-    item_3 = np.array([p.yhat for p in _points(run, SeriesKey(Level.ITEM, None, 3))])
-    assert item_3 == pytest.approx(sum(v for (_, i), v in store_items.items() if i == 3), rel=1e-4)
+
+    # Reconciled: the store-items' means add up to their store's, their item's and the total's on every
+    # day (the published point is each series' median, which need not add up).
+    def means(key: SeriesKey) -> np.ndarray:
+        return np.array([p.mean for p in _points(run, key)])
+
+    store_items = {(s, i): means(SeriesKey(Level.STORE_ITEM, s, i)) for s in (1, 2) for i in (1, 2, 3)}
+    assert means(SeriesKey(Level.TOTAL)) == pytest.approx(sum(store_items.values()), rel=1e-3)
+    store_1 = sum(v for (s, _), v in store_items.items() if s == 1)
+    assert means(SeriesKey(Level.STORE, 1, None)) == pytest.approx(store_1, rel=1e-3)
+    item_3 = sum(v for (_, i), v in store_items.items() if i == 3)
+    assert means(SeriesKey(Level.ITEM, None, 3)) == pytest.approx(item_3, rel=1e-3)
+    # Every level publishes the store-items' model (so the means add up), and says why.
+    assert {s.model for s in SeriesForecast.objects.filter(run=run)} == {run.summary["store_item"]["model"]}
 
 
 def test_a_refit_measures_itself_against_seasonal_naive(small_history):
@@ -60,11 +65,10 @@ def test_a_refit_measures_itself_against_seasonal_naive(small_history):
     series = SeriesForecast.objects.get(run=run, level=Level.STORE_ITEM, store_id=1, item_id=2)
     actual = np.array(series.backtest["actual"])
     assert len(actual) == 90
-    # The stored figure is the SMAPE of the stored backtest forecast against the stored actuals.
-    assert series.accuracy["smape"] == pytest.approx(
-        np.mean(200 * np.abs(np.array(series.backtest["own"]["yhat"]) - actual)
-                / (np.abs(actual) + np.abs(series.backtest["own"]["yhat"])))
-    )  # fmt: skip
+    # The stored figure is the SMAPE of the published model's backtest point (its median) against the actuals.
+    published = modelling.CountForecast.from_dict(series.backtest["candidates"][series.model])
+    point = modelling.count_point(published)
+    assert series.accuracy["smape"] == pytest.approx(np.mean(200 * np.abs(point - actual) / (actual + point)))
     assert series.accuracy["smape"] < 25
 
 
@@ -118,21 +122,31 @@ def test_a_refit_of_one_store_keeps_the_other_series_and_reconciles(small_histor
     old = SeriesForecast.objects.get(run=full, level=Level.STORE_ITEM, store_id=1, item_id=1)
     assert kept.own == old.own and kept.fitted_at == old.fitted_at
     assert SeriesForecast.objects.filter(run=partial).count() == full.series_count
-    total = np.array([p.yhat for p in _points(partial, SeriesKey(Level.TOTAL))])
-    parts = [np.array([p.yhat for p in _points(partial, SeriesKey(Level.STORE, s, None))]) for s in (1, 2)]
+    total = np.array([p.mean for p in _points(partial, SeriesKey(Level.TOTAL))])
+    parts = [np.array([p.mean for p in _points(partial, SeriesKey(Level.STORE, s, None))]) for s in (1, 2)]
     assert total == pytest.approx(parts[0] + parts[1], rel=1e-4)
 
 
 def test_only_the_last_runs_are_kept(small_history):
     now = timezone.now()
     old = [
-        ForecastRun.objects.create(status=ForecastRun.Status.COMPLETE, started_at=now - timedelta(days=10 - i),
-                                   finished_at=now - timedelta(days=10 - i), horizon_days=7,
-                                   training_start=now.date(), training_end=now.date())
+        ForecastRun.objects.create(
+            status=ForecastRun.Status.COMPLETE,
+            started_at=now - timedelta(days=10 - i),
+            finished_at=now - timedelta(days=10 - i),
+            horizon_days=7,
+            training_start=now.date(),
+            training_end=now.date(),
+        )
         for i in range(5)
-    ]  # fmt: skip
-    failed = ForecastRun.objects.create(status=ForecastRun.Status.FAILED, started_at=now - timedelta(days=20),
-                                        horizon_days=7, training_start=now.date(), training_end=now.date())  # fmt: skip
+    ]
+    failed = ForecastRun.objects.create(
+        status=ForecastRun.Status.FAILED,
+        started_at=now - timedelta(days=20),
+        horizon_days=7,
+        training_start=now.date(),
+        training_end=now.date(),
+    )
     latest = services.forecast_refit(days=7)
     remaining = set(ForecastRun.objects.values_list("pk", flat=True))
     assert remaining == {latest.pk, *(r.pk for r in old[1:])}
@@ -151,14 +165,15 @@ def test_health_and_todays_forecast(small_history):
     total = selectors.forecast_today()
     point = ForecastPoint.objects.get(series__run=run, series__level=Level.TOTAL, date=today)
     assert total["date"] == today.isoformat()
-    assert total["forecast"] == pytest.approx(point.yhat, abs=0.01)
+    # The expected sales (the mean: means add up, so a selection of several series sums them).
+    assert total["forecast"] == pytest.approx(point.mean, abs=0.01)
     assert total["lower_80"] == pytest.approx(point.lower_80, abs=0.01)
     both = selectors.forecast_today(store_ids=[1, 2], item_ids=None)
     assert both["forecast"] == pytest.approx(total["forecast"], rel=1e-3)
     assert both["lower_95"] <= both["lower_80"] <= both["forecast"] <= both["upper_80"] <= both["upper_95"]
     pair = selectors.forecast_today(store_ids=[1], item_ids=[3])
     assert pair["forecast"] == pytest.approx(
-        ForecastPoint.objects.get(series__run=run, series__store_id=1, series__item_id=3, date=today).yhat, abs=0.01
+        ForecastPoint.objects.get(series__run=run, series__store_id=1, series__item_id=3, date=today).mean, abs=0.01
     )
     ForecastRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(hours=40))
     assert selectors.forecast_health()["status"] == "stale"

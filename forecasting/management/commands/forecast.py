@@ -69,10 +69,14 @@ class Command(BaseCommand):
             self.stdout.write("no backtest (history too short)")
             return
         self.stdout.write(f"backtest on the last {run.holdout_days} days (mean over each level's series):")
-        header = f"{'level':<11}{'series':>7}{'SMAPE':>8}{'naive':>8}{'MAE':>10}{'naive':>10}{'cov80':>7}{'cov95':>7}"
+        header = (
+            f"{'level':<11}{'series':>7}{'SMAPE':>8}{'naive':>8}{'MAE':>10}{'naive':>10}{'cov80':>7}{'cov95':>7}"
+            "  published model"
+        )
         self.stdout.write(header)
         for row in rows:
             self.stdout.write(
                 f"{row['level']:<11}{row['series']:>7}{row['smape']:>8.2f}{row['naive_smape']:>8.2f}"
                 f"{row['mae']:>10.2f}{row['naive_mae']:>10.2f}{row['coverage_80']:>7.1f}{row['coverage_95']:>7.1f}"
+                f"  {row.get('model', '')}"
             )

@@ -18,7 +18,9 @@ STAGE_LABELS = {
 class Command(BaseCommand):
     help = (
         "Load a date,store,item,sales CSV (default: settings.TRAIN_CSV_PATH) into the sales history with "
-        "PostgreSQL COPY. Replaces the history unless --append. Nothing is written if any row is bad."
+        "PostgreSQL COPY. Replaces the history unless --append. Nothing is written if any row is bad. "
+        "A (store, item) with no row on a day sold nothing that day; before its first row it did not exist yet "
+        "(a product launch): the forecasts fit it from its first sale on."
     )
 
     def add_arguments(self, parser):
