@@ -12,6 +12,17 @@ let chart = null;
 let data = null; // the predictions answer, with actuals updated live
 
 const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+// Short names of the candidate models (the API's model.id); model.name has the long one.
+const MODEL_LABELS = { calendar: "Own calendar + ARIMA", pooled: "Company calendar + ARIMA", seasonal_naive: "Seasonal naive", last_year: "Same day last year" };
+const fmtMonthDay = (md) => new Date(`2000-${md}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+
+/** The fixed dates the model learnt: closures, then the strongest holiday effects. */
+function holidayText(m) {
+  const closed = (m.closures || []).map((d) => `${fmtMonthDay(d)} closed`);
+  const effects = [...(m.holidays || [])].sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect));
+  const shown = effects.slice(0, 3).map((h) => `${fmtMonthDay(h.date)} ${h.effect >= 0 ? "+" : "−"}${Math.round(Math.abs(h.effect) * 100)} %`);
+  return { text: [...closed, ...shown].join(", ") || "none learnt", title: effects.map((h) => `${h.date}: ${h.effect >= 0 ? "+" : ""}${Math.round(h.effect * 100)} %`).join("\n") };
+}
 const gap = (a, b) => (a == null || b == null ? null : b - a);
 
 /** Today's actual is still filling up: label it "so far", so a low point reads as a partial day, not a collapse. */
@@ -83,7 +94,9 @@ function describe() {
     item("Seasonal naive", a.naive_smape != null ? `${fmtDec(a.naive_smape)} %` : "–", "SMAPE of repeating last week's values: the baseline to beat"),
     item("vs naive", better == null ? "–" : better >= 0 ? `${better} % better` : `${-better} % worse`),
     item("Coverage 80/95", a.coverage_80 != null ? `${fmtDec(a.coverage_80)} / ${fmtDec(a.coverage_95)} %` : "–", "share of held-out days inside each interval"),
-    item("Model", m.name ? `${m.name}${m.fallback ? " (fallback)" : ""}` : "–", m.order ? `order ${m.order} seasonal ${m.seasonal_order}` : ""),
+    item("Model", m.id ? `${MODEL_LABELS[m.id] || m.id}${m.fallback ? " (fallback)" : ""}` : "–", [m.name, data.model_reason && `Chosen: ${data.model_reason}`, m.order && `ARIMA order ${m.order}`].filter(Boolean).join("\n")),
+    item("Point", data.point === "median" ? "median" : data.point || "–", "the forecast line is the median of the forecast distribution (best for SMAPE on low counts); its mean, which adds up across stores and items, is in the CSV"),
+    item("Holidays", holidayText(m).text, holidayText(m).title),
     item("Fitted", run.fitted_at ? new Date(run.fitted_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–", m.training_end ? `trained on ${m.training_start} – ${m.training_end}` : ""),
   );
 }
@@ -158,6 +171,6 @@ export function init() {
       ...data.actuals.map((a) => ({ date: a.date, actual: a.sales })),
       ...data.forecast.map((f) => ({ ...f })),
     ];
-    downloadCsv("forecast.csv", ["date", "actual", "yhat", "lower_80", "upper_80", "lower_95", "upper_95"], rows);
+    downloadCsv("forecast.csv", ["date", "actual", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95"], rows);
   });
 }
