@@ -6,10 +6,13 @@ a lazy user), so these run them in the event loop directly, with no hop and no t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.decorators import async_only_middleware
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 
 @async_only_middleware
@@ -39,3 +42,13 @@ def session_auth_middleware(get_response):
         return await get_response(request)
 
     return middleware
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, quiet about a STATIC_ROOT that does not exist: without collectstatic (make run, the
+    tests) the files come from the apps (WHITENOISE_USE_FINDERS), and its "No directory at" warning
+    at every start-up would say nothing useful."""
+
+    def add_files(self, root, prefix=None):
+        if Path(root).is_dir():
+            super().add_files(root, prefix)
