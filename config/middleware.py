@@ -52,3 +52,16 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     def add_files(self, root, prefix=None):
         if Path(root).is_dir():
             super().add_files(root, prefix)
+
+
+def empty_parameter_middleware(get_response):
+    """An API request with an empty query parameter (`?date_to=`) gets a 400 naming it (core.params)."""
+    from core.api import error_response
+    from core.params import empty_parameter_find
+
+    def middleware(request):
+        if request.path.startswith("/api/") and (name := empty_parameter_find(request.GET)):
+            return error_response("must not be empty: give a value or leave the parameter out.", parameter=name)
+        return get_response(request)
+
+    return middleware

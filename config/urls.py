@@ -3,6 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+# An unknown /api/ path (or a detail id the route does not take) answers a JSON 404 like the API's others.
+handler404 = "core.views.not_found"
+
 # Order matters: the more specific /api/sales/... routes of streaming and
 # forecasting come before the sales router, whose detail route would match them.
 urlpatterns = [

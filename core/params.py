@@ -17,6 +17,11 @@ MAX_IDS_PER_FILTER = 1000
 DATE_INPUT_FORMATS = ["%Y-%m-%d"]
 
 
+# The OpenAPI schemas of what these parsers take: the schema says what the parser accepts.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID_LIST_SCHEMA = {"type": "array", "items": ID_SCHEMA, "minItems": 1, "maxItems": MAX_IDS_PER_FILTER}
+
+
 class ParameterError(ValueError):
     """A bad request parameter, for views that are not DRF views (DRF views raise ValidationError)."""
 
@@ -85,3 +90,20 @@ class IdListFilter(django_filters.Filter):
         if not value:
             return qs
         return qs.filter(**{f"{self.field_name}__in": value})
+
+
+def empty_parameter_find(query: QueryDict) -> str | None:
+    """The name of the first parameter given with an empty value (`date_to=`), or None: an empty value
+    is refused rather than read as "not given", so that a client's bug shows."""
+    for name in query:
+        if any(value.strip() == "" for value in query.getlist(name)):
+            return name
+    return None
+
+
+def id_param(query: QueryDict, name: str) -> int | None:
+    """The one id of parameter `name` (None when absent); ParameterError when bad or several."""
+    ids = id_list_param(query, name)
+    if len(ids) > 1:
+        raise ParameterError(name, f"{name} takes one id, got {len(ids)}.")
+    return ids[0] if ids else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import status
 
 from core.api import error_response
@@ -20,3 +21,10 @@ def health(request: HttpRequest) -> JsonResponse:
     if not request.user.is_staff:
         report["checks"] = {name: {"status": check["status"]} for name, check in report["checks"].items()}
     return JsonResponse(report, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def not_found(request: HttpRequest, exception=None):
+    """404: JSON under /api/ (the API's error shape), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(f"not found: {request.path}", status=status.HTTP_404_NOT_FOUND)
+    return page_not_found(request, exception)

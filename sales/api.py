@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
-from core.params import DATE_INPUT_FORMATS, MAX_ID, IdListFilter
+from core.params import DATE_INPUT_FORMATS, ID_LIST_SCHEMA, MAX_ID, IdListFilter
 from sales import selectors
 from sales.models import Item, Sale, Store
 
@@ -122,10 +122,18 @@ def sales_filters_parse(query_params) -> selectors.SalesFilters:
 FILTER_PARAMETERS = [
     OpenApiParameter(
         "store",
-        OpenApiTypes.STR,
-        description="Store id(s): `1`, `1,2,3` or repeated `store=1&store=2`. Positive integers.",
+        ID_LIST_SCHEMA,
+        style="form",
+        explode=False,
+        description="Store id(s): `1`, `1,2,3` (or repeated `store=1&store=2`). Positive integers.",
     ),
-    OpenApiParameter("item", OpenApiTypes.STR, description="Item id(s): `1`, `1,2,3` or repeated `item=1&item=2`."),
+    OpenApiParameter(
+        "item",
+        ID_LIST_SCHEMA,
+        style="form",
+        explode=False,
+        description="Item id(s): `1`, `1,2,3` (or repeated `item=1&item=2`). Positive integers.",
+    ),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day included, YYYY-MM-DD."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day included, YYYY-MM-DD; not before date_from."),
 ]
@@ -168,7 +176,9 @@ class SearchParamsSerializer(serializers.Serializer):
 
 
 SEARCH_PARAMETER = OpenApiParameter(
-    "search", OpenApiTypes.STR, description="Only names containing this text (any case), or the id itself."
+    "search",
+    {"type": "string", "minLength": 1},
+    description="Only names containing this text (any case), or the id itself.",
 )
 
 
@@ -178,8 +188,21 @@ def _search_param(request: Request) -> str | None:
     return params.validated_data.get("search") or None
 
 
+def _detail_schema(serializer, *, digits: int):
+    """The detail route's schema: its id as the route takes it, and the JSON 404."""
+    return extend_schema(
+        parameters=[
+            OpenApiParameter("id", {"type": "integer", "minimum": 1, "maximum": 10**digits - 1}, OpenApiParameter.PATH)
+        ],
+        responses={200: serializer, 404: ERROR_RESPONSE},
+    )
+
+
 @extend_schema(tags=["sales"])
-@extend_schema_view(list=extend_schema(parameters=[SEARCH_PARAMETER]))
+@extend_schema_view(
+    list=extend_schema(parameters=[SEARCH_PARAMETER], responses={200: StoreSerializer(many=True), 400: ERROR_RESPONSE}),
+    retrieve=_detail_schema(StoreSerializer, digits=9),
+)
 class StoreViewSet(viewsets.ReadOnlyModelViewSet):
     """Every store, or those matching `search` (not paginated)."""
 
@@ -194,7 +217,10 @@ class StoreViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["sales"])
-@extend_schema_view(list=extend_schema(parameters=[SEARCH_PARAMETER]))
+@extend_schema_view(
+    list=extend_schema(parameters=[SEARCH_PARAMETER], responses={200: ItemSerializer(many=True), 400: ERROR_RESPONSE}),
+    retrieve=_detail_schema(ItemSerializer, digits=9),
+)
 class ItemViewSet(viewsets.ReadOnlyModelViewSet):
     """Every item, or those matching `search` (not paginated)."""
 
@@ -209,6 +235,7 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["sales"])
+@extend_schema_view(retrieve=_detail_schema(SaleSerializer, digits=18))
 class SaleViewSet(viewsets.ReadOnlyModelViewSet):
     """Daily sales rows at (date, store, item) grain."""
 

@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from core.access import IngestAccess, read_access_check_async
 from core.api import body_size_check, error_response
-from core.params import ParameterError, id_list_param
+from core.params import ParameterError, empty_parameter_find, id_list_param
 from core.throttling import ThrottledTokenAuthentication
 from sales.models import Item, Store
 from streaming import selectors, services
@@ -83,6 +83,8 @@ async def stream(request: HttpRequest):
         return error_response("only GET is allowed", parameter="method", status=405)
     if refusal := await read_access_check_async(request):
         return refusal
+    if name := empty_parameter_find(request.GET):
+        return error_response("must not be empty: give a value or leave the parameter out.", parameter=name)
     try:
         client = StreamClient(
             stores=id_list_param(request.GET, "store"),
@@ -172,7 +174,11 @@ class IngestRowSerializer(serializers.Serializer):
 
 class IngestSerializer(serializers.Serializer):
     rows = IngestRowSerializer(many=True, allow_empty=False, max_length=MAX_INGEST_ROWS)
-    timestamp = serializers.DateTimeField(required=False)
+    timestamp = serializers.DateTimeField(
+        required=False,
+        help_text="When the sales happened (default: now): within the last STREAMING_EVENT_RETENTION_DAYS days "
+        "(30) and at most 5 minutes ahead; older sales go through manage.py load_train --append.",
+    )
 
     def validate_timestamp(self, value):
         now = timezone.now()

@@ -1,0 +1,76 @@
+"""The schema says what the server does: ids are integers (lists of them for the filters), days run from 1
+to the horizon, an empty parameter is refused naming it, and every /api/ 404 is JSON."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/api/sales?date_to=", "date_to"),
+        ("/api/sales/aggregated?group_by=", "group_by"),
+        ("/api/sales/metrics?store=1&item=", "item"),
+        ("/api/sales/predictions?days=", "days"),
+        ("/api/stores?search=", "search"),
+        ("/api/stream?store=", "store"),
+    ],
+)
+def test_an_empty_parameter_gets_a_400_naming_it(client, url, parameter):
+    response = client.get(url)
+    assert response.status_code == 400, url
+    assert response.json() == {
+        "error": f"{parameter}: must not be empty: give a value or leave the parameter out.",
+        "parameter": parameter,
+    }
+
+
+@pytest.mark.parametrize("url", ["/api/nothing-here", "/api/stores/abc", "/api/items/1234567890", "/api/sales/x/y"])
+def test_every_api_404_is_json(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": f"not found: {url}"}
+
+
+def test_a_page_404_stays_a_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "words"),
+    [
+        ("store=1,2", "store", "takes one id"),
+        ("item=0", "item", "not a positive whole number"),
+        (f"days={settings.FORECAST_DAYS + 1}", "days", "less than or equal to"),
+        ("days=0", "days", "greater than or equal to"),
+    ],
+)
+def test_predictions_parse_ids_with_the_shared_parser_and_bound_days(client, query, parameter, words):
+    response = client.get(f"/api/sales/predictions?{query}")
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter and words in response.json()["error"]
+
+
+def test_the_schema_types_ids_days_and_404s(client):
+    schema = client.get("/api/schema/?format=json").json()
+    metrics = {p["name"]: p for p in schema["paths"]["/api/sales/metrics/"]["get"]["parameters"]}
+    assert metrics["store"]["schema"] == {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        "minItems": 1,
+        "maxItems": 1000,
+    }
+    assert (metrics["store"]["style"], metrics["store"]["explode"]) == ("form", False)
+    predictions = {p["name"]: p for p in schema["paths"]["/api/sales/predictions/"]["get"]["parameters"]}
+    assert predictions["days"]["schema"] == {"type": "integer", "minimum": 1, "maximum": settings.FORECAST_DAYS}
+    assert predictions["store"]["schema"]["type"] == "integer"
+    detail = schema["paths"]["/api/stores/{id}/"]["get"]
+    (id_parameter,) = [p for p in detail["parameters"] if p["name"] == "id"]
+    assert id_parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+    assert "404" in detail["responses"]
