@@ -37,6 +37,18 @@ export function axis(t, extra) {
   return { ...baseOption(t).xAxis, ...extra };
 }
 
+/**
+ * An interval drawn as a filled band: an invisible line at the lower bound, with the band's width stacked on it.
+ * `lower` and `width` are series data in the chart's own shape (values per category, or [x, y] pairs).
+ */
+export function intervalBand({ name, stack = name, lower, width, color, tooltip = true }) {
+  const hidden = { type: "line", stack, symbol: "none", lineStyle: { opacity: 0 }, silent: true };
+  return [
+    { ...hidden, name: `${name} low`, data: lower, tooltip: { show: false } },
+    { ...hidden, name, data: width, color, areaStyle: { color, opacity: 1 }, tooltip: { show: tooltip } },
+  ];
+}
+
 /** A chart in `container` that resizes with it and redraws through `render()` when the colour scheme changes. */
 export function createChart(container, render) {
   const chart = echarts.init(container, null, { renderer: "canvas" });

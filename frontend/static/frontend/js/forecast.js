@@ -1,7 +1,7 @@
 // Forecast: recent history, the forecast with its 80 % and 95 % bands, actuals drawn over it as they arrive,
 // and the model's measured accuracy. One series: the total, or one store and/or item when exactly one is selected.
 import { api } from "./api.js";
-import { axis, baseOption, createChart, tokens } from "./chart.js";
+import { axis, baseOption, createChart, intervalBand, tokens } from "./chart.js";
 import { downloadCsv, el, fmtDay, fmtDec, fmtInt } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { batchShare, bootstrap, itemName, storeName } from "./state.js";
@@ -43,10 +43,8 @@ function render() {
   const future = new Map(data.forecast.map((f) => [f.date, f]));
   const dates = [...new Set([...history.keys(), ...future.keys()])].sort();
   const pick = (fn) => dates.map((d) => (future.has(d) ? fn(future.get(d)) : null));
-  const band = (name, stack, lower, upper, color) => [
-    { name: `${name} low`, type: "line", stack, data: pick((f) => f[lower]), lineStyle: { opacity: 0 }, symbol: "none", silent: true, tooltip: { show: false } },
-    { name, type: "line", stack, data: pick((f) => gap(f[lower], f[upper])), color, lineStyle: { opacity: 0 }, symbol: "none", areaStyle: { color, opacity: 1 }, silent: true },
-  ];
+  const band = (name, stack, lower, upper, color) =>
+    intervalBand({ name, stack, color, lower: pick((f) => f[lower]), width: pick((f) => gap(f[lower], f[upper])) });
   chart.setOption({
     ...base,
     legend: { ...base.legend, data: ["History", "Forecast", "Actual", "80 % interval", "95 % interval"] },

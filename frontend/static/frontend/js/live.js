@@ -1,5 +1,5 @@
 // Live: today's cumulative sales against the expected curve, and a bounded feed of the latest batches.
-import { axis, baseOption, createChart, tokens } from "./chart.js";
+import { axis, baseOption, createChart, intervalBand, tokens } from "./chart.js";
 import { dayFraction, downloadCsv, el, fmtInt, fmtTime } from "./format.js";
 import { panelState } from "./panel.js";
 import { batchShare, bootstrap, itemName, storeName } from "./state.js";
@@ -22,10 +22,11 @@ function render() {
   const t = tokens();
   const base = baseOption(t);
   const line = (key) => (today?.[key] == null ? [] : [[0, 0], [24, today[key]]]);
-  const band = (name, lower, upper, color) => [
-    { name: `${name} low`, type: "line", stack: name, data: line(lower), symbol: "none", lineStyle: { opacity: 0 }, silent: true, tooltip: { show: false } },
-    { name, type: "line", stack: name, color, data: today?.[lower] == null ? [] : [[0, 0], [24, today[upper] - today[lower]]], symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color, opacity: 1 }, silent: true, tooltip: { show: false } },
-  ];
+  const band = (name, lower, upper, color) =>
+    intervalBand({
+      name, color, tooltip: false, lower: line(lower),
+      width: today?.[lower] == null ? [] : [[0, 0], [24, today[upper] - today[lower]]],
+    });
   chart.setOption({
     ...base,
     legend: { ...base.legend, data: ["Actual", "Expected"] },
