@@ -13,9 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import date, datetime, timedelta
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
@@ -562,18 +560,20 @@ def forecast_refit(
     done = 0
     try:
         if workers > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=get_context("spawn"),
-                initializer=pool.worker_init,
-                initargs=(connections["default"].settings_dict["NAME"],),
-            ) as executor:
-                futures = {executor.submit(pool.chunk_fit, run.pk, chunk): len(chunk) for chunk in chunks}
-                for future in as_completed(futures):
-                    future.result()
-                    done += futures[future]
-                    if progress:
-                        progress(done, total)
+
+            def chunk_done(job: dict) -> None:
+                nonlocal done
+                done += len(job["keys"])
+                if progress:
+                    progress(done, total)
+
+            pool.pool_map(
+                target="forecasting.services.forecast_chunk_fit",
+                jobs=[{"run_id": run.pk, "keys": chunk} for chunk in chunks],
+                workers=workers,
+                database_name=connections["default"].settings_dict["NAME"],
+                done=chunk_done,
+            )
         else:
             for chunk in chunks:
                 forecast_chunk_fit(run_id=run.pk, keys=chunk)
