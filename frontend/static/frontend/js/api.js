@@ -33,7 +33,10 @@ export async function getJSON(path, params = {}, { signal } = {}) {
   }
   if (!response.ok) {
     const message = body?.error || body?.detail;
-    const error = new ApiError(response.status, message || (response.status === 404 ? "Not available yet." : `The server answered ${response.status}.`));
+    const error = new ApiError(
+      response.status,
+      message || (response.status === 404 ? "Not available yet." : `The server answered ${response.status}.`),
+    );
     error.explained = Boolean(message); // the API said why, in words meant for people
     throw error;
   }

@@ -8,9 +8,20 @@ export function tokens() {
   const css = getComputedStyle(document.documentElement);
   const v = (name) => css.getPropertyValue(name).trim();
   return {
-    text: v("--text"), muted: v("--muted"), border: v("--border"), surface: v("--surface"), surface2: v("--surface-2"),
-    accent: v("--accent"), up: v("--up"), down: v("--down"), warn: v("--warn"),
-    band95: v("--band-95"), band80: v("--band-80"), series: v("--series").split(",").map((s) => s.trim()),
+    text: v("--text"),
+    muted: v("--muted"),
+    border: v("--border"),
+    surface: v("--surface"),
+    surface2: v("--surface-2"),
+    accent: v("--accent"),
+    up: v("--up"),
+    down: v("--down"),
+    warn: v("--warn"),
+    band95: v("--band-95"),
+    band80: v("--band-80"),
+    series: v("--series")
+      .split(",")
+      .map((s) => s.trim()),
   };
 }
 
@@ -19,17 +30,29 @@ export function baseOption(t = tokens()) {
   // Wall screens are read from across the room: chart text grows with the page's text.
   const fontSize = innerWidth >= 2400 ? 16 : innerWidth >= 1900 ? 13 : 12;
   const axis = {
-    axisLine: { lineStyle: { color: t.border } }, axisTick: { lineStyle: { color: t.border } },
-    axisLabel: { color: t.muted, hideOverlap: true, fontSize }, splitLine: { lineStyle: { color: t.border, opacity: 0.6 } },
+    axisLine: { lineStyle: { color: t.border } },
+    axisTick: { lineStyle: { color: t.border } },
+    axisLabel: { color: t.muted, hideOverlap: true, fontSize },
+    splitLine: { lineStyle: { color: t.border, opacity: 0.6 } },
   };
   return {
     // No entry animation: a dashboard is read at a glance, and live batches redraw in place many times a minute.
-    color: t.series, backgroundColor: "transparent", aria: { enabled: true }, animation: false,
+    color: t.series,
+    backgroundColor: "transparent",
+    aria: { enabled: true },
+    animation: false,
     textStyle: { fontFamily: getComputedStyle(document.body).fontFamily, color: t.text, fontSize },
-    tooltip: { trigger: "axis", backgroundColor: t.surface, borderColor: t.border, textStyle: { color: t.text }, confine: true },
+    tooltip: {
+      trigger: "axis",
+      backgroundColor: t.surface,
+      borderColor: t.border,
+      textStyle: { color: t.text },
+      confine: true,
+    },
     legend: { textStyle: { color: t.muted, fontSize }, top: 0, type: "scroll", pageTextStyle: { color: t.muted } },
     grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
-    xAxis: axis, yAxis: axis,
+    xAxis: axis,
+    yAxis: axis,
   };
 }
 

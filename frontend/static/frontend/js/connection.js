@@ -33,7 +33,8 @@ function setStatus(status) {
 function tick() {
   const status = box.dataset.status;
   if (status === "reconnecting" && downSince && Date.now() - downSince > OFFLINE_AFTER_MS) return setStatus("offline");
-  if (status === "live") age.textContent = lastEventAt ? `last event ${fmtAge((Date.now() - lastEventAt) / 1000)}` : "waiting for events";
+  if (status === "live")
+    age.textContent = lastEventAt ? `last event ${fmtAge((Date.now() - lastEventAt) / 1000)}` : "waiting for events";
   else if (downSince) age.textContent = `down for ${fmtAge((Date.now() - downSince) / 1000).replace(" ago", "")}`;
   else age.textContent = "";
   box.title = lastEventAt ? `Last event at ${new Date(lastEventAt).toLocaleTimeString()}` : "";
@@ -42,7 +43,9 @@ function tick() {
 function open() {
   clearTimeout(retryTimer);
   source?.close();
-  const query = [filterQuery, lastEventId ? `last_event_id=${encodeURIComponent(lastEventId)}` : ""].filter(Boolean).join("&");
+  const query = [filterQuery, lastEventId ? `last_event_id=${encodeURIComponent(lastEventId)}` : ""]
+    .filter(Boolean)
+    .join("&");
   const url = query ? `/api/stream?${query}` : "/api/stream";
   source = new EventSource(url);
   source.addEventListener("open", () => {
@@ -82,12 +85,20 @@ function open() {
       retryDelay = Math.min(retryDelay * 2, 30_000);
     }
     if (everOpened) reconnects += 1;
-    setStatus(navigator.onLine === false ? "offline" : everOpened || Date.now() - downSince < OFFLINE_AFTER_MS ? "reconnecting" : "offline");
+    setStatus(
+      navigator.onLine === false
+        ? "offline"
+        : everOpened || Date.now() - downSince < OFFLINE_AFTER_MS
+          ? "reconnecting"
+          : "offline",
+    );
   });
 }
 
 const queryOf = ({ stores, items }) =>
-  [stores.length ? `store=${stores.join(",")}` : "", items.length ? `item=${items.join(",")}` : ""].filter(Boolean).join("&");
+  [stores.length ? `store=${stores.join(",")}` : "", items.length ? `item=${items.join(",")}` : ""]
+    .filter(Boolean)
+    .join("&");
 
 /** Start the stream; handlers: {sales(event, {missed}), metrics(event)}. `known`: ids already shown; `view`: its stores and items. */
 export function connect(nextHandlers, known = [], view = { stores: [], items: [] }) {

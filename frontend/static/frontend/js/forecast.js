@@ -13,15 +13,26 @@ let data = null; // the predictions answer, with actuals updated live
 
 const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 // Short names of the candidate models (the API's model.id); model.name has the long one.
-const MODEL_LABELS = { calendar: "Own calendar + ARIMA", pooled: "Company calendar + ARIMA", seasonal_naive: "Seasonal naive", last_year: "Same day last year" };
-const fmtMonthDay = (md) => new Date(`2000-${md}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+const MODEL_LABELS = {
+  calendar: "Own calendar + ARIMA",
+  pooled: "Company calendar + ARIMA",
+  seasonal_naive: "Seasonal naive",
+  last_year: "Same day last year",
+};
+const fmtMonthDay = (md) =>
+  new Date(`2000-${md}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" });
 
 /** The fixed dates the model learnt: closures, then the strongest holiday effects. */
 function holidayText(m) {
   const closed = (m.closures || []).map((d) => `${fmtMonthDay(d)} closed`);
   const effects = [...(m.holidays || [])].sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect));
-  const shown = effects.slice(0, 3).map((h) => `${fmtMonthDay(h.date)} ${h.effect >= 0 ? "+" : "−"}${Math.round(Math.abs(h.effect) * 100)} %`);
-  return { text: [...closed, ...shown].join(", ") || "none learnt", title: effects.map((h) => `${h.date}: ${h.effect >= 0 ? "+" : ""}${Math.round(h.effect * 100)} %`).join("\n") };
+  const shown = effects
+    .slice(0, 3)
+    .map((h) => `${fmtMonthDay(h.date)} ${h.effect >= 0 ? "+" : "−"}${Math.round(Math.abs(h.effect) * 100)} %`);
+  return {
+    text: [...closed, ...shown].join(", ") || "none learnt",
+    title: effects.map((h) => `${h.date}: ${h.effect >= 0 ? "+" : ""}${Math.round(h.effect * 100)} %`).join("\n"),
+  };
 }
 const gap = (a, b) => (a == null || b == null ? null : b - a);
 
@@ -30,7 +41,10 @@ function partialToday(t, future) {
   const actual = future.get(bootstrap.today)?.actual;
   if (actual == null) return undefined;
   return {
-    silent: true, symbol: "emptyCircle", symbolSize: 10, itemStyle: { color: t.surface, borderColor: t.series[1], borderWidth: 2 },
+    silent: true,
+    symbol: "emptyCircle",
+    symbolSize: 10,
+    itemStyle: { color: t.surface, borderColor: t.series[1], borderWidth: 2 },
     label: { show: true, position: "top", formatter: "today so far", color: t.muted },
     data: [{ coord: [bootstrap.today, actual] }],
   };
@@ -45,57 +59,143 @@ function render() {
   const pick = (fn) => dates.map((d) => (future.has(d) ? fn(future.get(d)) : null));
   const band = (name, stack, lower, upper, color) =>
     intervalBand({ name, stack, color, lower: pick((f) => f[lower]), width: pick((f) => gap(f[lower], f[upper])) });
-  chart.setOption({
-    ...base,
-    legend: { ...base.legend, data: ["History", "Forecast", "Actual", "80 % interval", "95 % interval"] },
-    grid: { ...base.grid, bottom: 12 },
-    tooltip: {
-      ...base.tooltip,
-      formatter(params) {
-        const day = dates[params[0].dataIndex];
-        const f = future.get(day);
-        const lines = [`<b>${fmtDay(day)}</b>`];
-        if (history.has(day)) lines.push(`Sales: <b>${fmtInt(history.get(day))}</b>`);
-        if (f) {
-          if (f.actual != null) lines.push(`Actual${day === bootstrap.today ? " so far" : ""}: <b>${fmtInt(f.actual)}</b>`);
-          lines.push(`Forecast: <b>${fmtInt(f.yhat)}</b>`, `80 %: ${fmtInt(f.lower_80)} – ${fmtInt(f.upper_80)}`, `95 %: ${fmtInt(f.lower_95)} – ${fmtInt(f.upper_95)}`);
-        }
-        return lines.join("<br>");
+  chart.setOption(
+    {
+      ...base,
+      legend: { ...base.legend, data: ["History", "Forecast", "Actual", "80 % interval", "95 % interval"] },
+      grid: { ...base.grid, bottom: 12 },
+      tooltip: {
+        ...base.tooltip,
+        formatter(params) {
+          const day = dates[params[0].dataIndex];
+          const f = future.get(day);
+          const lines = [`<b>${fmtDay(day)}</b>`];
+          if (history.has(day)) lines.push(`Sales: <b>${fmtInt(history.get(day))}</b>`);
+          if (f) {
+            if (f.actual != null)
+              lines.push(`Actual${day === bootstrap.today ? " so far" : ""}: <b>${fmtInt(f.actual)}</b>`);
+            lines.push(
+              `Forecast: <b>${fmtInt(f.yhat)}</b>`,
+              `80 %: ${fmtInt(f.lower_80)} – ${fmtInt(f.upper_80)}`,
+              `95 %: ${fmtInt(f.lower_95)} – ${fmtInt(f.upper_95)}`,
+            );
+          }
+          return lines.join("<br>");
+        },
       },
+      xAxis: axis(t, {
+        type: "category",
+        data: dates,
+        boundaryGap: false,
+        axisLabel: {
+          ...base.xAxis.axisLabel,
+          alignMinLabel: "left",
+          alignMaxLabel: "right",
+          formatter: (d) => fmtDay(d),
+        },
+      }),
+      yAxis: axis(t, {
+        type: "value",
+        scale: true,
+        axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) },
+      }),
+      series: [
+        ...band("95 % interval", "b95", "lower_95", "upper_95", t.band95),
+        ...band("80 % interval", "b80", "lower_80", "upper_80", t.band80),
+        {
+          name: "History",
+          type: "line",
+          data: dates.map((d) => history.get(d) ?? null),
+          symbol: "none",
+          color: t.muted,
+          lineStyle: { width: 1.5 },
+        },
+        {
+          name: "Forecast",
+          type: "line",
+          data: pick((f) => f.yhat),
+          symbol: "none",
+          color: t.accent,
+          lineStyle: { width: 2, type: "dashed" },
+          markLine: data.forecast.length
+            ? {
+                symbol: "none",
+                silent: true,
+                label: { formatter: "forecast", color: t.muted },
+                lineStyle: { color: t.border },
+                data: [{ xAxis: data.forecast[0].date }],
+              }
+            : undefined,
+        },
+        {
+          name: "Actual",
+          type: "line",
+          data: pick((f) => f.actual),
+          color: t.series[1],
+          symbol: "circle",
+          symbolSize: 7,
+          showSymbol: true,
+          showAllSymbol: true,
+          lineStyle: { width: 2 },
+          z: 5,
+          markPoint: partialToday(t, future),
+        },
+      ],
     },
-    xAxis: axis(t, { type: "category", data: dates, boundaryGap: false, axisLabel: { ...base.xAxis.axisLabel, alignMinLabel: "left", alignMaxLabel: "right", formatter: (d) => fmtDay(d) } }),
-    yAxis: axis(t, { type: "value", scale: true, axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) } }),
-    series: [
-      ...band("95 % interval", "b95", "lower_95", "upper_95", t.band95),
-      ...band("80 % interval", "b80", "lower_80", "upper_80", t.band80),
-      { name: "History", type: "line", data: dates.map((d) => history.get(d) ?? null), symbol: "none", color: t.muted, lineStyle: { width: 1.5 } },
-      {
-        name: "Forecast", type: "line", data: pick((f) => f.yhat), symbol: "none", color: t.accent, lineStyle: { width: 2, type: "dashed" },
-        markLine: data.forecast.length ? { symbol: "none", silent: true, label: { formatter: "forecast", color: t.muted }, lineStyle: { color: t.border }, data: [{ xAxis: data.forecast[0].date }] } : undefined,
-      },
-      { name: "Actual", type: "line", data: pick((f) => f.actual), color: t.series[1], symbol: "circle", symbolSize: 7, showSymbol: true, showAllSymbol: true, lineStyle: { width: 2 }, z: 5, markPoint: partialToday(t, future) },
-    ],
-  }, { notMerge: true });
+    { notMerge: true },
+  );
 }
 
 function describe() {
   const s = data.series || {};
-  const what = s.level === "total" || !s.level ? "All sales" : [s.store && storeName(s.store), s.item && itemName(s.item)].filter(Boolean).join(" · ");
+  const what =
+    s.level === "total" || !s.level
+      ? "All sales"
+      : [s.store && storeName(s.store), s.item && itemName(s.item)].filter(Boolean).join(" · ");
   const run = data.run || {};
   section.querySelector("#forecast-sub").textContent = `${what} · next ${data.forecast.length} days`;
   const a = data.accuracy || {};
   const m = data.model || {};
-  const item = (term, value, title) => el("div", { title: title || "" }, el("dt", { textContent: term }), el("dd", { textContent: value }));
+  const item = (term, value, title) =>
+    el("div", { title: title || "" }, el("dt", { textContent: term }), el("dd", { textContent: value }));
   const better = a.smape != null && a.naive_smape ? Math.round((1 - a.smape / a.naive_smape) * 100) : null;
   accuracyBox.replaceChildren(
-    item("SMAPE", a.smape != null ? `${fmtDec(a.smape)} %` : "–", `symmetric mean absolute percentage error over the last ${a.holdout_days ?? "?"} held-out days`),
-    item("Seasonal naive", a.naive_smape != null ? `${fmtDec(a.naive_smape)} %` : "–", "SMAPE of repeating last week's values: the baseline to beat"),
+    item(
+      "SMAPE",
+      a.smape != null ? `${fmtDec(a.smape)} %` : "–",
+      `symmetric mean absolute percentage error over the last ${a.holdout_days ?? "?"} held-out days`,
+    ),
+    item(
+      "Seasonal naive",
+      a.naive_smape != null ? `${fmtDec(a.naive_smape)} %` : "–",
+      "SMAPE of repeating last week's values: the baseline to beat",
+    ),
     item("vs naive", better == null ? "–" : better >= 0 ? `${better} % better` : `${-better} % worse`),
-    item("Coverage 80/95", a.coverage_80 != null ? `${fmtDec(a.coverage_80)} / ${fmtDec(a.coverage_95)} %` : "–", "share of held-out days inside each interval"),
-    item("Model", m.id ? `${MODEL_LABELS[m.id] || m.id}${m.fallback ? " (fallback)" : ""}` : "–", [m.name, data.model_reason && `Chosen: ${data.model_reason}`, m.order && `ARIMA order ${m.order}`].filter(Boolean).join("\n")),
-    item("Point", data.point === "median" ? "median" : data.point || "–", "the forecast line is the median of the forecast distribution (best for SMAPE on low counts); its mean, which adds up across stores and items, is in the CSV"),
+    item(
+      "Coverage 80/95",
+      a.coverage_80 != null ? `${fmtDec(a.coverage_80)} / ${fmtDec(a.coverage_95)} %` : "–",
+      "share of held-out days inside each interval",
+    ),
+    item(
+      "Model",
+      m.id ? `${MODEL_LABELS[m.id] || m.id}${m.fallback ? " (fallback)" : ""}` : "–",
+      [m.name, data.model_reason && `Chosen: ${data.model_reason}`, m.order && `ARIMA order ${m.order}`]
+        .filter(Boolean)
+        .join("\n"),
+    ),
+    item(
+      "Point",
+      data.point === "median" ? "median" : data.point || "–",
+      "the forecast line is the median of the forecast distribution (best for SMAPE on low counts); its mean, which adds up across stores and items, is in the CSV",
+    ),
     item("Holidays", holidayText(m).text, holidayText(m).title),
-    item("Fitted", run.fitted_at ? new Date(run.fitted_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–", m.training_end ? `trained on ${m.training_start} – ${m.training_end}` : ""),
+    item(
+      "Fitted",
+      run.fitted_at
+        ? new Date(run.fitted_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })
+        : "–",
+      m.training_end ? `trained on ${m.training_start} – ${m.training_end}` : "",
+    ),
   );
 }
 
@@ -116,8 +216,14 @@ export const load = loader(section, async (signal, view) => {
     chart.clear();
     accuracyBox.replaceChildren();
     section.querySelector("#forecast-sub").textContent = "";
-    const narrowed = view.stores.length > 1 || view.items.length > 1 ? " Forecasts cover the total, one store, one item, or one store and item." : "";
-    panelState(section, "empty", { title: "No forecast yet", message: `${error.explained ? capitalised(error.message) + "." : "The nightly job fits one, or run manage.py forecast now."}${narrowed}` });
+    const narrowed =
+      view.stores.length > 1 || view.items.length > 1
+        ? " Forecasts cover the total, one store, one item, or one store and item."
+        : "";
+    panelState(section, "empty", {
+      title: "No forecast yet",
+      message: `${error.explained ? `${capitalised(error.message)}.` : "The nightly job fits one, or run manage.py forecast now."}${narrowed}`,
+    });
     return;
   }
   if (data.status === "running" || data.status === "none") {
@@ -169,6 +275,10 @@ export function init() {
       ...data.actuals.map((a) => ({ date: a.date, actual: a.sales })),
       ...data.forecast.map((f) => ({ ...f })),
     ];
-    downloadCsv("forecast.csv", ["date", "actual", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95"], rows);
+    downloadCsv(
+      "forecast.csv",
+      ["date", "actual", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95"],
+      rows,
+    );
   });
 }

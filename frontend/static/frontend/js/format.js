@@ -5,7 +5,12 @@ const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
 const percent = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, signDisplay: "exceptZero" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  timeZone: "UTC",
+});
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 // Chart tooltips are HTML; store and item names are staff-edited text and must stay text.
@@ -17,7 +22,12 @@ export const fmtDec = (n) => (n == null || Number.isNaN(n) ? "–" : decimal.for
 export const fmtCompact = (n) => (n == null ? "–" : compact.format(n));
 /** Numbers of a million and more in compact form ("539.7 M"), so a card never cuts them off; smaller ones in full.
  *  Show the exact figure (fmtInt) on hover wherever this is used. */
-export const fmtBig = (n) => (n == null || Number.isNaN(n) ? "–" : Math.abs(n) < 1e6 ? fmtInt(n) : compact.format(n).replace(/(\d)([^\d\s.,]+)$/, "$1\u202f$2"));
+export const fmtBig = (n) =>
+  n == null || Number.isNaN(n)
+    ? "–"
+    : Math.abs(n) < 1e6
+      ? fmtInt(n)
+      : compact.format(n).replace(/(\d)([^\d\s.,]+)$/, "$1\u202f$2");
 export const fmtPct = (p) => (p == null ? "–" : `${percent.format(p)}\u00a0%`); // never wrap before the sign
 export const fmtDay = (iso) => (iso ? dayFormat.format(new Date(`${iso}T00:00:00Z`)) : "–");
 export const fmtTime = (date) => timeFormat.format(date);
@@ -25,8 +35,15 @@ export const fmtTime = (date) => timeFormat.format(date);
 /** How much of the server's day (its TIME_ZONE, where "today" is decided) has passed at `date`, 0..1. */
 export function dayFraction(date, timeZone = zone) {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-GB", { timeZone, hourCycle: "h23", hour: "numeric", minute: "numeric", second: "numeric" })
-      .formatToParts(date).map((p) => [p.type, Number(p.value)]),
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone,
+      hourCycle: "h23",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    })
+      .formatToParts(date)
+      .map((p) => [p.type, Number(p.value)]),
   );
   return Math.min(1, Math.max(1 / 1440, (parts.hour * 3600 + parts.minute * 60 + parts.second) / 86400));
 }

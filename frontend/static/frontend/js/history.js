@@ -26,7 +26,8 @@ function generatedArea(t) {
   const start = generatedStart();
   if (!start) return undefined;
   return {
-    silent: true, itemStyle: { color: t.band95, opacity: 0.6 },
+    silent: true,
+    itemStyle: { color: t.band95, opacity: 0.6 },
     label: { show: true, position: "insideTopRight", formatter: "Generated sample", color: t.muted },
     data: [[{ xAxis: start }, { xAxis: periods.at(-1) }]],
   };
@@ -46,15 +47,40 @@ function render({ keepZoom = false } = {}) {
       formatter(params) {
         const period = periods[params[0].dataIndex];
         const partial = period === periodOf(bootstrap.today, view.granularity);
-        const rows = lines.map((l, i) => `<span style="color:${t.series[i % t.series.length]}">●</span> ${escapeHtml(l.name)}: <b>${l.values.has(period) ? fmtInt(l.values.get(period)) : "no data"}</b>`);
+        const rows = lines.map(
+          (l, i) =>
+            `<span style="color:${t.series[i % t.series.length]}">●</span> ${escapeHtml(l.name)}: <b>${l.values.has(period) ? fmtInt(l.values.get(period)) : "no data"}</b>`,
+        );
         return [`<b>${fmtDay(period)}</b>${partial ? " (so far)" : ""}`, ...rows].join("<br>");
       },
     },
-    xAxis: axis(t, { type: "category", data: periods, boundaryGap: false, axisLabel: { ...base.xAxis.axisLabel, alignMinLabel: "left", alignMaxLabel: "right", formatter: (p) => fmtDay(p) } }),
-    yAxis: axis(t, { type: "value", minInterval: 1, axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) } }),
+    xAxis: axis(t, {
+      type: "category",
+      data: periods,
+      boundaryGap: false,
+      axisLabel: {
+        ...base.xAxis.axisLabel,
+        alignMinLabel: "left",
+        alignMaxLabel: "right",
+        formatter: (p) => fmtDay(p),
+      },
+    }),
+    yAxis: axis(t, {
+      type: "value",
+      minInterval: 1,
+      axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) },
+    }),
     dataZoom: [
       { type: "inside", filterMode: "none" },
-      { type: "slider", height: 22, bottom: 6, borderColor: t.border, textStyle: { color: t.muted }, labelFormatter: (i) => fmtDay(periods[i]), brushSelect: true },
+      {
+        type: "slider",
+        height: 22,
+        bottom: 6,
+        borderColor: t.border,
+        textStyle: { color: t.muted },
+        labelFormatter: (i) => fmtDay(periods[i]),
+        brushSelect: true,
+      },
     ],
     series: lines.flatMap((line, i) => {
       const color = t.series[i % t.series.length];
@@ -65,11 +91,33 @@ function render({ keepZoom = false } = {}) {
       if (partial) data[data.length - 1] = null;
       return [
         {
-          name: line.name, type: "line", showSymbol: periods.length < 60, symbolSize: 5, sampling: "lttb", data,
-          lineStyle: { width: single ? 2 : 1.6 }, emphasis: { focus: "series" },
-          areaStyle: single ? { opacity: 0.12 } : undefined, color, markArea: i === 0 ? generatedArea(t) : undefined,
+          name: line.name,
+          type: "line",
+          showSymbol: periods.length < 60,
+          symbolSize: 5,
+          sampling: "lttb",
+          data,
+          lineStyle: { width: single ? 2 : 1.6 },
+          emphasis: { focus: "series" },
+          areaStyle: single ? { opacity: 0.12 } : undefined,
+          color,
+          markArea: i === 0 ? generatedArea(t) : undefined,
         },
-        ...(partial ? [{ name: line.name, type: "line", data: soFar, color, showSymbol: true, showAllSymbol: true, symbol: "emptyCircle", symbolSize: 8, label: { show: single, position: "top", formatter: "so far", color: t.muted } }] : []),
+        ...(partial
+          ? [
+              {
+                name: line.name,
+                type: "line",
+                data: soFar,
+                color,
+                showSymbol: true,
+                showAllSymbol: true,
+                symbol: "emptyCircle",
+                symbolSize: 8,
+                label: { show: single, position: "top", formatter: "so far", color: t.muted },
+              },
+            ]
+          : []),
       ];
     }),
   };
@@ -81,8 +129,13 @@ function render({ keepZoom = false } = {}) {
 }
 
 function subtitle() {
-  const what = view.compare ? `${lines.length} ${view.compare === "store" ? "stores" : "items"} compared` : "all selected sales";
-  const range = view.dateFrom || view.dateTo ? `${fmtDay(view.dateFrom) } – ${view.dateTo ? fmtDay(view.dateTo) : "today"}` : "all time";
+  const what = view.compare
+    ? `${lines.length} ${view.compare === "store" ? "stores" : "items"} compared`
+    : "all selected sales";
+  const range =
+    view.dateFrom || view.dateTo
+      ? `${fmtDay(view.dateFrom)} – ${view.dateTo ? fmtDay(view.dateTo) : "today"}`
+      : "all time";
   const generated = generatedStart() ? ` · shaded from ${fmtDay(generatedStart())}: generated sample` : "";
   section.querySelector("#history-sub").textContent = `${LABEL[view.granularity]} · ${range} · ${what}${generated}`;
 }
@@ -97,9 +150,13 @@ export const load = loader(section, async (signal, nextView) => {
   if (groupBy) {
     const chosen = new Set(groupBy === "store" ? view.stores : view.items);
     const totals = new Map();
-    for (const r of rows) if (!chosen.size || chosen.has(r[groupBy])) totals.set(r[groupBy], (totals.get(r[groupBy]) || 0) + r.sales);
+    for (const r of rows)
+      if (!chosen.size || chosen.has(r[groupBy])) totals.set(r[groupBy], (totals.get(r[groupBy]) || 0) + r.sales);
     // Without a selection, compare the biggest few: fifty lines would be unreadable.
-    const keys = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a)).slice(0, MAX_COMPARED).sort((a, b) => a - b);
+    const keys = [...totals.keys()]
+      .sort((a, b) => totals.get(b) - totals.get(a))
+      .slice(0, MAX_COMPARED)
+      .sort((a, b) => a - b);
     const nameOf = groupBy === "store" ? storeName : itemName;
     lines = keys.map((key) => ({ key, name: nameOf(key), values: new Map() }));
     const byKey = new Map(lines.map((l) => [l.key, l]));
@@ -125,7 +182,8 @@ export function applyBatch(event, share) {
   if (period > periods.at(-1)) periods.push(...periodsBetween(periods.at(-1), period, view.granularity).slice(1));
   else if (!periods.includes(period)) return; // an old day outside what is drawn
   for (const line of lines) {
-    const units = line.key == null ? share.total : (view.compare === "store" ? share.byStore : share.byItem).get(line.key) || 0;
+    const units =
+      line.key == null ? share.total : (view.compare === "store" ? share.byStore : share.byItem).get(line.key) || 0;
     if (units) line.values.set(period, (line.values.get(period) || 0) + units);
   }
   render({ keepZoom: true });
@@ -146,7 +204,9 @@ export function init() {
   section.querySelector('[data-act="csv"]').addEventListener("click", () => {
     const key = view.compare || null;
     const rows = [];
-    for (const p of periods) for (const line of lines) rows.push({ period: p, ...(key ? { [key]: line.key } : {}), sales: line.values.get(p) });
+    for (const p of periods)
+      for (const line of lines)
+        rows.push({ period: p, ...(key ? { [key]: line.key } : {}), sales: line.values.get(p) });
     downloadCsv(`sales-${view.granularity}.csv`, ["period", ...(key ? [key] : []), "sales"], rows);
   });
 }

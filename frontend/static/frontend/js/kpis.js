@@ -33,33 +33,54 @@ function trendSpan(pct) {
 }
 
 /** " · includes generated sample" when the window ending `last` reaches the demo's generated days. */
-const generatedNote = (last) => (bootstrap.generated_from && last && last >= bootstrap.generated_from ? " · includes generated sample" : "");
+const generatedNote = (last) =>
+  bootstrap.generated_from && last && last >= bootstrap.generated_from ? " · includes generated sample" : "";
 
 const growth = (current, previous) => (previous ? Math.round(((current - previous) / previous) * 1000) / 10 : null);
 
 function render() {
   const m = metrics;
   if (!m.total_sales) {
-    panelState(section, "empty", { title: "No sales in this selection", message: "Widen the date range or clear the store and item filters." });
+    panelState(section, "empty", {
+      title: "No sales in this selection",
+      message: "Widen the date range or clear the store and item filters.",
+    });
   } else {
     panelState(section, "ready");
   }
   // The selected date range, today included; the comparison cards use complete days whatever the range.
   setCard("total", {
-    value: fmtBig(m.total_sales), exact: fmtInt(m.total_sales), raw: m.total_sales,
-    note: [m.date_from ? `Selected range ${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}${generatedNote(m.date_to)}` : "no data"],
+    value: fmtBig(m.total_sales),
+    exact: fmtInt(m.total_sales),
+    raw: m.total_sales,
+    note: [
+      m.date_from
+        ? `Selected range ${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}${generatedNote(m.date_to)}`
+        : "no data",
+    ],
     title: "All sales in the selected date range, today's so far included",
   });
   setCard("average", {
-    value: m.average_per_day >= 1e6 ? fmtBig(m.average_per_day) : fmtDec(m.average_per_day), exact: fmtDec(m.average_per_day), raw: m.average_per_day,
+    value: m.average_per_day >= 1e6 ? fmtBig(m.average_per_day) : fmtDec(m.average_per_day),
+    exact: fmtDec(m.average_per_day),
+    raw: m.average_per_day,
     note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
   });
   const w30 = metrics.last_30_days;
-  setCard("last30", { value: fmtBig(w30.sales), exact: fmtInt(w30.sales), raw: w30.sales, note: [trendSpan(w30.growth_pct), ` vs the 30 days before${generatedNote(metrics.windows_end)}`], title: `30 complete days to ${fmtDay(metrics.windows_end)}, whatever the selected range; the 30 days before: ${fmtInt(w30.previous)}` });
+  setCard("last30", {
+    value: fmtBig(w30.sales),
+    exact: fmtInt(w30.sales),
+    raw: w30.sales,
+    note: [trendSpan(w30.growth_pct), ` vs the 30 days before${generatedNote(metrics.windows_end)}`],
+    title: `30 complete days to ${fmtDay(metrics.windows_end)}, whatever the selected range; the 30 days before: ${fmtInt(w30.previous)}`,
+  });
   const yoy = metrics.year_over_year;
   setCard("yoy", {
-    value: [trendSpan(yoy.growth_pct)], raw: yoy.growth_pct,
-    note: [`${fmtBig(yoy.sales)} in the 365 full days to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`],
+    value: [trendSpan(yoy.growth_pct)],
+    raw: yoy.growth_pct,
+    note: [
+      `${fmtBig(yoy.sales)} in the 365 full days to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`,
+    ],
     title: `365 complete days to ${fmtDay(metrics.windows_end)}: ${fmtInt(yoy.sales)}; the 365 days before: ${fmtInt(yoy.previous)}. Not the selected range, so it differs from Total sales`,
   });
   const today = metrics.today || {};
@@ -68,18 +89,28 @@ function render() {
   // Early in the day the total is naturally far below the day's forecast: compare with the pace so far.
   const pace = expected ? expected * dayFraction(new Date()) : null;
   setCard("today", {
-    value: fmtBig(today.actual), exact: fmtInt(today.actual), raw: today.actual,
-    note: expected != null
-      ? [`of ${fmtBig(expected)} expected · `, trendSpan(growth(today.actual, pace)), " vs pace"]
-      : ["No forecast for today yet"],
+    value: fmtBig(today.actual),
+    exact: fmtInt(today.actual),
+    raw: today.actual,
+    note:
+      expected != null
+        ? [`of ${fmtBig(expected)} expected · `, trendSpan(growth(today.actual, pace)), " vs pace"]
+        : ["No forecast for today yet"],
   });
   card("today").querySelector(".kpi__meter span").style.width = share == null ? "0" : `${Math.min(100, share * 100)}%`;
-  for (const [key, list, field] of [["top-store", m.top_stores, "store"], ["top-item", m.top_items, "item"]]) {
+  for (const [key, list, field] of [
+    ["top-store", m.top_stores, "store"],
+    ["top-item", m.top_items, "item"],
+  ]) {
     const top = list?.[0];
     setCard(key, {
-      value: top ? top.name : "–", exact: top ? top.name : "", raw: top ? top[field] : null,
+      value: top ? top.name : "–",
+      exact: top ? top.name : "",
+      raw: top ? top[field] : null,
       note: top ? [`${fmtBig(top.sales)} · ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")}`] : [],
-      title: top ? `${top.name}: ${fmtInt(top.sales)} units, ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")} of the selection` : null,
+      title: top
+        ? `${top.name}: ${fmtInt(top.sales)} units, ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")} of the selection`
+        : null,
     });
   }
 }
@@ -113,7 +144,10 @@ export function applyBatch(event, share) {
       metrics.date_to = event.date;
     }
     metrics.average_per_day = Math.round((metrics.total_sales / metrics.days) * 10) / 10;
-    for (const [list, field, per] of [[metrics.top_stores, "store", share.byStore], [metrics.top_items, "item", share.byItem]]) {
+    for (const [list, field, per] of [
+      [metrics.top_stores, "store", share.byStore],
+      [metrics.top_items, "item", share.byItem],
+    ]) {
       for (const entry of list || []) entry.sales += per.get(entry[field]) || 0;
       list?.sort((a, b) => b.sales - a.sales || a[field] - b[field]);
     }
@@ -148,7 +182,13 @@ export const todayMetrics = () => metrics?.today ?? null;
 export function fillTodayForecast(point) {
   const today = metrics?.today;
   if (!today || today.forecast != null || !point) return false;
-  Object.assign(today, { forecast: point.yhat, lower_80: point.lower_80, upper_80: point.upper_80, lower_95: point.lower_95, upper_95: point.upper_95 });
+  Object.assign(today, {
+    forecast: point.yhat,
+    lower_80: point.lower_80,
+    upper_80: point.upper_80,
+    lower_95: point.lower_95,
+    upper_95: point.upper_95,
+  });
   render();
   return true;
 }

@@ -10,7 +10,7 @@ const feed = section.querySelector(".feed");
 let chart = null;
 let today = null; // {date, actual, forecast, lower_80, upper_80, lower_95, upper_95} for the selection
 let points = []; // [[hour of the server's day, cumulative units]]
-let batches = []; // newest first, for the CSV
+const batches = []; // newest first, for the CSV
 let lastBatchAt = null;
 const openedAt = new Date();
 let view = null;
@@ -21,31 +21,80 @@ const hh = (h) => `${String(Math.floor(h)).padStart(2, "0")}:${String(Math.round
 function render() {
   const t = tokens();
   const base = baseOption(t);
-  const line = (key) => (today?.[key] == null ? [] : [[0, 0], [24, today[key]]]);
+  const line = (key) =>
+    today?.[key] == null
+      ? []
+      : [
+          [0, 0],
+          [24, today[key]],
+        ];
   const band = (name, lower, upper, color) =>
     intervalBand({
-      name, color, tooltip: false, lower: line(lower),
-      width: today?.[lower] == null ? [] : [[0, 0], [24, today[upper] - today[lower]]],
+      name,
+      color,
+      tooltip: false,
+      lower: line(lower),
+      width:
+        today?.[lower] == null
+          ? []
+          : [
+              [0, 0],
+              [24, today[upper] - today[lower]],
+            ],
     });
-  chart.setOption({
-    ...base,
-    legend: { ...base.legend, data: ["Actual", "Expected"] },
-    grid: { ...base.grid, top: 30, bottom: 4 },
-    tooltip: { ...base.tooltip, valueFormatter: fmtInt, axisPointer: { type: "line" } },
-    xAxis: axis(t, { type: "value", min: 0, max: 24, interval: 6, axisLabel: { ...base.xAxis.axisLabel, alignMinLabel: "left", alignMaxLabel: "right", formatter: (h) => hh(h) } }),
-    yAxis: axis(t, { type: "value", minInterval: 1, axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) } }),
-    series: [
-      ...band("95 %", "lower_95", "upper_95", t.band95),
-      ...band("80 %", "lower_80", "upper_80", t.band80),
-      { name: "Expected", type: "line", data: line("forecast"), symbol: "none", color: t.accent, lineStyle: { type: "dashed", width: 1.5 } },
-      { name: "Actual", type: "line", data: points, color: t.series[1], symbol: "circle", symbolSize: 5, showSymbol: points.length < 3, lineStyle: { width: 2.5 }, z: 5, endLabel: { show: true, formatter: ({ value }) => fmtInt(value[1]), color: t.text } },
-    ],
-  }, { notMerge: true });
+  chart.setOption(
+    {
+      ...base,
+      legend: { ...base.legend, data: ["Actual", "Expected"] },
+      grid: { ...base.grid, top: 30, bottom: 4 },
+      tooltip: { ...base.tooltip, valueFormatter: fmtInt, axisPointer: { type: "line" } },
+      xAxis: axis(t, {
+        type: "value",
+        min: 0,
+        max: 24,
+        interval: 6,
+        axisLabel: { ...base.xAxis.axisLabel, alignMinLabel: "left", alignMaxLabel: "right", formatter: (h) => hh(h) },
+      }),
+      yAxis: axis(t, {
+        type: "value",
+        minInterval: 1,
+        axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) },
+      }),
+      series: [
+        ...band("95 %", "lower_95", "upper_95", t.band95),
+        ...band("80 %", "lower_80", "upper_80", t.band80),
+        {
+          name: "Expected",
+          type: "line",
+          data: line("forecast"),
+          symbol: "none",
+          color: t.accent,
+          lineStyle: { type: "dashed", width: 1.5 },
+        },
+        {
+          name: "Actual",
+          type: "line",
+          data: points,
+          color: t.series[1],
+          symbol: "circle",
+          symbolSize: 5,
+          showSymbol: points.length < 3,
+          lineStyle: { width: 2.5 },
+          z: 5,
+          endLabel: { show: true, formatter: ({ value }) => fmtInt(value[1]), color: t.text },
+        },
+      ],
+    },
+    { notMerge: true },
+  );
 }
 
 function subtitle() {
   const sub = section.querySelector("#live-sub");
-  if (!today) return void (sub.textContent = "");
+  if (!today) {
+    sub.textContent = "";
+    return;
+  }
   const expected = today.forecast != null ? ` of ${fmtInt(today.forecast)} expected` : " · no forecast for today yet";
   sub.textContent = `${fmtInt(today.actual)} sold today${expected}`;
 }
@@ -60,7 +109,8 @@ export function setToday(nextToday, nextView) {
   }
   today = { ...nextToday };
   // Before this page opened: the server's running total from the event log (whole business only).
-  const earlier = !view.stores.length && !view.items.length && today.date === bootstrap.today ? bootstrap.today_curve || [] : [];
+  const earlier =
+    !view.stores.length && !view.items.length && today.date === bootstrap.today ? bootstrap.today_curve || [] : [];
   const now = hour(new Date());
   // Without the log (a narrowed selection) nothing is drawn before now: a straight line from midnight would be a guess.
   points = earlier.length ? [[0, 0], ...earlier.filter(([h]) => h < now), [now, today.actual]] : [[now, today.actual]];
@@ -104,17 +154,38 @@ export function onBatch(event, share, { missed = false } = {}) {
   if (!event.total) return; // an empty batch only marks its interval as done: nothing to show
   const at = event.timestamp ? new Date(event.timestamp) : new Date();
   // The first batch seen has no known predecessor: give it the longest plausible span, and only call it unusually big.
-  const seconds = lastBatchAt ? Math.max(1, (at - lastBatchAt) / 1000) : Math.max(bootstrap.stream_interval_seconds, (at - openedAt) / 1000);
+  const seconds = lastBatchAt
+    ? Math.max(1, (at - lastBatchAt) / 1000)
+    : Math.max(bootstrap.stream_interval_seconds, (at - openedAt) / 1000);
   const narrowed = view && (view.stores.length || view.items.length);
   const flag = share.total || !narrowed ? unusual(share.total, seconds, { judgeLow: lastBatchAt != null }) : null;
   lastBatchAt = at > (lastBatchAt || 0) ? at : lastBatchAt;
-  if (today && event.date > today.date) Object.assign(today, { date: event.date, actual: 0, forecast: null, lower_80: null, upper_80: null, lower_95: null, upper_95: null });
+  if (today && event.date > today.date)
+    Object.assign(today, {
+      date: event.date,
+      actual: 0,
+      forecast: null,
+      lower_80: null,
+      upper_80: null,
+      lower_95: null,
+      upper_95: null,
+    });
   if (today && event.date === today.date && share.total) {
     today.actual += share.total;
     points.push([hour(at), today.actual]);
     points.sort((a, b) => a[0] - b[0]);
   }
-  batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: event.row_count ?? 0, unusual: flag || "", missed });
+  batches.unshift({
+    id: event.id,
+    timestamp: event.timestamp,
+    date: event.date,
+    source: event.source,
+    total: event.total,
+    in_selection: share.total,
+    rows: event.row_count ?? 0,
+    unusual: flag || "",
+    missed,
+  });
   batches.length = Math.min(batches.length, FEED_LIMIT);
 
   addFeedItem(event, share, { flag, missed, at, narrowed });
@@ -124,13 +195,36 @@ export function onBatch(event, share, { missed = false } = {}) {
 
 function addFeedItem(event, share, { flag = null, missed = false, earlier = false, at, narrowed }) {
   const tags = [];
-  if (earlier) tags.push(el("span", { className: "tag tag--missed", textContent: "earlier", title: "recorded before this page opened" }));
-  if (flag) tags.push(el("span", { className: "tag tag--unusual", textContent: `unusual (${flag} forecast)`, title: "outside the 95 % forecast interval for this share of the day" }));
-  if (missed) tags.push(el("span", { className: "tag tag--missed", textContent: "missed", title: "recorded while this page was disconnected" }));
+  if (earlier)
+    tags.push(
+      el("span", { className: "tag tag--missed", textContent: "earlier", title: "recorded before this page opened" }),
+    );
+  if (flag)
+    tags.push(
+      el("span", {
+        className: "tag tag--unusual",
+        textContent: `unusual (${flag} forecast)`,
+        title: "outside the 95 % forecast interval for this share of the day",
+      }),
+    );
+  if (missed)
+    tags.push(
+      el("span", {
+        className: "tag tag--missed",
+        textContent: "missed",
+        title: "recorded while this page was disconnected",
+      }),
+    );
   const total = narrowed ? `${fmtInt(share.total)} of ${fmtInt(event.total)}` : `+${fmtInt(event.total)}`;
-  const item = el("li", { className: `${earlier ? "" : "is-new"}${flag ? " is-unusual" : ""}` },
+  const item = el(
+    "li",
+    { className: `${earlier ? "" : "is-new"}${flag ? " is-unusual" : ""}` },
     el("time", { dateTime: event.timestamp || "", textContent: fmtTime(at) }),
-    el("span", { className: "feed__what", textContent: `${KIND_LABELS[event.kind] || "Batch"} · ${describeBatch(event)}`, title: describeBatch(event) }),
+    el("span", {
+      className: "feed__what",
+      textContent: `${KIND_LABELS[event.kind] || "Batch"} · ${describeBatch(event)}`,
+      title: describeBatch(event),
+    }),
     el("span", { className: "feed__total", textContent: total }),
     tags.length ? el("span", { className: "feed__tags" }, ...tags) : null,
   );
@@ -146,7 +240,17 @@ export function prefill(events, currentView) {
   const narrowed = currentView.stores.length || currentView.items.length;
   for (const event of events.filter((e) => e.total)) {
     const share = batchShare(currentView, event);
-    batches.unshift({ id: event.id, timestamp: event.timestamp, date: event.date, source: event.source, total: event.total, in_selection: share.total, rows: event.row_count ?? 0, unusual: "", missed: false });
+    batches.unshift({
+      id: event.id,
+      timestamp: event.timestamp,
+      date: event.date,
+      source: event.source,
+      total: event.total,
+      in_selection: share.total,
+      rows: event.row_count ?? 0,
+      unusual: "",
+      missed: false,
+    });
     addFeedItem(event, share, { earlier: true, at: new Date(event.timestamp), narrowed });
     lastBatchAt = new Date(event.timestamp); // the next live batch covers the time since this one
   }
@@ -164,7 +268,13 @@ export function onTotals(event) {
 }
 
 export function init() {
-  section.querySelector('[data-act="csv"]').addEventListener("click", () =>
-    downloadCsv("live-batches.csv", ["id", "timestamp", "date", "source", "total", "in_selection", "rows", "unusual", "missed"], batches),
-  );
+  section
+    .querySelector('[data-act="csv"]')
+    .addEventListener("click", () =>
+      downloadCsv(
+        "live-batches.csv",
+        ["id", "timestamp", "date", "source", "total", "in_selection", "rows", "unusual", "missed"],
+        batches,
+      ),
+    );
 }

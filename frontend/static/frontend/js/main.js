@@ -3,11 +3,11 @@ import * as breakdown from "./breakdown.js";
 import { connect, setStreamFilters } from "./connection.js";
 import * as filters from "./filters.js";
 import * as forecast from "./forecast.js";
+import { fmtDay } from "./format.js";
 import * as history from "./history.js";
 import * as kpis from "./kpis.js";
 import * as live from "./live.js";
 import { batchShare, bootstrap, getState, onStateChange, resolve } from "./state.js";
-import { fmtDay } from "./format.js";
 
 async function loadKpis(view) {
   await kpis.load(view);
@@ -50,7 +50,9 @@ function onMetrics(event) {
 
 async function start() {
   const generated = bootstrap.generated_from ? ` · generated sample from ${fmtDay(bootstrap.generated_from)}` : "";
-  document.getElementById("footer-span").textContent = bootstrap.date_from ? `${fmtDay(bootstrap.date_from)} – ${fmtDay(bootstrap.date_to)}${generated}` : "not loaded yet";
+  document.getElementById("footer-span").textContent = bootstrap.date_from
+    ? `${fmtDay(bootstrap.date_from)} – ${fmtDay(bootstrap.date_to)}${generated}`
+    : "not loaded yet";
   filters.init();
   history.init();
   forecast.init();
@@ -64,7 +66,11 @@ async function start() {
   });
   const recent = bootstrap.recent_batches || [];
   live.prefill(recent, resolve());
-  connect({ sales: onSales, metrics: onMetrics }, recent.map((e) => e.id), resolve());
+  connect(
+    { sales: onSales, metrics: onMetrics },
+    recent.map((e) => e.id),
+    resolve(),
+  );
   const everything = new Set(Object.keys(getState()));
   everything.delete("breakdown");
   await reload(everything);

@@ -10,16 +10,22 @@ export function panelState(panel, state, { title = "", message = "", retry = nul
   if (state === "loading") box.append(el("span", { className: "sr-only", textContent: "Loading…" }));
   if (state === "empty" || state === "error") {
     box.append(el("strong", { textContent: title }), el("span", { textContent: message }));
-    if (retry) box.append(el("button", { type: "button", className: "btn btn--ghost", textContent: "Retry", onclick: retry }));
-    if (action) box.append(el("button", { type: "button", className: "btn btn--ghost", textContent: action.label, onclick: action.run }));
+    if (retry)
+      box.append(el("button", { type: "button", className: "btn btn--ghost", textContent: "Retry", onclick: retry }));
+    if (action)
+      box.append(
+        el("button", { type: "button", className: "btn btn--ghost", textContent: action.label, onclick: action.run }),
+      );
   }
 }
 
 /** Error text for a failed API call: missing endpoints (404/501) read as "not available yet", not as breakage. */
 export function describeError(error) {
   if (error.status === 404) return { title: "Not available yet", message: error.message };
-  if (error.status === 0) return { title: "Server unreachable", message: "Check your connection; this panel retries when you press Retry." };
-  if (error.status >= 500) return { title: "The server had a problem", message: `It answered ${error.status}. Try again in a moment.` };
+  if (error.status === 0)
+    return { title: "Server unreachable", message: "Check your connection; this panel retries when you press Retry." };
+  if (error.status >= 500)
+    return { title: "The server had a problem", message: `It answered ${error.status}. Try again in a moment.` };
   return { title: "Could not load", message: error.message };
 }
 

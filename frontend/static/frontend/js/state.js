@@ -6,7 +6,12 @@ export const bootstrap = JSON.parse(document.getElementById("dashboard-bootstrap
 
 const DEFAULTS = { g: "day", range: "1y", from: "", to: "", store: [], item: [], compare: "", breakdown: "store" };
 const PRESET_DAYS = { "30d": 30, "90d": 90, "1y": 365 };
-const CHOICES = { g: ["day", "week", "month"], range: ["30d", "90d", "1y", "all", "custom"], compare: ["", "store", "item"], breakdown: ["store", "item", "heatmap"] };
+const CHOICES = {
+  g: ["day", "week", "month"],
+  range: ["30d", "90d", "1y", "all", "custom"],
+  compare: ["", "store", "item"],
+  breakdown: ["store", "item", "heatmap"],
+};
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 const listeners = new Set();
@@ -14,7 +19,10 @@ let current = read(location.search);
 
 function ids(text, known) {
   const valid = new Set(known.map((k) => k.id));
-  const list = (text || "").split(",").map(Number).filter((n) => valid.has(n));
+  const list = (text || "")
+    .split(",")
+    .map(Number)
+    .filter((n) => valid.has(n));
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
@@ -86,7 +94,15 @@ export function resolve(state = current) {
   } else if (PRESET_DAYS[state.range] && bootstrap.date_to) {
     dateFrom = addDays(bootstrap.date_to, 1 - PRESET_DAYS[state.range]);
   }
-  return { granularity: state.g, stores: state.store, items: state.item, dateFrom, dateTo, compare: state.compare, range: state.range };
+  return {
+    granularity: state.g,
+    stores: state.store,
+    items: state.item,
+    dateFrom,
+    dateTo,
+    compare: state.compare,
+    range: state.range,
+  };
 }
 
 export const inRange = (view, iso) => (!view.dateFrom || iso >= view.dateFrom) && (!view.dateTo || iso <= view.dateTo);
@@ -109,8 +125,10 @@ export function batchShare(view, event) {
     return share;
   }
   if (stores.size && items.size) return share;
-  for (const [id, units] of items.size ? [] : event.stores || []) if (!stores.size || stores.has(id)) add(share.byStore, id, units);
-  for (const [id, units] of stores.size ? [] : event.items || []) if (!items.size || items.has(id)) add(share.byItem, id, units);
+  for (const [id, units] of items.size ? [] : event.stores || [])
+    if (!stores.size || stores.has(id)) add(share.byStore, id, units);
+  for (const [id, units] of stores.size ? [] : event.items || [])
+    if (!items.size || items.has(id)) add(share.byItem, id, units);
   for (const units of (items.size ? share.byItem : share.byStore).values()) share.total += units;
   return share;
 }
