@@ -34,8 +34,14 @@ sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 GOALS = {"render_s": 1.5, "assets_kb": 100.0, "batch_s": 1.0}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 OWN_ASSETS = BASE_DIR / "frontend" / "static" / "frontend"
 
 READY_MS = "() => performance.getEntriesByName('dashboard-ready')[0]?.startTime ?? null"

