@@ -54,13 +54,18 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
             super().add_files(root, prefix)
 
 
+# The docs page is not an API read: drf-spectacular's Swagger view serves its own start-up script at `?script=`.
+EMPTY_PARAMETER_EXEMPT_PREFIXES = ("/api/docs/",)
+
+
 def empty_parameter_middleware(get_response):
     """An API request with an empty query parameter (`?date_to=`) gets a 400 naming it (core.params)."""
     from core.api import error_response
     from core.params import empty_parameter_find
 
     def middleware(request):
-        if request.path.startswith("/api/") and (name := empty_parameter_find(request.GET)):
+        checked = request.path.startswith("/api/") and not request.path.startswith(EMPTY_PARAMETER_EXEMPT_PREFIXES)
+        if checked and (name := empty_parameter_find(request.GET)):
             return error_response("must not be empty: give a value or leave the parameter out.", parameter=name)
         return get_response(request)
 
