@@ -68,6 +68,8 @@ function renderBars() {
       xAxis: axis(t, {
         type: "value",
         max: ranking.other.sales > edge ? edge : null,
+        // Room past the longest bar for its figure, on a round tick (without it the label ran off the chart).
+        boundaryGap: [0, "25%"],
         axisLabel: { ...base.xAxis.axisLabel, formatter: (v) => fmtBig(v) },
       }),
       series: [
