@@ -34,14 +34,6 @@ sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 GOALS = {"render_s": 1.5, "assets_kb": 110.0, "batch_s": 1.0}
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OWN_ASSETS = BASE_DIR / "frontend" / "static" / "frontend"
 
 READY_MS = "() => performance.getEntriesByName('dashboard-ready')[0]?.startTime ?? null"
@@ -119,7 +111,7 @@ def main() -> int:
     import httpx
     from playwright.sync_api import sync_playwright
 
-    from config.testing import DaphneProcess
+    from config.testing import CHROMIUM, CHROMIUM_ARGS, DaphneProcess
 
     # A wall screen's set-up: the page reads with no login (PUBLIC_READ), as the benchmark's browser has none.
     server = DaphneProcess(env={"PUBLIC_READ": "true"})
@@ -127,7 +119,7 @@ def main() -> int:
     try:
         url = server.url
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             cold, warm, transferred = [], [], 0
             for i in range(args.loads + 1):  # the first load warms the server (connections, query plans)
                 context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
