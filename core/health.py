@@ -4,6 +4,9 @@ A check is a function taking no arguments and returning {"status": "ok" | "down"
 "stale" | "empty", ...details}. It is registered under a name, as the function or as
 its dotted path (imported when /health runs, so a check that cannot even be imported
 is reported as down rather than breaking start-up).
+
+The answer says "up" or "down" per component, and overall (see COMPONENT_STATE for how a
+check's status maps); the checks' own answers are the details, which only staff see.
 """
 
 from __future__ import annotations
@@ -24,6 +27,14 @@ HealthCheck = Callable[[], dict[str, Any]]
 
 # name -> check, in registration order (INSTALLED_APPS order).
 HEALTH_CHECKS: dict[str, HealthCheck | str] = {}
+
+# A check's status -> what the component is. "empty" (no data yet: a fresh install before the first
+# load, tick or forecast run) is up: the component works, and a probe that failed here would keep a new
+# installation out of service until it had data. "stale" (the stream has not ticked for three intervals,
+# or a nightly refit was missed) is down: the process behind it (worker, beat) has stopped doing its job,
+# which is what a monitor must page about, and /health already answered 503 for it. Any other
+# status (a check's bug) counts as down.
+COMPONENT_STATE = {"ok": "up", "empty": "up", "stale": "down", "down": "down"}
 
 
 def health_check_register(name: str, check: HealthCheck | str) -> None:
@@ -60,14 +71,13 @@ def _health_check_run(name: str, check: HealthCheck | str) -> dict[str, Any]:
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:
-    """Run every registered check. Returns (healthy, report); a check that raises is
-    reported as down with the error message (never a traceback)."""
-    checks = {name: _health_check_run(name, check) for name, check in HEALTH_CHECKS.items()}
-    statuses = {check.get("status") for check in checks.values()}
-    if "down" in statuses:
-        overall = "down"
-    elif "stale" in statuses:
-        overall = "stale"
-    else:
-        overall = "ok"
-    return overall == "ok", {"status": overall, "checks": checks}
+    """Run every registered check. Returns (healthy, report):
+
+    {"status": "up" | "down", "checks": {name: "up" | "down"}, "details": {name: the check's answer}}
+
+    healthy (and "up") when every component is up. A check that raises is down, its details
+    holding the error message (never a traceback)."""
+    details = {name: _health_check_run(name, check) for name, check in HEALTH_CHECKS.items()}
+    components = {name: COMPONENT_STATE.get(detail.get("status"), "down") for name, detail in details.items()}
+    healthy = all(state == "up" for state in components.values())
+    return healthy, {"status": "up" if healthy else "down", "checks": components, "details": details}

@@ -13,13 +13,14 @@ from core.health import health_report
 def health(request: HttpRequest) -> JsonResponse:
     """GET /health: 200 when every registered check passes, 503 naming what is down.
 
-    A plain Django view: monitors must neither be throttled nor need a login. Anyone gets the
-    status of each component; only staff get the details (latencies, errors, counts)."""
+    A plain Django view: monitors must neither be throttled nor need a login. Anyone gets
+    {"status": "up" | "down", "checks": {component: "up" | "down"}}; staff also get "details"
+    (each check's own answer: latencies, errors, ages), which describe the installation."""
     if request.method not in ("GET", "HEAD"):
         return error_response("method not allowed: use GET.", status=status.HTTP_405_METHOD_NOT_ALLOWED)
     healthy, report = health_report()
     if not request.user.is_staff:
-        report["checks"] = {name: {"status": check["status"]} for name, check in report["checks"].items()}
+        del report["details"]
     return JsonResponse(report, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
 
 

@@ -33,9 +33,10 @@ def test_health_is_200_when_database_and_redis_answer(staff_client):
     response = staff_client.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok"
-    assert body["checks"]["database"]["status"] == "ok"
-    assert body["checks"]["redis"]["status"] == "ok"
+    assert body["status"] == "up"
+    assert body["checks"] == {"database": "up", "redis": "up"}
+    assert body["details"]["database"]["status"] == "ok"
+    assert body["details"]["redis"]["status"] == "ok"
     assert staff_client.get("/health/").status_code == 200
 
 
@@ -46,9 +47,8 @@ def test_health_is_503_naming_redis_when_redis_is_unreachable(staff_client, sett
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "down"
-    assert body["checks"]["database"]["status"] == "ok"
-    assert body["checks"]["redis"]["status"] == "down"
-    assert "Connection" in body["checks"]["redis"]["error"]
+    assert body["checks"] == {"database": "up", "redis": "down"}
+    assert "Connection" in body["details"]["redis"]["error"]
     assert "Traceback" not in response.content.decode()
 
 
@@ -61,7 +61,7 @@ def test_health_is_503_when_redis_accepts_but_never_answers(staff_client, settin
         settings.REDIS_URL = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
         response = staff_client.get("/health")
     assert response.status_code == 503
-    assert response.json()["checks"]["redis"]["status"] == "down"
+    assert response.json()["checks"]["redis"] == "down"
 
 
 def ok_health():
@@ -84,8 +84,8 @@ def broken_health():
 @pytest.mark.parametrize(
     ("extra", "code", "status"),
     [
-        (["ok_health", "empty_health"], 200, "ok"),
-        (["stale_health"], 503, "stale"),
+        (["ok_health", "empty_health"], 200, "up"),
+        (["stale_health"], 503, "down"),
         (["broken_health", "stale_health"], 503, "down"),
     ],
 )
@@ -97,10 +97,17 @@ def test_health_runs_every_registered_check(staff_client, checks, extra, code, s
     body = response.json()
     assert body["status"] == status
     assert set(body["checks"]) == {"database", "redis", *(name.removesuffix("_health") for name in extra)}
+    assert set(body["details"]) == set(body["checks"])
     if "broken_health" in extra:
-        assert body["checks"]["broken"] == {"status": "down", "error": "RuntimeError: the check itself failed"}
+        assert body["checks"]["broken"] == "down"
+        assert body["details"]["broken"] == {"status": "down", "error": "RuntimeError: the check itself failed"}
     if "ok_health" in extra:
-        assert body["checks"]["ok"] == {"status": "ok", "seen": 1}
+        # No data yet is still a working component.
+        assert body["checks"]["ok"] == body["checks"]["empty"] == "up"
+        assert body["details"]["ok"] == {"status": "ok", "seen": 1}
+    if "stale_health" in extra:
+        assert body["checks"]["stale"] == "down"
+        assert body["details"]["stale"] == {"status": "stale", "age_seconds": 999}
 
 
 @pytest.mark.django_db
@@ -108,14 +115,23 @@ def test_health_is_503_when_a_check_cannot_even_be_imported(staff_client, checks
     health.health_check_register("gone", "nowhere.module.gone_health")
     response = staff_client.get("/health")
     assert response.status_code == 503
-    assert response.json()["checks"]["gone"]["status"] == "down"
+    assert response.json()["checks"]["gone"] == "down"
 
 
 @pytest.mark.django_db
-def test_anyone_sees_only_the_status_of_each_component(anonymous_client, client, staff_client):
-    # Latencies, errors and counts describe the installation: staff only. Up or down is public.
+def test_anyone_sees_only_up_or_down_per_component(anonymous_client, client, staff_client, checks):
+    # Latencies, errors, ages and even "stale" or "empty" describe the installation: staff only.
+    # Up or down is public.
     for visitor in (anonymous_client, client):
         response = visitor.get("/health")
         assert response.status_code == 200
-        assert response.json() == {"status": "ok", "checks": {"database": {"status": "ok"}, "redis": {"status": "ok"}}}
-    assert "latency_ms" in staff_client.get("/health").json()["checks"]["database"]
+        assert response.json() == {"status": "up", "checks": {"database": "up", "redis": "up"}}
+    staff = staff_client.get("/health").json()
+    assert staff["checks"] == {"database": "up", "redis": "up"}
+    assert "latency_ms" in staff["details"]["database"]
+
+    health.health_check_register("stale", f"{__name__}.stale_health")
+    for visitor in (anonymous_client, client):
+        response = visitor.get("/health")
+        assert response.status_code == 503
+        assert response.json() == {"status": "down", "checks": {"database": "up", "redis": "up", "stale": "down"}}

@@ -163,9 +163,11 @@ def test_bad_stream_parameters_get_400(client, query, parameter):
 def test_health_turns_503_when_the_last_tick_is_stale(small_history, staff_client):
     with override_settings(STREAMING_INTERVAL_SECONDS=60):
         services.tick_generate(seed=1)
-        fresh = staff_client.get("/health").json()["checks"]["stream"]
-        assert fresh["status"] == "ok" and fresh["last_tick_age_seconds"] < 5
+        fresh = staff_client.get("/health").json()
+        assert fresh["checks"]["stream"] == "up"
+        assert fresh["details"]["stream"]["status"] == "ok" and fresh["details"]["stream"]["last_tick_age_seconds"] < 5
         SalesEvent.objects.update(timestamp=timezone.now() - timedelta(minutes=4))
         response = staff_client.get("/health")
     assert response.status_code == 503
-    assert response.json()["checks"]["stream"]["status"] == "stale"
+    assert response.json()["checks"]["stream"] == "down"
+    assert response.json()["details"]["stream"]["status"] == "stale"
