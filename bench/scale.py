@@ -139,6 +139,35 @@ def dashboard_requests(first: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def deep_page_requests() -> dict[str, tuple[str, str]]:
+    """The list read 90 % of the way through the history: by page number (OFFSET) and by `after` (keyset)."""
+    from types import SimpleNamespace
+
+    from sales.pagination import keyset_token
+
+    (rows,) = sql("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")[0]
+    page = max(1, int(rows * 0.9) // 100)
+    offset = (page - 1) * 100
+    columns = "id, date, store_id, item_id, sales, generated"
+    (last,) = sql(
+        f"SELECT date, store_id, item_id FROM sales_sale ORDER BY date, store_id, item_id OFFSET {offset - 1} LIMIT 1"
+    )
+    token = keyset_token(
+        SimpleNamespace(date=last[0], store_id=last[1], item_id=last[2]), ["date", "store_id", "item_id"]
+    )
+    return {
+        f"sales list page {page:,} (offset)": (
+            f"/api/sales?page_size=100&page={page}",
+            f"SELECT {columns} FROM sales_sale ORDER BY date, store_id, item_id OFFSET {offset} LIMIT 100",
+        ),
+        "same page by after (keyset)": (
+            f"/api/sales?page_size=100&after={token}",
+            f"SELECT {columns} FROM sales_sale WHERE (date, store_id, item_id) > ('{last[0]}', {last[1]}, {last[2]})"
+            " ORDER BY date, store_id, item_id LIMIT 100",
+        ),
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -148,7 +177,7 @@ def measure_requests(client: Client, repeat: int) -> dict[str, dict]:
     (last,) = sql("SELECT max(date) FROM sales_dailytotal")[0]
     first = (last - timedelta(days=364)).isoformat()
     results = {}
-    for name, (url, reference) in dashboard_requests(first).items():
+    for name, (url, reference) in (dashboard_requests(first) | deep_page_requests()).items():
         client.get(url)  # warm: plans, caches
         times, size = [], 0
         for _ in range(repeat):

@@ -112,6 +112,73 @@ def test_sales_ordering_by_units(client, sales_dataset, ordering):
     )
 
 
+def _keyset_pages(client, url: str) -> list[list[dict]]:
+    """Every page of a keyset walk: the first page-number page, then `?after=` and its `next` links."""
+    first = client.get(url).json()
+    pages, token = [first["results"]], first["after"]
+    next_url = f"{url}&after={token}" if token else None
+    while next_url:
+        response = client.get(next_url)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["previous"] is None  # keyset pages go forward only
+        assert body["count"] == first["count"]
+        pages.append(body["results"])
+        assert (body["next"] is None) == (body["after"] is None)
+        next_url = body["next"]
+        if next_url:
+            assert "after=" in next_url and "page=" not in next_url
+    return pages
+
+
+@pytest.mark.parametrize("ordering", ["date", "-date", "store", "-store", "item", "-item", "sales", "-sales"])
+def test_keyset_pages_equal_the_numbered_pages_in_every_ordering(client, sales_dataset, ordering):
+    query = f"/api/sales?date_from=2016-07-30&date_to=2016-08-20&page_size=37&ordering={ordering}"
+    numbered = [r["id"] for r in _all_pages(client, query)]
+    pages = _keyset_pages(client, query)
+    assert [r["id"] for page in pages for r in page] == numbered
+    assert len(numbered) == len(rows_select(sales_dataset, date_from=date(2016, 7, 30), date_to=date(2016, 8, 20)))
+    assert all(len(page) == 37 for page in pages[:-1]) and 1 <= len(pages[-1]) <= 37
+
+
+def test_keyset_pages_at_the_edges(client, sales_dataset):
+    # A selection that fills its pages exactly: the last full page has no `after`, so no empty page follows.
+    # (The dataset has missing days: pick an end day that makes the row count even.)
+    for end in range(20, 10, -1):
+        rows = rows_select(sales_dataset, stores=[2], items=[3], date_from=date(2016, 1, 1), date_to=date(2016, 1, end))
+        if len(rows) % 2 == 0:
+            break
+    half = len(rows) // 2
+    query = f"/api/sales?store=2&item=3&date_from=2016-01-01&date_to=2016-01-{end}&page_size={half}"
+    pages = _keyset_pages(client, query)
+    assert [len(page) for page in pages] == [half, half]
+    assert [r["date"] for page in pages for r in page] == [r.date.isoformat() for r in rows]
+    # The whole selection on one page: no token at all.
+    assert client.get(query.replace(f"page_size={half}", f"page_size={2 * half}")).json()["after"] is None
+    # An empty selection.
+    empty = client.get("/api/sales?store=999&page_size=10").json()
+    assert (empty["results"], empty["after"], empty["next"]) == ([], None, None)
+
+
+def test_keyset_tokens_that_do_not_fit_are_refused_naming_after(client, sales_dataset):
+    first = client.get("/api/sales?page_size=5&ordering=store").json()
+    for query in [
+        f"after={first['after']}",  # made for ordering=store, used with the default ordering
+        f"after={first['after']}&ordering=store&page=2",  # with a page number
+        "after=not-a-token",
+        "after=" + "A" * 401,
+        # Well-formed JSON with an id past PostgreSQL's integer range: a 400, not a database error.
+        "after=eyJvcmRlciI6WyJkYXRlIiwic3RvcmVfaWQiLCJpdGVtX2lkIl0sInZhbHVlcyI6WyIyMDE2LTAxLTAxIiwxZTMwLDFdfQ",
+        "after=eyJvcmRlciI6WyJkYXRlIiwic3RvcmVfaWQiLCJpdGVtX2lkIl0sInZhbHVlcyI6WyIyMDE2LTAxLTAxIiw5OTk5OTk5OTk5OTksMV19",
+        "after=WzFd",  # a JSON list
+    ]:
+        response = client.get(f"/api/sales?{query}")
+        assert response.status_code == 400, (query, response.content)
+        assert response.json()["parameter"] == "after", (query, response.json())
+    # The right ordering takes it.
+    assert client.get(f"/api/sales?page_size=5&ordering=store&after={first['after']}").status_code == 200
+
+
 def test_sale_detail(client, sales_dataset):
     sale = Sale.objects.order_by("id").first()
     assert client.get(f"/api/sales/{sale.id}").json() == {
@@ -208,7 +275,18 @@ NASTY_VALUES = [
     "true",
     "1" + ",1" * 1500,
 ]
-PARAMETER_NAMES = ["store", "item", "date_from", "date_to", "ordering", "page", "page_size", "granularity", "group_by"]
+PARAMETER_NAMES = [
+    "store",
+    "item",
+    "date_from",
+    "date_to",
+    "ordering",
+    "page",
+    "page_size",
+    "after",
+    "granularity",
+    "group_by",
+]
 ENDPOINTS = ["/api/sales", "/api/sales/aggregated", "/api/sales/metrics", "/api/stores", "/api/items"]
 
 

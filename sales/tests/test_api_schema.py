@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.test import Client
 
 EXPECTED_PARAMETERS = {
-    "/api/sales/": {"store", "item", "date_from", "date_to", "ordering", "page", "page_size"},
+    "/api/sales/": {"store", "item", "date_from", "date_to", "ordering", "page", "page_size", "after"},
     "/api/sales/aggregated/": {"store", "item", "date_from", "date_to", "granularity", "group_by"},
     "/api/sales/metrics/": {"store", "item", "date_from", "date_to"},
 }
