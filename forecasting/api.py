@@ -1,21 +1,155 @@
-"""GET /api/sales/predictions: the forecast of one series with its model and backtest figures."""
+"""GET /api/sales/predictions: the forecast of one series with its model and backtest figures.
+
+The selector returns records with full-precision values; the serializers here round them and
+are the OpenAPI component of the answer."""
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import ERROR_RESPONSE
 from core.params import ID_SCHEMA, ParameterError, id_param
 from forecasting import selectors
+from forecasting.models import Level
 
 
 class PredictionParamsSerializer(serializers.Serializer):
     days = serializers.IntegerField(required=False, min_value=1, max_value=settings.FORECAST_DAYS)
+
+
+# ---------------------------------------------------------------- answer
+
+
+class RoundedFloatField(serializers.FloatField):
+    """A float rounded for display (2 decimals unless told); a non-finite value is null."""
+
+    def __init__(self, *, digits: int = 2, **kwargs):
+        self.digits = digits
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        value = float(value)
+        return round(value, self.digits) if math.isfinite(value) else None
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    """An aware datetime as Python writes it (offset kept, not turned into "Z" or another zone)."""
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+def _figure(**kwargs) -> RoundedFloatField:
+    return RoundedFloatField(allow_null=True, **kwargs)
+
+
+class SeriesSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=Level.values)
+    store = serializers.IntegerField(allow_null=True)
+    item = serializers.IntegerField(allow_null=True)
+
+
+class ActualDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    sales = serializers.IntegerField()
+
+
+class ForecastDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    yhat = RoundedFloatField(help_text="the published point: the median of the forecast distribution")
+    mean = _figure(help_text="the mean of the forecast distribution (means add up across series)")
+    lower_80 = RoundedFloatField()
+    upper_80 = RoundedFloatField()
+    lower_95 = RoundedFloatField()
+    upper_95 = RoundedFloatField()
+    actual = serializers.IntegerField(allow_null=True, help_text="sales so far; null for a day still to come")
+
+
+class AccuracyFiguresSerializer(serializers.Serializer):
+    smape = _figure()
+    mae = _figure()
+    coverage_80 = _figure()
+    coverage_95 = _figure()
+    naive_smape = _figure()
+    naive_mae = _figure()
+    naive_coverage_80 = _figure()
+    naive_coverage_95 = _figure()
+
+
+class SeriesAccuracySerializer(AccuracyFiguresSerializer):
+    holdout_days = serializers.IntegerField()
+    level = AccuracyFiguresSerializer(help_text="the same figures for the whole level")
+
+
+class HolidayEffectSerializer(serializers.Serializer):
+    date = serializers.CharField(help_text="MM-DD, a fixed date learnt from the history")
+    effect = RoundedFloatField(digits=3, help_text="multiplicative effect: 0.3 is +30 %, -1 a closure")
+
+
+class PublishedModelSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    order = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
+    seasonal_order = serializers.ListField(child=serializers.IntegerField())
+    exogenous = serializers.ListField(child=serializers.CharField())
+    training_start = serializers.DateField()
+    training_end = serializers.DateField()
+    fitted_at = IsoDateTimeField()
+    fallback = serializers.BooleanField()
+    fallback_reason = serializers.CharField(allow_null=True)
+    fourier_k = serializers.IntegerField(allow_null=True)
+    level = serializers.FloatField(allow_null=True)
+    holidays = HolidayEffectSerializer(many=True)
+    closures = serializers.ListField(child=serializers.CharField(), help_text="MM-DD days closed in every past year")
+    candidates = serializers.DictField(child=_figure(), help_text="backtest SMAPE of each candidate on the level")
+
+
+class RunSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    fitted_at = IsoDateTimeField()
+    horizon_days = serializers.IntegerField()
+
+
+class ForecastReadySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ready"])
+    series = SeriesSerializer()
+    run = RunSummarySerializer()
+    model = PublishedModelSerializer()
+    model_reason = serializers.CharField(allow_null=True)
+    point = serializers.ChoiceField(choices=["median"], help_text="which statistic yhat is")
+    accuracy = SeriesAccuracySerializer()
+    actuals = ActualDaySerializer(many=True)
+    forecast = ForecastDaySerializer(many=True)
+
+
+class ForecastPendingSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["running", "none"])
+    message = serializers.CharField()
+    series = SeriesSerializer()
+    running_since = IsoDateTimeField(allow_null=True)
+    actuals = ActualDaySerializer(many=True)
+    forecast = ForecastDaySerializer(many=True)
+
+
+PREDICTIONS_RESPONSE = PolymorphicProxySerializer(
+    component_name="Predictions",
+    serializers={
+        "ready": ForecastReadySerializer,
+        "running": ForecastPendingSerializer,
+        "none": ForecastPendingSerializer,
+    },
+    resource_type_field_name="status",
+)
+
+
+# ---------------------------------------------------------------- view
 
 
 def _ids_parse(request: Request) -> dict[str, int | None]:
@@ -36,7 +170,7 @@ def _ids_parse(request: Request) -> dict[str, int | None]:
             description="days of forecast, 1 to the horizon (FORECAST_DAYS; default: the run's horizon)",
         ),
     ],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    responses={200: PREDICTIONS_RESPONSE, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
 )
 class PredictionsView(APIView):
     """Recent actuals, the reconciled forecast with 80/95 % intervals (and live actuals for forecast
@@ -57,4 +191,6 @@ class PredictionsView(APIView):
             raise exceptions.NotFound(str(error)) from None
         except ValueError as error:
             raise exceptions.ValidationError({"days": [str(error)]}) from None
-        return Response(detail)
+        if isinstance(detail, selectors.ForecastPending):
+            return Response(ForecastPendingSerializer(detail).data)
+        return Response(ForecastReadySerializer(detail).data)

@@ -7,8 +7,8 @@ one place that decides which run that is.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -148,10 +148,133 @@ def forecast_points(*, series: SeriesForecast, days: int | None = None) -> list[
     return list(points[:days] if days is not None else points)
 
 
-def forecast_pending(*, key: SeriesKey) -> dict:
+ACCURACY_NAMES = (
+    "smape",
+    "mae",
+    "coverage_80",
+    "coverage_95",
+    "naive_smape",
+    "naive_mae",
+    "naive_coverage_80",
+    "naive_coverage_95",
+)
+
+
+@dataclass(frozen=True)
+class ActualDay:
+    date: date
+    sales: int
+
+
+@dataclass(frozen=True)
+class ForecastDay:
+    """One forecast day: the published point (a median), the mean (adds up across series), the
+    calibrated 80/95 % bounds, and the actual sales once the day has any (None before)."""
+
+    date: date
+    yhat: float
+    mean: float | None
+    lower_80: float
+    upper_80: float
+    lower_95: float
+    upper_95: float
+    actual: int | None
+
+
+@dataclass(frozen=True)
+class HolidayEffect:
+    """A fixed-date effect the calendar model learnt: `date` is MM-DD, `effect` the multiplicative
+    change (0.3 = +30 %)."""
+
+    date: str
+    effect: float
+
+
+@dataclass(frozen=True)
+class AccuracyFigures:
+    """Backtest figures on the held-out days (None where not measured or not finite)."""
+
+    smape: float | None
+    mae: float | None
+    coverage_80: float | None
+    coverage_95: float | None
+    naive_smape: float | None
+    naive_mae: float | None
+    naive_coverage_80: float | None
+    naive_coverage_95: float | None
+
+    @classmethod
+    def from_figures(cls, figures: dict) -> AccuracyFigures:
+        return cls(**{name: _finite(figures.get(name)) for name in ACCURACY_NAMES})
+
+
+@dataclass(frozen=True)
+class SeriesAccuracy(AccuracyFigures):
+    """The series' own figures, the held-out span, and the figures of its whole level."""
+
+    holdout_days: int = 0
+    level: AccuracyFigures | None = None
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """The model a series is published with: the candidate that won its level's backtest, and what it learnt."""
+
+    id: str
+    name: str
+    order: list[int] | None
+    seasonal_order: list[int]
+    exogenous: list[str]
+    training_start: date
+    training_end: date
+    fitted_at: datetime
+    fallback: bool
+    fallback_reason: str | None
+    fourier_k: int | None
+    level: float | None
+    holidays: list[HolidayEffect]
+    closures: list[str]
+    candidates: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: int
+    fitted_at: datetime
+    horizon_days: int
+
+
+@dataclass(frozen=True)
+class ForecastDetail:
+    """GET /api/sales/predictions when the series has a forecast (`status` "ready")."""
+
+    series: SeriesKey
+    run: RunSummary
+    model: PublishedModel
+    model_reason: str | None
+    accuracy: SeriesAccuracy
+    actuals: list[ActualDay]
+    forecast: list[ForecastDay]
+    status: str = "ready"
+    point: str = "median"  # which statistic `yhat` is; `mean` is the one that adds up
+
+
+@dataclass(frozen=True)
+class ForecastPending:
+    """GET /api/sales/predictions while the series has no forecast: `status` "running" (a refit will
+    publish one) or "none", and a `message` saying what to expect."""
+
+    status: str
+    message: str
+    series: SeriesKey
+    running_since: datetime | None
+    actuals: list[ActualDay] = field(default_factory=list)
+    forecast: list[ForecastDay] = field(default_factory=list)
+
+
+def forecast_pending(*, key: SeriesKey) -> ForecastPending:
     """The predictions answer while there is no forecast for `key`: not an error but a state of the
-    product (a fresh install, a refit after a load, a series newer than the latest run). `status` is
-    "running" while a refit runs (it will publish one), else "none"; `message` says what to expect."""
+    product (a fresh install, a refit after a load, a series newer than the latest run)."""
     running = ForecastRun.objects.filter(status=ForecastRun.Status.RUNNING).order_by("-started_at").first()
     if running is not None:
         message = "a refit is running; its forecast appears here when it finishes"
@@ -159,20 +282,19 @@ def forecast_pending(*, key: SeriesKey) -> dict:
         message = "no forecast yet: the nightly refit fits one, or run `manage.py forecast` now"
     else:
         message = f"no forecast for {key} yet (its sales are newer than the latest refit)"
-    return {
-        "status": "running" if running else "none",
-        "message": message,
-        "series": {"level": key.level, "store": key.store, "item": key.item},
-        "running_since": running.started_at.isoformat() if running else None,
-        "actuals": [],
-        "forecast": [],
-    }
+    return ForecastPending(
+        status="running" if running else "none",
+        message=message,
+        series=key,
+        running_since=running.started_at if running else None,
+    )
 
 
-def forecast_detail(*, store: int | None, item: int | None, days: int | None) -> dict:
-    """Everything GET /api/sales/predictions returns (see API_CONTRACT.md).
+def forecast_detail(*, store: int | None, item: int | None, days: int | None) -> ForecastDetail | ForecastPending:
+    """Everything GET /api/sales/predictions returns (see API_CONTRACT.md), unrounded: the API
+    shapes it.
 
-    `status` is "ready"; with no forecast for the series yet, the answer is `forecast_pending`'s instead.
+    With no forecast for the series yet, the answer is `forecast_pending`'s.
     Raises LookupError (unknown store/item) and ValueError("days", ..) for a horizon beyond the
     fitted one; the API turns these into 404/400."""
     if store is not None and not Store.objects.filter(pk=store).exists():
@@ -195,46 +317,32 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     recent_start = max(run.training_start, run.training_end - timedelta(days=89))
     history = series_actuals(key=key, start=recent_start, end=run.training_end)
     live = series_actuals(key=key, start=forecast_start, end=forecast_start + timedelta(days=max(days, 1) - 1))
-    model = _model_of(run=run, series=series)
-    accuracy_keys = (
-        "smape",
-        "mae",
-        "coverage_80",
-        "coverage_95",
-        "naive_smape",
-        "naive_mae",
-        "naive_coverage_80",
-        "naive_coverage_95",
-    )
-    accuracy = {name: _rounded(series.accuracy.get(name)) for name in accuracy_keys}
-    accuracy["holdout_days"] = run.holdout_days
-    accuracy["level"] = {name: _rounded(run.summary.get(key.level, {}).get(name)) for name in accuracy_keys}
-    return {
-        "status": "ready",
-        "series": {"level": key.level, "store": key.store, "item": key.item},
-        "run": {"id": run.pk, "fitted_at": run.finished_at.isoformat(), "horizon_days": run.horizon_days},
-        "model": model,
-        "model_reason": series.model_reason or None,
-        "point": "median",
-        "accuracy": accuracy,
-        "actuals": [{"date": day.isoformat(), "sales": sales} for day, sales in sorted(history.items())],
-        "forecast": [
-            {
-                "date": p.date.isoformat(),
-                "yhat": round(p.yhat, 2),
-                "mean": None if p.mean is None else round(p.mean, 2),
-                "lower_80": round(p.lower_80, 2),
-                "upper_80": round(p.upper_80, 2),
-                "lower_95": round(p.lower_95, 2),
-                "upper_95": round(p.upper_95, 2),
-                "actual": live.get(p.date),
-            }
+    own = AccuracyFigures.from_figures(series.accuracy)
+    level = AccuracyFigures.from_figures(run.summary.get(key.level, {}))
+    return ForecastDetail(
+        series=key,
+        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=run.horizon_days),
+        model=_model_of(run=run, series=series),
+        model_reason=series.model_reason or None,
+        accuracy=SeriesAccuracy(**vars(own), holdout_days=run.holdout_days, level=level),
+        actuals=[ActualDay(date=day, sales=sales) for day, sales in sorted(history.items())],
+        forecast=[
+            ForecastDay(
+                date=p.date,
+                yhat=p.yhat,
+                mean=p.mean,
+                lower_80=p.lower_80,
+                upper_80=p.upper_80,
+                lower_95=p.lower_95,
+                upper_95=p.upper_95,
+                actual=live.get(p.date),
+            )
             for p in points
         ],
-    }
+    )
 
 
-def _model_of(*, run: ForecastRun, series: SeriesForecast) -> dict:
+def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
     """The published model of a series: which candidate won its level's backtest, and what it learnt."""
     from forecasting.modelling import CANDIDATE_NAMES
 
@@ -244,31 +352,32 @@ def _model_of(*, run: ForecastRun, series: SeriesForecast) -> dict:
         chosen = "seasonal_naive"  # its model could not be fitted: seasonal naive stood in
     own = chosen in ("calendar", "pooled")
     holidays = series.info.get("holidays", {}) if chosen == "calendar" else {}
-    return {
-        "id": chosen,
-        "name": CANDIDATE_NAMES.get(chosen, chosen),
-        "order": series.order if own else None,
-        "seasonal_order": {"seasonal_naive": [0, 1, 0, 7], "last_year": [0, 1, 0, 364]}.get(chosen, [0, 0, 0, 0]),
-        "exogenous": run.parameters.get("exogenous", []) if own else [],
-        "training_start": run.training_start.isoformat(),
-        "training_end": run.training_end.isoformat(),
-        "fitted_at": series.fitted_at.isoformat(),
-        "fallback": series.fallback,
-        "fallback_reason": series.fallback_reason or None,
-        "fourier_k": design.get("fourier_k"),
-        "level": series.info.get("level"),
-        "holidays": [{"date": day, "effect": round(effect, 3)} for day, effect in sorted(holidays.items())],
-        "closures": design.get("closures", []),
-        "candidates": {
-            name: _rounded(value) for name, value in run.summary.get(series.level, {}).get("candidates", {}).items()
+    return PublishedModel(
+        id=chosen,
+        name=CANDIDATE_NAMES.get(chosen, chosen),
+        order=series.order if own else None,
+        seasonal_order={"seasonal_naive": [0, 1, 0, 7], "last_year": [0, 1, 0, 364]}.get(chosen, [0, 0, 0, 0]),
+        exogenous=run.parameters.get("exogenous", []) if own else [],
+        training_start=run.training_start,
+        training_end=run.training_end,
+        fitted_at=series.fitted_at,
+        fallback=series.fallback,
+        fallback_reason=series.fallback_reason or None,
+        fourier_k=design.get("fourier_k"),
+        level=series.info.get("level"),
+        holidays=[HolidayEffect(date=day, effect=effect) for day, effect in sorted(holidays.items())],
+        closures=design.get("closures", []),
+        candidates={
+            name: _finite(value) for name, value in run.summary.get(series.level, {}).get("candidates", {}).items()
         },
-    }
+    )
 
 
-def _rounded(value: float | None) -> float | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+def _finite(value: float | None) -> float | None:
+    """A stored figure as a float, None where it is missing or not finite (NaN from an empty backtest)."""
+    if value is None or not math.isfinite(float(value)):
         return None
-    return round(float(value), 2)
+    return float(value)
 
 
 # ---------------------------------------------------------------- health and KPI

@@ -86,8 +86,8 @@ def test_a_series_that_cannot_be_fitted_falls_back_and_is_recorded(db, tmp_path)
     assert "no sales in the last year" in series.fallback_reason
     assert [p.yhat for p in series.points.all()] == [0.0] * 10
     detail = selectors.forecast_detail(store=1, item=1, days=10)
-    assert detail["model"]["fallback"] is True
-    assert detail["model"]["seasonal_order"] == [0, 1, 0, 7]
+    assert detail.model.fallback is True
+    assert detail.model.seasonal_order == [0, 1, 0, 7]
     assert run.summary["store_item"]["fallbacks"] == 1
 
 
@@ -105,7 +105,7 @@ def test_readers_see_the_previous_complete_run_until_the_new_one_is_complete(sma
 
     services.forecast_run_finish(run_id=second.pk)
     assert selectors.forecast_run_latest() == second
-    assert selectors.forecast_detail(store=None, item=2, days=None)["run"]["id"] == second.pk
+    assert selectors.forecast_detail(store=None, item=2, days=None).run.id == second.pk
     # The order chosen by the first run is reused while fresh, with its selection date.
     reused = SeriesForecast.objects.get(run=second, level=Level.ITEM, item_id=2)
     chosen = SeriesForecast.objects.get(run=first, level=Level.ITEM, item_id=2)
