@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -351,6 +352,28 @@ def test_comparing_two_stores_and_the_store_item_heatmap(sample_sales, daphne_se
         assert units == expected["total_sales"]
     page.get_by_role("button", name="By item").click()
     page.wait_for_function("() => location.search.includes('breakdown=item')")
+    assert page.errors == []
+
+
+def test_the_whole_selection_heatmap_follows_live_batches(sample_sales, api_token, daphne_server, browser):
+    # Without filters a live event carries per-store and per-item sums only: the heatmap re-reads its grid.
+    page = browser.page()
+    open_dashboard(page, f"{daphne_server.url}/?breakdown=heatmap&range=all&g=month")
+    page.wait_for_selector('#connection[data-status="live"]', timeout=WAIT_MS)
+    cell = """async ([store, item]) => {
+      const e = await import(document.querySelector('link[rel=modulepreload]').href);
+      const o = e.getInstanceByDom(document.querySelector('#breakdown .chart')).getOption();
+      const x = o.xAxis[0].data.indexOf(String(item)), y = o.yAxis[0].data.indexOf(`Store ${store}`);
+      return o.series[0].data.find(([cx, cy]) => cx === x && cy === y)[2]; }"""
+    before = page.evaluate(cell, [2, 3])
+    assert before == daphne_server.get("/api/sales/metrics", params={"store": 2, "item": 3}).json()["total_sales"]
+    ingest(daphne_server, api_token, [{"store": 2, "item": 3, "quantity": 41}])
+    # (wait_for_function does not await an async predicate: poll from here.)
+    deadline = time.monotonic() + 20
+    while page.evaluate(cell, [2, 3]) != before + 41 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert page.evaluate(cell, [2, 3]) == before + 41
+    assert page.eval_on_selector_all("#breakdown[data-state=loading]", "n => n.length") == 0
     assert page.errors == []
 
 

@@ -10,6 +10,9 @@ import { getState, inRange, itemName, setState, storeName } from "./state.js";
 const TOP = 15; // bars per page
 const GRID = 20; // stores and items in the heatmap
 const CSV_PAGE = 1000; // the API's largest page
+// A live batch for the whole selection comes as per-store and per-item sums (the event stays small at any
+// size), which cannot say which cells grew: the heatmap re-reads its grid instead, at most this often.
+const CELLS_REFRESH_MS = 10_000;
 
 const section = document.getElementById("breakdown");
 const pager = section.querySelector(".pager");
@@ -19,6 +22,8 @@ let order = "desc";
 let offset = 0;
 let ranking = null; // the API's answer for the bars: {by, total, count, rows, other}
 let cells = null; // {stores, items, units: Map("store:item" -> units)}, loaded on demand for the heatmap
+let cellsLoadedAt = 0;
+let cellsTimer = null;
 
 const mode = () => getState().breakdown;
 const kind = () => (mode() === "item" ? "item" : "store");
@@ -183,7 +188,28 @@ async function loadCells(signal) {
   parts.forEach((part, index) => {
     for (const row of part.rows) grid.units.set(`${grid.stores[index]}:${row.id}`, row.sales);
   });
-  cells = grid;
+  cellsLoadedAt = Date.now();
+  return grid;
+}
+
+/** Re-read the heatmap's grid in the background, once, no sooner than CELLS_REFRESH_MS after the last read. */
+function cellsRefreshSoon() {
+  if (cellsTimer) return;
+  const wait = Math.max(1000, cellsLoadedAt + CELLS_REFRESH_MS - Date.now());
+  cellsTimer = setTimeout(async () => {
+    cellsTimer = null;
+    const asked = view;
+    if (mode() !== "heatmap" || !cells) return;
+    try {
+      const grid = await loadCells();
+      if (view === asked && mode() === "heatmap" && cells) {
+        cells = grid;
+        render();
+      }
+    } catch (error) {
+      console.warn("breakdown: heatmap refresh:", error.message); // the grid on screen stays; the next batch retries
+    }
+  }, wait);
 }
 
 async function loadRanking(signal) {
@@ -208,7 +234,7 @@ export const load = loader(section, async (signal, nextView) => {
     panelState(section, "empty", { title: "Nothing to break down", message: "No sales in this range and selection." });
     return;
   }
-  if (mode() === "heatmap") await loadCells(signal);
+  if (mode() === "heatmap") cells = await loadCells(signal);
   panelState(section, "ready");
   render();
 });
@@ -225,8 +251,9 @@ export function applyBatch(event, batch) {
   }
   ranking.total += batch.total;
   ranking.other.sales += batch.total - onPage;
-  if (cells) {
-    for (const r of event.rows || []) {
+  if (cells && !event.rows) cellsRefreshSoon();
+  else if (cells) {
+    for (const r of event.rows) {
       const key = `${r.store}:${r.item}`;
       if (cells.units.has(key) || (cells.stores.includes(r.store) && cells.items.includes(r.item)))
         cells.units.set(key, (cells.units.get(key) || 0) + r.quantity);
