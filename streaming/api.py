@@ -32,6 +32,8 @@ from core.throttling import ThrottledTokenAuthentication
 from sales.models import Item, Store
 from streaming import selectors, services
 from streaming.hub import (
+    CAUSE_BROKER,
+    CAUSE_DATABASE,
     HEARTBEAT,
     REPLAY_PAGE,
     ErrorEntry,
@@ -40,6 +42,7 @@ from streaming.hub import (
     SalesEntry,
     StreamClient,
     db,
+    error_frame,
     sse_frame,
     stream_hub,
 )
@@ -114,9 +117,11 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
         try:
             await hub.register(client)
         except DatabaseError as error:
-            failure = f"database unavailable: {type(error).__name__}: {error}"
+            failure = error_frame(
+                message=f"database unavailable: {type(error).__name__}: {error}", cause=CAUSE_DATABASE
+            )
         except Exception as error:  # Redis unreachable: still replay, then tell the client to retry
-            failure = f"redis unavailable: {type(error).__name__}: {error}"
+            failure = error_frame(message=f"redis unavailable: {type(error).__name__}: {error}", cause=CAUSE_BROKER)
         try:
             latest = await db(selectors.event_latest_id)()
             # An id from before the log was reset (or from another deployment) would hide every
@@ -130,15 +135,16 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
                     sent = payload["id"]
                 if len(page) < REPLAY_PAGE:
                     break
+            if failure:
+                # The missed batches, then why: no `metrics`, which the page takes as "live".
+                yield failure
+                return
             metrics = await db(selectors.stream_metrics)(stores=client.stores, items=client.items, last_event_id=sent)
         except DatabaseError as error:
             logger.warning("stream replay failed", extra={"error": str(error)})
-            yield sse_frame(event="error", data={"error": "database unavailable; retrying"})
+            yield error_frame(message="database unavailable; retrying", cause=CAUSE_DATABASE)
             return
         yield sse_frame(event="metrics", data=metrics, event_id=sent)
-        if failure:
-            yield sse_frame(event="error", data={"error": failure})
-            return
         while True:
             match await client.queue.get():
                 case HeartbeatEntry():
@@ -150,8 +156,8 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
                     sent = frames.id
                     if frame:
                         yield frame
-                case ErrorEntry(message=message):
-                    yield sse_frame(event="error", data={"error": message})
+                case ErrorEntry(message=message, cause=cause):
+                    yield error_frame(message=message, cause=cause)
                     return
 
 

@@ -125,11 +125,24 @@ class HeartbeatEntry:
     """Time for a heartbeat comment (one timer in the hub for every stream)."""
 
 
+# Why a stream ends with an `error` event, for the page to tell a broker outage (a state it shows
+# until the broker is back) from a reconnect it makes at once.
+CAUSE_BEHIND = "fell_behind"
+CAUSE_BROKER = "broker_unreachable"
+CAUSE_DATABASE = "database_unavailable"
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorEntry:
     """The stream must end with an `error` event saying why (it fell behind, or Redis went away)."""
 
     message: str
+    cause: str
+
+
+def error_frame(*, message: str, cause: str) -> bytes:
+    """The `error` event that ends a stream: `error` for people, `cause` (CAUSE_*) for the page."""
+    return sse_frame(event="error", data={"error": message, "cause": cause})
 
 
 QueueEntry = SalesEntry | HeartbeatEntry | ErrorEntry
@@ -156,7 +169,7 @@ class StreamClient:
             # Too slow to keep up: drop its backlog and make it reconnect and replay from the log.
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self.queue.put_nowait(ErrorEntry("stream fell behind; reconnect with Last-Event-ID"))
+            self.queue.put_nowait(ErrorEntry("stream fell behind; reconnect with Last-Event-ID", CAUSE_BEHIND))
 
     def sales_frame(self, frames: EventFrames) -> bytes | None:
         return frames.frame(stores=self.stores, items=self.items)
@@ -309,7 +322,7 @@ class StreamHub:
         logger.warning("stream hub lost redis", extra={"reason": reason, "streams": len(self.clients)})
         async with self._lock:
             for client in list(self.clients):
-                client.offer(ErrorEntry(reason))
+                client.offer(ErrorEntry(reason, CAUSE_BROKER))
             self.clients.clear()
             await self._stop(reset=True)
 

@@ -403,3 +403,51 @@ def test_store_names_in_chart_tooltips_stay_text(sample_sales, daphne_server, br
         assert tip is not None
         assert '<img src=x onerror="window.__xss=1">' in tip["text"] and tip["images"] == 0
     assert page.evaluate("() => window.__xss") is None
+
+
+@pytest.fixture
+def server_without_redis(django_db_setup, viewer_token, tmp_path):
+    """A real Daphne whose REDIS_URL points at a port where nothing listens: the broker is away."""
+    from config.devstack import free_port
+    from config.testing import DaphneProcess
+
+    server = DaphneProcess(
+        log_dir=tmp_path,
+        env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+        headers={"Authorization": f"Token {viewer_token}"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_with_redis_away_the_page_says_live_updates_are_unavailable(sample_sales, server_without_redis, browser):
+    # /health agrees: the page's message is not a guess.
+    assert server_without_redis.get("/health").json()["checks"]["redis"] == "down"
+    page = browser.page()
+    open_dashboard(page, server_without_redis.url)
+    page.wait_for_selector('#connection[data-status="unavailable"]', timeout=WAIT_MS)
+    assert "No live updates" in page.locator("#connection").inner_text()
+    notice = page.locator("#live .live__notice")
+    assert notice.is_visible()
+    assert "Live updates unavailable" in notice.inner_text()
+    assert "message broker" in notice.inner_text()
+    # The figures come from PostgreSQL and are all there.
+    for panel in ("kpis", "history", "breakdown", "live"):
+        assert page.locator(f"#{panel}").get_attribute("data-state") == "ready", panel
+    assert int(kpi(page, "total")) > 0
+    history = page.evaluate(CHART_OPTION, "#history .chart")
+    assert history["x"] and any(history["series"][0]["data"])
+    # The browser retries every few seconds: the state holds, and nothing reaches the console.
+    page.wait_for_timeout(4000)
+    assert page.locator("#connection").get_attribute("data-status") == "unavailable"
+    assert page.errors == []
+    screenshot(page, "redis-away-desktop-light")
+    phone = browser.page(width=390, height=844, scheme="dark")
+    open_dashboard(phone, server_without_redis.url)
+    phone.wait_for_selector('#connection[data-status="unavailable"]', timeout=WAIT_MS)
+    assert phone.locator("#live .live__notice").is_visible()
+    assert phone.errors == []
+    screenshot(phone, "redis-away-phone-dark")
+    # The indicator's longer labels fit a phone's width beside the title (no sideways scrolling).
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390

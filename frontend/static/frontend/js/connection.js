@@ -1,13 +1,23 @@
-// The one EventSource of the page (/api/stream) and the Live / Reconnecting / Offline indicator.
+// The one EventSource of the page (/api/stream) and the Live / Reconnecting / Offline / No live updates indicator.
 // The browser reconnects by itself and sends Last-Event-ID; when it gives up (an HTTP error closes the
 // stream for good) we open a new one with ?last_event_id=, so batches recorded meanwhile are replayed.
+// A stream is live once its `metrics` event arrives: one that cannot reach the message broker sends the
+// missed batches, then an `error` event with cause "broker_unreachable" instead, and the page says so until
+// a reconnect gets its `metrics` again.
 import { fmtAge } from "./format.js";
 
 const OFFLINE_AFTER_MS = 30_000;
 const box = document.getElementById("connection");
 const label = box.querySelector(".conn__label");
 const age = box.querySelector(".conn__age");
-const LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+const LABELS = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+  unavailable: "No live updates",
+};
+const BROKER_UNREACHABLE = "broker_unreachable";
 
 let source = null;
 let lastEventId = null;
@@ -24,8 +34,10 @@ const seen = new Set();
 
 function setStatus(status) {
   if (box.dataset.status !== status) {
+    const was = box.dataset.status;
     box.dataset.status = status;
     label.textContent = LABELS[status];
+    if (status === "unavailable" || was === "unavailable") handlers?.availability?.(status !== "unavailable");
   }
   tick();
 }
@@ -35,6 +47,7 @@ function tick() {
   if (status === "reconnecting" && downSince && Date.now() - downSince > OFFLINE_AFTER_MS) return setStatus("offline");
   if (status === "live")
     age.textContent = lastEventAt ? `last event ${fmtAge((Date.now() - lastEventAt) / 1000)}` : "waiting for events";
+  else if (status === "unavailable") age.textContent = "retrying";
   else if (downSince) age.textContent = `down for ${fmtAge((Date.now() - downSince) / 1000).replace(" ago", "")}`;
   else age.textContent = "";
   box.title = lastEventAt ? `Last event at ${new Date(lastEventAt).toLocaleTimeString()}` : "";
@@ -51,9 +64,8 @@ function open() {
   source.addEventListener("open", () => {
     openedAt = Date.now();
     everOpened = true;
-    downSince = null;
     retryDelay = 1000;
-    setStatus("live");
+    // Live from the first event (a healthy stream sends `metrics` at once); not while the broker is away.
   });
   const receive = (type) => (message) => {
     if (message.lastEventId) lastEventId = message.lastEventId;
@@ -72,19 +84,38 @@ function open() {
       const missed = reconnects > 0 && data.timestamp != null && Date.parse(data.timestamp) < openedAt - 250;
       handlers.sales(data, { missed });
     } else handlers.metrics(data);
-    if (box.dataset.status !== "live") setStatus("live");
+    // Replayed batches come from the database even while the broker is away: only `metrics` means live again.
+    if (type === "metrics" || box.dataset.status !== "unavailable") {
+      downSince = null;
+      setStatus("live");
+    }
     tick();
   };
   source.addEventListener("sales", receive("sales"));
   source.addEventListener("metrics", receive("metrics"));
-  source.addEventListener("error", () => {
+  source.addEventListener("error", (event) => {
     downSince ||= Date.now();
+    if (everOpened) reconnects += 1;
+    // The server's own `error` event (a MessageEvent with data) says why it ends the stream.
+    let cause = null;
+    try {
+      cause = event.data ? JSON.parse(event.data).cause : null;
+    } catch {
+      cause = null;
+    }
+    if (cause === BROKER_UNREACHABLE || (box.dataset.status === "unavailable" && !cause)) {
+      // The broker is away (or this is the end of that stream): the browser retries by itself.
+      if (source.readyState === EventSource.CLOSED) {
+        retryTimer = setTimeout(open, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30_000);
+      }
+      return setStatus("unavailable");
+    }
     if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (HTTP error or wrong content type): try again ourselves, backing off to 30 s.
       retryTimer = setTimeout(open, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30_000);
     }
-    if (everOpened) reconnects += 1;
     setStatus(
       navigator.onLine === false
         ? "offline"
@@ -100,7 +131,7 @@ const queryOf = ({ stores, items }) =>
     .filter(Boolean)
     .join("&");
 
-/** Start the stream; handlers: {sales(event, {missed}), metrics(event)}. `known`: ids already shown; `view`: its stores and items. */
+/** Start the stream; handlers: {sales(event, {missed}), metrics(event), availability(live updates possible?)}. `known`: ids already shown; `view`: its stores and items. */
 export function connect(nextHandlers, known = [], view = { stores: [], items: [] }) {
   handlers = nextHandlers;
   filterQuery = queryOf(view);

@@ -267,6 +267,17 @@ export function onTotals(event) {
   }
 }
 
+/** Whether live updates can arrive: false while the server cannot reach its message broker (Redis). The figures
+ *  on the page come from the database and stay right as of when they were loaded; only new batches wait. */
+export function setAvailability(available) {
+  const notice = section.querySelector(".live__notice");
+  notice.hidden = available;
+  notice.textContent = available
+    ? ""
+    : "Live updates unavailable: the server cannot reach its message broker (Redis), so new sales are not shown " +
+      "as they happen. The figures on this page are from the database as of when it loaded. Retrying…";
+}
+
 export function init() {
   section
     .querySelector('[data-act="csv"]')

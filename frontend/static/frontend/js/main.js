@@ -67,7 +67,7 @@ async function start() {
   const recent = bootstrap.recent_batches || [];
   live.prefill(recent, resolve());
   connect(
-    { sales: onSales, metrics: onMetrics },
+    { sales: onSales, metrics: onMetrics, availability: live.setAvailability },
     recent.map((e) => e.id),
     resolve(),
   );
