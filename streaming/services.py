@@ -20,9 +20,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from sales.models import DailyTotal, Sale
+from sales.models import DailyTotal
+from sales.selectors import history_frames
 from sales.services import SaleRow, sales_record_batch
 from streaming import selectors, simulation
 from streaming.models import SalesEvent, SalesProfile
@@ -36,17 +38,23 @@ _EVENT_LOG_LOCK = 0x5A1E5
 
 # ---------------------------------------------------------------- profile
 
+# Rows of history in memory at once while fitting profiles (~100 MB as a DataFrame).
+PROFILE_CHUNK_ROWS = 2_000_000
+
 
 def profile_fit() -> int:
     """Refit every store-item profile from the whole daily history (replacing the
     old ones). Returns how many profiles were written; 0 when there is no history."""
-    rows = Sale.objects.values_list("date", "store_id", "item_id", "sales")
-    history = pd.DataFrame.from_records(rows.iterator(chunk_size=50_000), columns=["date", "store", "item", "sales"])
-    if history.empty:
+    end = DailyTotal.objects.aggregate(last=Max("date"))["last"]
+    if end is None:
         logger.info("profile_fit skipped: no history")
         return 0
-    history["date"] = pd.to_datetime(history["date"])
-    fitted = simulation.profile_fit_frame(history)
+    # A group of items at a time: memory stays bounded at any size (a profile reads only its own series).
+    parts, history_rows = [], 0
+    for chunk in history_frames(max_rows=PROFILE_CHUNK_ROWS):
+        history_rows += len(chunk)
+        parts.append(simulation.profile_fit_frame(chunk, end=pd.Timestamp(end)))
+    fitted = pd.concat(parts, ignore_index=True)
     now = timezone.now()
     profiles = [
         SalesProfile(
@@ -66,7 +74,7 @@ def profile_fit() -> int:
     with transaction.atomic():
         SalesProfile.objects.all().delete()
         SalesProfile.objects.bulk_create(profiles, batch_size=1000)
-    logger.info("profile_fit done", extra={"profiles": len(profiles), "history_rows": len(history)})
+    logger.info("profile_fit done", extra={"profiles": len(profiles), "history_rows": history_rows})
     return len(profiles)
 
 

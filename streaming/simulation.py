@@ -46,15 +46,17 @@ class ProfileArrays:
         return len(self.store_ids)
 
 
-def profile_fit_frame(history: pd.DataFrame) -> pd.DataFrame:
+def profile_fit_frame(history: pd.DataFrame, *, end: pd.Timestamp | None = None) -> pd.DataFrame:
     """Fit one profile per (store, item) from daily rows with columns date
     (datetime64), store, item, sales. Returns columns store, item, level, trend,
     dispersion, weekday_factors (list of 7), month_factors (list of 12),
-    reference_date, history_end."""
+    reference_date, history_end. `end`: the history's last day (default: the last in
+    `history`), given when `history` is one part of it, so that every part counts its
+    recent year from the same day."""
     keys = ["store", "item"]
     df = history[["date", "store", "item", "sales"]].copy()
     df["sales"] = df["sales"].astype("float64")
-    end = df["date"].max()
+    end = df["date"].max() if end is None else end
     df["weekday"] = df["date"].dt.day_of_week
     df["month"] = df["date"].dt.month
     df["year"] = df["date"].dt.year

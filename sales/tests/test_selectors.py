@@ -3,7 +3,7 @@ into whole months and edge days, and totals per store or item."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -70,3 +70,26 @@ def test_totals_by_key_add_the_whole_months_and_the_days_at_either_end():
     assert edges == {1: (10 + 11 + 12, 3), 2: (20 + 21 + 22, 3)}
     assert selectors.sales_by_key(filters=F(date_from=date(2017, 3, 2)), by="item") == {}
     assert selectors.sale_count(filters=F(items=(1,), date_to=date(2017, 2, 1))) == 4
+
+
+@pytest.mark.django_db
+def test_history_frames_hold_every_row_once_in_whole_series_and_bounded_frames():
+    stores_create(ids=(1, 2, 3))
+    items_create(ids=(1, 2, 3, 4, 5))
+    days = [date(2016, 1, 1) + timedelta(days=k) for k in range(40)]
+    rows = [
+        SaleRow(date=day, store_id=store, item_id=item, sales=(store * 7 + item * 3 + day.day) % 11)
+        for day in days
+        for store in (1, 2, 3)
+        for item in (1, 2, 3, 4, 5)
+        if not (item == 5 and day < date(2016, 1, 20))  # a launch mid-history
+    ]
+    sales_record_batch(rows=rows)
+    frames = list(selectors.history_frames(max_rows=2 * 3 * 40))  # two items (all stores) a frame
+    assert [sorted(frame["item"].unique()) for frame in frames] == [[1, 2], [3, 4], [5]]
+    assert all(len(frame) <= 240 for frame in frames)
+    got = sorted(
+        (row.date.date(), row.store, row.item, row.sales) for frame in frames for row in frame.itertuples(index=False)
+    )
+    assert got == sorted((r.date, r.store_id, r.item_id, r.sales) for r in rows)
+    assert str(frames[0]["date"].dtype).startswith("datetime64")

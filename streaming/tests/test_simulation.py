@@ -130,3 +130,35 @@ def test_the_trend_stops_at_the_horizon():
     years_on = simulation.expected_daily(profiles, day=date(2026, 11, 24), trend_horizon_days=365)
     assert a_year_on[0] == pytest.approx(15.0, rel=0.01)
     assert years_on[0] == pytest.approx(10 * 1.5 ** ((365 + 182) / 365.25), rel=0.01)
+
+
+@pytest.mark.django_db
+def test_profiles_fitted_a_few_items_at_a_time_equal_one_pass(tmp_path, monkeypatch):
+    # profile_fit reads the history a group of items at a time (bounded memory at M5 size): the
+    # profiles must not depend on where the groups split.
+    from streaming.models import SalesProfile
+
+    history_create(tmp_path=tmp_path, stores=3, items=7, start=date(2015, 1, 1), end=date(2017, 12, 31))
+
+    def fitted() -> dict[tuple[int, int], tuple]:
+        return {
+            (p.store_id, p.item_id): (
+                p.level,
+                p.trend,
+                p.dispersion,
+                *p.weekday_factors,
+                *p.month_factors,
+                p.reference_date.toordinal(),
+                p.history_end.toordinal(),
+            )
+            for p in SalesProfile.objects.all()
+        }
+
+    assert services.profile_fit() == 21
+    one_pass = fitted()
+    monkeypatch.setattr(services, "PROFILE_CHUNK_ROWS", 7_000)  # 3 stores x 1,096 days: 2 items a group
+    assert services.profile_fit() == 21
+    in_groups = fitted()
+    assert in_groups.keys() == one_pass.keys()
+    for key, values in one_pass.items():
+        assert in_groups[key] == pytest.approx(values, rel=1e-9), key
