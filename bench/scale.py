@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -58,14 +58,25 @@ def sql(statement: str, params=None) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
+# Runs one command and writes the peak resident memory of that command alone to the file named first:
+# RUSAGE_CHILDREN of this bench process would be the largest of *all* its children so far (the generator...).
+PEAK_WRAPPER = (
+    "import pathlib, resource, subprocess, sys; code = subprocess.run(sys.argv[2:]).returncode; "
+    "pathlib.Path(sys.argv[1]).write_text(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(code)"
+)
+
+
 def manage(*arguments: str) -> tuple[float, float]:
-    """Run manage.py; (seconds, peak resident MB of that process)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *arguments], cwd=BASE_DIR, check=True)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    """Run manage.py; (seconds, peak resident MB of that process alone)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", PEAK_WRAPPER, peak.name, sys.executable, str(BASE_DIR / "manage.py"), *arguments],
+            cwd=BASE_DIR,
+            check=True,
+        )
+        seconds = time.perf_counter() - started
+        return seconds, int(Path(peak.name).read_text()) / 1024
 
 
 def measure_load(path: Path, items: int) -> dict:
