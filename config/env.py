@@ -78,6 +78,18 @@ def env_timezone(name: str, default: str) -> str:
     return raw
 
 
+def env_holiday_country(name: str) -> str:
+    """An ISO 3166 country code the `holidays` package knows (upper-cased), or "" when unset or empty."""
+    raw = os.environ.get(name, "").strip().upper()
+    if not raw:
+        return ""
+    import holidays  # only when a country is set: the package is a few hundred modules
+
+    if raw not in holidays.list_supported_countries():
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a country the holidays package knows (e.g. US, GB, DE).")
+    return raw
+
+
 def database_url() -> str:
     """DATABASE_URL if set, else one assembled from the POSTGRES_* variables."""
     if os.environ.get("DATABASE_URL"):

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import (
     database_url,
     env_bool,
+    env_holiday_country,
     env_int,
     env_list,
     env_str,
@@ -181,6 +182,9 @@ STREAMING_GC_SECONDS = env_int("STREAMING_GC_SECONDS", 120, minimum=0, maximum=8
 STREAMING_MAX_PER_CLIENT = env_int("STREAMING_MAX_PER_CLIENT", 10, minimum=1, maximum=100_000)
 STREAMING_MAX_PER_PROCESS = env_int("STREAMING_MAX_PER_PROCESS", 1000, minimum=1, maximum=1_000_000)
 FORECAST_DAYS = env_int("FORECAST_DAYS", 30, minimum=1, maximum=365)
+# A country (ISO 3166 code, e.g. US, GB, DE) whose public holidays, moving ones included, the forecast
+# learns as effects beside the fixed dates it finds in the history; empty (the default) for none.
+HOLIDAY_COUNTRY = env_holiday_country("HOLIDAY_COUNTRY")
 # POST /api/sales/ingest: the largest body taken (a JSON 413 past it). 8 MiB holds the 10,000 rows an
 # ingest may carry with room to spare, so a body of too many rows gets the row-limit message instead.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024, maximum=256 * 1024 * 1024)

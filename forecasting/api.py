@@ -89,8 +89,18 @@ class SeriesAccuracySerializer(AccuracyFiguresSerializer):
 
 
 class HolidayEffectSerializer(serializers.Serializer):
-    date = serializers.CharField(help_text="MM-DD, a fixed date learnt from the history")
+    date = serializers.CharField(
+        allow_null=True,
+        help_text="MM-DD for a fixed date learnt from the history; a country holiday's next day (YYYY-MM-DD)",
+    )
     effect = RoundedFloatField(digits=3, help_text="multiplicative effect: 0.3 is +30 %, -1 a closure")
+    name = serializers.CharField(required=False, help_text="the holiday's name (HOLIDAY_COUNTRY's holidays only)")
+
+    def to_representation(self, instance):
+        shaped = super().to_representation(instance)
+        if shaped["name"] is None:
+            del shaped["name"]  # a learnt fixed date: the answer stays {"date", "effect"} as before
+        return shaped
 
 
 class PublishedModelSerializer(serializers.Serializer):

@@ -317,6 +317,8 @@ TAU_FOURIER = 0.2
 TAU_TREND = 0.1
 TAU_HOLIDAY = 0.5
 HOLIDAY_MAX = 20
+# A run's country holidays reach this far past the history: any horizon (FORECAST_DAYS <= 365) fits.
+COUNTRY_HOLIDAYS_AHEAD_DAYS = 400
 MIN_SERIES_FOURIER_K = 4
 IRLS_STEPS = 4
 MIN_SERIES_DAYS = 14
@@ -337,21 +339,31 @@ def month_day(days: pd.DatetimeIndex) -> np.ndarray:
 class Design:
     """The calendar design shared by a run: yearly harmonics, and the fixed dates (MM-DD) learnt
     from the total's history: `holidays` get an effect of their own in every series, `closures`
-    (no sales on that date in every past year) are forecast as zero."""
+    (no sales on that date in every past year) are forecast as zero. With HOLIDAY_COUNTRY set,
+    `country_holidays` are that country's holidays, moving ones included, as (name, ISO dates)
+    over the history and a year past it: each name is an effect of its own too."""
 
     origin: date
     fourier_k: int
     holidays: tuple[str, ...] = ()
     closures: tuple[str, ...] = ()
     extra_sigma: float = 0.0
+    country: str = ""
+    country_holidays: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def features(self, days: pd.DatetimeIndex) -> np.ndarray:
         base = calendar_features(days, origin=self.origin, fourier_k=self.fourier_k)
-        if not self.holidays:
-            return base
-        labels = month_day(days)
-        dummies = np.column_stack([(labels == h).astype(float) for h in self.holidays])
-        return np.column_stack([base, dummies])
+        columns = [base]
+        if self.holidays:
+            labels = month_day(days)
+            columns += [(labels == h).astype(float)[:, None] for h in self.holidays]
+        if self.country_holidays:
+            day_numbers = days.to_numpy().astype("datetime64[D]")
+            columns += [
+                np.isin(day_numbers, np.array(dates, dtype="datetime64[D]")).astype(float)[:, None]
+                for _name, dates in self.country_holidays
+            ]
+        return np.column_stack(columns) if len(columns) > 1 else base
 
     def closed(self, days: pd.DatetimeIndex) -> np.ndarray:
         return np.isin(month_day(days), self.closures)
@@ -359,11 +371,16 @@ class Design:
     def tau(self) -> np.ndarray:
         """Prior spread per column (inf for the intercept: it is never shrunk)."""
         harmonics = [TAU_FOURIER / k for k in range(1, self.fourier_k + 1) for _ in (0, 1)]
-        return np.array([np.inf, *[TAU_WEEKDAY] * 6, *harmonics, TAU_TREND, *[TAU_HOLIDAY] * len(self.holidays)])
+        dated = len(self.holidays) + len(self.country_holidays)
+        return np.array([np.inf, *[TAU_WEEKDAY] * 6, *harmonics, TAU_TREND, *[TAU_HOLIDAY] * dated])
 
     def holiday_columns(self) -> slice:
         start = 1 + 6 + 2 * self.fourier_k + 1
         return slice(start, start + len(self.holidays))
+
+    def country_holiday_columns(self) -> slice:
+        start = self.holiday_columns().stop
+        return slice(start, start + len(self.country_holidays))
 
     def as_dict(self) -> dict:
         return {
@@ -372,6 +389,8 @@ class Design:
             "holidays": list(self.holidays),
             "closures": list(self.closures),
             "extra_sigma": self.extra_sigma,
+            "country": self.country,
+            "country_holidays": [[name, list(dates)] for name, dates in self.country_holidays],
         }
 
     @classmethod
@@ -382,7 +401,37 @@ class Design:
             holidays=tuple(data.get("holidays", ())),
             closures=tuple(data.get("closures", ())),
             extra_sigma=data.get("extra_sigma", 0.0),
+            country=data.get("country", ""),
+            country_holidays=tuple((name, tuple(dates)) for name, dates in data.get("country_holidays", ())),
         )
+
+
+def holiday_effects(*, design: Design, coef) -> tuple[dict[str, float], dict[str, float]]:
+    """The multiplicative effects (0.3 = +30 %) of a shape's dated columns: {MM-DD: effect} of the
+    fixed dates learnt from the history, {name: effect} of the country's holidays."""
+    coef = np.asarray(coef, dtype=float)
+    fixed = zip(design.holidays, coef[design.holiday_columns()], strict=True)
+    named = zip(design.country_holidays, coef[design.country_holiday_columns()], strict=True)
+    return (
+        {day: round(float(math.expm1(c)), 4) for day, c in fixed},
+        {name: round(float(math.expm1(c)), 4) for (name, _dates), c in named},
+    )
+
+
+def country_holidays_list(
+    *, country: str, first: date, last: date, fixed: set[str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The country's holidays from `first` to `last` (the `holidays` package), as (name, ISO dates)
+    by name. A holiday that only ever falls on a fixed date already learnt from the history (or a
+    closure) is left out: that date has its effect already, and two columns would split it."""
+    import holidays as holiday_calendars
+
+    calendar = holiday_calendars.country_holidays(country, years=range(first.year, last.year + 1))
+    by_name: dict[str, list[str]] = {}
+    for day, name in sorted(calendar.items()):
+        if first <= day <= last:
+            by_name.setdefault(name, []).append(day.isoformat())
+    return tuple((name, tuple(dates)) for name, dates in sorted(by_name.items()) if not {d[5:] for d in dates} <= fixed)
 
 
 def fixed_dates_find(*, days: pd.DatetimeIndex, total: np.ndarray, calendar: Calendar) -> tuple[list, list]:
@@ -411,8 +460,9 @@ def fixed_dates_find(*, days: pd.DatetimeIndex, total: np.ndarray, calendar: Cal
     return sorted(holidays), closures
 
 
-def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray) -> tuple[Design, np.ndarray]:
-    """The run's design and the total's own coefficients on it (the root of every prior)."""
+def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray, country: str = "") -> tuple[Design, np.ndarray]:
+    """The run's design and the total's own coefficients on it (the root of every prior).
+    `country`: an ISO code whose holidays (the `holidays` package) join the learnt fixed dates."""
     total = np.asarray(total, dtype=float)
     calendar = calendar_fit(days=days, total=total)
     holidays, closures = ([], [])
@@ -429,6 +479,15 @@ def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray) -> tuple[Design, np
         holidays=tuple(holidays),
         closures=tuple(closures),
         extra_sigma=calendar.extra_sigma,
+        country=country,
+        country_holidays=country_holidays_list(
+            country=country,
+            first=days[0].date(),
+            last=days[-1].date() + timedelta(days=COUNTRY_HOLIDAYS_AHEAD_DAYS),
+            fixed={*holidays, *closures},
+        )
+        if country
+        else (),
     )
     coef = shape_fit(y=total, days=days, design=design, prior=None)
     return design, coef
@@ -737,9 +796,10 @@ def candidates_fit(
                 reasons.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
     for name in ("seasonal_naive", "last_year"):
         forecasts[name].mean = np.where(closed_future, 0.0, forecasts[name].mean)
-    holidays = design.holiday_columns()
-    info["holidays"] = {h: round(float(math.expm1(c)), 4) for h, c in zip(design.holidays, coef[holidays], strict=True)}
+    info["holidays"], country_holidays = holiday_effects(design=design, coef=coef)
     info["closures"] = list(design.closures)
+    if country_holidays:
+        info["country_holidays"] = country_holidays
     fallback = "calendar" not in forecasts
     return CandidateFit(
         forecasts=forecasts, order=chosen_order, fallback=fallback, reason="; ".join(reasons)[:500], info=info

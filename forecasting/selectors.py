@@ -183,11 +183,13 @@ class ForecastDay:
 
 @dataclass(frozen=True)
 class HolidayEffect:
-    """A fixed-date effect the calendar model learnt: `date` is MM-DD, `effect` the multiplicative
-    change (0.3 = +30 %)."""
+    """A date-bound effect the calendar model learnt, as a multiplicative change (0.3 = +30 %): a
+    fixed date learnt from the history (`date` MM-DD, no `name`), or a holiday of HOLIDAY_COUNTRY
+    (`name`, and `date` its next day after the history, YYYY-MM-DD; None if past the design's span)."""
 
-    date: str
+    date: str | None
     effect: float
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,7 @@ def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
     if series.fallback and chosen in ("calendar", "pooled"):
         chosen = "seasonal_naive"  # its model could not be fitted: seasonal naive stood in
     own = chosen in ("calendar", "pooled")
-    holidays = series.info.get("holidays", {}) if chosen == "calendar" else {}
+    holidays = _holidays_of(run=run, series=series, chosen=chosen)
     return PublishedModel(
         id=chosen,
         name=CANDIDATE_NAMES.get(chosen, chosen),
@@ -365,12 +367,33 @@ def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
         fallback_reason=series.fallback_reason or None,
         fourier_k=design.get("fourier_k"),
         level=series.info.get("level"),
-        holidays=[HolidayEffect(date=day, effect=effect) for day, effect in sorted(holidays.items())],
+        holidays=holidays,
         closures=design.get("closures", []),
         candidates={
             name: _finite(value) for name, value in run.summary.get(series.level, {}).get("candidates", {}).items()
         },
     )
+
+
+def _holidays_of(*, run: ForecastRun, series: SeriesForecast, chosen: str) -> list[HolidayEffect]:
+    """The dated effects of the published model: the series' own (calendar), the total's shape that
+    every series shares (pooled), none for a naive model."""
+    from forecasting.modelling import Design, holiday_effects
+
+    design = run.parameters.get("design", {})
+    if chosen == "calendar":
+        fixed, named = series.info.get("holidays", {}), series.info.get("country_holidays", {})
+    elif chosen == "pooled" and design and "total" in run.parameters.get("shapes", {}):
+        fixed, named = holiday_effects(design=Design.from_dict(design), coef=run.parameters["shapes"]["total"])
+    else:
+        return []
+    next_days = {
+        name: next((day for day in dates if day > run.training_end.isoformat()), None)
+        for name, dates in design.get("country_holidays", [])
+    }
+    return [HolidayEffect(date=day, effect=effect) for day, effect in sorted(fixed.items())] + [
+        HolidayEffect(date=next_days.get(name), effect=effect, name=name) for name, effect in named.items()
+    ]
 
 
 def _finite(value: float | None) -> float | None:

@@ -164,7 +164,7 @@ def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int)
             continue
         days = all_days[: len(all_days) - cut]
         total = histories[SeriesKey(Level.TOTAL)][: len(days)]
-        design, total_coef = modelling.design_fit(days=days, total=total)
+        design, total_coef = modelling.design_fit(days=days, total=total, country=settings.HOLIDAY_COUNTRY)
         shapes = {_shape_name(SeriesKey(Level.TOTAL)): [float(c) for c in total_coef]}
         for key in parents:
             if key.level != Level.TOTAL:
@@ -175,6 +175,7 @@ def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int)
     design = modelling.Design.from_dict(parameters["design"])
     parameters["exogenous"] = ["weekday", f"fourier({modelling.FOURIER_PERIOD}, k={design.fourier_k})", "trend"]
     parameters["exogenous"] += [f"holiday {h}" for h in design.holidays]
+    parameters["exogenous"] += [f"holiday {name} ({design.country})" for name, _dates in design.country_holidays]
     return parameters
 
 

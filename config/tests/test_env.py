@@ -42,3 +42,13 @@ def test_timezone_must_be_known(monkeypatch):
     monkeypatch.setenv("TIME_ZONE", "Mars/Olympus")
     with pytest.raises(ImproperlyConfigured, match="TIME_ZONE='Mars/Olympus' is not a known time zone"):
         env.env_timezone("TIME_ZONE", "UTC")
+
+
+def test_holiday_country_is_off_by_default_and_must_be_known(monkeypatch):
+    monkeypatch.delenv("HOLIDAY_COUNTRY", raising=False)
+    assert env.env_holiday_country("HOLIDAY_COUNTRY") == ""
+    monkeypatch.setenv("HOLIDAY_COUNTRY", " us ")
+    assert env.env_holiday_country("HOLIDAY_COUNTRY") == "US"
+    monkeypatch.setenv("HOLIDAY_COUNTRY", "Atlantis")
+    with pytest.raises(ImproperlyConfigured, match="HOLIDAY_COUNTRY='ATLANTIS' is not a country"):
+        env.env_holiday_country("HOLIDAY_COUNTRY")

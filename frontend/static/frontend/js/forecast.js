@@ -22,16 +22,19 @@ const MODEL_LABELS = {
 const fmtMonthDay = (md) =>
   new Date(`2000-${md}T00:00:00`).toLocaleDateString(undefined, { month: "short", day: "numeric" });
 
-/** The fixed dates the model learnt: closures, then the strongest holiday effects. */
+/** A holiday effect's label: a country holiday by its name, a fixed date learnt from the history by its day. */
+const holidayLabel = (h) => h.name || fmtMonthDay(h.date);
+/** The dates the model learnt: closures, then the strongest holiday effects. */
 function holidayText(m) {
   const closed = (m.closures || []).map((d) => `${fmtMonthDay(d)} closed`);
   const effects = [...(m.holidays || [])].sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect));
   const shown = effects
     .slice(0, 3)
-    .map((h) => `${fmtMonthDay(h.date)} ${h.effect >= 0 ? "+" : "−"}${Math.round(Math.abs(h.effect) * 100)} %`);
+    .map((h) => `${holidayLabel(h)} ${h.effect >= 0 ? "+" : "−"}${Math.round(Math.abs(h.effect) * 100)} %`);
+  const titled = (h) => (h.name ? `${h.name}${h.date ? ` (next ${h.date})` : ""}` : h.date);
   return {
     text: [...closed, ...shown].join(", ") || "none learnt",
-    title: effects.map((h) => `${h.date}: ${h.effect >= 0 ? "+" : ""}${Math.round(h.effect * 100)} %`).join("\n"),
+    title: effects.map((h) => `${titled(h)}: ${h.effect >= 0 ? "+" : ""}${Math.round(h.effect * 100)} %`).join("\n"),
   };
 }
 const gap = (a, b) => (a == null || b == null ? null : b - a);
