@@ -1,10 +1,11 @@
 """Request parameter parsing shared by every API: ids, id lists (bounded, with a count
-limit) and dates. A bad value raises an error naming the parameter, which becomes a
+limit) and dates (bounded). A bad value raises an error naming the parameter, which becomes a
 400 {"error": ..., "parameter": ...} (see core.api)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import django_filters
 from django import forms
@@ -15,11 +16,26 @@ from django.utils.datastructures import MultiValueDict
 MAX_ID = 2**31 - 1
 MAX_IDS_PER_FILTER = 1000
 DATE_INPUT_FORMATS = ["%Y-%m-%d"]
+# The days a date parameter may name. Wide enough for any retailer's history and any forecast; narrow
+# enough that the date arithmetic behind an answer (a year back for year over year, the day after the
+# end, whole months) stays inside Python's dates, and that a typo (year 20170, 0201) is refused naming
+# the parameter rather than answered with an empty selection.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2199, 12, 31)
 
 
 # The OpenAPI schemas of what these parsers take: the schema says what the parser accepts.
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 ID_LIST_SCHEMA = {"type": "array", "items": ID_SCHEMA, "minItems": 1, "maxItems": MAX_IDS_PER_FILTER}
+# OpenAPI 3.0 has no bounds for a string's format; the x- keys carry them under the names of the JSON
+# Schema vocabulary that has (ajv-formats' formatMinimum/formatMaximum), and the description says them.
+DATE_SCHEMA = {
+    "type": "string",
+    "format": "date",
+    "x-formatMinimum": DATE_MIN.isoformat(),
+    "x-formatMaximum": DATE_MAX.isoformat(),
+}
+DATE_BOUNDS_TEXT = f"YYYY-MM-DD, from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}"
 
 
 class ParameterError(ValueError):
@@ -90,6 +106,32 @@ class IdListFilter(django_filters.Filter):
         if not value:
             return qs
         return qs.filter(**{f"{self.field_name}__in": value})
+
+
+def date_bounds_check(value: date) -> None:
+    """ValueError unless DATE_MIN <= value <= DATE_MAX."""
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValueError(f"{value.isoformat()} is outside {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}.")
+
+
+class BoundedDateField(forms.DateField):
+    """A YYYY-MM-DD date between DATE_MIN and DATE_MAX."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("input_formats", DATE_INPUT_FORMATS)
+        super().__init__(*args, **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None:
+            try:
+                date_bounds_check(value)
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from None
+
+
+class BoundedDateFilter(django_filters.DateFilter):
+    field_class = BoundedDateField
 
 
 def empty_parameter_find(query: QueryDict) -> str | None:

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
-from core.params import DATE_INPUT_FORMATS, ID_LIST_SCHEMA, MAX_ID, IdListFilter
+from core.params import DATE_BOUNDS_TEXT, DATE_SCHEMA, ID_LIST_SCHEMA, MAX_ID, BoundedDateFilter, IdListFilter
 from sales import selectors
 from sales.models import Item, Sale, Store
 
@@ -44,12 +44,8 @@ class SalesFilterSet(django_filters.FilterSet):
 
     store = IdListFilter(field_name="store_id", help_text="One or several store ids: 1,2 or store=1&store=2.")
     item = IdListFilter(field_name="item_id", help_text="One or several item ids: 1,2 or item=1&item=2.")
-    date_from = django_filters.DateFilter(
-        field_name="date", lookup_expr="gte", input_formats=DATE_INPUT_FORMATS, help_text="First day, YYYY-MM-DD."
-    )
-    date_to = django_filters.DateFilter(
-        field_name="date", lookup_expr="lte", input_formats=DATE_INPUT_FORMATS, help_text="Last day, YYYY-MM-DD."
-    )
+    date_from = BoundedDateFilter(field_name="date", lookup_expr="gte", help_text=f"First day, {DATE_BOUNDS_TEXT}.")
+    date_to = BoundedDateFilter(field_name="date", lookup_expr="lte", help_text=f"Last day, {DATE_BOUNDS_TEXT}.")
 
     class Meta:
         model = Sale
@@ -134,8 +130,10 @@ FILTER_PARAMETERS = [
         explode=False,
         description="Item id(s): `1`, `1,2,3` (or repeated `item=1&item=2`). Positive integers.",
     ),
-    OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day included, YYYY-MM-DD."),
-    OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last day included, YYYY-MM-DD; not before date_from."),
+    OpenApiParameter("date_from", DATE_SCHEMA, description=f"First day included, {DATE_BOUNDS_TEXT}."),
+    OpenApiParameter(
+        "date_to", DATE_SCHEMA, description=f"Last day included, {DATE_BOUNDS_TEXT}; not before date_from."
+    ),
 ]
 
 

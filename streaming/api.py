@@ -182,8 +182,11 @@ class IngestSerializer(serializers.Serializer):
     rows = IngestRowSerializer(many=True, allow_empty=False, max_length=MAX_INGEST_ROWS)
     timestamp = serializers.DateTimeField(
         required=False,
+        # The bounds move with the clock, so OpenAPI cannot hold them as constants: the description states them
+        # from the same values validate_timestamp enforces.
         help_text="When the sales happened (default: now): within the last STREAMING_EVENT_RETENTION_DAYS days "
-        "(30) and at most 5 minutes ahead; older sales go through manage.py load_train --append.",
+        f"({settings.STREAMING_EVENT_RETENTION_DAYS}) and at most {FUTURE_TOLERANCE.total_seconds() / 60:.0f} "
+        "minutes ahead, else a 400 naming timestamp; older sales go through manage.py load_train --append.",
     )
 
     def validate_timestamp(self, value):

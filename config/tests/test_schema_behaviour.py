@@ -74,3 +74,41 @@ def test_the_schema_types_ids_days_and_404s(client):
     (id_parameter,) = [p for p in detail["parameters"] if p["name"] == "id"]
     assert id_parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 999_999_999}
     assert "404" in detail["responses"]
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["/api/sales", "/api/sales/aggregated", "/api/sales/breakdown", "/api/sales/metrics"]
+)
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("date_from=1899-12-31", "date_from"), ("date_to=2200-01-01", "date_to"), ("date_to=0201-03-04", "date_to")],
+)
+def test_dates_outside_their_bounds_get_a_400_naming_them(client, endpoint, query, parameter):
+    response = client.get(f"{endpoint}?{query}")
+    assert response.status_code == 400, query
+    body = response.json()
+    assert body["parameter"] == parameter
+    assert "outside 1900-01-01 to 2199-12-31" in body["error"]
+
+
+def test_dates_on_their_bounds_are_taken(client):
+    response = client.get("/api/sales/metrics?date_from=1900-01-01&date_to=2199-12-31")
+    assert response.status_code == 200
+
+
+def test_the_schema_states_the_date_bounds(client):
+    schema = client.get("/api/schema/?format=json").json()
+    for path in ("/api/sales/", "/api/sales/aggregated/", "/api/sales/breakdown/", "/api/sales/metrics/"):
+        parameters = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+        for name in ("date_from", "date_to"):
+            assert parameters[name]["schema"] == {
+                "type": "string",
+                "format": "date",
+                "x-formatMinimum": "1900-01-01",
+                "x-formatMaximum": "2199-12-31",
+            }, (path, name)
+            assert "from 1900-01-01 to 2199-12-31" in parameters[name]["description"]
+    timestamp = schema["components"]["schemas"]["Ingest"]["properties"]["timestamp"]
+    assert timestamp["format"] == "date-time"
+    assert f"({settings.STREAMING_EVENT_RETENTION_DAYS})" in timestamp["description"]
+    assert "at most 5 minutes ahead" in timestamp["description"]
