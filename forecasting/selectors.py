@@ -17,7 +17,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
+from sales.selectors import stores_items_unknown
 
 STALE_AFTER = timedelta(hours=36)
 
@@ -299,9 +300,12 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     With no forecast for the series yet, the answer is `forecast_pending`'s.
     Raises LookupError (unknown store/item) and ValueError("days", ..) for a horizon beyond the
     fitted one; the API turns these into 404/400."""
-    if store is not None and not Store.objects.filter(pk=store).exists():
+    unknown = stores_items_unknown(
+        store_ids=[store] if store is not None else [], item_ids=[item] if item is not None else []
+    )
+    if unknown.stores:
         raise LookupError(f"unknown store {store}")
-    if item is not None and not Item.objects.filter(pk=item).exists():
+    if unknown.items:
         raise LookupError(f"unknown item {item}")
     key = SeriesKey.for_filters(store=store, item=item)
     run = forecast_run_latest()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from forecasting import modelling, pool
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.selectors import SeriesKey, forecast_run_latest, history_range, series_history, series_keys_all
+from sales.selectors import stores_items_unknown
 
 logger = logging.getLogger(__name__)
 
@@ -130,13 +131,12 @@ def _refit_keys(
     any the previous run does not have (a store or item newer than it: nothing to carry over)."""
     if not (store_ids or item_ids):
         return keys
-    known_stores = {k.store for k in keys if k.level == Level.STORE}
-    known_items = {k.item for k in keys if k.level == Level.ITEM}
+    unknown = stores_items_unknown(store_ids=store_ids or [], item_ids=item_ids or [], with_sales=True)
     for store in store_ids or []:
-        if store not in known_stores:
+        if store in unknown.stores:
             raise ForecastError(f"unknown store {store} (no sales history for it)")
     for item in item_ids or []:
-        if item not in known_items:
+        if item in unknown.items:
             raise ForecastError(f"unknown item {item} (no sales history for it)")
     if previous is None or previous.training_end != end or previous.horizon_days != horizon:
         raise ForecastError(

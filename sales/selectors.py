@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -73,6 +73,39 @@ def store_list(*, search: str | None = None) -> models.QuerySet[Store]:
 
 def item_list(*, search: str | None = None) -> models.QuerySet[Item]:
     return _searched(Item.objects.order_by("id"), search)
+
+
+@dataclass(frozen=True)
+class UnknownIds:
+    """The store and item ids of a request that name nothing (both empty: every id is known)."""
+
+    stores: frozenset[int]
+    items: frozenset[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.stores or self.items)
+
+
+def stores_items_unknown(
+    *, store_ids: Iterable[int] = (), item_ids: Iterable[int] = (), with_sales: bool = False
+) -> UnknownIds:
+    """The ids among `store_ids`/`item_ids` with no Store/Item row: the one "does this store/item exist"
+    check of every app. With `with_sales`, known means "has sales history" (a row in the daily rollups),
+    for callers that need a series and not only a name. One query per kind asked about, none for none."""
+    store_ids, item_ids = frozenset(store_ids), frozenset(item_ids)
+    if with_sales:
+        known_stores = _ids_present(DailyStoreTotal, "store_id", store_ids)
+        known_items = _ids_present(DailyItemTotal, "item_id", item_ids)
+    else:
+        known_stores = _ids_present(Store, "id", store_ids)
+        known_items = _ids_present(Item, "id", item_ids)
+    return UnknownIds(stores=store_ids - known_stores, items=item_ids - known_items)
+
+
+def _ids_present(model: type[models.Model], column: str, ids: frozenset[int]) -> frozenset[int]:
+    if not ids:
+        return frozenset()
+    return frozenset(model.objects.filter(**{f"{column}__in": ids}).values_list(column, flat=True).distinct())
 
 
 def generated_first_day() -> date | None:

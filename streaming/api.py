@@ -29,7 +29,7 @@ from core.access import IngestAccess, read_access_check_async
 from core.api import body_size_check, error_response
 from core.params import ParameterError, empty_parameter_find, id_list_param
 from core.throttling import ThrottledTokenAuthentication
-from sales.models import Item, Store
+from sales.selectors import stores_items_unknown
 from streaming import selectors, services
 from streaming.hub import (
     CAUSE_BROKER,
@@ -203,13 +203,14 @@ class IngestSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        stores = set(Store.objects.filter(id__in={r["store"] for r in attrs["rows"]}).values_list("id", flat=True))
-        items = set(Item.objects.filter(id__in={r["item"] for r in attrs["rows"]}).values_list("id", flat=True))
+        unknown = stores_items_unknown(
+            store_ids=(row["store"] for row in attrs["rows"]), item_ids=(row["item"] for row in attrs["rows"])
+        )
         per_key: dict[tuple[int, int], int] = {}
         for index, row in enumerate(attrs["rows"]):
-            if row["store"] not in stores:
+            if row["store"] in unknown.stores:
                 raise serializers.ValidationError({f"rows[{index}].store": f"unknown store {row['store']}"})
-            if row["item"] not in items:
+            if row["item"] in unknown.items:
                 raise serializers.ValidationError({f"rows[{index}].item": f"unknown item {row['item']}"})
             key = (row["store"], row["item"])
             per_key[key] = per_key.get(key, 0) + row["quantity"]

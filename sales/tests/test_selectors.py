@@ -93,3 +93,21 @@ def test_history_frames_hold_every_row_once_in_whole_series_and_bounded_frames()
     )
     assert got == sorted((r.date, r.store_id, r.item_id, r.sales) for r in rows)
     assert str(frames[0]["date"].dtype).startswith("datetime64")
+
+
+@pytest.mark.django_db
+def test_unknown_ids_are_those_with_no_row_or_with_sales_no_history(django_assert_num_queries):
+    stores_create(ids=[1, 2])
+    items_create(ids=[5])
+    # Store 2 exists but never sold: known as a name, unknown as a history.
+    sales_record_batch(rows=[SaleRow(date=date(2017, 1, 2), store_id=1, item_id=5, sales=3)])
+
+    unknown = selectors.stores_items_unknown(store_ids=[1, 2, 9], item_ids=[5, 7])
+    assert unknown == selectors.UnknownIds(stores=frozenset({9}), items=frozenset({7}))
+    assert unknown
+    with_sales = selectors.stores_items_unknown(store_ids=[1, 2], item_ids=[5], with_sales=True)
+    assert with_sales == selectors.UnknownIds(stores=frozenset({2}), items=frozenset())
+    with django_assert_num_queries(0):
+        assert not selectors.stores_items_unknown()
+    with django_assert_num_queries(1):
+        assert not selectors.stores_items_unknown(store_ids=[1, 1, 2])

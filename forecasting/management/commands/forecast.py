@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from forecasting import services
 from forecasting.selectors import forecast_level_summary
-from sales.models import Item, Store
+from sales.selectors import stores_items_unknown
 
 
 class Command(BaseCommand):
@@ -27,11 +27,12 @@ class Command(BaseCommand):
             raise CommandError(f"--days must be between 1 and 365, got {days}")
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}")
+        unknown = stores_items_unknown(store_ids=store or [], item_ids=item or [])
         for store_id in store or []:
-            if not Store.objects.filter(pk=store_id).exists():
+            if store_id in unknown.stores:
                 raise CommandError(f"unknown store {store_id} (--store)")
         for item_id in item or []:
-            if not Item.objects.filter(pk=item_id).exists():
+            if item_id in unknown.items:
                 raise CommandError(f"unknown item {item_id} (--item)")
         began = time.monotonic()
         tty = sys.stdout.isatty()
