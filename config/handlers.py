@@ -9,6 +9,15 @@ instead (asgiref's ThreadSensitiveContext(executor=...)), and takes it back afte
 guarantee (one thread for all of a request's sync code, no two requests on one thread at once),
 without a new thread per request.
 
+It also builds its middleware chain as WSGI would, all sync, and runs the whole chain with one hop
+to the request's thread. Django's ASGI chain is async from the view up to the first sync-only
+middleware: every dual-mode middleware below it then runs its process_request and process_response
+through sync_to_async, and the sync-only one calls back into the event loop with async_to_sync. With
+our middleware and DRF's sync views that was about ten hops between the loop and the thread a
+request, each a wake-up of the other side (py-spy on bench/api.py: most of the request's time in
+Daphne was spent waiting at those hand-overs). Async views still work: Django runs them from the
+sync chain with async_to_sync.
+
 AsyncOnlyASGIHandler (the stream):
 
 Django's own ASGIHandler gives every request a thread-sensitive context, and the first
@@ -31,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
@@ -45,6 +54,12 @@ class ThreadReusingASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        """The chain as WSGI builds it (sync throughout), called from the loop with one hop: see the module's
+        docstring. Everything of the chain runs on the request's thread (the executor in __call__)."""
+        super().load_middleware(is_async=False)
+        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

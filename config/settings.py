@@ -306,9 +306,10 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Throttle counters live in Redis, so every web process counts the same failures and requests.
+# One connection pool per process (core/cache.py), not one connection per request.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.ProcessPoolRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "TIMEOUT": 300,

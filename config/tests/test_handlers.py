@@ -47,3 +47,39 @@ def test_daphne_serves_requests_without_a_new_database_connection_each(daphne_se
     # One request at a time: the pool lends the same few connections (a thread per request with
     # per-thread connections would have started 30 PostgreSQL backends).
     assert backends_started_since(moment) <= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_crosses_between_the_event_loop_and_its_thread_a_few_times_only(viewer_token, monkeypatch):
+    """Django's ASGI chain ran each dual-mode middleware's hooks through sync_to_async and came back
+    through async_to_sync at the first sync-only one: about ten hand-overs a request. Ours runs the
+    chain, all sync, in one: request_started, the chain with the view, and the response's close."""
+    import asgiref.sync
+    from channels.testing import HttpCommunicator
+
+    from config.handlers import ThreadReusingASGIHandler
+
+    crossings = {"to thread": 0, "to loop": 0}
+    to_thread, to_loop = asgiref.sync.SyncToAsync.__call__, asgiref.sync.AsyncToSync.__call__
+
+    async def counted_to_thread(self, *args, **kwargs):
+        crossings["to thread"] += 1
+        return await to_thread(self, *args, **kwargs)
+
+    def counted_to_loop(self, *args, **kwargs):
+        crossings["to loop"] += 1
+        return to_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(asgiref.sync.SyncToAsync, "__call__", counted_to_thread)
+    monkeypatch.setattr(asgiref.sync.AsyncToSync, "__call__", counted_to_loop)
+    handler = ThreadReusingASGIHandler()
+    communicator = HttpCommunicator(
+        handler,
+        "GET",
+        "/api/stores",
+        headers=[(b"host", b"localhost"), (b"authorization", f"Token {viewer_token}".encode())],
+    )
+    response = asgiref.sync.async_to_sync(communicator.get_response)()
+    assert response["status"] == 200
+    assert crossings["to loop"] == 1  # the test's own async_to_sync, nothing inside the request
+    assert crossings["to thread"] <= 3, crossings
