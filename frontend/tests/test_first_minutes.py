@@ -86,3 +86,27 @@ def test_a_freshly_loaded_demo_reads_true(fresh_demo, daphne_server, browser):
     assert "365 full days to" in page.locator('[data-kpi="yoy"] .kpi__note').inner_text()
     assert page.errors == []
     screenshot(page, "first-minutes-desktop-light")
+
+
+def test_a_catch_up_arriving_while_the_page_is_open_ramps_up_from_midnight(tmp_path, daphne_server, browser):
+    """`make run` prints the URL before the live worker's first tick: a newcomer's page is often open
+    when today's catch-up arrives. It holds the sales since midnight, so the curve climbs from there
+    instead of standing at zero until now and jumping."""
+    from frontend.tests.conftest import in_thread
+    from streaming import services
+
+    in_thread(sample_load, tmp_path, stores=3, items=3)
+    start = timezone.make_aware(datetime.combine(timezone.localdate(), START))
+    page = browser.page()
+    page.clock.set_fixed_time(start.astimezone(UTC) - timedelta(minutes=1))  # opened just before the tick
+    page.goto(daphne_server.url)
+    page.wait_for_selector(READY, timeout=WAIT_MS)
+    page.wait_for_selector('#connection[data-status="live"]', timeout=WAIT_MS)
+    catch_up = in_thread(services.tick_generate, now=start, seed=5)[0]
+    page.locator(f'.feed li[data-event-id="{catch_up}"]').wait_for(timeout=WAIT_MS)
+
+    live = page.evaluate(CHART_OPTION, "#live .chart")
+    actual = next(series["data"] for series in live["series"] if series["name"] == "Actual")
+    assert actual[0] == [0, 0], actual
+    assert all(units > 0 for _, units in actual[1:]), actual
+    assert page.errors == []

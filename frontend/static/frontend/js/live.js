@@ -149,6 +149,19 @@ function describeBatch(event) {
   return `${rows} row${rows === 1 ? "" : "s"} · ${name(stores, storeName, "stores")} · ${name(items, itemName, "items")}`;
 }
 
+/** A catch-up batch holds the sales of every interval missed since the last batch (or since midnight): drawn at
+ *  its own time alone it would read as a day's sales landing at once. The curve ramps to it from where the missed
+ *  span starts instead, dropping what it drew in between (the page's opening point, made before the catch-up). */
+function rampFrom(since, at) {
+  // A last batch later in the (server's) day than this one was yesterday's: the span starts at midnight.
+  const start = since && hour(since) < hour(at) ? hour(since) : 0;
+  const before = points.filter(([h]) => h <= start);
+  const level = before.length ? before[before.length - 1][1] : 0;
+  points = [...before, ...(before.some(([h]) => h === start) ? [] : [[start, level]])].concat(
+    points.filter(([h]) => h >= hour(at)),
+  );
+}
+
 /** A live batch: `share` is the part inside the selection; `missed` marks batches replayed after a reconnect. */
 export function onBatch(event, share, { missed = false } = {}) {
   if (!event.total) return; // an empty batch only marks its interval as done: nothing to show
@@ -159,6 +172,7 @@ export function onBatch(event, share, { missed = false } = {}) {
     : Math.max(bootstrap.stream_interval_seconds, (at - openedAt) / 1000);
   const narrowed = view && (view.stores.length || view.items.length);
   const flag = share.total || !narrowed ? unusual(share.total, seconds, { judgeLow: lastBatchAt != null }) : null;
+  const previousBatchAt = lastBatchAt;
   lastBatchAt = at > (lastBatchAt || 0) ? at : lastBatchAt;
   if (today && event.date > today.date)
     Object.assign(today, {
@@ -171,6 +185,7 @@ export function onBatch(event, share, { missed = false } = {}) {
       upper_95: null,
     });
   if (today && event.date === today.date && share.total) {
+    if (event.kind === "catch-up") rampFrom(previousBatchAt, at);
     today.actual += share.total;
     points.push([hour(at), today.actual]);
     points.sort((a, b) => a[0] - b[0]);
