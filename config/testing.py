@@ -1,8 +1,12 @@
-"""Real processes for tests: a Daphne serving the project and a Celery worker,
-both pointed at the test database that pytest-django created.
+"""Shared test helpers (plain functions and classes; the fixtures that use them live in the
+conftest.py files, and no test imports from a conftest).
 
-Tests that use them must commit their data (``django_db(transaction=True)``),
-because another process cannot see an open test transaction.
+Real processes: a Daphne serving the project and a Celery worker, both pointed at the test
+database that pytest-django created. Tests that use them must commit their data
+(``django_db(transaction=True)``), because another process cannot see an open test transaction.
+
+Test data: `history_load`, the one way a test generates and loads a sales history.
+The browser: Chromium, `in_thread` for ORM calls beside Playwright, `screenshot`.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -24,7 +32,13 @@ from django.conf import settings
 
 from config.devstack import chromium_path, free_port
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sales.services import LoadSummary
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+SCREENSHOTS = BASE_DIR / "artifacts" / "screenshots"
 
 
 def test_database_url() -> str:
@@ -217,6 +231,47 @@ class CeleryWorkerProcess(ManagedProcess):
         raise TimeoutError(f"celery worker did not answer a ping within {timeout}s:\n{self.log()[-4000:]}")
 
 
+# ---------------------------------------------------------------- test data
+
+
+@dataclass(frozen=True)
+class History:
+    """A history `history_load` wrote: the rows as generated (before any alignment) and the loader's summary."""
+
+    frame: pd.DataFrame
+    summary: LoadSummary
+
+
+def history_load(
+    tmp_path: Path,
+    *,
+    stores: int = 2,
+    items: int = 3,
+    start: date = date(2016, 1, 1),
+    end: date = date(2017, 12, 31),
+    seed: int = 42,
+    align_to_today: bool = True,
+    edit: Callable[[pd.DataFrame], Any] | None = None,
+) -> History:
+    """Generate a realistic history (sales.sample) of `stores` x `items` from `start` to `end` and load it
+    with the production loader (COPY, rollups rebuilt; no follow-up tasks). `edit(frame)` may change the
+    generated rows in place before the load. With `align_to_today` the dates move by whole weeks so the last
+    one is in the week before today, and the days up to today are filled (see sales_load_csv)."""
+    import pandas as pd
+
+    from sales.sample import sample_generate
+    from sales.services import sales_load_csv
+
+    path = tmp_path / "history.csv"
+    sample_generate(path=path, stores=stores, items=items, start=start, end=end, seed=seed)
+    frame = pd.read_csv(path, parse_dates=["date"])
+    if edit is not None:
+        edit(frame)
+        frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+    summary = sales_load_csv(path=path, align_to_today=align_to_today, followups=False)
+    return History(frame=frame, summary=summary)
+
+
 # ---------------------------------------------------------------- the browser
 
 CHROMIUM = chromium_path()
@@ -265,3 +320,18 @@ def session_cookies(*, session_key: str) -> list[dict]:
         {"name": settings.SESSION_COOKIE_NAME, "value": session_key, "domain": host, "path": "/"}
         for host in ("127.0.0.1", "localhost")
     ]
+
+
+def in_thread(fn, /, *args, **kwargs):
+    """Run `fn` on a fresh thread and return its result: Playwright's sync API keeps an asyncio loop
+    running on the test's thread, where Django refuses ORM calls; a fresh thread has none."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot of `page` as artifacts/screenshots/<name>.png (for a person to look at)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

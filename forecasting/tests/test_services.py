@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from config.testing import history_load
 from forecasting import modelling, selectors, services
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.selectors import SeriesKey
-from forecasting.tests.conftest import history_load
 from sales.models import DailyTotal
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from frontend.tests.conftest import in_thread, sample_load, screenshot
+from config.testing import history_load, in_thread, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -272,7 +272,7 @@ def fitted_forecast(tmp_path):
     by the real command. The panel shows the total."""
     from django.core.management import call_command
 
-    sample_load(tmp_path, stores=1, items=1)
+    history_load(tmp_path, stores=1, items=1)
     call_command("forecast", workers=1, verbosity=0)
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from frontend.tests.conftest import sample_load, screenshot
+from config.testing import history_load, in_thread, screenshot
 from frontend.tests.test_dashboard import CHART_OPTION, READY, WAIT_MS, kpi
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def fresh_demo(tmp_path, settings):
 
     from streaming import services
 
-    summary = sample_load(tmp_path, stores=3, items=3)
+    summary = history_load(tmp_path, stores=3, items=3).summary
     call_command("forecast", workers=1, verbosity=0)
     start = timezone.make_aware(datetime.combine(timezone.localdate(), START))
     ids = services.tick_generate(now=start, seed=5)
@@ -92,10 +92,9 @@ def test_a_catch_up_arriving_while_the_page_is_open_ramps_up_from_midnight(tmp_p
     """`make run` prints the URL before the live worker's first tick: a newcomer's page is often open
     when today's catch-up arrives. It holds the sales since midnight, so the curve climbs from there
     instead of standing at zero until now and jumping."""
-    from frontend.tests.conftest import in_thread
     from streaming import services
 
-    in_thread(sample_load, tmp_path, stores=3, items=3)
+    in_thread(history_load, tmp_path, stores=3, items=3)
     start = timezone.make_aware(datetime.combine(timezone.localdate(), START))
     page = browser.page()
     page.clock.set_fixed_time(start.astimezone(UTC) - timedelta(minutes=1))  # opened just before the tick

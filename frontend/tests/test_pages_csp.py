@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from frontend.tests.conftest import screenshot
+from config.testing import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,44 +9,23 @@ import json
 import queue
 import threading
 import time
-from datetime import date
-from pathlib import Path
 
 import httpx
-import pandas as pd
 import pytest
 from httpx_sse import aconnect_sse
 
-from sales.models import Item, Store
-from sales.sample import sample_generate
-from sales.services import SaleRow, sales_record_batch
+from config.testing import history_load
 from streaming import services
 
 HEARTBEAT_SECONDS = 1
 
 
-def history_create(*, tmp_path: Path, stores: int, items: int, start: date, end: date, seed: int = 7) -> pd.DataFrame:
-    """Write a realistic history (sales.sample) through the real write path; returns it."""
-    path = tmp_path / "history.csv"
-    sample_generate(path=path, stores=stores, items=items, start=start, end=end, seed=seed)
-    frame = pd.read_csv(path, parse_dates=["date"])
-    Store.objects.bulk_create([Store(id=s, name=f"Store {s}") for s in range(1, stores + 1)])
-    Item.objects.bulk_create([Item(id=i, name=f"Item {i}") for i in range(1, items + 1)])
-    sales_record_batch(
-        rows=[
-            SaleRow(date=d.date(), store_id=int(s), item_id=int(i), sales=int(q))
-            for d, s, i, q in frame[["date", "store", "item", "sales"]].itertuples(index=False)
-        ]
-    )
-    return frame
-
-
 @pytest.fixture
 def small_history(tmp_path):
-    """2 stores x 3 items, 2 years of history, profiles fitted."""
-    frame = history_create(tmp_path=tmp_path, stores=2, items=3, start=date(2016, 1, 1), end=date(2017, 12, 31))
+    """2 stores x 3 items, 2016-2017 as generated (not moved to today), profiles fitted; the generated rows."""
+    history = history_load(tmp_path, stores=2, items=3, seed=7, align_to_today=False)
     services.profile_fit()
-    return frame
+    return history.frame
 
 
 @pytest.fixture

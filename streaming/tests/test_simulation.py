@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from config.testing import history_load
 from streaming import selectors, services, simulation
-from streaming.tests.conftest import history_create
 
 INTERVALS_PER_DAY = 96  # 15-minute ticks: the daily sum of many small draws is what is checked
 
@@ -41,7 +41,9 @@ def spearman(a: pd.Series, b: pd.Series) -> float:
 
 @pytest.mark.django_db
 def test_a_simulated_year_matches_the_history_it_was_fitted_on(tmp_path):
-    history = history_create(tmp_path=tmp_path, stores=4, items=6, start=date(2015, 1, 1), end=date(2017, 12, 31))
+    history = history_load(
+        tmp_path, stores=4, items=6, start=date(2015, 1, 1), end=date(2017, 12, 31), seed=7, align_to_today=False
+    ).frame
     assert services.profile_fit() == 24
     profiles = selectors.profile_arrays()
     last_year = history[history["date"] >= "2017-01-01"]
@@ -138,7 +140,9 @@ def test_profiles_fitted_a_few_items_at_a_time_equal_one_pass(tmp_path, monkeypa
     # profiles must not depend on where the groups split.
     from streaming.models import SalesProfile
 
-    history_create(tmp_path=tmp_path, stores=3, items=7, start=date(2015, 1, 1), end=date(2017, 12, 31))
+    history_load(
+        tmp_path, stores=3, items=7, start=date(2015, 1, 1), end=date(2017, 12, 31), seed=7, align_to_today=False
+    )
 
     def fitted() -> dict[tuple[int, int], tuple]:
         return {
