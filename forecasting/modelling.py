@@ -217,7 +217,43 @@ def _converged(model) -> bool:
     return retvals.get("warnflag") == 2 and bool(np.all(np.isfinite(gradient))) and float(np.abs(gradient).max()) < 2e-3
 
 
+class WhiteNoise:
+    """ARIMA(0,0,0) with intercept in closed form: its maximum likelihood estimates are the sample
+    mean and variance, so the numerical optimizer (a Kalman filter per step, most of a refit's time)
+    has nothing to find. It answers what the forecast asks of a pmdarima model, with the same values
+    (statsmodels' forecast variance of white noise is sigma2, without parameter uncertainty)."""
+
+    order = (0, 0, 0)
+
+    def __init__(self, y: np.ndarray) -> None:
+        self.y = np.asarray(y, dtype=float)
+        self.mean = float(self.y.mean())
+        self.sigma2 = float(np.mean((self.y - self.mean) ** 2)) or 1e-12
+
+    def params(self) -> np.ndarray:
+        return np.array([self.mean, self.sigma2])
+
+    def resid(self) -> np.ndarray:
+        return self.y - self.mean
+
+    def aic(self) -> float:
+        n = len(self.y)
+        loglike = -0.5 * n * (math.log(2 * math.pi * self.sigma2) + 1)
+        return -2 * loglike + 2 * 2  # intercept and variance
+
+    def predict(self, *, n_periods: int, return_conf_int: bool = False, alpha: float = 0.05):
+        from scipy import stats
+
+        mean = np.full(n_periods, self.mean)
+        if not return_conf_int:
+            return mean
+        half = stats.norm.ppf(1 - alpha / 2) * math.sqrt(self.sigma2)
+        return mean, np.column_stack([mean - half, mean + half])
+
+
 def _arima_fit(residual: np.ndarray, order: tuple[int, int, int]):
+    if tuple(order) == (0, 0, 0):
+        return WhiteNoise(residual)
     from pmdarima.arima import ARIMA
 
     with warnings.catch_warnings():

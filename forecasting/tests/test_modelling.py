@@ -177,3 +177,24 @@ def test_each_level_publishes_the_store_items_model_unless_a_naive_one_beats_it_
     assert choice["store_item"][0] == "calendar" and "calendar 12.00" in choice["store_item"][1]
     assert choice["item"][0] == "calendar" and "levels add up" in choice["item"][1]
     assert choice["total"][0] == "seasonal_naive" and "worse than seasonal_naive 2.50" in choice["total"][1]
+
+
+def test_white_noise_in_closed_form_is_pmdarimas_own_fit():
+    # ARIMA(0,0,0) is fitted without the optimizer (most residuals are white noise, and the optimizer
+    # was most of a refit's time): the same estimates, AIC (so order choice is unchanged), forecast.
+    import warnings
+
+    from pmdarima.arima import ARIMA
+
+    y = np.random.default_rng(3).normal(0.2, 0.3, 365)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = ARIMA(order=(0, 0, 0), with_intercept=True, method="lbfgs", suppress_warnings=True).fit(y)
+    closed = modelling._arima_fit(y, (0, 0, 0))
+    assert closed.params() == pytest.approx(reference.params(), rel=1e-5)
+    assert closed.aic() == pytest.approx(reference.aic(), rel=1e-6)
+    assert closed.resid() == pytest.approx(reference.resid(), abs=1e-6)
+    mean, interval = closed.predict(n_periods=5, return_conf_int=True, alpha=0.05)
+    ref_mean, ref_interval = reference.predict(n_periods=5, return_conf_int=True, alpha=0.05)
+    assert mean == pytest.approx(ref_mean, rel=1e-6)
+    assert interval == pytest.approx(ref_interval, rel=1e-5)
