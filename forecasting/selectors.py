@@ -17,8 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
-from sales.selectors import stores_items_unknown
+from sales.selectors import SalesFilters, daily_totals, history_keys, stores_items_unknown
 
 STALE_AFTER = timedelta(hours=36)
 
@@ -66,8 +65,8 @@ def history_range() -> tuple[date, date] | None:
 
     The last complete day is the last day with sales before today (TIME_ZONE):
     today is still filling up while live sales stream in."""
-    today = timezone.localdate()
-    bounds = DailyTotal.objects.filter(date__lt=today).aggregate(first=Min("date"), last=Max("date"))
+    yesterday = timezone.localdate() - timedelta(days=1)
+    bounds = daily_totals(filters=SalesFilters(date_to=yesterday)).aggregate(first=Min("date"), last=Max("date"))
     if bounds["last"] is None:
         return None
     return bounds["first"], bounds["last"]
@@ -75,14 +74,12 @@ def history_range() -> tuple[date, date] | None:
 
 def series_keys_all() -> list[SeriesKey]:
     """Every series that has history: the total, each store, each item, each store-item pair with sales."""
-    stores = sorted(DailyStoreTotal.objects.values_list("store_id", flat=True).distinct())
-    items = sorted(DailyItemTotal.objects.values_list("item_id", flat=True).distinct())
-    pairs = sorted(Sale.objects.values_list("store_id", "item_id").distinct())
+    keys = history_keys()
     return [
         SeriesKey(Level.TOTAL),
-        *(SeriesKey(Level.STORE, s, None) for s in stores),
-        *(SeriesKey(Level.ITEM, None, i) for i in items),
-        *(SeriesKey(Level.STORE_ITEM, s, i) for s, i in pairs),
+        *(SeriesKey(Level.STORE, s, None) for s in keys.stores),
+        *(SeriesKey(Level.ITEM, None, i) for i in keys.items),
+        *(SeriesKey(Level.STORE_ITEM, s, i) for s, i in keys.pairs),
     ]
 
 
@@ -101,22 +98,29 @@ def series_history(*, keys: list[SeriesKey], start: date, end: date) -> dict[Ser
     by_level: dict[str, list[SeriesKey]] = {}
     for key in keys:
         by_level.setdefault(key.level, []).append(key)
-    window = {"date__gte": start, "date__lte": end}
+    # Each level's rows come from the table sales' resolver picks for its filters (the daily total, per
+    # store, per item, or sales_sale for pairs).
     if Level.TOTAL in by_level:
-        fill(SeriesKey(Level.TOTAL), DailyTotal.objects.filter(**window).values_list("date", "sales"))
+        fill(
+            SeriesKey(Level.TOTAL),
+            daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", "sales"),
+        )
     if Level.STORE in by_level:
-        rows = DailyStoreTotal.objects.filter(store_id__in=[k.store for k in by_level[Level.STORE]], **window)
-        for store_id, day, sales in rows.values_list("store_id", "date", "sales").iterator(chunk_size=10000):
+        filters = SalesFilters(stores=tuple(k.store for k in by_level[Level.STORE]), date_from=start, date_to=end)
+        rows = daily_totals(filters=filters, group_by="store").values_list("store_id", "date", "sales")
+        for store_id, day, sales in rows.iterator(chunk_size=10000):
             fill(SeriesKey(Level.STORE, store_id, None), [(day, sales)])
     if Level.ITEM in by_level:
-        rows = DailyItemTotal.objects.filter(item_id__in=[k.item for k in by_level[Level.ITEM]], **window)
-        for item_id, day, sales in rows.values_list("item_id", "date", "sales").iterator(chunk_size=10000):
+        filters = SalesFilters(items=tuple(k.item for k in by_level[Level.ITEM]), date_from=start, date_to=end)
+        rows = daily_totals(filters=filters, group_by="item").values_list("item_id", "date", "sales")
+        for item_id, day, sales in rows.iterator(chunk_size=10000):
             fill(SeriesKey(Level.ITEM, None, item_id), [(day, sales)])
     if Level.STORE_ITEM in by_level:
         pairs = by_level[Level.STORE_ITEM]
-        rows = Sale.objects.filter(
-            store_id__in={k.store for k in pairs}, item_id__in={k.item for k in pairs}, **window
-        ).values_list("store_id", "item_id", "date", "sales")
+        filters = SalesFilters(
+            stores=tuple({k.store for k in pairs}), items=tuple({k.item for k in pairs}), date_from=start, date_to=end
+        )
+        rows = daily_totals(filters=filters).values_list("store_id", "item_id", "date", "sales")
         for store_id, item_id, day, sales in rows.iterator(chunk_size=20000):
             series = out.get(SeriesKey(Level.STORE_ITEM, store_id, item_id))
             if series is not None:
@@ -127,7 +131,9 @@ def series_history(*, keys: list[SeriesKey], start: date, end: date) -> dict[Ser
 def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, int]:
     """Sales of one series per day start..end, only for days that have any sales recorded at all
     (so a day that has not happened yet is absent, and a day with data but none for this series is 0)."""
-    days_with_data = list(DailyTotal.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
+    days_with_data = list(
+        daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", flat=True)
+    )
     values = series_history(keys=[key], start=start, end=end)[key] if days_with_data else []
     return {day: int(values[(day - start).days]) for day in days_with_data}
 

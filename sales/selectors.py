@@ -256,6 +256,34 @@ def _rollup_parts(*, filters: SalesFilters, group_by: str | None) -> list[tuple[
     return parts
 
 
+@dataclass(frozen=True)
+class HistoryKeys:
+    """Every store, item and (store, item) pair with rows in the history, sorted."""
+
+    stores: list[int]
+    items: list[int]
+    pairs: list[tuple[int, int]]
+
+
+def history_keys() -> HistoryKeys:
+    """The stores and items that have sales rows (from the daily rollups), and the pairs (sales_sale)."""
+    return HistoryKeys(
+        stores=sorted(
+            daily_totals(filters=SalesFilters(), group_by="store")
+            .order_by()
+            .values_list("store_id", flat=True)
+            .distinct()
+        ),
+        items=sorted(
+            daily_totals(filters=SalesFilters(), group_by="item")
+            .order_by()
+            .values_list("item_id", flat=True)
+            .distinct()
+        ),
+        pairs=sorted(Sale.objects.order_by().values_list("store_id", "item_id").distinct()),
+    )
+
+
 def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[int, int]]:
     """Units and sales_sale rows of each store (or item) with rows in the selection:
     {id: (units, rows)}. Reads at most a few dozen rollup rows per store or item whatever the

@@ -111,3 +111,20 @@ def test_unknown_ids_are_those_with_no_row_or_with_sales_no_history(django_asser
         assert not selectors.stores_items_unknown()
     with django_assert_num_queries(1):
         assert not selectors.stores_items_unknown(store_ids=[1, 1, 2])
+
+
+@pytest.mark.django_db
+def test_history_keys_are_the_stores_items_and_pairs_with_rows():
+    stores_create(ids=(1, 2, 3))
+    items_create(ids=(4, 5))
+    # Store 3 has no rows; a day of zero sales is still a row.
+    sales_record_batch(
+        rows=[
+            SaleRow(date=date(2017, 1, 2), store_id=2, item_id=5, sales=0),
+            SaleRow(date=date(2017, 1, 2), store_id=1, item_id=4, sales=3),
+            SaleRow(date=date(2017, 2, 9), store_id=1, item_id=5, sales=1),
+        ]
+    )
+    assert selectors.history_keys() == selectors.HistoryKeys(
+        stores=[1, 2], items=[4, 5], pairs=[(1, 4), (1, 5), (2, 5)]
+    )
