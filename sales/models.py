@@ -54,6 +54,11 @@ class Sale(models.Model):
         indexes = [
             models.Index(fields=["store", "date"], name="sale_store_date_idx"),
             models.Index(fields=["item", "date"], name="sale_item_date_idx"),
+            # One store-item series (and a few of them): the metrics, the forecast's actuals and the list
+            # filtered by store and item. The two indexes above read every row of the store or item and
+            # drop the rest (at 9.1 M rows, 913,000 rows for store 2 to keep 3,652); with the units
+            # included, PostgreSQL answers from the index alone.
+            models.Index(fields=["store", "item", "date"], include=["sales"], name="sale_store_item_date_idx"),
             # Only the generated rows (a few days and today in the demo): the page asks for the first one.
             models.Index(fields=["date"], condition=models.Q(generated=True), name="sale_generated_date_idx"),
         ]
