@@ -24,6 +24,7 @@ says why.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -278,10 +279,23 @@ def _arima_fit(residual: np.ndarray, order: tuple[int, int, int]):
     return model
 
 
+def _white_noise_clear(residual: np.ndarray) -> bool:
+    """Whether no first-order model could beat white noise on AIC, so none is fitted. AR(1) or MA(1)
+    gains about n r1^2 / 2 log-likelihood over white noise (r1: the lag-1 autocorrelation), and
+    wins on AIC past n r1^2 > 2 (its extra parameter); below half that, with room for the sample
+    estimate, it cannot. Most residuals of a good calendar fit are that clean."""
+    centred = np.asarray(residual, dtype=float) - np.mean(residual)
+    spread = float(centred @ centred)
+    if spread <= 0:
+        return True
+    r1 = float(centred[1:] @ centred[:-1]) / spread
+    return len(centred) * r1**2 < 1.0
+
+
 def _order_select(residual: np.ndarray):
-    """The lowest-AIC model of ORDER_GRID, searched stepwise: white noise and the two
-    first-order models first; the second-order ones only if a first-order one helped
-    (most residuals of a good calendar fit are white noise, so most series stop at 3 fits)."""
+    """The lowest-AIC model of ORDER_GRID, searched stepwise: white noise alone when no first-order
+    model could beat it (`_white_noise_clear`: most residuals of a good calendar fit), else white
+    noise and the two first-order models, then the second-order ones only if a first-order one helped."""
     fitted, errors = {}, []
 
     def attempt(candidate):
@@ -290,6 +304,8 @@ def _order_select(residual: np.ndarray):
         except Exception as exc:
             errors.append(str(exc))
 
+    if _white_noise_clear(residual):
+        return _arima_fit(residual, (0, 0, 0))
     first, second = ORDER_GRID[:3], ORDER_GRID[3:]
     for candidate in first:
         attempt(candidate)
@@ -367,8 +383,12 @@ CANDIDATE_NAMES = {
 }
 
 
+# "MM-DD" of every (month, day), at month * 32 + day: a lookup instead of strftime on every call.
+_MONTH_DAY = np.array([f"{m:02d}-{d:02d}" for m in range(13) for d in range(32)])
+
+
 def month_day(days: pd.DatetimeIndex) -> np.ndarray:
-    return np.asarray(days.strftime("%m-%d"))
+    return _MONTH_DAY[days.month.to_numpy() * 32 + days.day.to_numpy()]
 
 
 @dataclass(frozen=True)
@@ -388,6 +408,13 @@ class Design:
     country_holidays: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def features(self, days: pd.DatetimeIndex) -> np.ndarray:
+        """The design matrix of `days` (read-only). A run asks for the same few daily ranges for every
+        series (history, backtest history, horizons), so those are built once per process."""
+        if days.freqstr == "D" and len(days):
+            return _design_features(self, days[0], len(days))
+        return self._features(days)
+
+    def _features(self, days: pd.DatetimeIndex) -> np.ndarray:
         base = calendar_features(days, origin=self.origin, fourier_k=self.fourier_k)
         columns = [base]
         if self.holidays:
@@ -452,6 +479,13 @@ def holiday_effects(*, design: Design, coef) -> tuple[dict[str, float], dict[str
         {day: round(float(math.expm1(c)), 4) for day, c in fixed},
         {name: round(float(math.expm1(c)), 4) for (name, _dates), c in named},
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _design_features(design: Design, first: pd.Timestamp, count: int) -> np.ndarray:
+    features = design._features(pd.date_range(first, periods=count, freq="D"))
+    features.setflags(write=False)
+    return features
 
 
 def country_holidays_list(

@@ -198,3 +198,19 @@ def test_white_noise_in_closed_form_is_pmdarimas_own_fit():
     ref_mean, ref_interval = reference.predict(n_periods=5, return_conf_int=True, alpha=0.05)
     assert mean == pytest.approx(ref_mean, rel=1e-6)
     assert interval == pytest.approx(ref_interval, rel=1e-5)
+
+
+def test_order_choice_skips_first_order_fits_only_where_they_cannot_win():
+    # White noise: no AR(1)/MA(1) is fitted (the screen), and a full search would have chosen white noise too.
+    rng = np.random.default_rng(11)
+    noise = rng.normal(0, 1, 365)
+    assert modelling._white_noise_clear(noise)
+    chosen = modelling._order_select(noise)
+    assert chosen.order == (0, 0, 0)
+    assert all(modelling._arima_fit(noise, order).aic() > chosen.aic() for order in ((1, 0, 0), (0, 0, 1)))
+    # A clear AR(1): the screen lets the search run, and it finds an autoregressive model.
+    ar = np.zeros(365)
+    for t in range(1, 365):
+        ar[t] = 0.5 * ar[t - 1] + noise[t]
+    assert not modelling._white_noise_clear(ar)
+    assert modelling._order_select(ar).order[0] >= 1
