@@ -136,7 +136,11 @@ class ForecastReadySerializer(serializers.Serializer):
     point = serializers.ChoiceField(choices=["median"], help_text="which statistic yhat is")
     accuracy = SeriesAccuracySerializer()
     actuals = ActualDaySerializer(many=True)
-    forecast = ForecastDaySerializer(many=True)
+    forecast = ForecastDaySerializer(many=True, help_text="from tomorrow")
+    today = ForecastDaySerializer(
+        allow_null=True,
+        help_text="today's forecast for the whole day and its actual so far (null when the run does not cover today)",
+    )
 
 
 class ForecastPendingSerializer(serializers.Serializer):

@@ -60,6 +60,21 @@ class SeriesKey:
 # ---------------------------------------------------------------- history
 
 
+# A history that ends at most this many days before today is current (the demo's, a daily load): its fit
+# covers the days up to today too, and its published forecast starts tomorrow. An older one (a file
+# loaded as it is) is forecast from the day after it ends.
+CURRENT_HISTORY_DAYS = 7
+
+
+def forecast_lead_days(*, end: date) -> int:
+    """Days fitted between a history ending on `end` and the published forecast, which starts tomorrow:
+    today (its full-day expectation is what "today so far" is paced against, and today is drawn as a
+    partial day), and any whole days missing before it. 1 for a history that ends yesterday; 0 for one
+    that is not current (CURRENT_HISTORY_DAYS)."""
+    gap = (timezone.localdate() - end).days
+    return gap if 1 <= gap <= CURRENT_HISTORY_DAYS else 0
+
+
 def history_range() -> tuple[date, date] | None:
     """(first day, last complete day) of the sales history, or None when there is none.
 
@@ -255,7 +270,9 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class ForecastDetail:
-    """GET /api/sales/predictions when the series has a forecast (`status` "ready")."""
+    """GET /api/sales/predictions when the series has a forecast (`status` "ready"). `forecast` starts
+    tomorrow; `today` is today's own forecast (the whole day's, with the actual so far), None when
+    the run does not cover today."""
 
     series: SeriesKey
     run: RunSummary
@@ -264,6 +281,7 @@ class ForecastDetail:
     accuracy: SeriesAccuracy
     actuals: list[ActualDay]
     forecast: list[ForecastDay]
+    today: ForecastDay | None
     status: str = "ready"
     point: str = "median"  # which statistic `yhat` is; `mean` is the one that adds up
 
@@ -317,40 +335,47 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     run = forecast_run_latest()
     if run is None:
         return forecast_pending(key=key)
+    # Published from tomorrow (or, for a history that is not current, from the day after it); the
+    # days fitted before that (today) are not part of the horizon.
+    today = timezone.localdate()
+    fitted_start = run.training_end + timedelta(days=1)
+    forecast_start = today + timedelta(days=1) if forecast_lead_days(end=run.training_end) else fitted_start
+    horizon = max(0, run.horizon_days - (forecast_start - fitted_start).days)
     if days is None:
-        days = run.horizon_days
-    if days > run.horizon_days:
-        raise ValueError(f"days must be at most {run.horizon_days}, the horizon of the latest forecast run")
+        days = horizon
+    if days > horizon:
+        raise ValueError(f"days must be at most {horizon}, the horizon of the latest forecast run")
     series = forecast_series_get(run=run, key=key)
     if series is None:
         return forecast_pending(key=key)
-    points = forecast_points(series=series, days=days)
-    forecast_start = run.training_end + timedelta(days=1)
+    points = forecast_points(series=series, days=(forecast_start - fitted_start).days + days)
     recent_start = max(run.training_start, run.training_end - timedelta(days=89))
     history = series_actuals(key=key, start=recent_start, end=run.training_end)
-    live = series_actuals(key=key, start=forecast_start, end=forecast_start + timedelta(days=max(days, 1) - 1))
+    live = series_actuals(key=key, start=fitted_start, end=forecast_start + timedelta(days=max(days, 1) - 1))
+    days_of = {
+        p.date: ForecastDay(
+            date=p.date,
+            yhat=p.yhat,
+            mean=p.mean,
+            lower_80=p.lower_80,
+            upper_80=p.upper_80,
+            lower_95=p.lower_95,
+            upper_95=p.upper_95,
+            actual=live.get(p.date),
+        )
+        for p in points
+    }
     own = AccuracyFigures.from_figures(series.accuracy)
     level = AccuracyFigures.from_figures(run.summary.get(key.level, {}))
     return ForecastDetail(
         series=key,
-        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=run.horizon_days),
+        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=horizon),
         model=_model_of(run=run, series=series),
         model_reason=series.model_reason or None,
         accuracy=SeriesAccuracy(**vars(own), holdout_days=run.holdout_days, level=level),
         actuals=[ActualDay(date=day, sales=sales) for day, sales in sorted(history.items())],
-        forecast=[
-            ForecastDay(
-                date=p.date,
-                yhat=p.yhat,
-                mean=p.mean,
-                lower_80=p.lower_80,
-                upper_80=p.upper_80,
-                lower_95=p.lower_95,
-                upper_95=p.upper_95,
-                actual=live.get(p.date),
-            )
-            for p in points
-        ],
+        forecast=[day for on, day in days_of.items() if on >= forecast_start],
+        today=days_of.get(today) if today < forecast_start else None,
     )
 
 

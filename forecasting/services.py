@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from forecasting import modelling, pool
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
-from forecasting.selectors import SeriesKey, forecast_run_latest, history_range, series_history, series_keys_all
+from forecasting.selectors import (
+    SeriesKey,
+    forecast_lead_days,
+    forecast_run_latest,
+    history_range,
+    series_history,
+    series_keys_all,
+)
 from sales.selectors import stores_items_unknown
 
 logger = logging.getLogger(__name__)
@@ -77,6 +84,8 @@ def forecast_run_start(
     if bounds is None:
         raise ForecastError("there is no sales history to forecast from (load one with `manage.py load_train`)")
     start, end = bounds
+    # `days` count from tomorrow: today is fitted too (selectors.forecast_lead_days).
+    horizon += forecast_lead_days(end=end)
     keys = series_keys_all()
     previous = forecast_run_latest()
     refit = _refit_keys(keys=keys, store_ids=store_ids, item_ids=item_ids, previous=previous, end=end, horizon=horizon)

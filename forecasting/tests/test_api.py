@@ -98,14 +98,32 @@ def _check_shape(fitted, client, query, level, store, item):
     assert accuracy["holdout_days"] == 90
     assert len(body["actuals"]) == 90
     assert body["actuals"][-1]["date"] == fitted.training_end.isoformat()
+    # The forecast starts tomorrow (the history ends yesterday); today comes apart, a partial day.
     assert len(body["forecast"]) == 14
     first = body["forecast"][0]
-    assert first["date"] == (fitted.training_end + timedelta(days=1)).isoformat()
+    today = timezone.localdate()
+    assert fitted.training_end == today - timedelta(days=1)
+    assert first["date"] == (today + timedelta(days=1)).isoformat()
     assert set(first) == {"date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95", "actual"}
+    assert body["today"]["date"] == today.isoformat() and set(body["today"]) == set(first)
     assert body["point"] == "median"
     assert model["id"] in modelling.CANDIDATES and body["model_reason"]
     for point in body["forecast"]:
         assert 0 <= point["lower_95"] <= point["lower_80"] <= point["yhat"] <= point["upper_80"] <= point["upper_95"]
+
+
+def test_a_day_after_the_refit_the_forecast_still_starts_tomorrow(fitted, client, monkeypatch):
+    """Between midnight and the nightly refit the latest run is a day old: yesterday's "tomorrow" is
+    today, a partial day, and the published horizon is a day shorter (the page asks for all of it)."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
+    body = client.get(URL).json()
+    assert body["today"]["date"] == tomorrow.isoformat()
+    assert body["forecast"][0]["date"] == (tomorrow + timedelta(days=1)).isoformat()
+    assert len(body["forecast"]) == body["run"]["horizon_days"] == 13
+    refused = client.get(URL + "?days=14")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "days: days must be at most 13, the horizon of the latest forecast run"
 
 
 def test_days_limits_the_forecast(fitted, client):
@@ -116,14 +134,15 @@ def test_days_limits_the_forecast(fitted, client):
 def test_live_sales_appear_beside_the_forecast(fitted, client):
     today = timezone.localdate()
     sales_record_batch(rows=[SaleRow(date=today, store_id=1, item_id=2, sales=7), SaleRow(today, 2, 2, 5)])
-    by_date = {p["date"]: p["actual"] for p in client.get(URL + "?store=1&item=2").json()["forecast"]}
-    assert by_date[today.isoformat()] == 7
-    by_date = {p["date"]: p["actual"] for p in client.get(URL + "?item=2").json()["forecast"]}
-    assert by_date[today.isoformat()] == 12
+    body = client.get(URL + "?store=1&item=2").json()
+    assert body["today"]["actual"] == 7
+    assert all(p["date"] > today.isoformat() and p["actual"] is None for p in body["forecast"])
+    assert client.get(URL + "?item=2").json()["today"]["actual"] == 12
     # A store-item with nothing sold yet on a day that has sales is 0; days to come are null.
-    by_date = {p["date"]: p["actual"] for p in client.get(URL + "?store=1&item=3").json()["forecast"]}
-    assert by_date[today.isoformat()] == 0
-    assert by_date[(today + timedelta(days=1)).isoformat()] is None
+    body = client.get(URL + "?store=1&item=3").json()
+    assert body["today"]["actual"] == 0
+    assert body["forecast"][0]["date"] == (today + timedelta(days=1)).isoformat()
+    assert body["forecast"][0]["actual"] is None
 
 
 BAD = [
@@ -160,8 +179,9 @@ def test_metrics_show_todays_forecast_beside_todays_actual(fitted, client):
     today = timezone.localdate().isoformat()
     for query, _level, _store, _item in LEVELS[:3]:
         prediction = client.get(URL + query).json()
-        # The history ends last week, so today lies inside the forecast horizon.
-        point = next(p for p in prediction["forecast"] if p["date"] == today)
+        # The forecast starts tomorrow; today's own forecast comes apart, for this KPI and the partial day.
+        point = prediction["today"]
+        assert point["date"] == today
         block = client.get("/api/sales/metrics" + query).json()["today"]
         assert block["date"] == today
         # The KPI is the expected sales (the mean, which adds up), not the median the chart draws.

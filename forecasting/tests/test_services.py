@@ -29,7 +29,9 @@ def test_a_refit_forecasts_every_series_over_the_horizon(small_history, settings
     last_day = DailyTotal.objects.order_by("-date").first().date
     assert run.training_end == last_day < timezone.localdate()
     assert SeriesForecast.objects.filter(run=run).count() == 1 + 2 + 3 + 6
-    expected_dates = [run.training_end + timedelta(days=i) for i in range(1, 15)]
+    # 14 days from tomorrow, and today (the history ends yesterday): today's expected sales pace its KPI.
+    assert run.training_end == timezone.localdate() - timedelta(days=1)
+    expected_dates = [run.training_end + timedelta(days=i) for i in range(1, 16)]
     for series in SeriesForecast.objects.filter(run=run):
         points = list(series.points.order_by("date"))
         assert [p.date for p in points] == expected_dates, series
@@ -84,7 +86,7 @@ def test_a_series_that_cannot_be_fitted_falls_back_and_is_recorded(db, tmp_path)
     series = SeriesForecast.objects.get(run=run, fallback=True)
     assert (series.level, series.store_id, series.item_id) == (Level.STORE_ITEM, 1, 1)
     assert "no sales in the last year" in series.fallback_reason
-    assert [p.yhat for p in series.points.all()] == [0.0] * 10
+    assert [p.yhat for p in series.points.all()] == [0.0] * 11  # today, then 10 days from tomorrow
     detail = selectors.forecast_detail(store=1, item=1, days=10)
     assert detail.model.fallback is True
     assert detail.model.seasonal_order == [0, 1, 0, 7]
@@ -200,7 +202,7 @@ def test_command_fits_chunks_in_parallel_processes(tmp_path, capsys, monkeypatch
     call_command("forecast", "--days", "5", "--workers", "2")
     run = selectors.forecast_run_latest()
     assert run.series_count == 1 + 3 + 10 + 30
-    assert ForecastPoint.objects.filter(series__run=run).count() == 44 * 5
+    assert ForecastPoint.objects.filter(series__run=run).count() == 44 * (1 + 5)  # today, then 5 days
     assert "44 series refitted" in capsys.readouterr().out
 
 

@@ -38,7 +38,7 @@ def test_a_worker_runs_the_refit_as_a_chord_of_chunks(tmp_path, celery_worker_pr
         time.sleep(0.5)
         run.refresh_from_db()
     assert run.status == ForecastRun.Status.COMPLETE, (run.error, celery_worker_process.log()[-3000:])
-    assert ForecastPoint.objects.filter(series__run=run).count() == 12 * 7
+    assert ForecastPoint.objects.filter(series__run=run).count() == 12 * (1 + 7)  # today, then 7 days from tomorrow
     assert set(run.summary) == {"total", "store", "item", "store_item"}
 
 
@@ -68,7 +68,7 @@ def test_stale_tasks_from_a_reset_database_are_dropped_and_a_fresh_run_completes
         run.refresh_from_db()
     log = celery_worker_process.log()
     assert run.status == ForecastRun.Status.COMPLETE, (run.error, log[-3000:])
-    assert ForecastPoint.objects.filter(series__run=run).count() == 12 * 7
+    assert ForecastPoint.objects.filter(series__run=run).count() == 12 * (1 + 7)  # today, then 7 days from tomorrow
     assert log.count("dropped: a stale task") == 4, log[-3000:]
     assert "Traceback" not in log
     assert "ERROR" not in log

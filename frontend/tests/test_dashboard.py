@@ -305,7 +305,12 @@ def test_the_forecast_chart_shows_its_bands_and_accuracy(fitted_forecast, api_to
     # Actual sales are drawn over the forecast as they arrive.
     page.wait_for_selector('#connection[data-status="live"]', timeout=WAIT_MS)
     today = page.evaluate("() => JSON.parse(document.getElementById('dashboard-bootstrap').textContent).today")
-    assert today in forecast_days
+    # The forecast starts tomorrow; today is drawn apart, as a partial day: its sales so far and what was
+    # expected by now, not the whole day's forecast.
+    assert api["today"]["date"] == today and forecast_days[0] > today
+    assert series["Forecast"][chart["x"].index(today)] is None
+    expected_now = series["Expected by now"][chart["x"].index(today)]
+    assert 0 <= expected_now <= api["today"]["mean"]
     before = series["Actual"][chart["x"].index(today)] or 0
     event = ingest(daphne_server, api_token, [{"store": 1, "item": 1, "quantity": 17}])
     page.wait_for_function(

@@ -2,14 +2,16 @@
 // and the model's measured accuracy. One series: the total, or one store and/or item when exactly one is selected.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, intervalBand, tokens } from "./chart.js";
-import { downloadCsv, el, fmtDay, fmtDec, fmtInt } from "./format.js";
+import { dayFraction, downloadCsv, el, fmtDay, fmtDec, fmtInt } from "./format.js";
 import { loader, panelState } from "./panel.js";
-import { batchShare, bootstrap, itemName, storeName } from "./state.js";
+import { batchShare, itemName, storeName } from "./state.js";
 
 const section = document.getElementById("forecast");
 const accuracyBox = section.querySelector("#forecast-accuracy");
 let chart = null;
 let data = null; // the predictions answer, with actuals updated live
+// The forecast starts tomorrow; today (its whole-day forecast and its actual so far) comes apart, as a partial day.
+const fittedDays = () => (data ? [...(data.today ? [data.today] : []), ...data.forecast] : []);
 
 const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 // Short names of the candidate models (the API's model.id); model.name has the long one.
@@ -40,8 +42,8 @@ function holidayText(m) {
 const gap = (a, b) => (a == null || b == null ? null : b - a);
 
 /** Today's actual is still filling up: label it "so far", so a low point reads as a partial day, not a collapse. */
-function partialToday(t, future) {
-  const actual = future.get(bootstrap.today)?.actual;
+function partialToday(t) {
+  const actual = data.today?.actual;
   if (actual == null) return undefined;
   return {
     silent: true,
@@ -49,23 +51,37 @@ function partialToday(t, future) {
     symbolSize: 10,
     itemStyle: { color: t.surface, borderColor: t.series[1], borderWidth: 2 },
     label: { show: true, position: "top", formatter: "today so far", color: t.muted },
-    data: [{ coord: [bootstrap.today, actual] }],
+    data: [{ coord: [data.today.date, actual] }],
   };
 }
+
+/** What today should have sold by now: the whole day's expected sales (the mean) times the share of the day gone. */
+const expectedByNow = (today) => Math.round((today.mean ?? today.yhat) * dayFraction(new Date()));
 
 function render() {
   const t = tokens();
   const base = baseOption(t);
   const history = new Map(data.actuals.map((a) => [a.date, a.sales]));
   const future = new Map(data.forecast.map((f) => [f.date, f]));
-  const dates = [...new Set([...history.keys(), ...future.keys()])].sort();
+  const today = data.today;
+  const dates = [...new Set([...history.keys(), ...(today ? [today.date] : []), ...future.keys()])].sort();
   const pick = (fn) => dates.map((d) => (future.has(d) ? fn(future.get(d)) : null));
   const band = (name, stack, lower, upper, color) =>
     intervalBand({ name, stack, color, lower: pick((f) => f[lower]), width: pick((f) => gap(f[lower], f[upper])) });
   chart.setOption(
     {
       ...base,
-      legend: { ...base.legend, data: ["History", "Forecast", "Actual", "80 % interval", "95 % interval"] },
+      legend: {
+        ...base.legend,
+        data: [
+          "History",
+          "Forecast",
+          "Actual",
+          ...(today ? ["Expected by now"] : []),
+          "80 % interval",
+          "95 % interval",
+        ],
+      },
       grid: { ...base.grid, bottom: 12 },
       tooltip: {
         ...base.tooltip,
@@ -74,9 +90,15 @@ function render() {
           const f = future.get(day);
           const lines = [`<b>${fmtDay(day)}</b>`];
           if (history.has(day)) lines.push(`Sales: <b>${fmtInt(history.get(day))}</b>`);
+          if (today && day === today.date) {
+            lines.push(
+              `Actual so far: <b>${fmtInt(today.actual ?? 0)}</b>`,
+              `Expected by now: <b>${fmtInt(expectedByNow(today))}</b>`,
+              `Expected for the whole day: ${fmtInt(today.mean ?? today.yhat)} (80 %: ${fmtInt(today.lower_80)} – ${fmtInt(today.upper_80)})`,
+            );
+          }
           if (f) {
-            if (f.actual != null)
-              lines.push(`Actual${day === bootstrap.today ? " so far" : ""}: <b>${fmtInt(f.actual)}</b>`);
+            if (f.actual != null) lines.push(`Actual: <b>${fmtInt(f.actual)}</b>`);
             lines.push(
               `Forecast: <b>${fmtInt(f.yhat)}</b>`,
               `80 %: ${fmtInt(f.lower_80)} – ${fmtInt(f.upper_80)}`,
@@ -133,7 +155,9 @@ function render() {
         {
           name: "Actual",
           type: "line",
-          data: pick((f) => f.actual),
+          data: dates.map((d) =>
+            today && d === today.date ? (today.actual ?? null) : (future.get(d)?.actual ?? null),
+          ),
           color: t.series[1],
           symbol: "circle",
           symbolSize: 7,
@@ -141,8 +165,23 @@ function render() {
           showAllSymbol: true,
           lineStyle: { width: 2 },
           z: 5,
-          markPoint: partialToday(t, future),
+          markPoint: partialToday(t),
         },
+        ...(today
+          ? [
+              {
+                // Today is a partial day: its whole-day forecast would read as a collapse next to the sales so far.
+                name: "Expected by now",
+                type: "scatter",
+                data: dates.map((d) => (d === today.date ? expectedByNow(today) : null)),
+                color: t.accent,
+                symbol: "diamond",
+                symbolSize: 10,
+                itemStyle: { color: t.surface, borderColor: t.accent, borderWidth: 2 },
+                z: 4,
+              },
+            ]
+          : []),
       ],
     },
     { notMerge: true },
@@ -203,7 +242,8 @@ function describe() {
 }
 
 function params(view) {
-  const p = { days: bootstrap.forecast_days };
+  // No `days`: the whole published horizon, which is a day shorter between midnight and the nightly refit.
+  const p = {};
   if (view.stores.length === 1) p.store = view.stores[0];
   if (view.items.length === 1) p.item = view.items[0];
   return p;
@@ -254,7 +294,7 @@ export const load = loader(section, async (signal, view) => {
 /** The forecast for `day` when the drawn series is exactly the selection (else null). */
 export function pointFor(day, view) {
   if (!data || view.stores.length > 1 || view.items.length > 1) return null;
-  return data.forecast.find((f) => f.date === day) ?? null;
+  return fittedDays().find((f) => f.date === day) ?? null;
 }
 
 /** A live batch adds its units for this series to that day's actual. */
@@ -263,7 +303,7 @@ export function applyBatch(event) {
   const s = data.series || {};
   const units = batchShare({ stores: s.store ? [s.store] : [], items: s.item ? [s.item] : [] }, event).total;
   if (!units) return;
-  const point = data.forecast.find((f) => f.date === event.date);
+  const point = fittedDays().find((f) => f.date === event.date);
   const past = data.actuals.find((a) => a.date === event.date);
   if (point) point.actual = (point.actual ?? 0) + units;
   else if (past) past.sales += units;
@@ -276,7 +316,7 @@ export function init() {
     if (!data) return;
     const rows = [
       ...data.actuals.map((a) => ({ date: a.date, actual: a.sales })),
-      ...data.forecast.map((f) => ({ ...f })),
+      ...fittedDays().map((f) => ({ ...f })),
     ];
     downloadCsv(
       "forecast.csv",
