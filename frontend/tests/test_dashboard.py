@@ -301,6 +301,7 @@ def test_the_forecast_chart_shows_its_bands_and_accuracy(fitted_forecast, api_to
     shown = re.search(r"SMAPE\s+([\d.]+)\s*%", accuracy)
     assert shown, accuracy
     assert float(shown.group(1)) == pytest.approx(api["accuracy"]["smape"], abs=0.05 + 1e-9)
+    assert re.fullmatch(r"\d+\.\d", shown.group(1)), accuracy  # always one decimal: "1.0 %", not "1 %"
     assert "seasonal naive" in accuracy.lower()
     # Actual sales are drawn over the forecast as they arrive.
     page.wait_for_selector('#connection[data-status="live"]', timeout=WAIT_MS)

@@ -2,7 +2,7 @@
 // and the model's measured accuracy. One series: the total, or one store and/or item when exactly one is selected.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, intervalBand, tokens } from "./chart.js";
-import { dayFraction, downloadCsv, el, fmtDay, fmtDec, fmtInt } from "./format.js";
+import { dayFraction, downloadCsv, el, fmtDay, fmtInt, fmtTenths } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { batchShare, itemName, storeName } from "./state.js";
 
@@ -204,18 +204,18 @@ function describe() {
   accuracyBox.replaceChildren(
     item(
       "SMAPE",
-      a.smape != null ? `${fmtDec(a.smape)} %` : "–",
+      a.smape != null ? `${fmtTenths(a.smape)} %` : "–",
       `symmetric mean absolute percentage error over the last ${a.holdout_days ?? "?"} held-out days`,
     ),
     item(
       "Seasonal naive",
-      a.naive_smape != null ? `${fmtDec(a.naive_smape)} %` : "–",
+      a.naive_smape != null ? `${fmtTenths(a.naive_smape)} %` : "–",
       "SMAPE of repeating last week's values: the baseline to beat",
     ),
     item("vs naive", better == null ? "–" : better >= 0 ? `${better} % better` : `${-better} % worse`),
     item(
       "Coverage 80/95",
-      a.coverage_80 != null ? `${fmtDec(a.coverage_80)} / ${fmtDec(a.coverage_95)} %` : "–",
+      a.coverage_80 != null ? `${fmtTenths(a.coverage_80)} / ${fmtTenths(a.coverage_95)} %` : "–",
       "share of held-out days inside each interval",
     ),
     item(

@@ -19,6 +19,9 @@ export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => HTML
 
 export const fmtInt = (n) => (n == null || Number.isNaN(n) ? "–" : integer.format(n));
 export const fmtDec = (n) => (n == null || Number.isNaN(n) ? "–" : decimal.format(n));
+const tenths = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+/** Accuracy figures (SMAPE, coverage) always to one decimal: "1.0", not "1", beside "12.3". */
+export const fmtTenths = (n) => (n == null || Number.isNaN(n) ? "–" : tenths.format(n));
 export const fmtCompact = (n) => (n == null ? "–" : compact.format(n));
 /** Numbers of a million and more in compact form ("539.7 M"), so a card never cuts them off; smaller ones in full.
  *  Show the exact figure (fmtInt) on hover wherever this is used. */
