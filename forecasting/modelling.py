@@ -778,13 +778,24 @@ def naive_candidates(*, y: np.ndarray, horizon: int) -> dict[str, CountForecast]
 
 
 def _arima_count(
-    *, y: np.ndarray, log_rate: np.ndarray, future_log_rate: np.ndarray, order, extra_sigma: float
+    *,
+    y: np.ndarray,
+    log_rate: np.ndarray,
+    future_log_rate: np.ndarray,
+    order,
+    extra_sigma: float,
+    closed: np.ndarray | None = None,
 ) -> tuple[CountForecast, object]:
     """ARIMA on log1p(y) - log1p(rate) over the last ARIMA_WINDOW_DAYS; the mean forecast
     back-transformed with a smearing estimate, the spread as NB overdispersion growing with the
-    ARIMA's own horizon variance."""
+    ARIMA's own horizon variance. `closed`: the days of y that were closures (forecast as zero on
+    their own), left out of the residual and of the spread."""
     rate = np.exp(log_rate)
     residual = np.log1p(y) - np.log1p(rate)
+    open_days = np.ones(len(y), dtype=bool) if closed is None else ~np.asarray(closed, dtype=bool)
+    # A closure is a residual of -log1p(rate): at a store's or the total's counts, one such day a year
+    # outweighed every other day's error in the spread (a 4.9 % daily sd where the errors were 2 %).
+    residual = np.where(open_days, residual, 0.0)
     window = residual[-ARIMA_WINDOW_DAYS:]
     model = _order_select(window) if order is None else _arima_fit(window, tuple(order))
     horizon = len(future_log_rate)
@@ -804,6 +815,8 @@ def _arima_count(
     fitted = (1 + rate[-len(window) :]) * np.exp(window - np.asarray(model.resid())) * smearing - 1
     fitted = np.maximum(fitted, 1e-9)
     observed = y[-len(window) :]
+    counted = open_days[-len(window) :]
+    observed, fitted = observed[counted], fitted[counted]
     phi_in = float(np.clip(np.sum((observed - fitted) ** 2 - fitted) / np.sum(fitted**2), 0.0, 4.0))
     phi = phi_in * ratio**2 + extra_sigma**2
     return CountForecast(mean=point, phi=phi), model
@@ -859,6 +872,7 @@ def candidates_fit(
                         future_log_rate=future_log_rate,
                         order=order if name == "pooled" or order is not None else None,
                         extra_sigma=design.extra_sigma,
+                        closed=closed_past[live],
                     )
                     if name == "calendar":
                         chosen_order = tuple(int(v) for v in model.order)

@@ -116,6 +116,19 @@ def test_a_closure_on_every_past_25_december_is_forecast_as_zero_and_the_rush_be
     assert rush.mean() > 1.3 * before.mean()
 
 
+def test_a_past_closure_does_not_widen_the_spread_of_a_busy_series():
+    # Poisson around 2,000 a day (no overdispersion), closed every 25 December, the last one inside the
+    # ARIMA's year: the closure is forecast as zero on its own, and must not count as a day the model
+    # missed by 2,000 (it made the spread of a store or the total several times its true width).
+    rng = np.random.default_rng(8)
+    days = pd.date_range("2014-01-01", "2016-11-30", freq="D")
+    total = _christmas_total(rng, days)
+    design, coef = _design(total, days)
+    assert design.closures == ("12-25",)
+    fit = modelling.candidates_fit(y=total, days=days, design=design, coef=coef, pooled_coef=coef, horizon=30)
+    assert float(np.mean(fit.forecasts["calendar"].phi)) < 0.0005  # Poisson: 0; with the closure counted: 0.0019
+
+
 def test_a_product_with_60_days_of_history_borrows_its_peers_shape():
     rng = np.random.default_rng(6)
     total = rng.poisson(5000 * WEEKDAY[YEARS.day_of_week] * _season(YEARS, peak_day=40, strength=0.3))
