@@ -276,6 +276,34 @@ def fitted_forecast(tmp_path):
     call_command("forecast", workers=1, verbosity=0)
 
 
+@pytest.fixture
+def us_holidays_forecast(tmp_path, settings):
+    """fitted_forecast's history, refitted with HOLIDAY_COUNTRY=US (read by the refit, which runs here)."""
+    from django.core.management import call_command
+
+    settings.HOLIDAY_COUNTRY = "US"
+    history_load(tmp_path, stores=1, items=1)
+    call_command("forecast", workers=1, verbosity=0)
+
+
+def test_the_forecast_panel_names_the_country_holidays_it_learnt(
+    us_holidays_forecast, api_token, daphne_server, browser
+):
+    model = daphne_server.get("/api/sales/predictions").json()["model"]
+    named = [h for h in model["holidays"] if "name" in h]
+    assert "Thanksgiving Day" in {h["name"] for h in named}, model["id"]
+    page = browser.page()
+    open_dashboard(page, daphne_server.url)
+    assert page.locator("#forecast").get_attribute("data-state") == "ready"
+    # The Holidays figure names its strongest effects; its tooltip lists every one, a country holiday by name.
+    title = page.locator("#forecast-accuracy div", has=page.locator("dt", has_text="Holidays")).get_attribute("title")
+    for holiday in named:
+        assert holiday["name"] in title
+    thanksgiving = next(h for h in named if h["name"] == "Thanksgiving Day")
+    assert f"Thanksgiving Day (next {thanksgiving['date']})" in title
+    assert page.errors == []
+
+
 def test_the_forecast_chart_shows_its_bands_and_accuracy(fitted_forecast, api_token, daphne_server, browser):
     api = daphne_server.get("/api/sales/predictions", params={"days": 30}).json()
     page = browser.page()
