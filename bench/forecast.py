@@ -109,7 +109,11 @@ def published_unseen(*, run, unseen: pd.DataFrame) -> dict[str, dict]:
     for level in (Level.STORE_ITEM, Level.ITEM, Level.STORE, Level.TOTAL):
         actual, forecasts = [], []
         for (store, item), rows in points[points["level"] == level].groupby(["store", "item"], dropna=False):
-            rows = rows.sort_values("date")
+            # The run may forecast more days than the unseen ones (today too, for a history ending yesterday).
+            days = (pd.to_datetime(rows["date"]) - first).dt.days
+            rows = rows[(days >= 0) & (days < UNSEEN_DAYS)].sort_values("date")
+            if len(rows) != UNSEEN_DAYS:
+                raise RuntimeError(f"{len(rows)} published days inside the {UNSEEN_DAYS} unseen ones")
             index = {
                 Level.STORE_ITEM: lambda d, s=store, i=item: (s, i, d),
                 Level.STORE: lambda d, s=store: (s, d),
