@@ -1,9 +1,10 @@
 """Reads of the sales history: row lists, aggregates and KPIs.
 
-Aggregates and KPIs read the smallest daily rollup that can answer the filters
-(see `_daily_source`), so no request scans the 913,000-row base table unless
-it filters by store and item at once (then the base table's indexes serve it).
-Nothing is cached: the rollups are kept in step by every write.
+Aggregates and KPIs read the smallest rollup that can answer the filters (see
+`rollup_for`: whole months from the monthly rollups, the days at either end from
+the daily ones), so no request scans the base table unless it filters by store and
+item at once (then its covering (store, item, date) index serves it). Nothing is
+cached: the rollups are kept in step by every write.
 """
 
 from __future__ import annotations
