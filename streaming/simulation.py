@@ -109,11 +109,15 @@ def profile_fit_frame(history: pd.DataFrame, *, end: pd.Timestamp | None = None)
 
 
 def _normalised(factors: pd.DataFrame) -> pd.DataFrame:
-    """Missing or non-finite factors become 1, then each row is scaled to average 1."""
+    """Missing or non-finite factors take the mean of the row's known ones (1 where none is known, as for a
+    product launched this year: no whole year to measure months by), then each row is scaled to average 1."""
     values = factors.to_numpy(dtype="float64")
-    values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
-    values = np.where(np.isnan(values), np.nanmean(values, axis=1, keepdims=True), values)
-    values = np.where(np.isnan(values), 1.0, values)
+    known = np.isfinite(values) & (values > 0)
+    counts = known.sum(axis=1, keepdims=True)
+    sums = np.where(known, values, 0.0).sum(axis=1, keepdims=True)
+    # Not np.nanmean: it warns "Mean of empty slice" on a row with nothing known.
+    means = np.divide(sums, counts, out=np.ones_like(sums), where=counts > 0)
+    values = np.where(known, values, means)
     values /= values.mean(axis=1, keepdims=True)
     return pd.DataFrame(values, index=factors.index, columns=factors.columns)
 
