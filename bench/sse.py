@@ -139,15 +139,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def measure(n: int, *, batches: int, gap: float, rows: list[tuple[int, int, int]]) -> dict:
+async def measure(
+    n: int, *, batches: int, gap: float, rows: list[tuple[int, int, int]], profile: Path | None = None
+) -> dict:
     server = DaphneProcess(
         # PUBLIC_READ: the bare clients below send no credentials (a wall screen's set-up).
         env={
             "DEBUG": "false",
             "PUBLIC_READ": "true",
             # One address opens them all: lift the stream caps past the benchmark's sizes.
-            "STREAMING_MAX_PER_CLIENT": "1000000",
-            "STREAMING_MAX_PER_PROCESS": "1000000",
+            "STREAMING_MAX_PER_CLIENT": "100000",
+            "STREAMING_MAX_PER_PROCESS": "100000",
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         },
         log_dir=LOG_DIR,
@@ -174,7 +176,27 @@ async def measure(n: int, *, batches: int, gap: float, rows: list[tuple[int, int
         write_ms: list[float] = []
         cpu_before = cpu_seconds(pid)
         own_before = time.process_time()
-        own_before = time.process_time()
+        profiler = None
+        if profile is not None:
+            # Daphne's own stacks while it fans the batches out (not while the streams connect).
+            out = profile / f"daphne-{n}.raw"
+            profiler = await asyncio.create_subprocess_exec(
+                "py-spy",
+                "record",
+                "-p",
+                str(pid),
+                "-d",
+                str(int(batches * gap) + 2),
+                "-r",
+                "250",
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            await asyncio.sleep(1.0)
         for _ in range(batches):
             t0 = time.monotonic()
             event = await asyncio.to_thread(services.sales_ingest, rows=rows)
@@ -187,6 +209,8 @@ async def measure(n: int, *, batches: int, gap: float, rows: list[tuple[int, int
                 break
             await asyncio.sleep(0.1)
         cpu_per_batch_ms = (cpu_seconds(pid) - cpu_before) / batches * 1000
+        if profiler is not None:
+            await profiler.wait()
         own_cpu_ms = (time.process_time() - own_before) / batches * 1000
         latencies = [
             (c.received[eid] - t0) * 1000 for c in clients for eid, t0 in published.items() if eid in c.received
@@ -292,7 +316,12 @@ def main() -> None:
     parser.add_argument(
         "--keep-going", action="store_true", help="go on past the latency limit until streams fail or batches are lost"
     )
+    parser.add_argument(
+        "--profile", type=Path, help="record Daphne with py-spy during each size's batches into DIR/daphne-N.raw"
+    )
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     event_sizes()
     if args.event_sizes_only:
         return
@@ -325,7 +354,7 @@ def main() -> None:
     show(reference)
     best = None
     for n in sizes:
-        result = asyncio.run(measure(n, batches=args.batches, gap=args.gap, rows=rows))
+        result = asyncio.run(measure(n, batches=args.batches, gap=args.gap, rows=rows, profile=args.profile))
         show(result)
         ok = result["p99"] < P99_LIMIT_MS and result["lost"] == 0 and result["connected"] == n
         if ok:
