@@ -202,6 +202,20 @@ def test_a_load_replaces_the_previous_history(tmp_path):
     assert Store.objects.count() == 3
 
 
+def test_a_full_load_leaves_the_history_vacuumed_for_index_only_scans(tmp_path):
+    # Enough rows for several heap pages; without the VACUUM none of them is marked all-visible.
+    load(write(tmp_path, csv_text(rows_for(days=200, stores=3, items=5))))
+    with connection.cursor() as cursor:
+        # relallvisible: the pages VACUUM last marked all-visible in the visibility map.
+        cursor.execute(
+            "SELECT pg_relation_size('sales_sale') / current_setting('block_size')::int, relallvisible "
+            "FROM pg_class WHERE oid = 'sales_sale'::regclass"
+        )
+        pages, all_visible = cursor.fetchone()
+    assert pages > 5
+    assert all_visible == pages
+
+
 def test_append_overwrites_existing_days_keeps_the_rest_and_recomputes_rollups(tmp_path):
     old = rows_for(days=10, stores=2, items=2, start=date(2017, 1, 1), seed=1)
     load(write(tmp_path, csv_text(old), "old.csv"))

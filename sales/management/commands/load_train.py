@@ -12,6 +12,7 @@ STAGE_LABELS = {
     "written": "rebuilding rollups",
     "rebuilt": "filling the days up to today with generated sales",
     "rollups": "committing",
+    "committed": "vacuuming (the visibility map, for index-only scans)",
 }
 
 
