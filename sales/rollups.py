@@ -38,9 +38,13 @@ def rollups_rebuild(*, cursor) -> None:
     for rollup in ROLLUPS:
         rows = "count(*)" if rollup.source == "sales_sale" else "sum(rows)"
         keys, exprs = ", ".join(rollup.keys), ", ".join(rollup.exprs)
+        # Written in date order, as later days arrive: a day's deltas then update rows that sit side by
+        # side (the monthly store-item rollup: one month of 30,490 series on a few hundred pages, not
+        # one page per series), in place (fillfactor, and no indexed column changes).
+        order = ", ".join(sorted(rollup.exprs, key=lambda expr: "date" not in expr))
         cursor.execute(
             f"INSERT INTO {rollup.table} ({keys}, sales, rows) "
-            f"SELECT {exprs}, sum(sales), {rows} FROM {rollup.source} GROUP BY {exprs}"
+            f"SELECT {exprs}, sum(sales), {rows} FROM {rollup.source} GROUP BY {exprs} ORDER BY {order}"
         )
 
 

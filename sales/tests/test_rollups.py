@@ -109,6 +109,27 @@ def test_rollups_equal_the_base_table_after_a_load_an_append_and_recorded_batche
     assert_answers_match_the_base_table(seed=3, stores=3, items=6)
 
 
+def test_a_full_load_writes_each_rollup_in_date_order(tmp_path):
+    # A date range then reads neighbouring pages, and a later day's deltas update neighbouring rows: at
+    # M5 size, in (item, date) order, 23 days of the daily item rollup sat on 33,661 pages (250 ms).
+    path = tmp_path / "train.csv"
+    sample_generate(path=path, stores=3, items=5, start=START, end=END, seed=4)
+    sales_load_csv(path=path, followups=False)
+    with connection.cursor() as cursor:
+        for table, column in (
+            ("sales_dailystoretotal", "date"),
+            ("sales_dailyitemtotal", "date"),
+            ("sales_dailytotal", "date"),
+            ("sales_monthlystoretotal", "month"),
+            ("sales_monthlyitemtotal", "month"),
+            ("sales_monthlystoreitemtotal", "month"),
+        ):
+            cursor.execute(f"SELECT {column} FROM {table} ORDER BY ctid")
+            on_disk = [row[0] for row in cursor.fetchall()]
+            assert len(on_disk) > 3
+            assert on_disk == sorted(on_disk), table
+
+
 def test_a_failed_append_leaves_the_rollups_as_they_were(tmp_path):
     path = tmp_path / "train.csv"
     sample_generate(path=path, stores=2, items=2, start=START, end=END, seed=4)
