@@ -93,6 +93,19 @@ def test_rollups_equal_the_base_table_after_a_load_an_append_and_recorded_batche
     assert summary.total_rows == len(base_rows(selectors.SalesFilters()))
     assert_answers_match_the_base_table(seed=2, stores=3, items=6)
 
+    # Days the history does not hold yet (the plain-insert path), for some series only.
+    later = tmp_path / "later.csv"
+    first_new = END + timedelta(days=5)
+    later.write_text(
+        "date,store,item,sales\n"
+        + "".join(
+            f"{first_new + timedelta(days=n)},{s},{i},{n + s + i}\n" for n in (0, 1) for s in (1, 2) for i in (1, 6)
+        )
+    )
+    summary = sales_load_csv(path=later, append=True, followups=False)
+    assert summary.total_rows == len(base_rows(selectors.SalesFilters()))
+    assert_answers_match_the_base_table(seed=4, stores=3, items=6)
+
     # Recorded batches (the ingest API and the live tick go this way): existing days and new ones.
     rng = random.Random(5)
     batch = [
