@@ -58,8 +58,8 @@ class Sale(models.Model):
             # answers from the index alone; a store filter reads the item's other stores too (ten at M5
             # size), which costs far less than the alternative's price on every write. Led by item and
             # date rather than by store and item: a day appended for every series (M5: 30,490) lands
-            # on one leaf page per item, 3,049 pages, instead of one per series (the append's index
-            # maintenance at M5 size: <<TBD>>).
+            # on one leaf page per item, 3,049 pages, instead of one per series (the append's insert
+            # at M5 size dirtied 2,428 pages instead of 34,031).
             models.Index(fields=["item", "date", "store"], include=["sales"], name="sale_item_date_store_idx"),
             # Only the generated rows (a few days and today in the demo): the page asks for the first one.
             models.Index(fields=["date"], condition=models.Q(generated=True), name="sale_generated_date_idx"),
