@@ -269,7 +269,6 @@ def statsforecast_reference(
     if done.returncode != 0:
         print(f"  statsforecast failed: {done.stderr.strip().splitlines()[-1:]}")
         return {}
-    out = {}
     for name, result in json.loads(done.stdout.strip().splitlines()[-1]).items():
         forecasts = [
             modelling.Forecast(
