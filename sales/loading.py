@@ -517,10 +517,10 @@ def tables_analyze(*, cursor) -> None:
 def tables_vacuum() -> None:
     """VACUUM the sales tables after a full load has committed (VACUUM cannot run inside a transaction).
 
-    It sets the visibility map. Until then an index-only scan (the covering store-item index, the rollups'
-    keys) still visits the heap page of every row it returns, and autovacuum's insert threshold (20 % of the
-    table) leaves a freshly loaded table unvacuumed until it has grown by a fifth. No dead rows are left
-    behind by the TRUNCATE and insert, so the indexes are not scanned: it costs one read of the heap."""
+    It sets the visibility map. Until then an index-only scan (the covering item index, the rollups' keys)
+    still visits the heap page of every row it returns. Autovacuum's insert trigger would get to the table too,
+    but only at its next round (autovacuum_naptime) and then in the background, while the first requests pay
+    for it. No dead rows are left behind by the TRUNCATE and insert, so the indexes are not scanned."""
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM sales_sale, {', '.join(rollups.TABLES)}")
 
