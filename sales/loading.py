@@ -469,13 +469,13 @@ def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> 
         f"""
         CREATE TEMPORARY TABLE {DELTA_TABLE} ON COMMIT DROP AS
         SELECT n.date, n.store_id, n.item_id, n.sales - coalesce(o.sales, 0) AS sales, (o.id IS NULL)::int AS rows
-        FROM ({_typed_select(layout, shift_days)}) AS n (date, store_id, item_id, sales)
+        FROM ({typed}) AS n (date, store_id, item_id, sales)
         LEFT JOIN sales_sale o USING (date, store_id, item_id)
         """
     )
     cursor.execute(
         f"""
-        INSERT INTO sales_sale (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}
+        INSERT INTO sales_sale (date, store_id, item_id, sales) {typed}
         ON CONFLICT (date, store_id, item_id) DO UPDATE SET sales = EXCLUDED.sales, generated = false
         """
     )
