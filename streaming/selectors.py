@@ -53,19 +53,10 @@ def events_after(*, after_id: int, limit: int = 500, before_id: int | None = Non
 
 
 def sales_event_summary(payload: dict[str, Any]) -> dict[str, Any]:
-    """The `sales` event as every stream gets it: the batch without its rows, with its units per
-    store and per item (`[[id, units], ...]`, by id, only those with units) and how many store-item
-    rows it had. Its size grows with the stores and items a batch touches, not with their product:
-    at M5 size (10 stores x 3,049 items) a whole day's batch is ~30 KB instead of ~1.2 MB."""
-    stores: dict[int, int] = {}
-    items: dict[int, int] = {}
-    for row in payload["rows"]:
-        stores[row["store"]] = stores.get(row["store"], 0) + row["quantity"]
-        items[row["item"]] = items.get(row["item"], 0) + row["quantity"]
+    """The `sales` event as every stream gets it (SalesEvent.summary), from a published payload:
+    the batch without its rows, with their breakdown (SalesEvent.breakdown)."""
     summary = {key: value for key, value in payload.items() if key != "rows"}
-    summary["row_count"] = len(payload["rows"])
-    summary["stores"] = [[store, units] for store, units in sorted(stores.items()) if units]
-    summary["items"] = [[item, units] for item, units in sorted(items.items()) if units]
+    summary.update(SalesEvent.breakdown([[row["store"], row["item"], row["quantity"]] for row in payload["rows"]]))
     return summary
 
 

@@ -127,6 +127,7 @@ def sales_event_record(
             interval_start=interval_start,
             rows=compact,
             total=total,
+            row_breakdown=SalesEvent.breakdown(compact),
         )
         if total:
             payload = event.payload()

@@ -94,3 +94,32 @@ def test_the_live_curve_before_the_page_opened_comes_from_the_event_log(client):
     curve = bootstrap_of(client.get("/"))["today_curve"]
     # 01:02 and 01:04 share the 01:00-01:05 slot; 03:00 opens the 03:00-03:05 slot.
     assert curve == [[round(65 / 60, 3), 12], [round(185 / 60, 3), 23]]
+
+
+@pytest.mark.django_db
+def test_the_feed_embeds_todays_batches_as_the_stream_sends_them_without_reading_their_rows(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from streaming.models import SalesEvent
+    from streaming.selectors import sales_event_summary
+    from streaming.services import sales_ingest
+
+    Store.objects.bulk_create([Store(id=1, name="Store 1"), Store(id=2, name="Store 2")])
+    Item.objects.bulk_create([Item(id=1, name="Item 1"), Item(id=4, name="Item 4")])
+    now = timezone.now()
+    events = [
+        sales_ingest(rows=[(1, 1, 2), (2, 4, 3), (2, 1, 1), (1, 4, 0)], timestamp=now - timedelta(minutes=2)),
+        sales_ingest(rows=[(2, 4, 5)], timestamp=now - timedelta(minutes=1)),
+    ]
+    # One logged before the breakdown was kept: it is derived from its rows.
+    SalesEvent.objects.filter(id=events[0].id).update(row_breakdown=None)
+
+    with CaptureQueriesContext(connection) as queries:
+        feed = bootstrap_of(client.get("/"))["recent_batches"]
+    expected = [sales_event_summary(SalesEvent.objects.get(id=event.id).payload()) for event in events]
+    assert feed == expected
+    assert feed[0] | {"row_count": 3, "stores": [[1, 2], [2, 4]], "items": [[1, 3], [4, 3]]} == feed[0]
+    batch_reads = [q["sql"] for q in queries if 'FROM "streaming_salesevent"' in q["sql"] and "ORDER BY" in q["sql"]]
+    assert batch_reads and all('"rows"' not in sql for sql in batch_reads), batch_reads
