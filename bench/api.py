@@ -20,8 +20,7 @@ Run by hand (not part of the tests), against a database you may overwrite:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/salesdb_api REDIS_URL=redis://127.0.0.1:6379/2 \\
         .venv/bin/python bench/api.py [--csv /tmp/train.csv] [--reload] [--runs 300] [--sql-runs 40] [--only-daphne]
 
-It loads the CSV first when sales_sale does not hold it (with `manage.py
-load_train`, or psql \\copy plus a rollup rebuild if that command is not usable).
+It loads the CSV first (with `manage.py load_train`) when sales_sale does not hold it.
 """
 
 from __future__ import annotations
@@ -57,18 +56,6 @@ from django.test import Client  # noqa: E402
 
 REFERENCE_SQL = "SELECT date, SUM(sales) FROM sales_sale GROUP BY date ORDER BY date"
 
-# Fallback loader: the whole file in one transaction (foreign keys are deferred to commit).
-PSQL_LOAD = r"""
-TRUNCATE sales_dailytotal, sales_dailystoretotal, sales_dailyitemtotal, sales_sale, sales_store, sales_item CASCADE;
-\copy sales_sale (date, store_id, item_id, sales) FROM '{csv}' WITH (FORMAT csv, HEADER true)
-INSERT INTO sales_store (id, name) SELECT DISTINCT store_id, 'Store ' || store_id FROM sales_sale;
-INSERT INTO sales_item (id, name) SELECT DISTINCT item_id, 'Item ' || item_id FROM sales_sale;
-INSERT INTO sales_dailytotal (date, sales) SELECT date, SUM(sales) FROM sales_sale GROUP BY date;
-INSERT INTO sales_dailystoretotal (date, store_id, sales) SELECT date, store_id, SUM(sales) FROM sales_sale GROUP BY date, store_id;
-INSERT INTO sales_dailyitemtotal (date, item_id, sales) SELECT date, item_id, SUM(sales) FROM sales_sale GROUP BY date, item_id;
-ANALYZE sales_sale; ANALYZE sales_dailytotal; ANALYZE sales_dailystoretotal; ANALYZE sales_dailyitemtotal;
-"""
-
 
 def data_rows(csv: Path) -> int:
     with csv.open("rb") as handle:
@@ -88,15 +75,8 @@ def data_load(csv: Path) -> None:
     if result.returncode == 0:
         print(f"loaded {csv} with manage.py load_train in {time.monotonic() - started:.1f} s")
         return
-    print(f"load_train not usable ({result.stderr.strip().splitlines()[-1:]}); loading with psql \\copy")
-    script = PSQL_LOAD.format(csv=str(csv).replace("'", "''"))
-    subprocess.run(
-        ["psql", "--no-psqlrc", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", settings.DATABASE_URL],
-        input=script,
-        text=True,
-        check=True,
-    )
-    print(f"loaded {csv} with psql \\copy + rollup rebuild in {time.monotonic() - started:.1f} s")
+    # No other loader to fall back on: a psql copy would leave the rollups the API reads empty or stale.
+    sys.exit(f"load_train failed, nothing to measure:\n{result.stderr.strip()}")
 
 
 # What the dashboard asks for on load, plus the probes; the static file is the floor.

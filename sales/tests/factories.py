@@ -14,7 +14,8 @@ from datetime import date, timedelta
 
 from django.db import connection
 
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales import rollups
+from sales.models import Item, Sale, Store
 from sales.services import SaleRow, sales_record_batch
 
 
@@ -57,11 +58,11 @@ def dataset_create(
 
 
 def sales_delete_all() -> None:
-    """Empty the sales tables (and, by CASCADE, any table of another app that refers
-    to stores or items). TRUNCATE rather than the ORM's delete: the ORM would walk
-    every related model in Python, including ones whose tables a test database
-    may not have yet."""
-    tables = [model._meta.db_table for model in (DailyTotal, DailyStoreTotal, DailyItemTotal, Sale, Store, Item)]
+    """Empty the sales tables, every rollup (named: some have no foreign key to cascade along) and, by
+    CASCADE, any table of another app that refers to stores or items. TRUNCATE rather than the ORM's
+    delete: the ORM would walk every related model in Python, including ones whose tables a test
+    database may not have yet."""
+    tables = [*rollups.TABLES, *(model._meta.db_table for model in (Sale, Store, Item))]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
@@ -122,11 +123,22 @@ def totals_by(rows: list[SaleRow], key) -> dict:
 
 
 def rollups_mismatches() -> list[str]:
-    """Every rollup row that differs from a fresh GROUP BY of sales_sale (units or row count), as
-    text; empty when every rollup is in step."""
+    """Every rollup row that differs from a fresh GROUP BY of sales_sale (units or row count), and
+    every sales or store-item rollup row naming a store or item that does not exist (those tables have
+    no foreign-key constraint in the database: the writers keep it true), as text; empty when every
+    rollup is in step."""
+    from django.db.models import Exists, OuterRef
+
+    from sales.models import Item, MonthlyStoreItemTotal, Sale, Store
     from sales.rollups import ROLLUPS
 
     problems = []
+    for model in (Sale, MonthlyStoreItemTotal):
+        orphans = model.objects.filter(
+            ~Exists(Store.objects.filter(pk=OuterRef("store_id")))
+            | ~Exists(Item.objects.filter(pk=OuterRef("item_id")))
+        )
+        problems += [f"{model._meta.db_table} names an unknown store or item: {row}" for row in orphans.values()[:5]]
     with connection.cursor() as cursor:
         for rollup in ROLLUPS:
             count = len(rollup.keys)

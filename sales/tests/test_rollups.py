@@ -198,3 +198,20 @@ def test_list_pages_count_from_the_rollups_and_are_right_at_the_edges(tmp_path, 
     assert page["results"] == rows[(last - 1) * size :]
     beyond = client.get(f"/api/sales?{query}&page_size={size}&page={last + 1}")
     assert beyond.status_code == 400 and beyond.json()["parameter"] == "page"
+
+
+def test_the_check_finds_a_sale_of_an_unknown_store():
+    """rollups_mismatches is what stands in for the foreign keys the sales tables do not have: it must see one."""
+    from django.db.models import ProtectedError
+
+    from sales.models import Sale, Store
+    from sales.tests.factories import items_create, stores_create
+
+    stores_create(ids=[2])
+    items_create(ids=[1])
+    sales_record_batch(rows=[SaleRow(date=START, store_id=2, item_id=1, sales=3)])
+    assert rollups_mismatches() == []
+    with pytest.raises(ProtectedError):  # the ORM still refuses to delete a store that has sales
+        Store.objects.filter(id=2).delete()
+    Sale.objects.create(date=START, store_id=99, item_id=1, sales=1)  # what no writer does: an unknown store
+    assert any("sales_sale names an unknown store or item" in problem for problem in rollups_mismatches())
