@@ -102,9 +102,8 @@ class SalesEvent(models.Model):
             "items": [[item, units] for item, units in sorted(items.items()) if units],
         }
 
-    def summary(self) -> dict:
-        """The `sales` event as every unfiltered stream gets it: the payload without its rows, with
-        their breakdown. Reads `rows` only for an event logged before `row_breakdown` existed."""
+    def _batch_fields(self) -> dict:
+        """What the payload and the summary share: the batch without its rows."""
         return {
             "id": self.id,
             "timestamp": self.timestamp.isoformat(),
@@ -112,18 +111,14 @@ class SalesEvent(models.Model):
             "source": self.source,
             "kind": self.kind,
             "total": self.total,
-            **(self.row_breakdown or self.breakdown(self.rows)),
         }
+
+    def summary(self) -> dict:
+        """The `sales` event as every unfiltered stream gets it: the payload without its rows, with
+        their breakdown. Reads `rows` only for an event logged before `row_breakdown` existed."""
+        return self._batch_fields() | (self.row_breakdown or self.breakdown(self.rows))
 
     def payload(self) -> dict:
         """The whole batch, rows included: the ingest answer, and what is published to the stream
         processes (each stream gets a summary of it, see streaming.selectors.sales_event_summary)."""
-        return {
-            "id": self.id,
-            "timestamp": self.timestamp.isoformat(),
-            "date": self.date.isoformat(),
-            "source": self.source,
-            "kind": self.kind,
-            "rows": [{"store": s, "item": i, "quantity": q} for s, i, q in self.rows],
-            "total": self.total,
-        }
+        return self._batch_fields() | {"rows": [{"store": s, "item": i, "quantity": q} for s, i, q in self.rows]}
