@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from sales import rollups
-from sales.models import Item, Sale, Store
+from sales.models import Item, MonthlyStoreItemTotal, Sale, Store
 from sales.services import SaleRow, sales_record_batch
 
 
@@ -127,11 +128,6 @@ def rollups_mismatches() -> list[str]:
     every sales or store-item rollup row naming a store or item that does not exist (those tables have
     no foreign-key constraint in the database: the writers keep it true), as text; empty when every
     rollup is in step."""
-    from django.db.models import Exists, OuterRef
-
-    from sales.models import Item, MonthlyStoreItemTotal, Sale, Store
-    from sales.rollups import ROLLUPS
-
     problems = []
     for model in (Sale, MonthlyStoreItemTotal):
         orphans = model.objects.filter(
@@ -140,7 +136,7 @@ def rollups_mismatches() -> list[str]:
         )
         problems += [f"{model._meta.db_table} names an unknown store or item: {row}" for row in orphans.values()[:5]]
     with connection.cursor() as cursor:
-        for rollup in ROLLUPS:
+        for rollup in rollups.ROLLUPS:
             count = len(rollup.keys)
             base_keys = ", ".join(f"b{n}" for n in range(count))
             roll_keys = ", ".join(f"r{n}" for n in range(count))
