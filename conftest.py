@@ -94,6 +94,24 @@ def api_client(viewer):
 
 
 @pytest.fixture
+def editor(db):
+    """A member of the editor group: reads as a viewer, and also loads data and manages alerts."""
+    from core.access import EDITOR_GROUP
+
+    return _user_in_group(username="editor", group=EDITOR_GROUP)
+
+
+@pytest.fixture
+def editor_client(editor):
+    """DRF's test client, logged in as an editor (a session)."""
+    from rest_framework.test import APIClient
+
+    logged_in = APIClient()
+    logged_in.force_login(editor)
+    return logged_in
+
+
+@pytest.fixture
 def anonymous_client():
     """No credentials at all (DRF's client: JSON bodies with format="json")."""
     from rest_framework.test import APIClient

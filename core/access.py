@@ -2,6 +2,8 @@
 
 - Reading (the dashboard, every read API, the live stream): a member of the `viewer` group, staff or a
   superuser; anyone at all when PUBLIC_READ is on (a wall screen on a trusted network).
+- Editing (loading data from the browser, managing alerts): a member of the `editor` group, staff or a
+  superuser. Editors read everything viewers read.
 - Writing sales (POST /api/sales/ingest): a member of the `ingest` group (or a superuser), by token.
   An ingest token cannot read, a viewer cannot write.
 - The admin: staff, with Django's own permissions.
@@ -26,8 +28,11 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 VIEWER_GROUP = "viewer"
+EDITOR_GROUP = "editor"
 INGEST_GROUP = "ingest"
-GROUPS = (VIEWER_GROUP, INGEST_GROUP)
+GROUPS = (VIEWER_GROUP, EDITOR_GROUP, INGEST_GROUP)
+# Membership of any of these lets a user read (an editor reads what a viewer reads).
+READER_GROUPS = (VIEWER_GROUP, EDITOR_GROUP)
 
 
 def user_can_read(*, user: Any) -> bool:
@@ -36,7 +41,7 @@ def user_can_read(*, user: Any) -> bool:
         return True
     if not (user.is_authenticated and user.is_active):
         return False
-    return user.is_staff or user.is_superuser or user.groups.filter(name=VIEWER_GROUP).exists()
+    return user.is_staff or user.is_superuser or user.groups.filter(name__in=READER_GROUPS).exists()
 
 
 async def user_can_read_async(*, user: Any) -> bool:
@@ -44,7 +49,15 @@ async def user_can_read_async(*, user: Any) -> bool:
         return True
     if not (user.is_authenticated and user.is_active):
         return False
-    return user.is_staff or user.is_superuser or await user.groups.filter(name=VIEWER_GROUP).aexists()
+    return user.is_staff or user.is_superuser or await user.groups.filter(name__in=READER_GROUPS).aexists()
+
+
+def user_can_edit(*, user: Any) -> bool:
+    """Whether `user` may load data and manage alerts: an editor, staff or a superuser (never by
+    PUBLIC_READ, which opens reading only)."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or user.is_superuser or user.groups.filter(name=EDITOR_GROUP).exists()
 
 
 def user_can_ingest(*, user: Any) -> bool:
@@ -66,6 +79,17 @@ class ReadAccess(BasePermission):
         # A method the view does not have gets its 405 (there is nothing behind it to protect);
         # a view that writes sets permissions of its own (IngestAccess).
         return not hasattr(view, request.method.lower())
+
+
+class EditAccess(BasePermission):
+    """Reads for readers (as ReadAccess), writes for editors and staff (user_can_edit)."""
+
+    message = "you may not change this: ask an administrator to add you to the editor group"
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return user_can_read(user=request.user)
+        return user_can_edit(user=request.user)
 
 
 class IngestAccess(BasePermission):

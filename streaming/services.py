@@ -174,9 +174,9 @@ def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> li
     latest = selectors.generated_interval_latest()
     if latest is not None and latest >= last_start:
         return []
-    profiles = selectors.profile_arrays()
+    profiles = _profile_arrays_ensure()
     if profiles is None:
-        logger.warning("tick_generate skipped: no profile (load history, then run profile_refresh)")
+        logger.warning("tick_generate skipped: no history to draw a profile from (load one first)")
         return []
     missed_from = _missed_from(latest=latest, last_start=last_start, seconds=seconds)
     missed = int((last_start - missed_from).total_seconds()) // seconds
@@ -197,6 +197,17 @@ def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> li
     if created:
         logger.info("tick_generate", extra={"events": created, "caught_up_intervals": missed})
     return created
+
+
+def _profile_arrays_ensure() -> simulation.ProfileArrays | None:
+    """The generator's profiles, fitted from the history first when there are none yet. A load that
+    queued no follow-ups (`--no-followups`, or a broker that was down) leaves none, and whether its
+    aligned gap fill fitted them depended on the weekday the history ended on: the generator's readiness
+    must not. None when there is no history at all."""
+    profiles = selectors.profile_arrays()
+    if profiles is None and profile_fit():
+        profiles = selectors.profile_arrays()
+    return profiles
 
 
 def _missed_from(*, latest: datetime | None, last_start: datetime, seconds: int) -> datetime:

@@ -143,3 +143,11 @@ def test_the_login_page_logs_a_viewer_in_and_back_to_where_they_were(data, djang
     assert browser.get("/api/stores").status_code == 200
     assert browser.post("/logout/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value}).status_code == 302
     assert browser.get("/api/stores").status_code == 401
+
+
+@pytest.mark.django_db
+def test_an_editor_reads_what_a_viewer_reads_and_may_edit(editor, viewer):
+    from core.access import user_can_edit, user_can_read
+
+    assert user_can_read(user=editor) and user_can_edit(user=editor)
+    assert user_can_read(user=viewer) and not user_can_edit(user=viewer)

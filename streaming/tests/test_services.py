@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
 from streaming import selectors, services
-from streaming.models import SalesEvent
+from config.testing import history_load
+from streaming.models import SalesEvent, SalesProfile
 
 NOW = datetime(2026, 11, 24, 11, 40, 30, tzinfo=UTC)
 
@@ -67,9 +69,31 @@ def test_a_late_tick_catches_up_the_missed_intervals_of_today_as_one_batch(small
 
 
 @pytest.mark.django_db
-def test_without_a_profile_the_tick_does_nothing():
+def test_without_a_history_the_tick_does_nothing():
     assert services.tick_generate(now=NOW) == []
     assert not SalesEvent.objects.exists()
+
+
+MONDAY = date(2026, 11, 23)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("weekday", range(7), ids=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+@pytest.mark.parametrize("clock", [time(0, 5), time(23, 55)], ids=["00:05", "23:55"])
+@override_settings(STREAMING_INTERVAL_SECONDS=3600)
+def test_a_history_loaded_without_followups_is_live_at_the_first_tick_on_any_day(tmp_path, weekday, clock):
+    """The sample ends on a Sunday: aligned to today on a Monday it ends yesterday and no day is filled,
+    so nothing fitted the generator's profile and the tick drew nothing. The tick fits it itself."""
+    now = datetime.combine(MONDAY + timedelta(days=weekday), clock, tzinfo=UTC)
+    with time_machine.travel(now, tick=False):
+        summary = history_load(tmp_path, stores=2, items=2).summary
+        assert summary.date_to < now.date()
+        ids = services.tick_generate(seed=1)
+    assert SalesProfile.objects.count() == 4
+    # The catch-up of the day so far, then the hour that just ended (at 00:05: yesterday's last hour).
+    assert len(ids) == 2
+    last_hour = now - timedelta(hours=1)
+    assert {event.date for event in SalesEvent.objects.filter(id__in=ids)} == {last_hour.date()}
 
 
 @pytest.mark.django_db
