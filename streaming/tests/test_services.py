@@ -8,9 +8,9 @@ from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
+from config.testing import history_load
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
 from streaming import selectors, services
-from config.testing import history_load
 from streaming.models import SalesEvent, SalesProfile
 
 NOW = datetime(2026, 11, 24, 11, 40, 30, tzinfo=UTC)
