@@ -47,7 +47,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from forecasting import modelling, services  # noqa: E402
+from forecasting import services  # noqa: E402
+from forecasting.accuracy import smape  # noqa: E402
+from forecasting.candidates import CANDIDATES  # noqa: E402
+from forecasting.counts import POINT_FIELDS, Forecast, count_bands  # noqa: E402
 from forecasting.models import ForecastPoint, Level, SeriesForecast  # noqa: E402
 from sales.sample import sample_generate  # noqa: E402
 from sales.services import sales_load_csv  # noqa: E402
@@ -122,7 +125,7 @@ def published_unseen(*, run, unseen: pd.DataFrame) -> dict[str, dict]:
                 Level.TOTAL: lambda d: d,
             }[level]
             actual.append(np.array([sums[level].get(index(d), 0) for d in range(len(rows))], dtype=float))
-            forecasts.append(modelling.Forecast(**{n: rows[n].to_numpy() for n in modelling.POINT_FIELDS}))
+            forecasts.append(Forecast(**{n: rows[n].to_numpy() for n in POINT_FIELDS}))
         out[level] = figures(actual, forecasts) | {"series": len(actual), "model": run.summary[level]["model"]}
     return out
 
@@ -152,11 +155,11 @@ def refit_timed(*, workers: int):
     return time.perf_counter() - began, run
 
 
-def figures(actual: list[np.ndarray], forecasts: list[modelling.Forecast]) -> dict:
+def figures(actual: list[np.ndarray], forecasts: list[Forecast]) -> dict:
     inside = {n: [] for n in (80, 95)}
     scores = []
     for a, f in zip(actual, forecasts, strict=True):
-        scores.append(modelling.smape(a, f.yhat))
+        scores.append(smape(a, f.yhat))
         for n in (80, 95):
             inside[n].append((a >= getattr(f, f"lower_{n}")) & (a <= getattr(f, f"upper_{n}")))
     return {
@@ -166,14 +169,14 @@ def figures(actual: list[np.ndarray], forecasts: list[modelling.Forecast]) -> di
     }
 
 
-def store_item_backtests(run) -> tuple[list, list[np.ndarray], dict[str, list[modelling.Forecast]]]:
-    keys, actual, by_candidate = [], [], {name: [] for name in modelling.CANDIDATES}
+def store_item_backtests(run) -> tuple[list, list[np.ndarray], dict[str, list[Forecast]]]:
+    keys, actual, by_candidate = [], [], {name: [] for name in CANDIDATES}
     for series in SeriesForecast.objects.filter(run=run, level=Level.STORE_ITEM).order_by("store_id", "item_id"):
         keys.append((series.store_id, series.item_id))
         actual.append(np.asarray(series.backtest["actual"]))
         candidates = services._candidates(series.backtest)
-        for name in modelling.CANDIDATES:
-            by_candidate[name].append(modelling.count_bands(candidates[name]))
+        for name in CANDIDATES:
+            by_candidate[name].append(count_bands(candidates[name]))
     return keys, actual, by_candidate
 
 
@@ -202,7 +205,7 @@ def auto_arima_reference(*, run, count: int, seed: int = 7) -> tuple[dict, float
         seconds.append(time.perf_counter() - began)
         actual.append(y[-holdout:])
         forecasts.append(
-            modelling.Forecast(
+            Forecast(
                 yhat=np.maximum(point, 0),
                 lower_80=c80[:, 0],
                 upper_80=c80[:, 1],
@@ -271,7 +274,7 @@ def statsforecast_reference(
         return {}
     for name, result in json.loads(done.stdout.strip().splitlines()[-1]).items():
         forecasts = [
-            modelling.Forecast(
+            Forecast(
                 yhat=np.maximum(np.asarray(result["yhat"][i]), 0),
                 **{b: np.asarray(result[b][i]) for b in ("lower_80", "upper_80", "lower_95", "upper_95")},
             )
@@ -314,7 +317,7 @@ def shape_bench(*, shape: str, seed: int, args, workdir: Path) -> dict:
         "seasonal_naive": "  seasonal naive",
         "last_year": "  same day last year",
     }
-    for name in modelling.CANDIDATES:
+    for name in CANDIDATES:
         rows.append((labels[name], figures(actual, by_candidate[name]), None))
     if args.statsforecast_python:
         for name, (f, sf_seconds) in statsforecast_reference(

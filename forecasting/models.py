@@ -27,7 +27,7 @@ class ForecastRun(models.Model):
     holdout_days = models.PositiveIntegerField(default=0)
     # Calendars (final and backtest), grids, scope, calibration factors per level.
     parameters = models.JSONField(default=dict)
-    # Level -> accuracy figures averaged over the level's series (see modelling.accuracy_compute).
+    # Level -> accuracy figures averaged over the level's series (see accuracy.accuracy_compute).
     summary = models.JSONField(default=dict)
     series_count = models.PositiveIntegerField(default=0)
     fallback_count = models.PositiveIntegerField(default=0)
@@ -74,7 +74,7 @@ class SeriesForecast(models.Model):
     own = models.JSONField(default=dict)  # every candidate's count forecast (mean, overdispersion)
     backtest = models.JSONField(default=dict)  # actual and every candidate's forecast over the holdout
     accuracy = models.JSONField(default=dict)
-    # The published model (its level's choice on the backtest: modelling.CANDIDATES) and why.
+    # The published model (its level's choice on the backtest: candidates.CANDIDATES) and why.
     model = models.CharField(max_length=20, blank=True)
     model_reason = models.TextField(blank=True)
     fitted_at = models.DateTimeField()

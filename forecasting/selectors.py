@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 from django.db.models import Max, Min
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -381,7 +380,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
 
 def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
     """The published model of a series: which candidate won its level's backtest, and what it learnt."""
-    from forecasting.modelling import CANDIDATE_NAMES
+    from forecasting.candidates import CANDIDATE_NAMES
 
     design = run.parameters.get("design", {})
     chosen = series.model or "calendar"
@@ -413,7 +412,7 @@ def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
 def _holidays_of(*, run: ForecastRun, series: SeriesForecast, chosen: str) -> list[HolidayEffect]:
     """The dated effects of the published model: the series' own (calendar), the total's shape that
     every series shares (pooled), none for a naive model."""
-    from forecasting.modelling import Design, holiday_effects
+    from forecasting.series_calendar import Design, holiday_effects
 
     design = run.parameters.get("design", {})
     if chosen == "calendar":
@@ -510,7 +509,3 @@ def forecast_level_summary(*, run: ForecastRun) -> list[dict]:
         if figures:
             rows.append({"level": level, **figures})
     return rows
-
-
-def forecast_dates(*, run: ForecastRun) -> pd.DatetimeIndex:
-    return pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D")

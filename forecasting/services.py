@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -21,8 +22,14 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from forecasting import modelling, pool
+from forecasting import pool
+from forecasting.accuracy import accuracy_compute, smape
+from forecasting.calibration import calibration_content
+from forecasting.candidates import CANDIDATES, candidates_fit, model_choose
+from forecasting.counts import CountForecast, count_bands, count_point
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
+from forecasting.pooled_calendar import FOURIER_PERIOD, SCALE_WINDOW_DAYS
+from forecasting.residual import ARIMA_WINDOW_DAYS, ORDER_GRID
 from forecasting.selectors import (
     SeriesKey,
     forecast_lead_days,
@@ -31,6 +38,7 @@ from forecasting.selectors import (
     series_history,
     series_keys_all,
 )
+from forecasting.series_calendar import Design, design_fit, prior_combine, shape_fit
 from sales.selectors import stores_items_unknown
 
 logger = logging.getLogger(__name__)
@@ -94,9 +102,9 @@ def forecast_run_start(
     if holdout < 7:
         holdout = 0
     parameters = _designs_fit(keys=keys, start=start, end=end, holdout=holdout) | {
-        "order_grid": [list(o) for o in modelling.ORDER_GRID],
-        "arima_window_days": modelling.ARIMA_WINDOW_DAYS,
-        "scale_window_days": modelling.SCALE_WINDOW_DAYS,
+        "order_grid": [list(o) for o in ORDER_GRID],
+        "arima_window_days": ARIMA_WINDOW_DAYS,
+        "scale_window_days": SCALE_WINDOW_DAYS,
         "order_reselect_days": ORDER_RESELECT_DAYS,
         "scope": {"stores": store_ids or None, "items": item_ids or None},
         "refit_series": len(refit),
@@ -173,16 +181,16 @@ def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int)
             continue
         days = all_days[: len(all_days) - cut]
         total = histories[SeriesKey(Level.TOTAL)][: len(days)]
-        design, total_coef = modelling.design_fit(days=days, total=total, country=settings.HOLIDAY_COUNTRY)
+        design, total_coef = design_fit(days=days, total=total, country=settings.HOLIDAY_COUNTRY)
         shapes = {_shape_name(SeriesKey(Level.TOTAL)): [float(c) for c in total_coef]}
         for key in parents:
             if key.level != Level.TOTAL:
-                coef = modelling.shape_fit(y=histories[key][: len(days)], days=days, design=design, prior=total_coef)
+                coef = shape_fit(y=histories[key][: len(days)], days=days, design=design, prior=total_coef)
                 shapes[_shape_name(key)] = [float(c) for c in coef]
         parameters[f"{name}design"] = design.as_dict()
         parameters[f"{name}shapes"] = shapes
-    design = modelling.Design.from_dict(parameters["design"])
-    parameters["exogenous"] = ["weekday", f"fourier({modelling.FOURIER_PERIOD}, k={design.fourier_k})", "trend"]
+    design = Design.from_dict(parameters["design"])
+    parameters["exogenous"] = ["weekday", f"fourier({FOURIER_PERIOD}, k={design.fourier_k})", "trend"]
     parameters["exogenous"] += [f"holiday {h}" for h in design.holidays]
     parameters["exogenous"] += [f"holiday {name} ({design.country})" for name, _dates in design.country_holidays]
     return parameters
@@ -242,8 +250,8 @@ def _in_scope(key: SeriesKey, *, store_ids: list[int] | None, item_ids: list[int
 
 def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None = None) -> int:
     """Fit (backtest, then final) each series of a chunk and store its model. Idempotent:
-    a retried chunk replaces its rows. A series that fails falls back to seasonal
-    naive inside modelling.series_fit; this never raises for one bad series.
+    a retried chunk replaces its rows. A series whose model cannot be fitted keeps its naive
+    candidates (candidates_fit); this never raises for one bad series.
     `run_started` (the run's started_at, ISO 8601) is given by queued tasks: see `_run_of_task`.
     Returns the number of series stored (0 for a stale task)."""
     from threadpoolctl import threadpool_limits
@@ -255,71 +263,94 @@ def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None
         logger.warning("forecast_chunk_fit run=%s status=%s skipped", run_id, run.status)
         return 0
     series_keys = [SeriesKey.from_list(k) for k in keys]
-    start, end, holdout = run.training_start, run.training_end, run.holdout_days
-    histories = series_history(keys=series_keys, start=start, end=end)
-    days = pd.date_range(start, end, freq="D")
-    fits = [("final", run.parameters["design"], run.parameters["shapes"], 0)]
-    if holdout:
-        fits.insert(0, ("backtest", run.parameters["backtest_design"], run.parameters["backtest_shapes"], holdout))
+    histories = series_history(keys=series_keys, start=run.training_start, end=run.training_end)
+    fits = _fits_of(run=run)
     previous = {} if run.parameters.get("reselect_orders") else _previous_orders(keys=series_keys)
     today = timezone.localdate()
-    rows = []
     # Chunks run side by side (worker processes, local pool): one BLAS/OpenMP thread each.
     with threadpool_limits(limits=1):
-        for key in series_keys:
-            began = time.perf_counter()
-            y = histories[key]
-            order, selected_on = previous.get(key, (None, None))
-            if _order_due(key=key, selected_on=selected_on, today=today):
-                order, selected_on = None, None
-            results = {}
-            for name, design_dict, shapes, cut in fits:
-                design = modelling.Design.from_dict(design_dict)
-                part, part_days = y[: len(y) - cut], days[: len(days) - cut]
-                total_coef = np.asarray(shapes["total"])
-                coef = modelling.shape_fit(y=part, days=part_days, design=design, prior=_prior(key, shapes))
-                results[name] = modelling.candidates_fit(
-                    y=part,
-                    days=part_days,
-                    design=design,
-                    coef=coef,
-                    pooled_coef=total_coef,
-                    horizon=cut or run.horizon_days,
-                    order=order,
-                )
-                if order is None and results[name].order is not None:
-                    order, selected_on = results[name].order, today
-            fit = results["final"]
-            if fit.fallback:
-                logger.warning("forecast fallback run=%s series=%r reason=%r", run.pk, str(key), fit.reason)
-            backtest = {}
-            if holdout:
-                backtest = {
-                    "actual": [float(v) for v in y[-holdout:]],
-                    "candidates": {n: f.as_dict() for n, f in results["backtest"].forecasts.items()},
-                    "fallback": results["backtest"].fallback,
-                }
-            rows.append(
-                SeriesForecast(
-                    run=run,
-                    level=key.level,
-                    store_id=key.store,
-                    item_id=key.item,
-                    order=list(fit.order) if fit.order else None,
-                    order_selected_on=selected_on if fit.order else None,
-                    fallback=fit.fallback,
-                    fallback_reason=fit.reason,
-                    info=fit.info | {"fit_seconds": round(time.perf_counter() - began, 3)},
-                    own={"candidates": {n: f.as_dict() for n, f in fit.forecasts.items()}},
-                    backtest=backtest,
-                    fitted_at=timezone.now(),
-                )
-            )
+        rows = [
+            _series_fit(run=run, key=key, y=histories[key], fits=fits, previous=previous.get(key), today=today)
+            for key in series_keys
+        ]
     with transaction.atomic():
         for key in series_keys:
             SeriesForecast.objects.filter(run=run, level=key.level, store_id=key.store, item_id=key.item).delete()
         SeriesForecast.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class _FitSpec:
+    """One of the two fits of every series: the backtest (history cut by the holdout) or the final."""
+
+    name: str
+    design: Design
+    shapes: dict[str, list[float]]
+    days: pd.DatetimeIndex
+    cut: int
+    horizon: int
+
+
+def _fits_of(*, run: ForecastRun) -> list[_FitSpec]:
+    """The run's fits, backtest first (when it has a holdout): its order choice is reused by the final."""
+    days = pd.date_range(run.training_start, run.training_end, freq="D")
+    parameters, holdout = run.parameters, run.holdout_days
+    fits = [_FitSpec("final", Design.from_dict(parameters["design"]), parameters["shapes"], days, 0, run.horizon_days)]
+    if holdout:
+        design = Design.from_dict(parameters["backtest_design"])
+        fits.insert(0, _FitSpec("backtest", design, parameters["backtest_shapes"], days[:-holdout], holdout, holdout))
+    return fits
+
+
+def _series_fit(
+    *, run: ForecastRun, key: SeriesKey, y: np.ndarray, fits: list[_FitSpec], previous: tuple | None, today: date
+) -> SeriesForecast:
+    """One series of a chunk: every candidate on the backtest and on the final fit, as a row to store.
+    `previous`: the (order, selected_on) of its latest run, reused while it is fresh (`_order_due`)."""
+    began = time.perf_counter()
+    order, selected_on = previous or (None, None)
+    if _order_due(key=key, selected_on=selected_on, today=today):
+        order, selected_on = None, None
+    results = {}
+    for fit_spec in fits:
+        part = y[: len(y) - fit_spec.cut]
+        coef = shape_fit(y=part, days=fit_spec.days, design=fit_spec.design, prior=_prior(key, fit_spec.shapes))
+        results[fit_spec.name] = candidates_fit(
+            y=part,
+            days=fit_spec.days,
+            design=fit_spec.design,
+            coef=coef,
+            pooled_coef=np.asarray(fit_spec.shapes["total"]),
+            horizon=fit_spec.horizon,
+            order=order,
+        )
+        if order is None and results[fit_spec.name].order is not None:
+            order, selected_on = results[fit_spec.name].order, today
+    fit = results["final"]
+    if fit.fallback:
+        logger.warning("forecast fallback run=%s series=%r reason=%r", run.pk, str(key), fit.reason)
+    backtest = {}
+    if "backtest" in results:
+        backtest = {
+            "actual": [float(v) for v in y[-run.holdout_days :]],
+            "candidates": {n: f.as_dict() for n, f in results["backtest"].forecasts.items()},
+            "fallback": results["backtest"].fallback,
+        }
+    return SeriesForecast(
+        run=run,
+        level=key.level,
+        store_id=key.store,
+        item_id=key.item,
+        order=list(fit.order) if fit.order else None,
+        order_selected_on=selected_on if fit.order else None,
+        fallback=fit.fallback,
+        fallback_reason=fit.reason,
+        info=fit.info | {"fit_seconds": round(time.perf_counter() - began, 3)},
+        own={"candidates": {n: f.as_dict() for n, f in fit.forecasts.items()}},
+        backtest=backtest,
+        fitted_at=timezone.now(),
+    )
 
 
 def _prior(key: SeriesKey, shapes: dict[str, list[float]]) -> np.ndarray | None:
@@ -334,7 +365,7 @@ def _prior(key: SeriesKey, shapes: dict[str, list[float]]) -> np.ndarray | None:
     item = shapes.get(_shape_name(SeriesKey(Level.ITEM, None, key.item)))
     if store is None or item is None:
         return total
-    return modelling.prior_combine(store=np.asarray(store), item=np.asarray(item), total=total)
+    return prior_combine(store=np.asarray(store), item=np.asarray(item), total=total)
 
 
 def _order_due(*, key: SeriesKey, selected_on: date | None, today: date) -> bool:
@@ -413,13 +444,13 @@ def forecast_run_finish(*, run_id: int, run_started: str | None = None) -> Forec
     return run
 
 
-Candidates = dict[str, modelling.CountForecast]
+Candidates = dict[str, CountForecast]
 
 
 def _candidates(data: dict) -> Candidates:
     """A series' candidate forecasts; a model that could not be fitted for it stands in as seasonal naive."""
-    stored = {name: modelling.CountForecast.from_dict(f) for name, f in data["candidates"].items()}
-    return {name: stored.get(name, stored["seasonal_naive"]) for name in modelling.CANDIDATES}
+    stored = {name: CountForecast.from_dict(f) for name, f in data["candidates"].items()}
+    return {name: stored.get(name, stored["seasonal_naive"]) for name in CANDIDATES}
 
 
 def _reconciled(forecasts: dict[SeriesKey, Candidates]) -> dict[SeriesKey, Candidates]:
@@ -440,15 +471,13 @@ def _reconciled(forecasts: dict[SeriesKey, Candidates]) -> dict[SeriesKey, Candi
     out = dict(forecasts)
     for key, candidates in forecasts.items():
         if key in sums:
-            out[key] = {
-                name: modelling.CountForecast(mean=sums[key][name], phi=f.phi) for name, f in candidates.items()
-            }
+            out[key] = {name: CountForecast(mean=sums[key][name], phi=f.phi) for name, f in candidates.items()}
     return out
 
 
 def _backtest_score(*, by_key: dict[SeriesKey, SeriesForecast]) -> tuple[dict, dict, dict]:
     """Score every candidate on every level's reconciled backtest, choose each level's model
-    (modelling.model_choose), calibrate the chosen model's intervals, and record each series'
+    (model_choose), calibrate the chosen model's intervals, and record each series'
     accuracy. Returns (choice per level, summary per level, calibrated content per level)."""
     backtest = _reconciled({key: _candidates(s.backtest) for key, s in by_key.items()})
     actual = {key: np.asarray(s.backtest["actual"]) for key, s in by_key.items()}
@@ -457,27 +486,27 @@ def _backtest_score(*, by_key: dict[SeriesKey, SeriesForecast]) -> tuple[dict, d
         levels.setdefault(key.level, []).append(key)
     scores = {
         level: {
-            name: float(np.mean([modelling.smape(actual[k], modelling.count_point(backtest[k][name])) for k in keys]))
-            for name in modelling.CANDIDATES
+            name: float(np.mean([smape(actual[k], count_point(backtest[k][name])) for k in keys]))
+            for name in CANDIDATES
         }
         for level, keys in levels.items()
     }
-    choice = modelling.model_choose(scores=scores)
+    choice = model_choose(scores=scores)
     summary, content = {}, {}
     for level, keys in levels.items():
         name = choice[level][0]
         content[level] = {
-            str(nominal): modelling.calibration_content(
+            str(nominal): calibration_content(
                 actual=[actual[k] for k in keys], forecasts=[backtest[k][name] for k in keys], nominal=nominal
             )
             for nominal in (80, 95)
         }
         figures = []
         for key in keys:
-            by_key[key].accuracy = modelling.accuracy_compute(
+            by_key[key].accuracy = accuracy_compute(
                 actual=actual[key],
-                forecast=modelling.count_bands(backtest[key][name]),
-                naive=modelling.count_bands(backtest[key]["seasonal_naive"]),
+                forecast=count_bands(backtest[key][name]),
+                naive=count_bands(backtest[key]["seasonal_naive"]),
             )
             figures.append(by_key[key].accuracy)
         summary[level] = {field: float(np.mean([f[field] for f in figures])) for field in figures[0]}
@@ -492,9 +521,9 @@ def _backtest_score(*, by_key: dict[SeriesKey, SeriesForecast]) -> tuple[dict, d
 
 
 def _points_of(
-    *, series: SeriesForecast, forecast: modelling.CountForecast, content: dict | None, run: ForecastRun
+    *, series: SeriesForecast, forecast: CountForecast, content: dict | None, run: ForecastRun
 ) -> list[ForecastPoint]:
-    bands = modelling.count_bands(forecast, content=content)
+    bands = count_bands(forecast, content=content)
     dates = pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D").date
     return [
         ForecastPoint(

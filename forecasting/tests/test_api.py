@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from forecasting import modelling, services
+from forecasting import services
+from forecasting.candidates import CANDIDATES
 from sales.services import SaleRow, sales_record_batch
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def _check_shape(fitted, client, query, level, store, item):
     assert set(first) == {"date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95", "actual"}
     assert body["today"]["date"] == today.isoformat() and set(body["today"]) == set(first)
     assert body["point"] == "median"
-    assert model["id"] in modelling.CANDIDATES and body["model_reason"]
+    assert model["id"] in CANDIDATES and body["model_reason"]
     for point in body["forecast"]:
         assert 0 <= point["lower_95"] <= point["lower_80"] <= point["yhat"] <= point["upper_80"] <= point["upper_95"]
 

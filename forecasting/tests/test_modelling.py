@@ -1,4 +1,4 @@
-"""The model and its figures, on hand-made series with known answers (no database)."""
+"""The numerics (pooled and per-series calendars, residual ARIMA, count forecasts, candidates, accuracy) on hand-made series with known answers (no database)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting import modelling
+from forecasting.accuracy import accuracy_compute, smape
+from forecasting.candidates import candidates_fit, model_choose, seasonal_naive
+from forecasting.counts import Forecast, count_bands, count_interval
+from forecasting.pooled_calendar import calendar_fit
+from forecasting.residual import arima_fit, order_select, white_noise_clear
+from forecasting.series_calendar import design_fit, shape_fit
 
 
 def test_smape_matches_the_competition_definition():
-    assert modelling.smape(np.array([0, 0]), np.array([0, 0])) == 0.0
+    assert smape(np.array([0, 0]), np.array([0, 0])) == 0.0
     # 200*|50-100|/(100+50) = 66.67; 200*|0-10|/(10+0) = 200; 0; mean over three days.
-    assert modelling.smape(np.array([100, 10, 5]), np.array([50, 0, 5])) == pytest.approx(
-        (200 * 50 / 150 + 200 + 0) / 3
-    )
+    assert smape(np.array([100, 10, 5]), np.array([50, 0, 5])) == pytest.approx((200 * 50 / 150 + 200 + 0) / 3)
 
 
 def test_accuracy_of_a_known_forecast_and_of_seasonal_naive():
@@ -24,17 +27,17 @@ def test_accuracy_of_a_known_forecast_and_of_seasonal_naive():
     week = np.array([10, 12, 14, 16, 18, 30, 40], dtype=float)
     history = np.tile(week, 10)
     actual = np.tile(week, 2)
-    naive = modelling.seasonal_naive(y=history, horizon=14)
+    naive = seasonal_naive(y=history, horizon=14)
     assert naive.yhat.tolist() == actual.tolist()
     # A forecast that is 10 % high everywhere, with intervals that hold half the days.
-    forecast = modelling.Forecast(
+    forecast = Forecast(
         yhat=actual * 1.1,
         lower_80=actual * np.where(np.arange(14) % 2 == 0, 0.9, 1.05),
         upper_80=actual * 1.2,
         lower_95=actual * 0.5,
         upper_95=actual * 1.5,
     )
-    figures = modelling.accuracy_compute(actual=actual, forecast=forecast, naive=naive)
+    figures = accuracy_compute(actual=actual, forecast=forecast, naive=naive)
     assert figures["smape"] == pytest.approx(200 * 0.1 / 2.1)
     assert figures["mae"] == pytest.approx(np.mean(actual) * 0.1)
     assert figures["coverage_80"] == pytest.approx(50.0)
@@ -53,9 +56,9 @@ def _poisson_series(days: pd.DatetimeIndex, *, level: float, seed: int = 1) -> n
 
 def test_calendar_chooses_yearly_terms_only_with_enough_history():
     days = pd.date_range(date(2015, 1, 1), periods=300, freq="D")
-    assert modelling.calendar_fit(days=days, total=_poisson_series(days, level=500)).fourier_k == 0
+    assert calendar_fit(days=days, total=_poisson_series(days, level=500)).fourier_k == 0
     days = pd.date_range(date(2014, 1, 1), periods=3 * 365, freq="D")
-    assert modelling.calendar_fit(days=days, total=_poisson_series(days, level=500)).fourier_k > 0
+    assert calendar_fit(days=days, total=_poisson_series(days, level=500)).fourier_k > 0
 
 
 YEARS = pd.date_range("2014-01-01", "2016-12-31", freq="D")
@@ -67,7 +70,7 @@ def _season(days: pd.DatetimeIndex, *, peak_day: float, strength: float) -> np.n
 
 
 def _design(total: np.ndarray, days: pd.DatetimeIndex = YEARS):
-    return modelling.design_fit(days=days, total=total)
+    return design_fit(days=days, total=total)
 
 
 def test_an_item_with_its_own_summer_peak_is_forecast_to_peak_in_summer():
@@ -76,8 +79,8 @@ def test_an_item_with_its_own_summer_peak_is_forecast_to_peak_in_summer():
     total = rng.poisson(3000 * WEEKDAY[YEARS.day_of_week] * _season(YEARS, peak_day=15, strength=0.4))
     design, total_coef = _design(total)
     y = rng.poisson(30 * WEEKDAY[YEARS.day_of_week] * _season(YEARS, peak_day=196, strength=0.5)).astype(float)
-    coef = modelling.shape_fit(y=y, days=YEARS, design=design, prior=total_coef)
-    fit = modelling.candidates_fit(y=y, days=YEARS, design=design, coef=coef, pooled_coef=total_coef, horizon=365)
+    coef = shape_fit(y=y, days=YEARS, design=design, prior=total_coef)
+    fit = candidates_fit(y=y, days=YEARS, design=design, coef=coef, pooled_coef=total_coef, horizon=365)
     future = pd.date_range("2017-01-01", periods=365, freq="D")
     month = np.asarray(future.month)
     own = fit.forecasts["calendar"].mean
@@ -104,12 +107,12 @@ def test_a_closure_on_every_past_25_december_is_forecast_as_zero_and_the_rush_be
     design, coef = _design(total, days)
     assert design.closures == ("12-25",)
     assert {"12-20", "12-21", "12-22", "12-23", "12-24"} <= set(design.holidays)
-    fit = modelling.candidates_fit(y=total, days=days, design=design, coef=coef, pooled_coef=coef, horizon=40)
+    fit = candidates_fit(y=total, days=days, design=design, coef=coef, pooled_coef=coef, horizon=40)
     future = pd.date_range("2016-12-01", periods=40, freq="D")
     for name, forecast in fit.forecasts.items():
         assert forecast.mean[future == "2016-12-25"][0] == 0.0, name
     own = fit.forecasts["calendar"]
-    bands = modelling.count_bands(own)
+    bands = count_bands(own)
     christmas = int(np.flatnonzero(future == "2016-12-25")[0])
     assert bands.yhat[christmas] == bands.upper_95[christmas] == 0.0
     rush, before = own.mean[christmas - 5 : christmas], own.mean[:14]
@@ -125,7 +128,7 @@ def test_a_past_closure_does_not_widen_the_spread_of_a_busy_series():
     total = _christmas_total(rng, days)
     design, coef = _design(total, days)
     assert design.closures == ("12-25",)
-    fit = modelling.candidates_fit(y=total, days=days, design=design, coef=coef, pooled_coef=coef, horizon=30)
+    fit = candidates_fit(y=total, days=days, design=design, coef=coef, pooled_coef=coef, horizon=30)
     assert float(np.mean(fit.forecasts["calendar"].phi)) < 0.0005  # Poisson: 0; with the closure counted: 0.0019
 
 
@@ -137,8 +140,8 @@ def test_a_product_with_60_days_of_history_borrows_its_peers_shape():
     y[-60:] = rng.poisson(
         20 * (WEEKDAY * 1.0)[YEARS.day_of_week[-60:]] * _season(YEARS[-60:], peak_day=40, strength=0.3)
     )
-    coef = modelling.shape_fit(y=y, days=YEARS, design=design, prior=total_coef)
-    fit = modelling.candidates_fit(y=y, days=YEARS, design=design, coef=coef, pooled_coef=total_coef, horizon=28)
+    coef = shape_fit(y=y, days=YEARS, design=design, prior=total_coef)
+    fit = candidates_fit(y=y, days=YEARS, design=design, coef=coef, pooled_coef=total_coef, horizon=28)
     assert not fit.fallback, fit.reason
     forecast = fit.forecasts["calendar"].mean
     future = pd.date_range("2017-01-01", periods=28, freq="D")
@@ -156,11 +159,9 @@ def test_slow_movers_intervals_cover_at_their_nominal_rate_over_a_long_backtest(
     for _ in range(16):
         rate = rng.uniform(0.3, 2.0) * WEEKDAY[YEARS.day_of_week]
         y = rng.poisson(rate).astype(float)
-        coef = modelling.shape_fit(y=y[:-90], days=YEARS[:-90], design=design, prior=total_coef)
-        fit = modelling.candidates_fit(
-            y=y[:-90], days=YEARS[:-90], design=design, coef=coef, pooled_coef=total_coef, horizon=90
-        )
-        bands = modelling.count_bands(fit.forecasts["calendar"])
+        coef = shape_fit(y=y[:-90], days=YEARS[:-90], design=design, prior=total_coef)
+        fit = candidates_fit(y=y[:-90], days=YEARS[:-90], design=design, coef=coef, pooled_coef=total_coef, horizon=90)
+        bands = count_bands(fit.forecasts["calendar"])
         actual = y[-90:]
         inside[80].append((actual >= bands.lower_80) & (actual <= bands.upper_80))
         inside[95].append((actual >= bands.lower_95) & (actual <= bands.upper_95))
@@ -171,12 +172,12 @@ def test_slow_movers_intervals_cover_at_their_nominal_rate_over_a_long_backtest(
 def test_count_intervals_round_to_the_nearest_content_not_up():
     # Poisson(1): [0, 1] holds 73.6 %, [0, 2] 92.0 %, [0, 3] 98.1 %: asked for 80 %, [0, 1] is nearest
     # (the smallest interval holding at least 80 % would be [0, 2]); asked for 97 %, [0, 3].
-    lower, upper = modelling.count_interval(np.array([1.0]), np.array([0.0]), content=0.8)
+    lower, upper = count_interval(np.array([1.0]), np.array([0.0]), content=0.8)
     assert (lower[0], upper[0]) == (0, 1)
-    lower, upper = modelling.count_interval(np.array([1.0]), np.array([0.0]), content=0.97)
+    lower, upper = count_interval(np.array([1.0]), np.array([0.0]), content=0.97)
     assert (lower[0], upper[0]) == (0, 3)
     # Large counts: the usual quantiles.
-    lower, upper = modelling.count_interval(np.array([10000.0]), np.array([0.0]), content=0.95)
+    lower, upper = count_interval(np.array([10000.0]), np.array([0.0]), content=0.95)
     assert 9790 <= lower[0] <= 9810 and 10190 <= upper[0] <= 10210
 
 
@@ -186,7 +187,7 @@ def test_each_level_publishes_the_store_items_model_unless_a_naive_one_beats_it_
         "item": {"calendar": 4.0, "pooled": 9.0, "seasonal_naive": 8.0, "last_year": 7.0},
         "total": {"calendar": 3.0, "pooled": 2.0, "seasonal_naive": 2.5, "last_year": 6.0},
     }
-    choice = modelling.model_choose(scores=scores)
+    choice = model_choose(scores=scores)
     assert choice["store_item"][0] == "calendar" and "calendar 12.00" in choice["store_item"][1]
     assert choice["item"][0] == "calendar" and "levels add up" in choice["item"][1]
     assert choice["total"][0] == "seasonal_naive" and "worse than seasonal_naive 2.50" in choice["total"][1]
@@ -203,7 +204,7 @@ def test_white_noise_in_closed_form_is_pmdarimas_own_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = ARIMA(order=(0, 0, 0), with_intercept=True, method="lbfgs", suppress_warnings=True).fit(y)
-    closed = modelling._arima_fit(y, (0, 0, 0))
+    closed = arima_fit(y, (0, 0, 0))
     assert closed.params() == pytest.approx(reference.params(), rel=1e-5)
     assert closed.aic() == pytest.approx(reference.aic(), rel=1e-6)
     assert closed.resid() == pytest.approx(reference.resid(), abs=1e-6)
@@ -217,16 +218,16 @@ def test_order_choice_skips_first_order_fits_only_where_they_cannot_win():
     # White noise: no AR(1)/MA(1) is fitted (the screen), and a full search would have chosen white noise too.
     rng = np.random.default_rng(11)
     noise = rng.normal(0, 1, 365)
-    assert modelling._white_noise_clear(noise)
-    chosen = modelling._order_select(noise)
+    assert white_noise_clear(noise)
+    chosen = order_select(noise)
     assert chosen.order == (0, 0, 0)
-    assert all(modelling._arima_fit(noise, order).aic() > chosen.aic() for order in ((1, 0, 0), (0, 0, 1)))
+    assert all(arima_fit(noise, order).aic() > chosen.aic() for order in ((1, 0, 0), (0, 0, 1)))
     # A clear AR(1): the screen lets the search run, and it finds an autoregressive model.
     ar = np.zeros(365)
     for t in range(1, 365):
         ar[t] = 0.5 * ar[t - 1] + noise[t]
-    assert not modelling._white_noise_clear(ar)
-    assert modelling._order_select(ar).order[0] >= 1
+    assert not white_noise_clear(ar)
+    assert order_select(ar).order[0] >= 1
 
 
 def test_a_level_step_before_the_end_does_not_widen_every_interval():
@@ -236,5 +237,5 @@ def test_a_level_step_before_the_end_does_not_widen_every_interval():
     rng = np.random.default_rng(9)
     step = np.where(np.arange(len(YEARS)) >= len(YEARS) - 150, 1.12, 1.0)
     total = rng.poisson(400 * WEEKDAY[YEARS.day_of_week] * step)
-    calendar = modelling.calendar_fit(days=YEARS, total=total)
+    calendar = calendar_fit(days=YEARS, total=total)
     assert calendar.extra_sigma < 0.02  # the step counted as error: 0.071

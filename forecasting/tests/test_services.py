@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from config.testing import history_load
-from forecasting import modelling, selectors, services
+from forecasting import selectors, services
+from forecasting.counts import CountForecast, count_point
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.selectors import SeriesKey
 from sales.models import DailyTotal
@@ -68,8 +69,8 @@ def test_a_refit_measures_itself_against_seasonal_naive(small_history):
     actual = np.array(series.backtest["actual"])
     assert len(actual) == 90
     # The stored figure is the SMAPE of the published model's backtest point (its median) against the actuals.
-    published = modelling.CountForecast.from_dict(series.backtest["candidates"][series.model])
-    point = modelling.count_point(published)
+    published = CountForecast.from_dict(series.backtest["candidates"][series.model])
+    point = count_point(published)
     assert series.accuracy["smape"] == pytest.approx(np.mean(200 * np.abs(point - actual) / (actual + point)))
     assert series.accuracy["smape"] < 25
 
