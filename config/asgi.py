@@ -20,6 +20,7 @@ django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() d
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
 from config.handlers import AsyncOnlyASGIHandler, ThreadReusingASGIHandler  # noqa: E402
+from core.limits import BodyCapMiddleware  # noqa: E402
 
 django_asgi_app = ThreadReusingASGIHandler()
 stream_asgi_app = AsyncOnlyASGIHandler(middleware=settings.STREAM_MIDDLEWARE)
@@ -32,4 +33,5 @@ async def http_application(scope, receive, send) -> None:
     await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": http_application})
+# Bodies over their route's cap are refused before the application reads them (core/limits.py).
+application = ProtocolTypeRouter({"http": BodyCapMiddleware(http_application)})

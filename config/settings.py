@@ -188,6 +188,10 @@ HOLIDAY_COUNTRY = env_holiday_country("HOLIDAY_COUNTRY")
 # POST /api/sales/ingest: the largest body taken (a JSON 413 past it). 8 MiB holds the 10,000 rows an
 # ingest may carry with room to spare, so a body of too many rows gets the row-limit message instead.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024, maximum=256 * 1024 * 1024)
+# Every request body: the largest one a route takes unless its app registers a cap of its own
+# (core.limits.body_cap_register; the ingest takes INGEST_MAX_BODY_BYTES). Past it a JSON 413, answered
+# before the body is read (config/serve.py).
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024, minimum=1024, maximum=1024 * 1024 * 1024)
 # Django's own cap on any body it reads: the largest one a view takes (core.api answers past it with a 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
