@@ -118,7 +118,16 @@ class CappedHTTPFactory(HTTPFactory):
         return protocol
 
 
+PROXY_HEADER_FLAGS = ("--proxy-headers", "--proxy-headers-host", "--proxy-headers-port")
+
+
 def main(argv: list[str]) -> None:
+    if flags := [arg for arg in argv if arg.split("=", 1)[0] in PROXY_HEADER_FLAGS]:
+        # Daphne would take the first X-Forwarded-For address, which the client writes.
+        sys.exit(
+            f"config.serve: {flags[0]} is not taken: the client's address comes from TRUSTED_PROXIES "
+            "(core/addresses.py), which believes X-Forwarded-For from the proxies named there only."
+        )
     # daphne.server.Server.run builds its factory from this module-level name.
     daphne_server.HTTPFactory = CappedHTTPFactory
     CommandLineInterface().run(argv)
