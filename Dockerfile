@@ -22,4 +22,4 @@ RUN python -m frontend.vendor \
     && mkdir -p /app/data && chown -R app:app /app/data
 USER app
 EXPOSE 8000
-CMD ["python", "-m", "daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "config.asgi:application"]
+CMD ["python", "-m", "config.serve", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

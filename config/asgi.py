@@ -20,6 +20,8 @@ django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application() d
 from django.conf import settings  # noqa: E402  (after Django is set up)
 
 from config.handlers import AsyncOnlyASGIHandler, ThreadReusingASGIHandler  # noqa: E402
+from core.addresses import ClientAddressMiddleware  # noqa: E402
+from core.limits import BodyCapMiddleware  # noqa: E402
 
 django_asgi_app = ThreadReusingASGIHandler()
 stream_asgi_app = AsyncOnlyASGIHandler(middleware=settings.STREAM_MIDDLEWARE)
@@ -32,4 +34,6 @@ async def http_application(scope, receive, send) -> None:
     await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": http_application})
+# The client's address from trusted proxies only (core/addresses.py), then bodies over their route's
+# cap refused before the application reads them (core/limits.py).
+application = ProtocolTypeRouter({"http": ClientAddressMiddleware(BodyCapMiddleware(http_application))})

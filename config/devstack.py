@@ -173,7 +173,7 @@ def run() -> int:
             ],
             # The forecast refit, on its own queue so it never delays a tick.
             [*worker, "-Q", "forecast", "-c", os.environ.get("CELERY_CONCURRENCY", "2"), "-n", "forecast@%h"],
-            [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers", "config.asgi:application"],
+            [PYTHON, "-m", "config.serve", "-b", host, "-p", str(port), "config.asgi:application"],
         ]
         # Each child leads its own process group, so stopping it also stops its pool and beat processes.
         # A developer's machine or container is often root; Celery's warning about it would be every start's noise.

@@ -7,6 +7,7 @@ variable and what was wrong with it, instead of a traceback deep in Django.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (`10.0.0.5, 172.16.0.0/12`), normalised
+    (`10.0.0.5/32`); empty when unset."""
+    networks = []
+    for part in env_list(name, []):
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {part!r} is not an IP address or network (e.g. 10.0.0.0/8).") from None
+    return networks
 
 
 def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:

@@ -21,6 +21,7 @@ from config.env import (
     env_holiday_country,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_timezone,
     env_url,
@@ -188,6 +189,10 @@ HOLIDAY_COUNTRY = env_holiday_country("HOLIDAY_COUNTRY")
 # POST /api/sales/ingest: the largest body taken (a JSON 413 past it). 8 MiB holds the 10,000 rows an
 # ingest may carry with room to spare, so a body of too many rows gets the row-limit message instead.
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 8 * 1024 * 1024, minimum=1024, maximum=256 * 1024 * 1024)
+# Every request body: the largest one a route takes unless its app registers a cap of its own
+# (core.limits.body_cap_register; the ingest takes INGEST_MAX_BODY_BYTES). Past it a JSON 413, answered
+# before the body is read (config/serve.py).
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024, minimum=1024, maximum=1024 * 1024 * 1024)
 # Django's own cap on any body it reads: the largest one a view takes (core.api answers past it with a 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
@@ -231,6 +236,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
 # Preload-list submission is a one-way commitment for the whole domain: the operator opts in, not us.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# The proxies (addresses or networks) whose X-Forwarded-For is believed: the client's address is the
+# last hop in it that is not one of them (core/addresses.py). Empty (the default): the address of the
+# connection itself, whatever a request claims. Every counter (logins, throttles, the stream cap) reads it.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
 # ---------------------------------------------------------------- access (core/access.py, README "Security")
 # Off: the dashboard, every read API and the live stream need a viewer (session or token). On: anyone
 # who reaches the server reads them (a wall screen on a trusted network); writing and the admin stay closed.
@@ -244,12 +254,21 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=1000)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=7 * 24 * 60))
-AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+# A user name and an address together: guessing from one address is stopped, and nobody can lock
+# another user out from an address of their own.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
 AXES_VERBOSE = False  # its own log lines at WARNING name the address; no banner at start-up
-# Daphne runs with --proxy-headers behind a proxy, so REMOTE_ADDR is already the client's address.
+# REMOTE_ADDR is the client's address as core.addresses resolved it (TRUSTED_PROXIES), nothing the client wrote.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 # ---------------------------------------------------------------- API
 REST_FRAMEWORK = {
@@ -267,9 +286,16 @@ REST_FRAMEWORK = {
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.AvailableAnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.AvailableAnonRateThrottle",
+        "core.throttling.AvailableUserRateThrottle",
+    ],
+    # The client is REMOTE_ADDR, resolved from TRUSTED_PROXIES (core/addresses.py); DRF reads no header.
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "6000/minute"),
+        # Per signed-in user (session or token): many times the dashboard's busiest minute (README).
+        "user": env_str("API_USER_RATE", "600/minute"),
         # Failed token authentications per client address: past it, a 429 until the window moves on.
         "token_failure": env_str("API_TOKEN_FAILURE_RATE", "10/minute"),
     },

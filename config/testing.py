@@ -158,7 +158,16 @@ class DaphneProcess(ManagedProcess):
         return httpx.request(method, f"{self.url}{path}", headers={**self.headers, **(headers or {})}, **kwargs)
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
+        return [
+            sys.executable,
+            "-m",
+            "config.serve",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "config.asgi:application",
+        ]
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -72,7 +72,7 @@ def _last_event_id(request: HttpRequest) -> int | None:
 
 def _stream_owner(request: HttpRequest) -> str:
     """Who the per-client cap counts: the signed-in user, or the address of an anonymous one
-    (REMOTE_ADDR: Daphne's --proxy-headers puts the client's there behind a proxy)."""
+    (REMOTE_ADDR: the address core.addresses resolved, from TRUSTED_PROXIES only)."""
     reader = getattr(request, "reader", None)
     if reader is not None and reader.is_authenticated:
         return f"user:{reader.pk}"

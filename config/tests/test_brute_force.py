@@ -90,7 +90,54 @@ def test_bad_tokens_are_throttled_per_client_and_a_good_one_works_again_after(an
     other.credentials(HTTP_AUTHORIZATION=f"Token {good}")
     assert other.get("/api/stores").status_code == 200
     # The window moved on (its counts are dropped rather than the test waiting): the good token works.
-    from django.core.cache import cache
-
-    cache.delete(TokenFailureThrottle().get_cache_key(guesser.get("/health").wsgi_request))
+    TokenFailureThrottle().failures_forget(guesser.get("/health").wsgi_request)
     assert guesser.get("/api/stores").status_code == 200
+
+
+def test_a_lock_is_per_user_and_address_so_another_user_there_still_signs_in(ana):
+    user_in_group_ensure(username="bo", group="viewer", password=PASSWORD)
+    shared = APIClient(REMOTE_ADDR="203.0.113.8")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(shared, "/login/", "wrong")
+    assert attempt(shared, "/login/", PASSWORD).status_code == 429
+    assert shared.post("/login/", {"username": "bo", "password": PASSWORD}).status_code == 302
+
+
+def test_failed_tokens_are_counted_atomically_from_many_threads_at_once(ana):
+    # A read-then-write count loses failures that land together; an increment does not.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.test import RequestFactory
+
+    from core.throttling import TokenFailureThrottle
+
+    request = RequestFactory().get("/api/stores", REMOTE_ADDR="203.0.113.10")
+    throttle = TokenFailureThrottle()
+    throttle.failures_forget(request)
+
+    def fail_five(_):
+        for _ in range(5):
+            TokenFailureThrottle().failure_record(request)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(fail_five, range(16)))
+    assert throttle.failures_count(request) == 80
+    assert throttle.retry_after(request) >= 1
+
+
+def test_signed_in_users_are_throttled_per_user(ana, monkeypatch):
+    from core.throttling import AvailableUserRateThrottle
+
+    monkeypatch.setattr(AvailableUserRateThrottle, "rate", "3/minute", raising=False)
+    token = access_token_ensure(user=ana)
+    first = APIClient(REMOTE_ADDR="198.51.100.20")
+    first.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert [first.get("/api/stores").status_code for _ in range(3)] == [200, 200, 200]
+    # The same user from elsewhere counts against the same budget; another user does not.
+    second = APIClient(REMOTE_ADDR="198.51.100.21")
+    second.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert second.get("/api/stores").status_code == 429
+    bo = user_in_group_ensure(username="bo", group="viewer")
+    other = APIClient(REMOTE_ADDR="198.51.100.20")
+    other.credentials(HTTP_AUTHORIZATION=f"Token {access_token_ensure(user=bo)}")
+    assert other.get("/api/stores").status_code == 200
