@@ -23,6 +23,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from core.registry import Registry
 from sales.models import (
     DailyItemTotal,
     DailyStoreTotal,
@@ -481,12 +482,7 @@ def _ranked(*, totals: dict[int, tuple[int, int]], by: GroupBy, names: dict[int,
 TODAY_FORECAST_KEYS = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
 # Forecasts belong to an app built on sales: it registers its reader here (in its AppConfig.ready),
 # so that sales never imports it. Called as provider(store_ids=, item_ids=, day=) -> dict with TODAY_FORECAST_KEYS.
-_today_forecast_provider: Callable[..., dict[str, Any]] | None = None
-
-
-def today_forecast_provider_register(provider: Callable[..., dict[str, Any]] | None) -> None:
-    global _today_forecast_provider
-    _today_forecast_provider = provider
+TODAY_FORECAST: Registry[Callable[..., dict[str, Any]]] = Registry("forecast of today")
 
 
 def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float | None]:
@@ -495,11 +491,10 @@ def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float
     forecast provider registered).
 
     The one place the metrics read forecasts from."""
-    if _today_forecast_provider is None:
+    provider = TODAY_FORECAST.one()
+    if provider is None:
         return dict.fromkeys(TODAY_FORECAST_KEYS)
-    forecast = _today_forecast_provider(
-        store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day
-    )
+    forecast = provider(store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day)
     return {key: forecast[key] for key in TODAY_FORECAST_KEYS}
 
 

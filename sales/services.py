@@ -13,9 +13,9 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from config.celery import app as celery_app
+from core.registry import Registry
 from sales import loading, rollups
 from sales.loading import LoadError, LoadProblem
 from sales.models import DailyTotal, Item, Store
@@ -91,22 +91,17 @@ FOLLOWUP_BROKER_TIMEOUT = 2.0
 # sales imports none of the apps built on it. Called inside the load's transaction as
 # fill(start=, end=) -> the days it filled, [start, end] inclusive, with generated sales.
 GapFill = Callable[..., list[date]]
-GAP_FILL: dict[str, GapFill | str] = {}
-
-
-def history_gap_fill_register(fill: GapFill | str) -> None:
-    """Fill the days between an aligned load and today with `fill` (a function or its dotted path)."""
-    GAP_FILL["fill"] = fill
+GAP_FILL: Registry[GapFill] = Registry("history gap filler")
 
 
 def history_gap_fill(*, after: date) -> list[date]:
     """Fill the days after `after` up to yesterday that have no sales with generated ones (registered
     filler; none registered: nothing). Returns the days filled."""
     start, end = after + timedelta(days=1), timezone.localdate() - timedelta(days=1)
-    fill = GAP_FILL.get("fill")
+    fill = GAP_FILL.one()
     if fill is None or start > end:
         return []
-    return (import_string(fill) if isinstance(fill, str) else fill)(start=start, end=end)
+    return fill(start=start, end=end)
 
 
 # A demo left off for longer than this is not caught up day by day: reload it (`load_train --align-to-today`).

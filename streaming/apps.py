@@ -6,9 +6,9 @@ class StreamingConfig(AppConfig):
     verbose_name = "Live sales stream"
 
     def ready(self) -> None:
-        from core.health import health_check_register
-        from sales.services import history_gap_fill_register
+        from core.health import HEALTH_CHECKS
+        from sales.services import GAP_FILL
 
-        health_check_register("stream", "streaming.selectors.stream_health")
+        HEALTH_CHECKS.register("stream", "streaming.selectors.stream_health")
         # A load aligned to today fills the days up to it from the live generator's profile.
-        history_gap_fill_register("streaming.services.history_gap_fill")
+        GAP_FILL.register("streaming", "streaming.services.history_gap_fill")
