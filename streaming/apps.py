@@ -7,8 +7,10 @@ class StreamingConfig(AppConfig):
 
     def ready(self) -> None:
         from core.health import HEALTH_CHECKS
+        from core.schedules import PERIODIC_SCHEDULES
         from sales.services import GAP_FILL
 
         HEALTH_CHECKS.register("stream", "streaming.selectors.stream_health")
         # A load aligned to today fills the days up to it from the live generator's profile.
         GAP_FILL.register("streaming", "streaming.services.history_gap_fill")
+        PERIODIC_SCHEDULES.register("streaming", "streaming.tasks.periodic_schedules")
