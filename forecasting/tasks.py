@@ -12,6 +12,7 @@ import logging
 
 from celery import chord, shared_task
 
+from core.queueing import task_enqueue_or_warn
 from core.schedules import Crontab, Schedule
 from forecasting import services
 
@@ -84,6 +85,12 @@ def forecast_run_failed(*args, run_id: int, run_started: str | None = None) -> N
     services.forecast_run_fail(
         run_id=run_id, run_started=run_started, error="a chunk of series failed; see the worker log"
     )
+
+
+def forecast_refit_after_load(**_signal) -> None:
+    """Receiver of sales.signals.history_loaded. A refit still running on the old history is superseded:
+    it would mix old and new data."""
+    task_enqueue_or_warn(forecast_refit_all, kwargs={"supersede_running": True})
 
 
 def periodic_schedules() -> dict[str, Schedule]:

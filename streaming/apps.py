@@ -9,8 +9,11 @@ class StreamingConfig(AppConfig):
         from core.health import HEALTH_CHECKS
         from core.schedules import PERIODIC_SCHEDULES
         from sales.services import GAP_FILL
+        from sales.signals import history_loaded
+        from streaming.tasks import profile_refresh_after_load
 
         HEALTH_CHECKS.register("stream", "streaming.selectors.stream_health")
         # A load aligned to today fills the days up to it from the live generator's profile.
         GAP_FILL.register("streaming", "streaming.services.history_gap_fill")
         PERIODIC_SCHEDULES.register("streaming", "streaming.tasks.periodic_schedules")
+        history_loaded.connect(profile_refresh_after_load, dispatch_uid="streaming.profile_refresh_after_load")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from core.queueing import task_enqueue_or_warn
 from core.schedules import Crontab, Schedule
 from streaming import services
 
@@ -28,6 +29,11 @@ def profile_refresh() -> int:
     fitted = services.profile_fit()
     services.events_prune(older_than_days=settings.STREAMING_EVENT_RETENTION_DAYS)
     return fitted
+
+
+def profile_refresh_after_load(**_signal) -> None:
+    """Receiver of sales.signals.history_loaded: the profiles follow the new history."""
+    task_enqueue_or_warn(profile_refresh)
 
 
 def periodic_schedules() -> dict[str, Schedule]:
