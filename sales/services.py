@@ -83,7 +83,7 @@ GapFill = Callable[..., list[date]]
 GAP_FILL: Registry[GapFill] = Registry("history gap filler")
 
 
-def history_gap_fill(*, after: date) -> list[date]:
+def history_gap_fill_after(*, after: date) -> list[date]:
     """Fill the days after `after` up to yesterday that have no sales with generated ones (registered
     filler; none registered: nothing). Returns the days filled."""
     start, end = after + timedelta(days=1), timezone.localdate() - timedelta(days=1)
@@ -105,7 +105,7 @@ def history_gap_fill_since_last(*, max_days: int = GAP_FILL_MAX_DAYS) -> list[da
     last = DailyTotal.objects.filter(date__lt=today).aggregate(last=Max("date"))["last"]
     if last is None or (today - last).days - 1 > max_days:
         return []
-    return history_gap_fill(after=last)
+    return history_gap_fill_after(after=last)
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def sales_load_csv(
     and the daily rollups are rebuilt from sales_sale. With `align_to_today`
     every date moves by the whole number of weeks that puts the last one in the
     week before today (`timezone.localdate()`, the TIME_ZONE setting), and the days
-    between it and today are filled with generated sales (`history_gap_fill`), so
+    between it and today are filled with generated sales (`history_gap_fill_after`), so
     the history runs up to today without a hole.
 
     `progress(stage, rows)` is called while the file streams in ("reading") and
@@ -190,7 +190,7 @@ def sales_load_csv(
         generated_days = []
         if align_to_today:
             stage("rebuilt", rows)
-            generated_days = history_gap_fill(after=date.fromisoformat(last) + timedelta(days=shift_days))
+            generated_days = history_gap_fill_after(after=date.fromisoformat(last) + timedelta(days=shift_days))
             if generated_days:
                 cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
                 total_rows = cursor.fetchone()[0]

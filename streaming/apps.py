@@ -14,6 +14,6 @@ class StreamingConfig(AppConfig):
 
         HEALTH_CHECKS.register("stream", "streaming.selectors.stream_health")
         # A load aligned to today fills the days up to it from the live generator's profile.
-        GAP_FILL.register("streaming", "streaming.services.history_gap_fill")
+        GAP_FILL.register("streaming", "streaming.services.history_days_generate")
         PERIODIC_SCHEDULES.register("streaming", "streaming.tasks.periodic_schedules")
         history_loaded.connect(profile_refresh_after_load, dispatch_uid="streaming.profile_refresh_after_load")

@@ -21,7 +21,7 @@ def test_forecasting_provides_the_metrics_forecast_of_today():
 
 
 def test_streaming_fills_the_gap_after_an_aligned_load():
-    assert services.GAP_FILL.one() is streaming_services.history_gap_fill
+    assert services.GAP_FILL.one() is streaming_services.history_days_generate
 
 
 def test_a_registry_imports_a_path_when_it_is_used_and_keeps_the_order():
