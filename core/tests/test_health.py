@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from config.testing import free_port
 from core import health
 from core.registry import Registry
+from core.testing import free_port
 
 CORE_CHECKS = {"database": "core.health.database_health", "redis": "core.health.redis_health"}
 

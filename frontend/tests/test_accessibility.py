@@ -67,7 +67,7 @@ def test_the_dashboard_with_a_forecast_has_no_serious_violations(fitted_forecast
 def fitted_forecast(tmp_path):
     from django.core.management import call_command
 
-    from config.testing import history_load
+    from core.testing import history_load
 
     history_load(tmp_path, stores=1, items=1)
     call_command("forecast", workers=1, verbosity=0)

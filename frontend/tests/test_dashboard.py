@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from config.testing import history_load, in_thread, screenshot
+from core.testing import history_load, in_thread, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -442,8 +442,8 @@ def test_store_names_in_chart_tooltips_stay_text(sample_sales, daphne_server, br
 @pytest.fixture
 def server_without_redis(django_db_setup, viewer_token, tmp_path):
     """A real Daphne whose REDIS_URL points at a port where nothing listens: the broker is away."""
-    from config.devstack import free_port
-    from config.testing import DaphneProcess
+    from core.devstack import free_port
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(
         log_dir=tmp_path,

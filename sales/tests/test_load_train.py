@@ -24,7 +24,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from config.testing import free_port, process_env
+from core.testing import free_port, process_env
 from sales.loading import database_error_problem
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
 from sales.services import sales_load_csv

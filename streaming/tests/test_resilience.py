@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.test import override_settings
 
-from config.testing import DaphneProcess, free_port
+from core.testing import DaphneProcess, free_port
 from streaming import services
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

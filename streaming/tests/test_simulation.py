@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from config.testing import history_load
+from core.testing import history_load
 from streaming import selectors, services, simulation
 
 INTERVALS_PER_DAY = 96  # 15-minute ticks: the daily sum of many small draws is what is checked

