@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from frontend.tests.test_dashboard import READY, WAIT_MS
+from frontend.tests.dashboard_page import READY, WAIT_MS, ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,8 +52,6 @@ def check_every_layout(browser, url: str) -> None:
 
 
 def test_the_dashboard_without_a_forecast_has_no_serious_violations(sample_sales, api_token, daphne_server, browser):
-    from frontend.tests.test_dashboard import ingest
-
     # A batch on the feed, so its list is there to be checked.
     ingest(daphne_server, api_token, [{"store": 1, "item": 1, "quantity": 12}, {"store": 2, "item": 3, "quantity": 7}])
     check_every_layout(browser, daphne_server.url)
