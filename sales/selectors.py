@@ -110,6 +110,20 @@ def _ids_present(model: type[models.Model], column: str, ids: frozenset[int]) ->
     return frozenset(model.objects.filter(**{f"{column}__in": ids}).values_list(column, flat=True).distinct())
 
 
+@dataclass(frozen=True)
+class HistorySpan:
+    """The first and last day with any sales; both None when the history is empty."""
+
+    first: date | None
+    last: date | None
+
+
+def history_span() -> HistorySpan:
+    """The days the history runs over (from the daily rollup)."""
+    span = DailyTotal.objects.aggregate(first=Min("date"), last=Max("date"))
+    return HistorySpan(first=span["first"], last=span["last"])
+
+
 def generated_first_day() -> date | None:
     """The first day with generated sales (Sale.generated), None when every sale is reported."""
     return Sale.objects.filter(generated=True).aggregate(first=models.Min("date"))["first"]
