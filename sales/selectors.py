@@ -144,7 +144,7 @@ def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
 def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
     """The whole daily history as DataFrames (date as datetime64, store, item, sales as int64), each holding
     every row of a run of items (all their stores), about `max_rows` rows at most: whole series, in
-    bounded memory whatever the history's size (M5's 59 M rows in one frame would take ~15 GB).
+    bounded memory whatever the history's size (tens of millions of rows in one frame would take many GB).
 
     Read with COPY ... TO STDOUT and parsed by pandas: an ORM iteration over tens of millions of rows
     costs minutes in Python objects alone."""
@@ -298,7 +298,7 @@ def history_keys() -> HistoryKeys:
             .distinct()
         ),
         # From the monthly store-item rollup (60 rows a pair for five years), not a DISTINCT over every
-        # sales row: at M5 size that was a scan of 59 M rows at the start of every refit.
+        # sales row, which on tens of millions of rows was a long scan at the start of every refit.
         pairs=sorted(
             MonthlyStoreItemTotal.objects.filter(rows__gt=0).order_by().values_list("store_id", "item_id").distinct()
         ),
