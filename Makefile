@@ -24,10 +24,10 @@ $(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 	touch $(STAMP)
 
 run: install
-	$(PY) -m config.devstack run
+	$(PY) -m core.devstack run
 
 test: install
-	$(PY) -m config.devstack test $(PYTEST_ARGS)
+	$(PY) -m core.devstack test $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -39,7 +39,7 @@ lint-js: install
 	npm run --silent lint
 
 bench: install
-	for b in load api sse forecast page; do $(PY) -m config.devstack exec $(PY) bench/$$b.py || exit 1; done
+	for b in load api sse forecast page; do $(PY) -m core.devstack exec $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles

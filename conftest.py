@@ -157,7 +157,7 @@ def daphne_server(django_db_setup, viewer_token, tmp_path):
 
     Function-scoped so each test gets a fresh process (tests may stop/restart it:
     `daphne_server.stop()` / `.start()` keep the same port)."""
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(log_dir=tmp_path, headers={"Authorization": f"Token {viewer_token}"})
     server.start()
@@ -168,7 +168,7 @@ def daphne_server(django_db_setup, viewer_token, tmp_path):
 @pytest.fixture
 def celery_worker_process(django_db_setup, tmp_path):
     """A real Celery worker process consuming this test run's broker and database."""
-    from config.testing import CeleryWorkerProcess
+    from core.testing import CeleryWorkerProcess
 
     worker = CeleryWorkerProcess(log_dir=tmp_path)
     worker.start()
@@ -184,7 +184,7 @@ def browser(viewer_session):
     ORM calls: list `browser` after every fixture that touches the database."""
     from playwright.sync_api import sync_playwright
 
-    from config.testing import Browser, session_cookies
+    from core.testing import Browser, session_cookies
 
     with sync_playwright() as playwright:
         chromium = Browser(playwright, cookies=session_cookies(session_key=viewer_session))

@@ -97,7 +97,7 @@ def daphne_against_in_process(*, runs: int, headers: dict[str, str]) -> bool:
     """Print p50/p95 of each path through Daphne and in-process; True when every path meets the goal."""
     import httpx
 
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(env={"LOG_LEVEL": "WARNING"})
     server.env_overrides["DATABASE_URL"] = settings.DATABASE_URL  # this database, not the test one

@@ -111,7 +111,7 @@ def main() -> int:
     import httpx
     from playwright.sync_api import sync_playwright
 
-    from config.testing import CHROMIUM, CHROMIUM_ARGS, DaphneProcess
+    from core.testing import CHROMIUM, CHROMIUM_ARGS, DaphneProcess
 
     # A wall screen's set-up: the page reads with no login (PUBLIC_READ), as the benchmark's browser has none.
     server = DaphneProcess(env={"PUBLIC_READ": "true"})

@@ -217,7 +217,7 @@ def measure_requests(client: Client, repeat: int) -> dict[str, dict]:
 def measure_page(session_cookie: str, loads: int) -> float:
     from playwright.sync_api import sync_playwright
 
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     server = DaphneProcess()
     server.start()

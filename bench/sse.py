@@ -51,7 +51,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from config.testing import DaphneProcess  # noqa: E402
+from core.testing import DaphneProcess  # noqa: E402
 from sales.models import Item, Store  # noqa: E402
 from streaming import services, simulation  # noqa: E402
 from streaming.hub import EventFrames, sse_frame  # noqa: E402

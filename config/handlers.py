@@ -24,7 +24,7 @@ Django's own ASGIHandler gives every request a thread-sensitive context, and the
 thread-sensitive sync call of the request (a sync or dual-mode middleware's thread hop, the
 `request_started` signal's sync receiver, an async ORM call behind `request.auser()`) starts a
 thread that lives as long as the request. For an API call that is a few milliseconds; for an SSE
-stream it is a thread per open stream for hours (bench/sse.py: 1,008 threads at 1,000 streams).
+stream it is a thread per open stream for hours (bench/sse.py counts them).
 
 This handler serves a few paths (see config/asgi.py) with
 - a middleware chain of its own in which every middleware is async-only, so no sync adapter sits

@@ -6,7 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core.health import health_check_register
+        from core.health import HEALTH_CHECKS
 
-        health_check_register("database", "core.health.database_health")
-        health_check_register("redis", "core.health.redis_health")
+        HEALTH_CHECKS.register("database", "core.health.database_health")
+        HEALTH_CHECKS.register("redis", "core.health.redis_health")

@@ -2,7 +2,7 @@
 
 Django keeps a cache object per async context, so under Daphne every request builds a new
 RedisCache, a new redis-py pool and a new TCP connection to Redis (with its HELLO, CLIENT SETINFO
-and health-check round trips): about a millisecond a request on an idle machine, for a counter
+and health-check round trips): several round trips to Redis on every request, for a counter
 read. The pools here are kept per server URL for the life of the process and shared by every
 cache object; redis-py's pools are thread-safe and start afresh in a forked child (Celery's
 prefork workers)."""

@@ -1,9 +1,9 @@
 """Health checks: each app registers its own (in its AppConfig.ready), GET /health runs them all.
 
 A check is a function taking no arguments and returning {"status": "ok" | "down" |
-"stale" | "empty", ...details}. It is registered under a name, as the function or as
-its dotted path (imported when /health runs, so a check that cannot even be imported
-is reported as down rather than breaking start-up).
+"stale" | "empty", ...details}. It is registered in HEALTH_CHECKS (a core.registry.Registry)
+under a name, as the function or as its dotted path (imported when /health runs, so a check
+that cannot even be imported is reported as down rather than breaking start-up).
 
 The answer says "up" or "down" per component, and overall (see COMPONENT_STATE for how a
 check's status maps); the checks' own answers are the details, which only staff see.
@@ -19,14 +19,15 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import connection
-from django.utils.module_loading import import_string
+
+from core.registry import Registry
 
 logger = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], dict[str, Any]]
 
 # name -> check, in registration order (INSTALLED_APPS order).
-HEALTH_CHECKS: dict[str, HealthCheck | str] = {}
+HEALTH_CHECKS: Registry[HealthCheck] = Registry("health check")
 
 # A check's status -> what the component is. "empty" (no data yet: a fresh install before the first
 # load, tick or forecast run) is up: the component works, and a probe that failed here would keep a new
@@ -39,7 +40,7 @@ COMPONENT_STATE = {"ok": "up", "empty": "up", "stale": "down", "down": "down"}
 
 def health_check_register(name: str, check: HealthCheck | str) -> None:
     """Make GET /health run `check` under `name` (registering a name again replaces its check)."""
-    HEALTH_CHECKS[name] = check
+    HEALTH_CHECKS.register(name, check)
 
 
 def database_health() -> dict[str, Any]:
@@ -61,10 +62,9 @@ def redis_health() -> dict[str, Any]:
     return {"status": "ok", "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-def _health_check_run(name: str, check: HealthCheck | str) -> dict[str, Any]:
+def _health_check_run(name: str) -> dict[str, Any]:
     try:
-        function = import_string(check) if isinstance(check, str) else check
-        return dict(function())
+        return dict(HEALTH_CHECKS.resolve(name)())
     except Exception as exc:
         logger.warning("health_check_failed check=%s error=%r", name, str(exc))
         return {"status": "down", "error": f"{type(exc).__name__}: {exc}".strip()}
@@ -77,7 +77,7 @@ def health_report() -> tuple[bool, dict[str, Any]]:
 
     healthy (and "up") when every component is up. A check that raises is down, its details
     holding the error message (never a traceback)."""
-    details = {name: _health_check_run(name, check) for name, check in HEALTH_CHECKS.items()}
+    details = {name: _health_check_run(name) for name in HEALTH_CHECKS}
     components = {name: COMPONENT_STATE.get(detail.get("status"), "down") for name, detail in details.items()}
     healthy = all(state == "up" for state in components.values())
     return healthy, {"status": "up" if healthy else "down", "checks": components, "details": details}

@@ -6,25 +6,26 @@ import json
 
 from django.conf import settings
 
-from config.schedules import periodic_schedules
+from core.schedules import periodic_schedules
 
 
 def schedules_install() -> list[str]:
-    """Create or update the django-celery-beat entries declared in config/schedules.py."""
+    """Create or update the django-celery-beat entries the apps declare (core.schedules). Returns their names."""
     from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
     installed = []
     for name, spec in periodic_schedules().items():
-        defaults: dict = {"task": spec["task"], "enabled": True, "kwargs": json.dumps(spec.get("kwargs", {}))}
-        if "every_seconds" in spec:
+        defaults: dict = {"task": spec.task, "enabled": True, "kwargs": json.dumps(spec.kwargs)}
+        if spec.every_seconds is not None:
             interval, _ = IntervalSchedule.objects.get_or_create(
-                every=spec["every_seconds"], period=IntervalSchedule.SECONDS
+                every=spec.every_seconds, period=IntervalSchedule.SECONDS
             )
             defaults |= {"interval": interval, "crontab": None}
         else:
+            assert spec.crontab is not None  # Schedule requires one of the two
             crontab, _ = CrontabSchedule.objects.get_or_create(
-                minute=spec["crontab"]["minute"],
-                hour=spec["crontab"]["hour"],
+                minute=spec.crontab.minute,
+                hour=spec.crontab.hour,
                 day_of_week="*",
                 day_of_month="*",
                 month_of_year="*",

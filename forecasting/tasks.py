@@ -1,6 +1,6 @@
 """Celery tasks of the forecasts. Each takes plain values and calls one service.
 
-`forecast_refit_all` (nightly at 02:00 TIME_ZONE, see config/schedules.py, and
+`forecast_refit_all` (nightly at 02:00 TIME_ZONE, see `periodic_schedules`, and
 after each load_train) fans the refit out as a chord: one `forecast_chunk_fit`
 per chunk of series keys, then `forecast_run_finish`, which publishes the run.
 Adding worker machines makes the chunks run wider.
@@ -12,6 +12,8 @@ import logging
 
 from celery import chord, shared_task
 
+from core.queueing import task_enqueue_or_warn
+from core.schedules import Crontab, Schedule
 from forecasting import services
 
 logger = logging.getLogger(__name__)
@@ -83,3 +85,14 @@ def forecast_run_failed(*args, run_id: int, run_started: str | None = None) -> N
     services.forecast_run_fail(
         run_id=run_id, run_started=run_started, error="a chunk of series failed; see the worker log"
     )
+
+
+def forecast_refit_after_load(**_signal) -> None:
+    """Receiver of sales.signals.history_loaded. A refit still running on the old history is superseded:
+    it would mix old and new data."""
+    task_enqueue_or_warn(forecast_refit_all, kwargs={"supersede_running": True})
+
+
+def periodic_schedules() -> dict[str, Schedule]:
+    """The nightly refit (after the streaming profiles' refit at 01:30)."""
+    return {"forecasting-nightly-refit": Schedule(task=forecast_refit_all.name, crontab=Crontab(minute="0", hour="2"))}

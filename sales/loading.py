@@ -484,8 +484,8 @@ def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> 
 
 def _sales_insert_new_days(*, cursor, typed: str) -> int:
     """The usual append: days the history does not hold yet (the rollups know which days it holds).
-    Every row is new, so there are no old units to look up (at M5 size, 30,490 index probes for a
-    day) and a plain INSERT does; the unique constraint still refuses a row that slipped in meanwhile,
+    Every row is new, so there are no old units to look up (one index probe per series for a day,
+    tens of thousands) and a plain INSERT does; the unique constraint still refuses a row that slipped in meanwhile,
     and the load then fails whole. Rows go in by item, then store: the (item, date, store) index's
     entries for a day then arrive leaf by leaf."""
     cursor.execute(

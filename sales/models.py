@@ -39,10 +39,11 @@ class Sale(models.Model):
 
     date = models.DateField()
     # No foreign-key constraint in the database (db_constraint=False), on purpose: PostgreSQL checks one
-    # per inserted row and per key, and at M5 size that was a quarter of a one-day append (61,000 checks,
-    # ~0.25 s of ~1 s). Every row still names a store and an item that exist: every writer goes through
-    # sales.services, which creates the stores and items a file names before writing its rows and refuses
-    # unknown ones from ingest; neither is ever deleted (PROTECT here, and the admin refuses).
+    # per inserted row and per key, two for every series on a one-day append (tens of thousands of
+    # series: a quarter of its time, README). Every row still names a store and an item that exist:
+    # every writer goes through sales.services, which creates the stores and items a file names before
+    # writing its rows and refuses unknown ones from ingest; neither is ever deleted (PROTECT here, and
+    # the admin refuses).
     store = models.ForeignKey(
         Store, on_delete=models.PROTECT, related_name="sales", db_index=False, db_constraint=False
     )
@@ -62,11 +63,11 @@ class Sale(models.Model):
             models.Index(fields=["store", "date"], name="sale_store_date_idx"),
             # An item, or a few store-item series: the metrics, the forecast's actuals, the bulk history
             # reads (by runs of items) and the list filtered by item. With the units included PostgreSQL
-            # answers from the index alone; a store filter reads the item's other stores too (ten at M5
-            # size), which costs far less than the alternative's price on every write. Led by item and
-            # date rather than by store and item: a day appended for every series (M5: 30,490) lands
-            # on one leaf page per item, 3,049 pages, instead of one per series (the append's insert
-            # at M5 size dirtied 2,428 pages instead of 34,031).
+            # answers from the index alone; a store filter reads the item's other stores too (a handful
+            # of stores), which costs far less than the alternative's price on every write. Led by item
+            # and date rather than by store and item: a day appended for every series (tens of thousands)
+            # lands on one leaf page per item, a few thousand pages, instead of one per series (about
+            # a tenth of the pages dirtied: README, Benchmarks).
             models.Index(fields=["item", "date", "store"], include=["sales"], name="sale_item_date_store_idx"),
             # Only the generated rows (a few days and today in the demo): the page asks for the first one.
             models.Index(fields=["date"], condition=models.Q(generated=True), name="sale_generated_date_idx"),
@@ -156,7 +157,7 @@ class MonthlyStoreItemTotal(models.Model):
     for five years instead of 1,800 days."""
 
     month = models.DateField()
-    # Like Sale, no constraint in the database: the first day of a month adds a row per series (M5: 30,490).
+    # Like Sale, no constraint in the database: the first day of a month adds a row per series (tens of thousands).
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, db_constraint=False)
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False, db_constraint=False)
     sales = models.BigIntegerField()

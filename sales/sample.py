@@ -43,7 +43,7 @@ LAUNCH_WINDOW_DAYS = 500
 FLOOR_DAYS = 90
 SHAPES = ("tidy", "retail", "slow")
 
-# Written one item at a time, so memory stays flat whatever the size (M5: 55.7 million rows); this bound
+# Written one item at a time, so memory stays flat whatever the size (tens of millions of rows); this bound
 # only keeps a typo from filling the disk (about 21 bytes a row: 500 million rows are some 10 GB).
 MAX_ROWS = 500_000_000
 

@@ -23,6 +23,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from core.registry import Registry
 from sales.models import (
     DailyItemTotal,
     DailyStoreTotal,
@@ -109,6 +110,20 @@ def _ids_present(model: type[models.Model], column: str, ids: frozenset[int]) ->
     return frozenset(model.objects.filter(**{f"{column}__in": ids}).values_list(column, flat=True).distinct())
 
 
+@dataclass(frozen=True)
+class HistorySpan:
+    """The first and last day with any sales; both None when the history is empty."""
+
+    first: date | None
+    last: date | None
+
+
+def history_span() -> HistorySpan:
+    """The days the history runs over (from the daily rollup)."""
+    span = DailyTotal.objects.aggregate(first=Min("date"), last=Max("date"))
+    return HistorySpan(first=span["first"], last=span["last"])
+
+
 def generated_first_day() -> date | None:
     """The first day with generated sales (Sale.generated), None when every sale is reported."""
     return Sale.objects.filter(generated=True).aggregate(first=models.Min("date"))["first"]
@@ -129,7 +144,7 @@ def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
 def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
     """The whole daily history as DataFrames (date as datetime64, store, item, sales as int64), each holding
     every row of a run of items (all their stores), about `max_rows` rows at most: whole series, in
-    bounded memory whatever the history's size (M5's 59 M rows in one frame would take ~15 GB).
+    bounded memory whatever the history's size (tens of millions of rows in one frame would take many GB).
 
     Read with COPY ... TO STDOUT and parsed by pandas: an ORM iteration over tens of millions of rows
     costs minutes in Python objects alone."""
@@ -283,7 +298,7 @@ def history_keys() -> HistoryKeys:
             .distinct()
         ),
         # From the monthly store-item rollup (60 rows a pair for five years), not a DISTINCT over every
-        # sales row: at M5 size that was a scan of 59 M rows at the start of every refit.
+        # sales row, which on tens of millions of rows was a long scan at the start of every refit.
         pairs=sorted(
             MonthlyStoreItemTotal.objects.filter(rows__gt=0).order_by().values_list("store_id", "item_id").distinct()
         ),
@@ -481,12 +496,7 @@ def _ranked(*, totals: dict[int, tuple[int, int]], by: GroupBy, names: dict[int,
 TODAY_FORECAST_KEYS = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
 # Forecasts belong to an app built on sales: it registers its reader here (in its AppConfig.ready),
 # so that sales never imports it. Called as provider(store_ids=, item_ids=, day=) -> dict with TODAY_FORECAST_KEYS.
-_today_forecast_provider: Callable[..., dict[str, Any]] | None = None
-
-
-def today_forecast_provider_register(provider: Callable[..., dict[str, Any]] | None) -> None:
-    global _today_forecast_provider
-    _today_forecast_provider = provider
+TODAY_FORECAST: Registry[Callable[..., dict[str, Any]]] = Registry("forecast of today")
 
 
 def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float | None]:
@@ -495,11 +505,10 @@ def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float
     forecast provider registered).
 
     The one place the metrics read forecasts from."""
-    if _today_forecast_provider is None:
+    provider = TODAY_FORECAST.one()
+    if provider is None:
         return dict.fromkeys(TODAY_FORECAST_KEYS)
-    forecast = _today_forecast_provider(
-        store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day
-    )
+    forecast = provider(store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day)
     return {key: forecast[key] for key in TODAY_FORECAST_KEYS}
 
 

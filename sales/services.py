@@ -13,12 +13,12 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from config.celery import app as celery_app
+from core.registry import Registry
 from sales import loading, rollups
 from sales.loading import LoadError, LoadProblem
 from sales.models import DailyTotal, Item, Store
+from sales.signals import history_loaded
 
 logger = logging.getLogger(__name__)
 
@@ -75,38 +75,22 @@ def sales_record_batch(*, rows: Iterable[SaleRow], generated: bool = False) -> i
 
 # ---------------------------------------------------------------- loading the history
 
-# Work that depends on the history, enqueued by name once a load has committed:
-# the sales app does not import the apps that own it.
-# Task name -> keyword arguments, sent by name so that sales does not import the apps built on it.
-# A refit still running on the old history is superseded: it would mix old and new data.
-LOAD_FOLLOWUP_TASKS = {
-    "streaming.tasks.profile_refresh": {},
-    "forecasting.tasks.forecast_refit_all": {"supersede_running": True},
-}
-FOLLOWUP_BROKER_TIMEOUT = 2.0
-
-
 # A history aligned to today ends in the week before it. The app that can draw the days between
 # (streaming, from the live generator's profile) registers its gap filler here in its AppConfig.ready:
 # sales imports none of the apps built on it. Called inside the load's transaction as
 # fill(start=, end=) -> the days it filled, [start, end] inclusive, with generated sales.
 GapFill = Callable[..., list[date]]
-GAP_FILL: dict[str, GapFill | str] = {}
+GAP_FILL: Registry[GapFill] = Registry("history gap filler")
 
 
-def history_gap_fill_register(fill: GapFill | str) -> None:
-    """Fill the days between an aligned load and today with `fill` (a function or its dotted path)."""
-    GAP_FILL["fill"] = fill
-
-
-def history_gap_fill(*, after: date) -> list[date]:
+def history_gap_fill_after(*, after: date) -> list[date]:
     """Fill the days after `after` up to yesterday that have no sales with generated ones (registered
     filler; none registered: nothing). Returns the days filled."""
     start, end = after + timedelta(days=1), timezone.localdate() - timedelta(days=1)
-    fill = GAP_FILL.get("fill")
+    fill = GAP_FILL.one()
     if fill is None or start > end:
         return []
-    return (import_string(fill) if isinstance(fill, str) else fill)(start=start, end=end)
+    return fill(start=start, end=end)
 
 
 # A demo left off for longer than this is not caught up day by day: reload it (`load_train --align-to-today`).
@@ -121,7 +105,7 @@ def history_gap_fill_since_last(*, max_days: int = GAP_FILL_MAX_DAYS) -> list[da
     last = DailyTotal.objects.filter(date__lt=today).aggregate(last=Max("date"))["last"]
     if last is None or (today - last).days - 1 > max_days:
         return []
-    return history_gap_fill(after=last)
+    return history_gap_fill_after(after=last)
 
 
 @dataclass(frozen=True)
@@ -168,12 +152,12 @@ def sales_load_csv(
     and the daily rollups are rebuilt from sales_sale. With `align_to_today`
     every date moves by the whole number of weeks that puts the last one in the
     week before today (`timezone.localdate()`, the TIME_ZONE setting), and the days
-    between it and today are filled with generated sales (`history_gap_fill`), so
+    between it and today are filled with generated sales (`history_gap_fill_after`), so
     the history runs up to today without a hole.
 
     `progress(stage, rows)` is called while the file streams in ("reading") and
-    at each later stage. With `followups`, the refresh of the streaming profile
-    and of the forecasts is enqueued after commit.
+    at each later stage. With `followups`, `sales.signals.history_loaded` is sent
+    after commit (the apps built on sales refresh what they derive from it).
 
     Raises LoadError (nothing written) when the file cannot be read, its header
     lacks a required column, or any row is malformed or repeated.
@@ -206,12 +190,12 @@ def sales_load_csv(
         generated_days = []
         if align_to_today:
             stage("rebuilt", rows)
-            generated_days = history_gap_fill(after=date.fromisoformat(last) + timedelta(days=shift_days))
+            generated_days = history_gap_fill_after(after=date.fromisoformat(last) + timedelta(days=shift_days))
             if generated_days:
                 cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
                 total_rows = cursor.fetchone()[0]
         if followups:
-            transaction.on_commit(followups_enqueue)
+            transaction.on_commit(lambda: history_loaded.send_robust(sender=LoadSummary, appended=append))
         stage("rollups", rows)
 
     if not append and not connection.in_atomic_block:
@@ -301,19 +285,3 @@ def _load_rollups(*, cursor, append: bool, rows: int) -> int:
     rollups.rollups_add(cursor=cursor, deltas=loading.DELTA_TABLE)
     cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
     return cursor.fetchone()[0]
-
-
-def followups_enqueue() -> None:
-    """Ask the workers to refresh what is derived from the history. A broker that
-    does not answer costs a warning, not the load (which has committed)."""
-    try:
-        with celery_app.connection_for_write() as broker:
-            # Fail in a second when the broker is down, rather than after kombu's retries.
-            broker.ensure_connection(max_retries=1, timeout=FOLLOWUP_BROKER_TIMEOUT)
-            for name, kwargs in LOAD_FOLLOWUP_TASKS.items():
-                # Nobody waits for these results; not asking for them keeps the result backend out of it.
-                celery_app.send_task(name, kwargs=kwargs, connection=broker, retry=False, ignore_result=True)
-    except Exception as error:  # any broker failure: the load itself has committed
-        logger.warning(
-            "could not enqueue follow-up tasks", extra={"tasks": ",".join(LOAD_FOLLOWUP_TASKS), "error": str(error)}
-        )

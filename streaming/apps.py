@@ -6,13 +6,18 @@ class StreamingConfig(AppConfig):
     verbose_name = "Live sales stream"
 
     def ready(self) -> None:
-        from core.health import health_check_register
+        from core.health import HEALTH_CHECKS
         from core.limits import body_cap_register
-        from sales.services import history_gap_fill_register
+        from core.schedules import PERIODIC_SCHEDULES
+        from sales.services import GAP_FILL
+        from sales.signals import history_loaded
+        from streaming.tasks import profile_refresh_after_load
 
-        health_check_register("stream", "streaming.selectors.stream_health")
+        HEALTH_CHECKS.register("stream", "streaming.selectors.stream_health")
         # A load aligned to today fills the days up to it from the live generator's profile.
-        history_gap_fill_register("streaming.services.history_gap_fill")
+        GAP_FILL.register("streaming", "streaming.services.history_days_generate")
+        PERIODIC_SCHEDULES.register("streaming", "streaming.tasks.periodic_schedules")
+        history_loaded.connect(profile_refresh_after_load, dispatch_uid="streaming.profile_refresh_after_load")
         body_cap_register(path_prefix="/api/sales/ingest", cap=ingest_body_cap)
 
 

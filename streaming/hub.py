@@ -329,8 +329,8 @@ class StreamHub:
     # ------------------------------------------------------------ garbage collection
     #
     # With thousands of open streams the process holds a few million objects, and a full
-    # collection (~0.1-0.2 s) triggered by allocation counts tends to land in the middle of a
-    # fan-out: in bench/sse.py it tripled the p99 for 1,000 streams (279 ms -> 66-97 ms without).
+    # collection (a tenth of a second or more) triggered by allocation counts tends to land in the
+    # middle of a fan-out and multiply its p99 (bench/sse.py; the figures are in the README).
     # While streams are open, full collections come off the allocation trigger and run from the
     # heartbeat timer every STREAMING_GC_SECONDS instead, between batches; young generations
     # are untouched, so short-lived garbage is freed as usual.

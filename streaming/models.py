@@ -68,7 +68,8 @@ class SalesEvent(models.Model):
     rows = models.JSONField()
     total = models.BigIntegerField()
     # What every stream and the page's feed show of the batch (see `breakdown`), kept at write: a
-    # catch-up batch at M5 size has 30,000 rows, ~1 MB of JSON to read and sum on every page view.
+    # catch-up batch holds a row per series (tens of thousands: megabytes of JSON) to read and sum on
+    # every page view.
     # Null for events logged before it existed: `summary` derives it from `rows` then.
     row_breakdown = models.JSONField(null=True, blank=True, help_text="row_count and units per store and per item")
 
@@ -90,7 +91,8 @@ class SalesEvent(models.Model):
     def breakdown(rows: list[list[int]]) -> dict:
         """A batch's size and its units per store and per item (`[[id, units], ...]`, by id, only
         those with units) from its compact `rows`: its size grows with the stores and items a batch
-        touches, not with their product (a whole day at M5 size is ~30 KB instead of ~1.2 MB)."""
+        touches, not with their product (for a whole day of tens of thousands of series, tens of KB
+        instead of megabytes)."""
         stores: dict[int, int] = {}
         items: dict[int, int] = {}
         for store, item, quantity in rows:

@@ -82,3 +82,30 @@ def stream_health() -> dict[str, Any]:
     age = (timezone.now() - latest).total_seconds()
     stale = age > 3 * settings.STREAMING_INTERVAL_SECONDS
     return {"status": "stale" if stale else "ok", "last_tick_age_seconds": round(age, 1)}
+
+
+def recent_batches(*, limit: int = 8) -> list[dict[str, Any]]:
+    """The last `limit` batches of today, oldest first, as the stream sends them (so the feed has
+    context before the first live one arrives)."""
+    # A batch with no units marks its interval as done, and is never shown (nor published).
+    # Without `rows`: a catch-up batch holds every store-item (megabytes with tens of thousands of series); its
+    # breakdown is kept apart.
+    events = SalesEvent.objects.filter(date=timezone.localdate(), total__gt=0).defer("rows").order_by("-id")[:limit]
+    return [event.summary() for event in reversed(events)]
+
+
+def today_curve(*, bucket_minutes: int = 5) -> list[list[float]]:
+    """Today's running total of the whole business from the live event log, for the live panel's
+    curve before the page opened: [[hour of the day in TIME_ZONE, cumulative units], ...], one point
+    at the end of each `bucket_minutes` slot that had any batch (at most 288 points a day)."""
+    today = timezone.localdate()
+    events = SalesEvent.objects.filter(date=today).order_by("timestamp").values_list("timestamp", "total")
+    points: dict[int, float] = {}
+    running = 0
+    for moment, total in events:
+        running += total
+        local = timezone.localtime(moment)
+        slot = (local.hour * 60 + local.minute) // bucket_minutes
+        if local.date() == today:  # a batch recorded just after midnight for yesterday's day stays out
+            points[slot] = running
+    return [[round(min(24.0, (slot + 1) * bucket_minutes / 60), 3), units] for slot, units in points.items()]

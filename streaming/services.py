@@ -212,7 +212,7 @@ def _profile_arrays_ensure() -> simulation.ProfileArrays | None:
 
 def _missed_from(*, latest: datetime | None, last_start: datetime, seconds: int) -> datetime:
     """Start of the intervals to catch up before `last_start`: after the latest generated one, but not
-    before the start of today (whole days missed are filled by `history_gap_fill`)."""
+    before the start of today (whole days missed are filled by `history_days_generate`)."""
     midnight = timezone.make_aware(datetime.combine(timezone.localdate(last_start), time.min))
     first_today = interval_floor(moment=midnight, seconds=seconds)
     if first_today < midnight:
@@ -247,7 +247,7 @@ def _interval_generate(
     )
 
 
-def history_gap_fill(*, start: date, end: date, seed: int | None = None) -> list[date]:
+def history_days_generate(*, start: date, end: date, seed: int | None = None) -> list[date]:
     """Fill each day start..end (inclusive) that has no sales with a whole day drawn from the live
     generator's profile (fitted now from the history), marked generated. No events: these days are
     history, not live batches. Registered with sales as its gap filler (a load aligned to today).
@@ -265,7 +265,7 @@ def history_gap_fill(*, start: date, end: date, seed: int | None = None) -> list
         )[0]
         rows = [SaleRow(date=day, store_id=s, item_id=i, sales=q) for s, i, q in _nonzero_rows(profiles, units)]
         sales_record_batch(rows=rows, generated=True)
-    logger.info("history_gap_fill", extra={"days": len(days), "first": days[0].isoformat()})
+    logger.info("history_days_generate", extra={"days": len(days), "first": days[0].isoformat()})
     return days
 
 

@@ -1,10 +1,12 @@
-"""Periodic work of the live stream (schedules in config/schedules.py)."""
+"""Periodic work of the live stream, and its schedules (installed by core.services.schedules_install)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
+from core.queueing import task_enqueue_or_warn
+from core.schedules import Crontab, Schedule
 from streaming import services
 
 
@@ -27,3 +29,16 @@ def profile_refresh() -> int:
     fitted = services.profile_fit()
     services.events_prune(older_than_days=settings.STREAMING_EVENT_RETENTION_DAYS)
     return fitted
+
+
+def profile_refresh_after_load(**_signal) -> None:
+    """Receiver of sales.signals.history_loaded: the profiles follow the new history."""
+    task_enqueue_or_warn(profile_refresh)
+
+
+def periodic_schedules() -> dict[str, Schedule]:
+    """The tick every STREAMING_INTERVAL_SECONDS; the profiles refitted nightly, before the forecasts' refit."""
+    return {
+        "streaming-tick": Schedule(task=tick_generate.name, every_seconds=settings.STREAMING_INTERVAL_SECONDS),
+        "streaming-nightly-profile": Schedule(task=profile_refresh.name, crontab=Crontab(minute="30", hour="1")),
+    }

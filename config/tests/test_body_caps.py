@@ -11,8 +11,8 @@ import pytest
 from channels.testing import HttpCommunicator
 from django.conf import settings
 
-from config.testing import DaphneProcess
 from core.limits import BodyCapMiddleware, body_cap_register, body_cap_unregister
+from core.testing import DaphneProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

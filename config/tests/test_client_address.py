@@ -11,9 +11,9 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 
-from config.testing import DaphneProcess
 from core.addresses import client_address_resolve
 from core.services import user_in_group_ensure
+from core.testing import DaphneProcess
 
 PASSWORD = "a-long-passphrase-1"
 

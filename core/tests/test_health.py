@@ -6,8 +6,9 @@ import socket
 
 import pytest
 
-from config.testing import free_port
 from core import health
+from core.registry import Registry
+from core.testing import free_port
 
 CORE_CHECKS = {"database": "core.health.database_health", "redis": "core.health.redis_health"}
 
@@ -19,11 +20,13 @@ def closed_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def checks(monkeypatch) -> dict:
+def checks(monkeypatch) -> Registry:
     # Other apps register their own checks; these tests are about the mechanism and
     # the core checks, whatever state the other apps' data is in.
-    assert set(CORE_CHECKS.items()) <= set(health.HEALTH_CHECKS.items())
-    registry = dict(CORE_CHECKS)
+    assert set(CORE_CHECKS.items()) <= set(health.HEALTH_CHECKS.entries().items())
+    registry = Registry("health check")
+    for name, check in CORE_CHECKS.items():
+        registry.register(name, check)
     monkeypatch.setattr(health, "HEALTH_CHECKS", registry)
     return registry
 

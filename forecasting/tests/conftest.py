@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.testing import history_load
+from core.testing import history_load
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from config.testing import history_load
+from core.testing import history_load
 from forecasting import selectors, services
 from forecasting.counts import CountForecast, count_point
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast

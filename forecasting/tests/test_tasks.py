@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from config.testing import history_load
+from core.testing import history_load
 from forecasting.models import ForecastPoint, ForecastRun
 
 # A bound on waiting for the worker, not a speed check: the refit fits several candidates per series, and on a

@@ -6,14 +6,14 @@ Playwright's sync API keeps an asyncio loop running on the test's thread, and
 Django refuses ORM calls from a thread with a running loop. So every fixture
 that touches the database runs before `browser` starts (list `browser` last),
 and tests that must write while the browser is open do it in a worker thread
-(`config.testing.in_thread`).
+(`core.testing.in_thread`).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from config.testing import history_load
+from core.testing import history_load
 
 
 @pytest.fixture

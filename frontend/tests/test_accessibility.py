@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from frontend.tests.test_dashboard import READY, WAIT_MS
+from frontend.tests.dashboard_page import READY, WAIT_MS, ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,8 +52,6 @@ def check_every_layout(browser, url: str) -> None:
 
 
 def test_the_dashboard_without_a_forecast_has_no_serious_violations(sample_sales, api_token, daphne_server, browser):
-    from frontend.tests.test_dashboard import ingest
-
     # A batch on the feed, so its list is there to be checked.
     ingest(daphne_server, api_token, [{"store": 1, "item": 1, "quantity": 12}, {"store": 2, "item": 3, "quantity": 7}])
     check_every_layout(browser, daphne_server.url)
@@ -67,7 +65,7 @@ def test_the_dashboard_with_a_forecast_has_no_serious_violations(fitted_forecast
 def fitted_forecast(tmp_path):
     from django.core.management import call_command
 
-    from config.testing import history_load
+    from core.testing import history_load
 
     history_load(tmp_path, stores=1, items=1)
     call_command("forecast", workers=1, verbosity=0)

@@ -8,53 +8,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
 
-from config.testing import history_load, in_thread, screenshot
+from core.testing import history_load, in_thread, screenshot
+from frontend.tests.dashboard_page import BARS, CHART_OPTION, READY, WAIT_MS, ingest, kpi, kpi_text, open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-READY = "html[data-ready=true]"
-WAIT_MS = 10_000
-
-# The chart instances live in the page's ES modules; echarts finds them from their DOM node.
-CHART_OPTION = """async (selector) => {
-  const echarts = await import(document.querySelector('link[rel=modulepreload]').href);
-  const chart = echarts.getInstanceByDom(document.querySelector(selector));
-  if (!chart) return null;
-  const o = chart.getOption();
-  return {x: o.xAxis[0].data, series: o.series.map(s => ({name: s.name, data: s.data}))};
-}"""
-
-
-# The breakdown's bars: horizontal, names on the category (y) axis, best first.
-BARS = """async (selector) => {
-  const echarts = await import(document.querySelector('link[rel=modulepreload]').href);
-  const o = echarts.getInstanceByDom(document.querySelector(selector)).getOption();
-  return {names: o.yAxis[0].data, values: o.series[0].data.map((d) => d.exact ?? d.value)};
-}"""
-
-
-def open_dashboard(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector(READY, timeout=WAIT_MS)
-
-
-def kpi(page, key: str) -> str:
-    return page.locator(f'[data-kpi="{key}"] .kpi__value').get_attribute("data-value")
-
-
-def kpi_text(page, key: str) -> str:
-    return page.locator(f'[data-kpi="{key}"] .kpi__value').inner_text()
-
-
-def ingest(server, token: str, rows: list[dict]) -> dict:
-    response = httpx.post(
-        f"{server.url}/api/sales/ingest", json={"rows": rows}, headers={"Authorization": f"Token {token}"}, timeout=10
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_page_renders_every_panel_without_console_errors(sample_sales, api_token, daphne_server, browser):
@@ -442,8 +401,8 @@ def test_store_names_in_chart_tooltips_stay_text(sample_sales, daphne_server, br
 @pytest.fixture
 def server_without_redis(django_db_setup, viewer_token, tmp_path):
     """A real Daphne whose REDIS_URL points at a port where nothing listens: the broker is away."""
-    from config.devstack import free_port
-    from config.testing import DaphneProcess
+    from core.devstack import free_port
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(
         log_dir=tmp_path,

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from config.testing import history_load, in_thread, screenshot
-from frontend.tests.test_dashboard import CHART_OPTION, READY, WAIT_MS, kpi
+from core.testing import history_load, in_thread, screenshot
+from frontend.tests.dashboard_page import CHART_OPTION, READY, WAIT_MS, kpi
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

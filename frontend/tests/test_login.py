@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.testing import screenshot
+from core.testing import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from config.testing import screenshot
-from frontend.tests.test_dashboard import BARS, READY, WAIT_MS, open_dashboard
+from core.testing import screenshot
+from frontend.tests.dashboard_page import BARS, READY, WAIT_MS, open_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.testing import screenshot
+from core.testing import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ def assert_clean(page) -> None:
 
 
 def test_dashboard_login_docs_and_admin_pass_the_policy_offline(sample_sales, staff_session, daphne_server, browser):
-    from config.testing import session_cookies
+    from core.testing import session_cookies
 
     dashboard = offline_page(browser, daphne_server)
     response = dashboard.goto(daphne_server.url)

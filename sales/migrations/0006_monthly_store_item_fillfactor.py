@@ -5,9 +5,9 @@ class Migration(migrations.Migration):
     """Room on each page of the monthly store-item rollup for its rows' next versions.
 
     Every append, ingest and tick adds to the current month's row of each store-item it touches:
-    30,490 updates for a day at M5 size. With full pages every update moves the row to another page
-    and inserts into both of its indexes; with room left on the page PostgreSQL updates it in place
-    (a HOT update, no index write): 536 -> 279 ms for that day's upsert at M5 size. Applies to pages
+    one update per series for a day, tens of thousands. With full pages every update moves the row to
+    another page and inserts into both of its indexes; with room left on the page PostgreSQL updates it
+    in place (a HOT update, no index write), about twice as fast (README, Benchmarks). Applies to pages
     written from now on, so after the next full load (the rollups are rebuilt) or VACUUM FULL. The ORM
     has no storage parameters, hence SQL."""
 

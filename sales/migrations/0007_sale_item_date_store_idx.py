@@ -5,7 +5,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     # One index led by item, then date, in place of (item, date) and (store, item, date) INCLUDE (sales):
     # a day appended for every series then lands on one leaf page per item (its stores side by side)
-    # instead of one per store-item. See Sale.Meta. CONCURRENTLY: minutes at M5 size, no writes held.
+    # instead of one per store-item. See Sale.Meta. CONCURRENTLY: minutes on tens of millions of rows, no
+    # writes held.
     atomic = False
 
     dependencies = [

@@ -123,8 +123,8 @@ def test_rollups_equal_the_base_table_after_a_load_an_append_and_recorded_batche
 
 
 def test_a_full_load_writes_each_rollup_in_date_order(tmp_path):
-    # A date range then reads neighbouring pages, and a later day's deltas update neighbouring rows: at
-    # M5 size, in (item, date) order, 23 days of the daily item rollup sat on 33,661 pages (250 ms).
+    # A date range then reads neighbouring pages, and a later day's deltas update neighbouring rows; in
+    # (item, date) order, a few weeks of the daily item rollup sit on one page per item or more.
     path = tmp_path / "train.csv"
     sample_generate(path=path, stores=3, items=5, start=START, end=END, seed=4)
     sales_load_csv(path=path, followups=False)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from config.testing import history_load
+from core.testing import history_load
 from streaming import services
 
 HEARTBEAT_SECONDS = 1
@@ -31,7 +31,7 @@ def small_history(tmp_path):
 @pytest.fixture
 def stream_server(django_db_setup, viewer_token, tmp_path):
     """Daphne serving the project with a 1 s heartbeat (and Redis check); get()/post() send a viewer's token."""
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(
         # Room for the tests that open dozens of streams as one viewer.

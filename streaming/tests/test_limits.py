@@ -58,8 +58,8 @@ def test_a_hundred_thousand_rows_get_the_row_limit_message(ingest_client):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_live_streams_are_capped_per_client_and_per_process(small_history, viewer_token, tmp_path, sse):
-    from config.testing import DaphneProcess
     from core.services import access_token_ensure, user_in_group_ensure
+    from core.testing import DaphneProcess
 
     other_token = access_token_ensure(user=user_in_group_ensure(username="wall", group="viewer"))
     server = DaphneProcess(

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
-from config.testing import history_load
+from core.testing import history_load
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
 from streaming import selectors, services
 from streaming.models import SalesEvent, SalesProfile

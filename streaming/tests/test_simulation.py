@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from config.testing import history_load
+from core.testing import history_load
 from streaming import selectors, services, simulation
 
 INTERVALS_PER_DAY = 96  # 15-minute ticks: the daily sum of many small draws is what is checked
@@ -136,7 +136,7 @@ def test_the_trend_stops_at_the_horizon():
 
 @pytest.mark.django_db
 def test_profiles_fitted_a_few_items_at_a_time_equal_one_pass(tmp_path, monkeypatch):
-    # profile_fit reads the history a group of items at a time (bounded memory at M5 size): the
+    # profile_fit reads the history a group of items at a time (bounded memory at any size): the
     # profiles must not depend on where the groups split.
     from streaming.models import SalesProfile
 

@@ -185,7 +185,7 @@ def test_a_disconnected_client_leaves_nothing_behind(small_history, stream_serve
 
 
 def test_several_daphne_processes_all_deliver_every_event(small_history, stream_server, sse, tmp_path):
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     other = DaphneProcess(env={"STREAMING_HEARTBEAT_SECONDS": "1"}, log_dir=tmp_path)
     other.start()
@@ -279,7 +279,7 @@ def test_a_viewers_session_opens_the_stream(small_history, stream_server, viewer
 
 
 def test_public_read_opens_the_stream_to_anyone(small_history, tmp_path, sse):
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(env={"PUBLIC_READ": "true"}, log_dir=tmp_path)
     server.start()

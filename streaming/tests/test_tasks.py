@@ -10,8 +10,8 @@ from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from config.testing import CeleryWorkerProcess
 from core.services import schedules_install
+from core.testing import CeleryWorkerProcess
 from sales.models import DailyTotal, Sale
 from streaming.models import SalesEvent, SalesProfile
 from streaming.selectors import sales_event_summary

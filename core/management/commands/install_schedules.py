@@ -4,7 +4,7 @@ from core.services import schedules_install
 
 
 class Command(BaseCommand):
-    help = "Install the periodic tasks declared in config/schedules.py into django-celery-beat's database scheduler."
+    help = "Install the periodic tasks the apps declare (core.schedules) into django-celery-beat's database scheduler."
 
     def handle(self, *args, **options):
         installed = schedules_install()

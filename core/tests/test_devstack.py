@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from config.devstack import chromium_path, ensure_chromium
+from core.devstack import chromium_path, ensure_chromium
 
 
 def test_a_missing_chromium_that_cannot_be_installed_is_named_in_one_line(tmp_path):
@@ -22,7 +22,7 @@ def test_an_installed_chromium_needs_nothing(tmp_path):
 
 
 def test_the_browser_tests_look_where_make_test_checks(monkeypatch):
-    from config.testing import CHROMIUM
+    from core.testing import CHROMIUM
 
     assert chromium_path() == CHROMIUM
     monkeypatch.setenv("CHROMIUM_PATH", "/opt/chromium")
