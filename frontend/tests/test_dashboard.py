@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from datetime import date, timedelta
@@ -159,6 +161,39 @@ def test_a_posted_batch_appears_in_the_live_panel_and_the_kpis(sample_sales, api
     assert kpi_text(page, "today") == f"{today_before + 13:,}"
     # Only in place: no panel went back to loading, nothing was fetched again.
     assert page.eval_on_selector_all("[data-state=loading]", "n => n.length") == 0
+    assert page.errors == []
+
+
+def test_the_feed_downloads_one_record_per_batch_newest_first(sample_sales, api_token, daphne_server, browser):
+    # One batch recorded before the page opened (the feed's prefill), one while it is open (live).
+    earlier = ingest(daphne_server, api_token, [{"store": 2, "item": 1, "quantity": 40}])
+    page = browser.page()
+    open_dashboard(page, daphne_server.url)
+    page.wait_for_selector('#connection[data-status="live"]', timeout=WAIT_MS)
+    live = ingest(
+        daphne_server, api_token, [{"store": 1, "item": 2, "quantity": 9}, {"store": 3, "item": 3, "quantity": 4}]
+    )
+    page.locator(f'.feed li[data-event-id="{live["id"]}"]').wait_for(timeout=5000)
+
+    with page.expect_download() as download:
+        page.click('#live [data-act="csv"]')
+    records = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert list(records[0]) == [
+        "id",
+        "timestamp",
+        "date",
+        "source",
+        "total",
+        "in_selection",
+        "rows",
+        "unusual",
+        "missed",
+    ]
+    shown = [(r["id"], r["source"], r["total"], r["in_selection"], r["rows"], r["missed"]) for r in records[:2]]
+    assert shown == [
+        (str(live["id"]), "ingest", "13", "13", "2", "false"),
+        (str(earlier["id"]), "ingest", "40", "40", "1", "false"),
+    ]
     assert page.errors == []
 
 

@@ -1,5 +1,6 @@
 // ECharts, themed from the CSS tokens so charts follow light/dark with the rest of the page.
 import * as echarts from "echarts";
+import { fmtDay } from "./format.js";
 
 const rerenders = new Set();
 const scheme = matchMedia("(prefers-color-scheme: dark)");
@@ -58,6 +59,22 @@ export function baseOption(t = tokens()) {
 
 export function axis(t, extra) {
   return { ...baseOption(t).xAxis, ...extra };
+}
+
+/** The x axis of a chart over days (ISO dates, or the first days of weeks or months): edge to edge, labelled as days. */
+export function dateAxis(t, dates) {
+  const base = baseOption(t).xAxis;
+  return axis(t, {
+    type: "category",
+    data: dates,
+    boundaryGap: false,
+    axisLabel: {
+      ...base.axisLabel,
+      alignMinLabel: "left",
+      alignMaxLabel: "right",
+      formatter: (d) => fmtDay(d),
+    },
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Forecast: recent history, the forecast with its 80 % and 95 % bands, actuals drawn over it as they arrive,
 // and the model's measured accuracy. One series: the total, or one store and/or item when exactly one is selected.
 import { api } from "./api.js";
-import { axis, baseOption, createChart, intervalBand, tokens } from "./chart.js";
+import { axis, baseOption, createChart, dateAxis, intervalBand, tokens } from "./chart.js";
 import { dayFraction, downloadCsv, el, fmtDay, fmtInt, fmtTenths } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { batchShare, itemName, storeName } from "./state.js";
@@ -108,17 +108,7 @@ function render() {
           return lines.join("<br>");
         },
       },
-      xAxis: axis(t, {
-        type: "category",
-        data: dates,
-        boundaryGap: false,
-        axisLabel: {
-          ...base.xAxis.axisLabel,
-          alignMinLabel: "left",
-          alignMaxLabel: "right",
-          formatter: (d) => fmtDay(d),
-        },
-      }),
+      xAxis: dateAxis(t, dates),
       yAxis: axis(t, {
         type: "value",
         scale: true,

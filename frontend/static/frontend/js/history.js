@@ -1,6 +1,6 @@
 // History: daily/weekly/monthly sales for the selection, zoomable, optionally one line per store or item.
 import { api } from "./api.js";
-import { axis, baseOption, createChart, tokens } from "./chart.js";
+import { axis, baseOption, createChart, dateAxis, tokens } from "./chart.js";
 import { downloadCsv, escapeHtml, fmtDay, fmtInt, periodEnd, periodOf, periodsBetween } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { bootstrap, inRange, itemName, setState, storeName } from "./state.js";
@@ -54,17 +54,7 @@ function render({ keepZoom = false } = {}) {
         return [`<b>${fmtDay(period)}</b>${partial ? " (so far)" : ""}`, ...rows].join("<br>");
       },
     },
-    xAxis: axis(t, {
-      type: "category",
-      data: periods,
-      boundaryGap: false,
-      axisLabel: {
-        ...base.xAxis.axisLabel,
-        alignMinLabel: "left",
-        alignMaxLabel: "right",
-        formatter: (p) => fmtDay(p),
-      },
-    }),
+    xAxis: dateAxis(t, periods),
     yAxis: axis(t, {
       type: "value",
       minInterval: 1,

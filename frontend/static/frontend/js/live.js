@@ -190,6 +190,18 @@ export function onBatch(event, share, { missed = false } = {}) {
     points.push([hour(at), today.actual]);
     points.sort((a, b) => a[0] - b[0]);
   }
+  batchRemember(event, share, { flag, missed });
+
+  addFeedItem(event, share, { flag, missed, at, narrowed });
+  subtitle();
+  if (today) render();
+}
+
+// The feed's CSV: one record per batch shown, newest first.
+const BATCH_COLUMNS = ["id", "timestamp", "date", "source", "total", "in_selection", "rows", "unusual", "missed"];
+
+/** Keep a batch's record for the CSV (the last FEED_LIMIT, as the feed shows). */
+function batchRemember(event, share, { flag = null, missed = false } = {}) {
   batches.unshift({
     id: event.id,
     timestamp: event.timestamp,
@@ -202,10 +214,6 @@ export function onBatch(event, share, { missed = false } = {}) {
     missed,
   });
   batches.length = Math.min(batches.length, FEED_LIMIT);
-
-  addFeedItem(event, share, { flag, missed, at, narrowed });
-  subtitle();
-  if (today) render();
 }
 
 function addFeedItem(event, share, { flag = null, missed = false, earlier = false, at, narrowed }) {
@@ -255,17 +263,7 @@ export function prefill(events, currentView) {
   const narrowed = currentView.stores.length || currentView.items.length;
   for (const event of events.filter((e) => e.total)) {
     const share = batchShare(currentView, event);
-    batches.unshift({
-      id: event.id,
-      timestamp: event.timestamp,
-      date: event.date,
-      source: event.source,
-      total: event.total,
-      in_selection: share.total,
-      rows: event.row_count ?? 0,
-      unusual: "",
-      missed: false,
-    });
+    batchRemember(event, share);
     addFeedItem(event, share, { earlier: true, at: new Date(event.timestamp), narrowed });
     lastBatchAt = new Date(event.timestamp); // the next live batch covers the time since this one
   }
@@ -296,11 +294,5 @@ export function setAvailability(available) {
 export function init() {
   section
     .querySelector('[data-act="csv"]')
-    .addEventListener("click", () =>
-      downloadCsv(
-        "live-batches.csv",
-        ["id", "timestamp", "date", "source", "total", "in_selection", "rows", "unusual", "missed"],
-        batches,
-      ),
-    );
+    .addEventListener("click", () => downloadCsv("live-batches.csv", BATCH_COLUMNS, batches));
 }
