@@ -18,22 +18,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from django.conf import settings
+
+from core.registry import Registry
 
 logger = logging.getLogger(__name__)
 
 BodyCap = Callable[[dict], Awaitable[int]]
 
 
-@dataclass(frozen=True)
-class _Registration:
-    path_prefix: str
-    cap: BodyCap
-
-
-_registry: list[_Registration] = []
+# path prefix -> cap (core.registry: the one pattern for what apps register with core).
+BODY_CAPS: Registry[BodyCap] = Registry("request body cap")
 
 
 def body_cap_register(*, path_prefix: str, cap: BodyCap) -> None:
@@ -41,21 +37,19 @@ def body_cap_register(*, path_prefix: str, cap: BodyCap) -> None:
     registered prefix that a path starts with wins; registering a prefix again replaces its cap."""
     if not path_prefix.startswith("/"):
         raise ValueError(f"path_prefix {path_prefix!r} must start with '/'")
-    _registry[:] = [entry for entry in _registry if entry.path_prefix != path_prefix]
-    _registry.append(_Registration(path_prefix=path_prefix, cap=cap))
-    _registry.sort(key=lambda entry: len(entry.path_prefix), reverse=True)
+    BODY_CAPS.register(path_prefix, cap)
 
 
 def body_cap_unregister(*, path_prefix: str) -> None:
-    _registry[:] = [entry for entry in _registry if entry.path_prefix != path_prefix]
+    BODY_CAPS.unregister(path_prefix)
 
 
 async def body_cap_for(scope: dict) -> int:
     """The largest body (bytes) the request of this ASGI scope may send."""
     path = scope.get("path", "")
-    for entry in _registry:
-        if path.startswith(entry.path_prefix):
-            return int(await entry.cap(scope))
+    for prefix in sorted(BODY_CAPS.names(), key=len, reverse=True):
+        if path.startswith(prefix):
+            return int(await BODY_CAPS.resolve(prefix)(scope))
     return settings.REQUEST_BODY_MAX_BYTES
 
 

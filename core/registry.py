@@ -1,7 +1,7 @@
 """The one way a lower layer calls code of a layer built on it without importing it.
 
 An app above registers an entry (in its AppConfig.ready) in a `Registry` that the lower module owns:
-core's health checks and periodic schedules, sales's gap filler and today's forecast. Entries are
+core's health checks, periodic schedules and request body caps, sales's gap filler and today's forecast. Entries are
 kept in registration order (INSTALLED_APPS order); registering a name again replaces its entry.
 
 An entry is the object itself or its dotted path. A path is imported when the entry is used, so an
@@ -34,6 +34,10 @@ class Registry(Generic[T]):
     def register(self, name: str, entry: T | str) -> None:
         """Add `entry` (the object or its dotted path) under `name`, replacing an entry of that name."""
         self._entries[name] = entry
+
+    def unregister(self, name: str) -> None:
+        """Remove the entry registered under `name`, if any."""
+        self._entries.pop(name, None)
 
     def entries(self) -> dict[str, T | str]:
         """Every entry as registered (paths not imported), in registration order."""
