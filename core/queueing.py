@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import Task
+
 logger = logging.getLogger(__name__)
 
 # One broker attempt and one retry this far apart, then give up: a caller connecting two follow-ups
@@ -13,7 +15,7 @@ logger = logging.getLogger(__name__)
 BROKER_ATTEMPT_SECONDS = 1.0
 
 
-def task_enqueue_or_warn(task: Any, *, kwargs: dict[str, Any] | None = None) -> bool:
+def task_enqueue_or_warn(task: Task, *, kwargs: dict[str, Any] | None = None) -> bool:
     """Send `task` (a Celery task) with `kwargs` to its queue, asking for no result (nobody waits
     for one: the result backend stays out of it). Returns whether it was sent; when the broker does
     not answer, logs a warning naming the task and returns False."""
