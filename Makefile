@@ -29,13 +29,15 @@ run: install
 test: install
 	$(PY) -m core.devstack test $(PYTEST_ARGS)
 
-lint: install
+# Order-only (after the |): lint installs on a fresh clone, and is quick wherever .venv is installed,
+# even when pyproject.toml or the lock is newer (`make install` brings those in).
+lint: | $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	npm run --silent lint
 
-lint-js: install
+lint-js: | $(STAMP)
 	npm run --silent lint
 
 bench: install
