@@ -253,9 +253,9 @@ class CeleryWorkerProcess(ManagedProcess):
 # TEST_CLOCK=2026-03-29T01:55:00+01:00 make test. Keep it within a week or so of the real date: Chromium
 # expires cookies by the real clock.
 CLOCK_ENV = "TEST_CLOCK"
-# Seconds between the travelled and the real clock, for the processes a test spawns (config/clockhook).
+# Seconds between the travelled and the real clock, for the processes a test spawns (core/clockhook).
 CLOCK_OFFSET_ENV = "TEST_CLOCK_OFFSET_SECONDS"
-CLOCK_HOOK_DIR = BASE_DIR / "config" / "clockhook"
+CLOCK_HOOK_DIR = Path(__file__).resolve().parent / "clockhook"
 # The default start: a Wednesday mid-morning in TIME_ZONE, far from midnight and from a week's ends.
 CLOCK_WEEKDAY, CLOCK_TIME = 2, clock_time(10, 30)
 
@@ -282,7 +282,7 @@ def _real_time() -> float:
 
 def clock_env(env: Mapping[str, str]) -> dict[str, str]:
     """What a child process needs to read the test's clock: the travelled clock's offset from the real one,
-    and config/clockhook (whose sitecustomize travels by it) first on its PYTHONPATH. Nothing outside a
+    and core/clockhook (whose sitecustomize travels by it) first on its PYTHONPATH. Nothing outside a
     travelled test (the benchmarks' servers run on the real clock)."""
     if not time_machine.escape_hatch.is_travelling():
         return {}

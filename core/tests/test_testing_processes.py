@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from config.celery import app
-from config.testing import DaphneProcess, process_env
+from core.testing import DaphneProcess, process_env
 
 
 @pytest.mark.django_db(transaction=True)

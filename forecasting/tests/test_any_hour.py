@@ -1,5 +1,5 @@
 """What the nightly refit fits and when it runs, at any hour of any day (the clock matrix:
-config.testing.CLOCK_MATRIX)."""
+core.testing.CLOCK_MATRIX)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from config.testing import history_load
 from core.services import schedules_install
+from core.testing import history_load
 from forecasting.selectors import forecast_lead_days, history_range
 
 pytestmark = [pytest.mark.clock_matrix, pytest.mark.django_db]

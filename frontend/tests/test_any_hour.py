@@ -1,4 +1,4 @@
-"""The live panel's "today so far" at any hour of any day (the clock matrix: config.testing.CLOCK_MATRIX):
+"""The live panel's "today so far" at any hour of any day (the clock matrix: core.testing.CLOCK_MATRIX):
 the running curve, the feed's batches and the dashboard's "today" all mean the local day of TIME_ZONE."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from config.testing import history_load
+from core.testing import history_load
 from frontend.selectors import dashboard_bootstrap
 from sales.models import DailyTotal
 from streaming import services

@@ -1,4 +1,4 @@
-"""The KPIs' windows and "today" at any hour of any day (the clock matrix: config.testing.CLOCK_MATRIX)."""
+"""The KPIs' windows and "today" at any hour of any day (the clock matrix: core.testing.CLOCK_MATRIX)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from config.testing import history_load
+from core.testing import history_load
 from sales.models import DailyTotal
 from sales.selectors import SalesFilters, sales_metrics
 from sales.services import SaleRow, sales_record_batch

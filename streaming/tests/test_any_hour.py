@@ -1,5 +1,5 @@
 """The live stream at any hour of any day: the gap fill, the first tick and its catch-up, run at each
-instant of the clock matrix (config.testing.CLOCK_MATRIX: every weekday around midnight and at midday,
+instant of the clock matrix (core.testing.CLOCK_MATRIX: every weekday around midnight and at midday,
 and both daylight-saving changes of Europe/Berlin)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from config.testing import history_load
+from core.testing import history_load
 from sales.models import DailyTotal
 from streaming import selectors, services
 from streaming.models import SalesEvent
