@@ -29,13 +29,18 @@ run: install
 test: install
 	$(PY) -m core.devstack test $(PYTEST_ARGS)
 
-lint: install
+# Lint installs on a fresh clone only: wherever .venv is installed it is quick, even when pyproject.toml
+# or the lock is newer (`make install` brings those in). An order-only prerequisite would not do: make
+# still rebuilds an out-of-date stamp before it.
+INSTALLED := $(if $(wildcard $(STAMP)),,install)
+
+lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	npm run --silent lint
 
-lint-js: install
+lint-js: $(INSTALLED)
 	npm run --silent lint
 
 bench: install

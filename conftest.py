@@ -6,11 +6,17 @@ Logged in by default: pytest-django's `client`, `api_client` (DRF), the Daphne s
 (a viewer's session) act as a member of the viewer group. For the refusals: `anonymous_client`,
 `ingest_client` (a token of the ingest group, which may write but not read), `staff_client`,
 `browser.page(anonymous=True)` and raw httpx calls without headers.
+
+On a controlled clock: every test starts at the same weekday and hour (core.testing.clock_start, or the
+TEST_CLOCK instant), and its clock ticks on from there; the processes it spawns and its browser pages share
+it. A test that needs another instant travels there itself (time_machine), or is marked `clock_matrix`
+and runs at each instant of CLOCK_MATRIX (fixture `clock_instant`).
 """
 
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
 VIEWER_USERNAME = "viewer"
@@ -23,6 +29,32 @@ def cache_clear() -> None:
     keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _controlled_clock():
+    """The machine's clock never decides a test's weekday or hour: each test starts at clock_start()."""
+    from core.testing import clock_start
+
+    with time_machine.travel(clock_start(), tick=True):
+        yield
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("clock_matrix"):
+        from core.testing import CLOCK_MATRIX
+
+        metafunc.parametrize("clock_instant", CLOCK_MATRIX, ids=[i.label for i in CLOCK_MATRIX], indirect=True)
+
+
+@pytest.fixture
+def clock_instant(request, settings):
+    """For `clock_matrix` tests: TIME_ZONE set to the instant's zone and the clock stopped at it
+    (core.testing.ClockInstant; travel on with time_machine.move_to)."""
+    instant = request.param
+    settings.TIME_ZONE = instant.zone
+    with time_machine.travel(instant.moment, tick=False):
+        yield instant
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,8 @@ database that pytest-django created. Tests that use them must commit their data
 
 Test data: `history_load`, the one way a test generates and loads a sales history.
 The browser: Chromium, `in_thread` for ORM calls beside Playwright, `screenshot`.
+The clock: every test starts at `clock_start()` (root conftest.py); the processes a test spawns and the
+browser's pages read the same travelled clock (`clock_env`, `Browser.page`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
+import time_machine
 from django.conf import settings
+from django.utils import timezone
 
 from core.devstack import chromium_path, free_port
 
@@ -72,6 +78,7 @@ def process_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.update(clock_env(env))
     env.update(overrides or {})
     return env
 
@@ -240,6 +247,87 @@ class CeleryWorkerProcess(ManagedProcess):
         raise TimeoutError(f"celery worker did not answer a ping within {timeout}s:\n{self.log()[-4000:]}")
 
 
+# ---------------------------------------------------------------- the clock
+
+# An instant (ISO 8601 with its offset) that every test starts at instead of the default, e.g.
+# TEST_CLOCK=2026-03-29T01:55:00+01:00 make test. Keep it within a week or so of the real date: Chromium
+# expires cookies by the real clock.
+CLOCK_ENV = "TEST_CLOCK"
+# Seconds between the travelled and the real clock, for the processes a test spawns (core/clockhook).
+CLOCK_OFFSET_ENV = "TEST_CLOCK_OFFSET_SECONDS"
+CLOCK_HOOK_DIR = Path(__file__).resolve().parent / "clockhook"
+# The default start: a Wednesday mid-morning in TIME_ZONE, far from midnight and from a week's ends.
+CLOCK_WEEKDAY, CLOCK_TIME = 2, clock_time(10, 30)
+
+
+def clock_start() -> datetime:
+    """The instant a test starts at: TEST_CLOCK when set, otherwise the latest Wednesday 10:30 in TIME_ZONE
+    before the real now (so the date stays within a week of the real one, and the weekday and the hour
+    never depend on when the suite runs)."""
+    if os.environ.get(CLOCK_ENV):
+        instant = datetime.fromisoformat(os.environ[CLOCK_ENV])
+        if instant.tzinfo is None:
+            raise ValueError(f"{CLOCK_ENV}={os.environ[CLOCK_ENV]!r} needs an offset (e.g. +00:00)")
+        return instant
+    zone = timezone.get_default_timezone()
+    today = datetime.fromtimestamp(_real_time(), tz=zone).date()
+    day = today - timedelta(days=(today.weekday() - CLOCK_WEEKDAY) % 7 or 7)
+    return datetime.combine(day, CLOCK_TIME, tzinfo=zone)
+
+
+def _real_time() -> float:
+    hatch = time_machine.escape_hatch
+    return hatch.time.time() if hatch.is_travelling() else time.time()
+
+
+def clock_env(env: Mapping[str, str]) -> dict[str, str]:
+    """What a child process needs to read the test's clock: the travelled clock's offset from the real one,
+    and core/clockhook (whose sitecustomize travels by it) first on its PYTHONPATH. Nothing outside a
+    travelled test (the benchmarks' servers run on the real clock)."""
+    if not time_machine.escape_hatch.is_travelling():
+        return {}
+    offset = time.time() - _real_time()
+    path = os.pathsep.join(part for part in (str(CLOCK_HOOK_DIR), env.get("PYTHONPATH", "")) if part)
+    return {CLOCK_OFFSET_ENV: f"{offset:.6f}", "PYTHONPATH": path}
+
+
+@dataclass(frozen=True)
+class ClockInstant:
+    """One instant of the clock matrix: a wall-clock `moment` in `zone` (which the test's TIME_ZONE becomes).
+    `fold=1` is the second of a wall-clock time that a daylight-saving change repeats."""
+
+    zone: str
+    moment: datetime
+    label: str
+
+    @property
+    def local(self) -> datetime:
+        return self.moment.astimezone(ZoneInfo(self.zone))
+
+
+def _instant(zone: str, day: date, at: clock_time, label: str, *, fold: int = 0) -> ClockInstant:
+    moment = datetime.combine(day, at, tzinfo=ZoneInfo(zone)).replace(fold=fold)
+    return ClockInstant(zone=zone, moment=moment.astimezone(UTC), label=f"{zone}-{day:%a-%m-%d}-{label}")
+
+
+# What `clock_matrix` tests run at: each weekday just after midnight, at midday and just before midnight,
+# and around both daylight-saving changes of a zone that has them (Europe/Berlin: the last Sundays of
+# March, 02:00 -> 03:00, and of October, 03:00 -> 02:00, so 02:30 happens twice).
+_WEEK = [date(2026, 11, 23) + timedelta(days=k) for k in range(7)]
+_HOURS = {"00:05": clock_time(0, 5), "12:00": clock_time(12, 0), "23:55": clock_time(23, 55)}
+CLOCK_MATRIX = [
+    *(_instant("UTC", day, at, label) for day in _WEEK for label, at in _HOURS.items()),
+    _instant("Europe/Berlin", date(2026, 3, 29), clock_time(0, 5), "00:05"),
+    _instant("Europe/Berlin", date(2026, 3, 29), clock_time(3, 5), "03:05-summer"),
+    _instant("Europe/Berlin", date(2026, 3, 29), clock_time(23, 55), "23:55"),
+    _instant("Europe/Berlin", date(2026, 3, 30), clock_time(0, 5), "00:05-after"),
+    _instant("Europe/Berlin", date(2026, 10, 25), clock_time(0, 5), "00:05"),
+    _instant("Europe/Berlin", date(2026, 10, 25), clock_time(2, 30), "02:30-first"),
+    _instant("Europe/Berlin", date(2026, 10, 25), clock_time(2, 30), "02:30-second", fold=1),
+    _instant("Europe/Berlin", date(2026, 10, 25), clock_time(23, 55), "23:55"),
+]
+
+
 # ---------------------------------------------------------------- test data
 
 
@@ -311,6 +399,8 @@ class Browser:
         )
         if self.cookies and not anonymous:
             context.add_cookies(self.cookies)
+        # The page's Date starts at the test's travelled clock and runs on from there (timers run as usual).
+        context.clock.install(time=datetime.now(UTC))
         page = context.new_page()
         page.errors = []
         page.on("console", lambda m: m.type == "error" and page.errors.append(_console_describe(m)))

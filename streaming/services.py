@@ -178,6 +178,8 @@ def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> li
     if profiles is None:
         logger.warning("tick_generate skipped: no history to draw a profile from (load one first)")
         return []
+    if _day_is_history(day=timezone.localdate(last_start), latest=latest, now=now):
+        return []
     missed_from = _missed_from(latest=latest, last_start=last_start, seconds=seconds)
     missed = int((last_start - missed_from).total_seconds()) // seconds
     rng = np.random.default_rng(seed)
@@ -208,6 +210,16 @@ def _profile_arrays_ensure() -> simulation.ProfileArrays | None:
     if profiles is None and profile_fit():
         profiles = selectors.profile_arrays()
     return profiles
+
+
+def _day_is_history(*, day: date, latest: datetime | None, now: datetime) -> bool:
+    """Whether `day`, the day of the interval that just ended, is a past day that the history holds
+    whole: the first tick of a day, before today's first interval has ended, would otherwise catch up
+    yesterday's hours onto a day that a load or a gap fill already drew in full. A day the generator
+    was running on is not: its missed hours are caught up."""
+    if day >= timezone.localdate(now) or (latest is not None and timezone.localdate(latest) >= day):
+        return False
+    return DailyTotal.objects.filter(date=day).exists()
 
 
 def _missed_from(*, latest: datetime | None, last_start: datetime, seconds: int) -> datetime:
