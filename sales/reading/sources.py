@@ -58,6 +58,8 @@ class Opened:
     stream: IO[bytes] | None = None
     parquet: Any = None
     compressed: bool = False
+    # A plain file on disk, which pyarrow reads natively (without Python in the loop).
+    file: Path | None = None
 
 
 def _fail(path: Path, message: str) -> LoadError:
@@ -183,7 +185,7 @@ def _layers_open(*, stack, path: Path, raw: IO[bytes], name: str, packed: int, k
             return Opened(name=name, parquet=pq.ParquetFile(raw), compressed=compressed)
         except Exception as error:  # pyarrow raises its own errors for a damaged footer
             raise _fail(path, f"{name} is not a readable Parquet file ({error})") from None
-    return Opened(name=name, stream=buffered, compressed=compressed)
+    return Opened(name=name, stream=buffered, compressed=compressed, file=None if compressed else path)
 
 
 def _zip_open(*, stack, path: Path, raw: IO[bytes], name: str, kind: str, depth: int) -> Opened:

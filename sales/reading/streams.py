@@ -191,6 +191,14 @@ class _Checker:
 
     def units(self, *, batch: Batch, values: pa.Array) -> pa.Array:
         """The units column with surplus zeros dropped; LoadError at the first values that are not decimals."""
+        try:
+            values.cast(pa.int64())  # whole numbers, the common case: no pattern to match
+            return values
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        good = pc.match_substring_regex(values, DECIMAL_SHAPE)
+        if pc.all(good).as_py():
+            return values
         values = pc.replace_substring_regex(values, pattern=SURPLUS_ZEROS[0], replacement=SURPLUS_ZEROS[1])
         good = pc.match_substring_regex(values, DECIMAL_SHAPE)
         self._raise_bad(batch, "sales", values, good, "is not a decimal number (at most 3 decimal places)")
@@ -220,18 +228,25 @@ class _Checker:
         raise self.fail(problems, total=len(bad))
 
     def _dates(self, batch: Batch, values: pa.Array) -> None:
-        parsed = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
-        good = pc.and_(pc.match_substring_regex(values, DATE_SHAPE), pc.is_valid(parsed))
-        self._raise_bad(batch, "date", values, good, "is not an ISO date (YYYY-MM-DD)")
+        # A file holds few distinct dates: each is checked once, through the dictionary.
+        encoded = values.dictionary_encode()
+        distinct = encoded.dictionary
+        parsed = pc.strptime(distinct, format="%Y-%m-%d", unit="s", error_is_null=True)
+        good = pc.and_(pc.match_substring_regex(distinct, DATE_SHAPE), pc.is_valid(parsed))
+        self._raise_bad(batch, "date", values, self._per_row(encoded, good), "is not an ISO date (YYYY-MM-DD)")
         if self.layout.frequency != "W" or not len(values):
             return
         weekdays = pc.day_of_week(parsed)
         if self.weekday is None:
-            self.weekday = (weekdays[0].as_py(), batch.first_line)
+            self.weekday = (weekdays[encoded.indices[0].as_py()].as_py(), batch.first_line)
         day, line = self.weekday
-        good = pc.equal(weekdays, day)
+        good = self._per_row(encoded, pc.equal(weekdays, day))
         message = f"falls on another weekday than line {line}'s {WEEKDAYS[day]} (the file is weekly)"
         self._raise_bad(batch, "date", values, good, message)
+
+    @staticmethod
+    def _per_row(encoded: pa.DictionaryArray, good: pa.Array) -> pa.Array:
+        return pc.fill_null(good, False).take(encoded.indices)
 
     def _hierarchy(self, batch: Batch, child: str, parent: str, keys: pa.Array, parents: pa.Array) -> None:
         table = pa.table({"k": keys, "p": parents, "i": pa.array(np.arange(len(keys)))})

@@ -60,17 +60,41 @@ def batches_read(
     types = {f"c{i}": (pa.int64() if name in integers else pa.string()) for name, i in positions.items()}
     reader_options = pcsv.ReadOptions(column_names=generated, block_size=block_bytes)
     convert = pcsv.ConvertOptions(include_columns=[f"c{i}" for i in positions.values()], column_types=types)
+    with contextlib.ExitStack() as stack:
+        yield from _csv_batches(
+            path=path,
+            opened=opened,
+            header=header,
+            positions=positions,
+            stack=stack,
+            read=reader_options,
+            convert=convert,
+        )
+
+
+def _csv_batches(
+    *,
+    path: Path,
+    opened: Opened,
+    header: list[str],
+    positions: dict[str, int],
+    stack: contextlib.ExitStack,
+    read: pcsv.ReadOptions,
+    convert: pcsv.ConvertOptions,
+) -> Iterator[Batch]:
     line = 2
     try:
-        reader = pcsv.open_csv(opened.stream, read_options=reader_options, convert_options=convert)
+        source = opened.stream
+        if opened.file is not None:
+            source = stack.enter_context(pa.OSFile(str(opened.file)))
+            source.seek(opened.stream.tell())
+        reader = pcsv.open_csv(source, read_options=read, convert_options=convert)
         for record in reader:
             columns = {name: record.column(f"c{i}") for name, i in positions.items()}
             yield Batch(columns=columns, first_line=line, rows=record.num_rows)
             line += record.num_rows
-    except pa.ArrowInvalid as error:
+    except (pa.ArrowException, UnicodeDecodeError) as error:
         raise LoadError(path=path, problems=[_arrow_problem(error, line=line, header=header)]) from None
-    except StopIteration:
-        return
 
 
 def _arrow_problem(error: Exception, *, line: int, header: list[str]) -> LoadProblem:
