@@ -332,7 +332,8 @@ def sales_load_files(
             raise
         # A plain CSV of no known layout: the classic loader's own message says what its header lacks.
         return FilesLoadSummary(load=sales_load_csv(path=sales, **options), layout=None)
-    if _is_plain(path=sales) and layout.name == "long" and list(layout.roles) == list(reading.ROLES[:4]):
+    classic = {role: column.lower() for role, column in layout.roles.items()} == {r: r for r in reading.ROLES[:4]}
+    if _is_plain(path=sales) and layout.name == "long" and classic:
         load = sales_load_csv(path=sales, **options)
     else:
         load = _normalized_load(sales=sales, layout=layout, calendar=calendar, options=options)

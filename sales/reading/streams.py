@@ -76,13 +76,19 @@ def sales_stream(
         names = [role for role in ROLES if role in layout.roles]
         names += [name.lower() for name in layout.extras] if extras else []
         yield (",".join(names) + "\n").encode()
-        for table in chunks:
-            if not extras:
-                table = table.select([role for role in ROLES if role in layout.roles])
-            stats.rows_written += table.num_rows
-            yield _csv_bytes(table)
-            if progress is not None:
-                progress("reading", stats.rows_written)
+        try:
+            for table in chunks:
+                if not extras:
+                    table = table.select([role for role in ROLES if role in layout.roles])
+                stats.rows_written += table.num_rows
+                yield _csv_bytes(table)
+                if progress is not None:
+                    progress("reading", stats.rows_written)
+        except LoadError as error:
+            if error.problems[0].line is not None:
+                raise
+            located = _line_problem(path=path, layout=layout)
+            raise (error if located is None else LoadError(path=path, problems=[located])) from None
 
 
 def _csv_bytes(table: pa.Table) -> bytes:
@@ -262,9 +268,12 @@ class _Checker:
                 raise self.fail([problem])
 
 
-def wide_line_problem(*, path: Path, layout: Layout) -> LoadProblem | None:
-    """Where a wide file's day column holds something other than a whole number (the slow search)."""
-    positions = [i for i, n in enumerate(layout.header) if DAY_COLUMN.fullmatch(n.lower())]
+def _line_problem(*, path: Path, layout: Layout) -> LoadProblem | None:
+    """The line the fast reader failed on, by reading the file again line by line: a wrong number of
+    fields, or (wide files) a day column that is not a whole number. None when not found."""
+    positions = (
+        [i for i, n in enumerate(layout.header) if DAY_COLUMN.fullmatch(n.lower())] if layout.name == "m5" else []
+    )
 
     def check(fields: list[str]) -> tuple[str, str, str] | None:
         for i in positions:

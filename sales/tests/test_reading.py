@@ -316,3 +316,24 @@ def test_generate_sample_writes_each_layout(tmp_path):
     call_command("generate_sample", str(tmp_path / "w"), "--layout", "walmart", stdout=out)
     assert "train.csv" in out.getvalue()
     assert (tmp_path / "w" / "train.csv").read_text().startswith("Store,Dept,Date,Weekly_Sales,IsHoliday\n")
+
+
+def test_a_row_with_missing_fields_names_its_line(samples, tmp_path):
+    lines = (samples["favorita"] / "train.csv").read_text().splitlines()
+    lines[30] = ",".join(lines[30].split(",")[:4])
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert "line 31: " in refused(lambda: normalized(path)) and "has 4 fields; the header has 6" in refused(
+        lambda: normalized(path)
+    )
+
+
+def test_a_fraction_in_a_wide_file_names_its_line_and_day(samples, tmp_path):
+    lines = (samples["m5"] / "sales_train_evaluation.csv").read_text().splitlines()
+    fields = lines[5].split(",")
+    fields[6 + 9] = "1.5"
+    lines[5] = ",".join(fields)
+    path = tmp_path / "sales_train_evaluation.csv"
+    path.write_text("\n".join(lines) + "\n")
+    message = refused(lambda: normalized(path, calendar=samples["m5"] / "calendar.csv"))
+    assert f"{path}: line 6, column d_10: '1.5' is not a whole number of units" == message
