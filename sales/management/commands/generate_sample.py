@@ -35,7 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--shape", choices=SHAPES, default="tidy", help="what the history looks like")
         parser.add_argument("--force", action="store_true", help="overwrite PATH when it exists")
         parser.add_argument("--layout", choices=LAYOUTS, help="write a public dataset's layout into the folder PATH")
-        parser.add_argument("--days", type=int, default=120, help="with --layout: the history's length in days")
+        parser.add_argument(
+            "--days", type=int, default=120, help="with --layout: the history's length in days (walmart: weeks x 7)"
+        )
 
     _shown = 0
 
@@ -48,7 +50,9 @@ class Command(BaseCommand):
     def handle(self, *args, path, stores, items, start, end, seed, shape, force, layout, days, **options):
         target = Path(path)
         if layout is not None:
-            self._layout_write(folder=target, layout=layout, days=days, seed=seed, force=force)
+            self._layout_write(
+                folder=target, layout=layout, days=days, seed=seed, force=force, stores=stores, items=items
+            )
             return
         # The default path is where the real history lives: never replace a file silently.
         if target.exists() and not force:
@@ -77,13 +81,15 @@ class Command(BaseCommand):
             f"(the true rates' {summary.floor_point})"
         )
 
-    def _layout_write(self, *, folder: Path, layout: str, days: int, seed: int, force: bool) -> None:
+    def _layout_write(
+        self, *, folder: Path, layout: str, days: int, seed: int, force: bool, stores: int, items: int
+    ) -> None:
         if folder.exists() and not folder.is_dir():
             raise CommandError(f"{folder} is a file; --layout writes into a folder")
         if folder.is_dir() and any(folder.iterdir()) and not force:
             raise CommandError(f"{folder} is not empty; pass --force to write into it")
         try:
-            sample = sample_layout_write(layout=layout, folder=folder, days=days, seed=seed)
+            sample = sample_layout_write(layout=layout, folder=folder, days=days, seed=seed, stores=stores, items=items)
         except ValueError as error:
             raise CommandError(str(error)) from None
         except OSError as error:
