@@ -64,6 +64,7 @@ def stream_measure(*, layout: str, folder: Path) -> int:
                 "cells": stats.cells,
                 "trimmed": stats.trimmed,
                 "peak": peak,
+                "baseline": baseline,
             }
         )
     )
