@@ -175,14 +175,14 @@ def _layers_open(*, stack, path: Path, raw: IO[bytes], name: str, packed: int, k
             depth=depth + 1,
         )
     if _is_zip(head):
-        return _zip_open(stack=stack, path=path, raw=raw, name=name, kind=kind, depth=depth)
+        return _zip_open(stack=stack, path=path, raw=buffered, name=name, kind=kind, depth=depth)
     if head.startswith(SEVEN_ZIP_MAGIC):
-        return _seven_zip_open(stack=stack, path=path, raw=raw, name=name, kind=kind, depth=depth)
+        return _seven_zip_open(stack=stack, path=path, raw=buffered, name=name, kind=kind, depth=depth)
     if head.startswith(PARQUET_MAGIC):
         import pyarrow.parquet as pq
 
         try:
-            return Opened(name=name, parquet=pq.ParquetFile(raw), compressed=compressed)
+            return Opened(name=name, parquet=pq.ParquetFile(buffered), compressed=compressed)
         except Exception as error:  # pyarrow raises its own errors for a damaged footer
             raise _fail(path, f"{name} is not a readable Parquet file ({error})") from None
     return Opened(name=name, stream=buffered, compressed=compressed, file=None if compressed else path)

@@ -337,3 +337,38 @@ def test_a_fraction_in_a_wide_file_names_its_line_and_day(samples, tmp_path):
     path.write_text("\n".join(lines) + "\n")
     message = refused(lambda: normalized(path, calendar=samples["m5"] / "calendar.csv"))
     assert f"{path}: line 6, column d_10: '1.5' is not a whole number of units" == message
+
+
+def test_whole_downloads_give_the_file_asked_for(samples, tmp_path):
+    """M5's zip holds the sales files and the calendar; Favorita's holds 7z archives of each file."""
+    m5 = tmp_path / "m5-forecasting-accuracy.zip"
+    with zipfile.ZipFile(m5, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ("sales_train_evaluation.csv", "calendar.csv"):
+            archive.write(samples["m5"] / name, name)
+        archive.write(samples["m5"] / "sales_train_evaluation.csv", "sales_train_validation.csv")
+        archive.writestr("sell_prices.csv", "store_id,item_id,wm_yr_wk,sell_price\n")
+    plain = normalized(samples["m5"] / "sales_train_evaluation.csv", calendar=samples["m5"] / "calendar.csv")
+    assert normalized(m5, calendar=m5) == plain
+    import py7zr
+
+    favorita = tmp_path / "favorita-grocery-sales-forecasting.zip"
+    with zipfile.ZipFile(favorita, "w") as archive:
+        for name in ("train.csv", "stores.csv", "items.csv"):
+            packed = tmp_path / f"{name}.7z"
+            with py7zr.SevenZipFile(packed, "w") as seven:
+                seven.write(samples["favorita"] / name, name)
+            archive.write(packed, packed.name)
+        archive.writestr("transactions.csv.7z", b"")
+    assert normalized(favorita) == normalized(samples["favorita"] / "train.csv")
+    items = reading.attributes_read(path=favorita, kind="items")
+    assert [i.code for i in items] == [r["item_nbr"] for r in source_rows(samples["favorita"] / "items.csv")]
+
+
+def test_an_archive_without_a_clear_member_lists_what_it_holds(tmp_path):
+    path = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "date,store,item,sales\n")
+        archive.writestr("b.csv", "date,store,item,sales\n")
+    assert "the archive holds a.csv, b.csv; none is clearly the sales file" in refused(
+        lambda: reading.layout_detect(path=path)
+    )
