@@ -96,7 +96,7 @@ def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, i
     others = [i for i in range(len(header)) if i not in at.values()]
     found: list[AttributeRow] = []
     problems: list[LoadProblem] = []
-    first: dict[str, int] = {}
+    first: dict[str, tuple[int, dict[str, str | None]]] = {}
     for line, fields in enumerate(rows, start=2):
         if line > MAX_ATTRIBUTE_ROWS:
             raise LoadError(path=path, problems=[LoadProblem(line, None, None, "too many rows")])
@@ -112,11 +112,9 @@ def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, i
             problems.append(LoadProblem(line, header[at[code_role]], "''", f"has no {code_role} code"))
             continue
         if code in first:
-            problems.append(
-                LoadProblem(line, header[at[code_role]], _show(code), f"is listed twice (line {first[code]})")
-            )
+            problems.append(_twice(header=header, at=at, code=code, line=line, earlier=first[code], value=value))
             continue
-        first[code] = line
+        first[code] = (line, value)
         found.append(
             AttributeRow(
                 code=code,
@@ -134,6 +132,18 @@ def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, i
         problems.sort(key=lambda p: p.line or 0)
         raise LoadError(path=path, problems=problems[:MAX_LISTED_PROBLEMS], total=len(problems))
     return found
+
+
+def _twice(
+    *, header: list[str], at: dict[str, int], code: str, line: int, earlier: tuple[int, dict], value: dict
+) -> LoadProblem:
+    """A code on a second line: named by the parent it changes (an item in two departments), if any."""
+    first_line, first = earlier
+    for parent in ("department", "category", "region"):
+        if parent in at and first.get(parent) != value.get(parent):
+            message = f"is in {parent} {value.get(parent)!r} here and {first.get(parent)!r} on line {first_line}"
+            return LoadProblem(line, header[at[parent]], _show(code), message)
+    return LoadProblem(line, None, _show(code), f"is listed twice (line {first_line})")
 
 
 def _parent_problems(*, header: list[str], at: dict[str, int], rows: list[AttributeRow]) -> list[LoadProblem]:

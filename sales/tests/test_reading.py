@@ -254,10 +254,15 @@ def test_an_item_in_two_departments_in_a_wide_file(samples, tmp_path):
 
 def test_attribute_rows_without_a_code_or_twice(tmp_path):
     path = tmp_path / "items.csv"
-    path.write_text("item_nbr,family,class,perishable\n96995,GROCERY I,1093,0\n,BEVERAGES,1120,0\n96995,X,1093,0\n")
+    path.write_text(
+        "item_nbr,family,class,perishable\n96995,GROCERY I,1093,0\n,BEVERAGES,1120,0\n96995,GROCERY I,1093,1\n"
+        "96995,GROCERY I,1094,0\n"
+    )
     message = refused(lambda: reading.attributes_read(path=path, kind="items"))
+    assert f"{path}: 3 problems" in message
     assert "line 3, column item_nbr: '' has no item code" in message
-    assert "line 4, column item_nbr: '96995' is listed twice (line 2)" in message
+    assert "line 4: '96995' is listed twice (line 2)" in message
+    assert "line 5, column class: '96995' is in department '1094' here and '1093' on line 2" in message
 
 
 def test_a_department_in_two_categories(tmp_path):
