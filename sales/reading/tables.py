@@ -20,7 +20,8 @@ from sales.loading import LoadError, LoadProblem, _show
 from sales.reading.layouts import MAX_HEADER_BYTES, header_parse
 from sales.reading.sources import Opened
 
-BLOCK_BYTES = 8 << 20
+# pyarrow reads some forty blocks ahead of the consumer: the block size bounds the memory it holds.
+BLOCK_BYTES = 2 << 20
 PARQUET_BATCH_ROWS = 100_000
 
 
