@@ -20,7 +20,7 @@ from sales.loading import LoadError, LoadProblem, _show
 from sales.reading.layouts import MAX_HEADER_BYTES, header_parse
 from sales.reading.sources import Opened
 
-# pyarrow reads some forty blocks ahead of the consumer: the block size bounds the memory it holds.
+# pyarrow reads a fixed number of blocks ahead of the consumer: the block size bounds the memory it holds.
 BLOCK_BYTES = 2 << 20
 PARQUET_BATCH_ROWS = 100_000
 
