@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
-import queue
-import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -91,30 +89,6 @@ class _Guarded(io.RawIOBase):
         ratio_check(path=self.path, name=self.name, packed=self.packed, unpacked=self.count)
         buffer[: len(data)] = data
         return len(data)
-
-
-class _Pipe(io.RawIOBase):
-    """The reading end of a bounded queue that another thread fills (7z members unpack by push)."""
-
-    def __init__(self, chunks: queue.Queue) -> None:
-        self.chunks, self.rest, self.done, self.error = chunks, b"", False, None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        while not self.rest and not self.done:
-            chunk = self.chunks.get()
-            if chunk is None:
-                self.done = True
-            else:
-                self.rest = chunk
-        if self.error is not None:
-            raise self.error
-        size = min(len(buffer), len(self.rest))
-        buffer[:size] = self.rest[:size]
-        self.rest = self.rest[size:]
-        return size
 
 
 def _is_zip(head: bytes) -> bool:
@@ -209,67 +183,14 @@ def _zip_open(*, stack, path: Path, raw: IO[bytes], name: str, kind: str, depth:
 
 
 def _seven_zip_open(*, stack, path: Path, raw: IO[bytes], name: str, kind: str, depth: int) -> Opened:
-    import py7zr
-    import py7zr.exceptions
-    import py7zr.io
+    from sales.reading import sevenzip
 
-    try:
-        archive = stack.enter_context(py7zr.SevenZipFile(raw, mode="r"))
-        infos = {info.filename: info for info in archive.list()}
-    except (py7zr.exceptions.ArchiveError, py7zr.exceptions.Bad7zFile, EOFError, OSError, KeyError) as error:
-        raise _fail(path, f"{name} is a corrupt 7z archive ({error})") from None
-    member = member_pick(path=path, names=list(infos), kind=kind)
-    info = infos[member]
-    packed = max(int(info.compressed or 0), 1) if info.compressed else _size_of(raw)
-    ratio_check(path=path, name=f"{name}/{member}", packed=packed, unpacked=int(info.uncompressed or 0))
-    chunks: queue.Queue = queue.Queue(maxsize=16)
-    pipe = _Pipe(chunks)
-    stop = threading.Event()
+    def pick(names: list[str]) -> str:
+        return member_pick(path=path, names=names, kind=kind)
 
-    class _Writer(py7zr.io.Py7zIO):
-        def write(self, data) -> int:  # type: ignore[no-untyped-def]
-            if stop.is_set():
-                raise _Stopped
-            chunks.put(bytes(data))
-            return len(data)
-
-        def read(self, size=None) -> bytes:  # type: ignore[no-untyped-def]
-            return b""
-
-        def seek(self, offset, whence=0) -> int:  # type: ignore[no-untyped-def]
-            return 0
-
-        def flush(self) -> None:
-            return None
-
-        def size(self) -> int:
-            return 0
-
-    class _Factory(py7zr.io.WriterFactory):
-        def create(self, filename: str) -> py7zr.io.Py7zIO:
-            return _Writer()
-
-    def unpack() -> None:
-        try:
-            archive.extract(targets=[member], factory=_Factory())
-        except _Stopped:
-            pass
-        except Exception as error:  # reported to the reader, which names the file
-            pipe.error = _fail(path, f"{name}/{member} is a corrupt 7z archive ({error})")
-        finally:
-            with contextlib.suppress(queue.Full):
-                chunks.put(None, timeout=5)
-
-    worker = threading.Thread(target=unpack, name="7z-unpack", daemon=True)
-    worker.start()
-
-    def finish() -> None:
-        stop.set()
-        while worker.is_alive():  # drain so that the writer is never stuck on a full queue
-            with contextlib.suppress(queue.Empty):
-                chunks.get(timeout=0.1)
-
-    stack.callback(finish)
+    member, declared, unpacked, pipe = sevenzip.member_stream(stack=stack, path=path, raw=raw, name=name, pick=pick)
+    packed = max(declared or packed_size(raw), 1)
+    ratio_check(path=path, name=f"{name}/{member}", packed=packed, unpacked=unpacked)
     guarded = _Guarded(io.BufferedReader(pipe, BUFFER_BYTES), path=path, name=f"{name}/{member}", packed=packed)
     return _layers_open(
         stack=stack,
@@ -282,11 +203,7 @@ def _seven_zip_open(*, stack, path: Path, raw: IO[bytes], name: str, kind: str, 
     )
 
 
-class _Stopped(Exception):
-    """The reader closed the source before the 7z member was unpacked to its end."""
-
-
-def _size_of(raw: IO[bytes]) -> int:
+def packed_size(raw: IO[bytes]) -> int:
     with contextlib.suppress(OSError, AttributeError, ValueError):
         position = raw.tell()
         end = raw.seek(0, io.SEEK_END)
