@@ -350,11 +350,16 @@ def _is_plain(*, path: Path) -> bool:
 
 
 def _normalized_load(*, sales: Path, layout: reading.Layout, calendar: Path | None, options: dict) -> LoadSummary:
+    progress = options["progress"]
     with tempfile.TemporaryDirectory(prefix="sales-normalized-") as folder:
         normalized = Path(folder) / "normalized.csv"
-        with normalized.open("wb") as out:
-            for chunk in reading.sales_stream(path=sales, layout=layout, calendar=calendar):
-                out.write(chunk)
+        try:
+            with normalized.open("wb") as out:
+                for chunk in reading.sales_stream(path=sales, layout=layout, calendar=calendar, progress=progress):
+                    out.write(chunk)
+        except OSError as error:  # a full disk, most likely: the normalized file is about the size of the long one
+            problem = LoadProblem(line=None, column=None, value=None, message=f"cannot write {folder} ({error})")
+            raise LoadError(path=sales, problems=[problem]) from None
         try:
             load = sales_load_csv(path=normalized, **options)
         except LoadError as error:

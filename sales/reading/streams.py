@@ -72,7 +72,8 @@ def sales_stream(
             days = _calendar_for(path=path, layout=layout, calendar=calendar)
             chunks = _wide_chunks(path=path, opened=opened, layout=layout, days=days, checker=checker, stats=stats)
         else:
-            chunks = _long_chunks(path=path, opened=opened, layout=layout, checker=checker, stats=stats)
+            kept = layout.extras if extras else []
+            chunks = _long_chunks(path=path, opened=opened, layout=layout, extras=kept, checker=checker, stats=stats)
         names = [role for role in ROLES if role in layout.roles]
         names += [name.lower() for name in layout.extras] if extras else []
         yield (",".join(names) + "\n").encode()
@@ -104,15 +105,17 @@ def _csv_bytes(table: pa.Table) -> bytes:
 # ---------------------------------------------------------------- long layouts
 
 
-def _long_chunks(*, path: Path, opened, layout: Layout, checker: _Checker, stats: ReadStats) -> Iterator[pa.Table]:
-    sources = list(dict.fromkeys([*layout.roles.values(), *layout.extras]))
+def _long_chunks(
+    *, path: Path, opened, layout: Layout, extras: list[str], checker: _Checker, stats: ReadStats
+) -> Iterator[pa.Table]:
+    sources = list(dict.fromkeys([*layout.roles.values(), *extras]))
     roles = {role: column for role, column in layout.roles.items()}
     for batch in batches_read(path=path, opened=opened, header=layout.header, wanted=sources):
         stats.rows_read += batch.rows
         columns = {role: batch.columns[column] for role, column in roles.items()}
         columns["sales"] = checker.units(batch=batch, values=columns["sales"])
         checker.check(batch=batch, columns=columns)
-        extra = {name: batch.columns[name] for name in layout.extras}
+        extra = {name: batch.columns[name] for name in extras}
         yield pa.table(columns | extra)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,17 +150,26 @@ def _as_integers(path: Path, name: str, array: pa.Array, line: int) -> pa.Array:
 
 
 def line_find(*, path: Path, source: Opened, header: list[str], check) -> LoadProblem | None:  # type: ignore[no-untyped-def]
-    """The first line of a re-opened CSV source whose fields `check(fields)` finds wrong (a message),
-    or whose field count differs from the header's. Only used once the fast reader has failed."""
+    """The first line of a re-opened CSV source that is not UTF-8, whose field count differs from
+    the header's, or whose fields `check(fields)` finds wrong (column, value, message). Only used
+    once the fast reader has failed, so it may be slow; a quoted field spanning lines is not followed."""
     if source.stream is None:
         return None
-    text = io.TextIOWrapper(source.stream, encoding="utf-8", errors="strict", newline="")
-    with contextlib.suppress(UnicodeDecodeError, csv.Error):
-        for line, fields in enumerate(csv.reader(text), start=2):
-            if len(fields) != len(header):
-                message = f"has {len(fields)} fields; the header has {len(header)}"
-                return LoadProblem(line=line, column=None, value=_show(",".join(fields)), message=message)
-            found = check(fields)
-            if found is not None:
-                return LoadProblem(line=line, column=found[0], value=_show(found[1]), message=found[2])
+    for line, raw in enumerate(source.stream, start=2):
+        body = raw.rstrip(b"\r\n")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            message = f"is not UTF-8 text (byte {error.start + 1} is 0x{body[error.start]:02x})"
+            return LoadProblem(line=line, column=None, value=_show(body), message=message)
+        try:
+            fields = next(csv.reader([text]), [])
+        except csv.Error as error:
+            return LoadProblem(line=line, column=None, value=_show(text), message=f"is not a CSV line ({error})")
+        if len(fields) != len(header):
+            message = f"has {len(fields)} fields; the header has {len(header)}"
+            return LoadProblem(line=line, column=None, value=_show(",".join(fields)), message=message)
+        found = check(fields)
+        if found is not None:
+            return LoadProblem(line=line, column=found[0], value=_show(found[1]), message=found[2])
     return None

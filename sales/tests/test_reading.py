@@ -377,3 +377,11 @@ def test_an_archive_without_a_clear_member_lists_what_it_holds(tmp_path):
     assert "the archive holds a.csv, b.csv; none is clearly the sales file" in refused(
         lambda: reading.layout_detect(path=path)
     )
+
+
+def test_a_line_that_is_not_utf8_is_named(samples, tmp_path):
+    lines = (samples["favorita"] / "train.csv").read_bytes().split(b"\n")
+    lines[12] = lines[12].replace(b"2013-01-", b"2013-01-\xff")
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"\n".join(lines))
+    assert "line 13: " in refused(lambda: normalized(path)) and "is not UTF-8 text" in refused(lambda: normalized(path))
