@@ -3,6 +3,13 @@ the same table (sales_sale, with all its indexes and constraints), side by side
 in one run. Goal: load_train at most 1.5x the time of \\copy for 913,000 rows.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/load.py [PATH] [--repeat N]
+    DATABASE_URL=postgres://... .venv/bin/python bench/load.py --layout m5|favorita|walmart [--rows N]
+
+With --layout, a sample of that public layout with about --rows rows (913,000) is generated, and
+the reader's normalized stream (rows per second, peak memory of its process) and `load_train` of
+the file as it is are set against `psql \\copy` of the equivalent long file (stores and items as
+ids, units as numeric) into a table shaped like sales_sale. For m5 it states the rows with and
+without the zeros before each item's first sale.
 
 PATH defaults to /tmp/train.csv, then data/train.csv, else a 913,000-row sample
 is generated in a temporary directory. Needs `psql` on PATH. It replaces the
@@ -26,6 +33,7 @@ from benchlib import BASE_DIR, django_setup, pick_file
 
 django_setup()
 
+import load_layouts as layouts  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -84,10 +92,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", nargs="?")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--layout", choices=("m5", "favorita", "walmart"))
+    parser.add_argument("--rows", type=int, default=913_000)
+    parser.add_argument("--stream-only", nargs=2, metavar=("LAYOUT", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stream_only:
+        return layouts.stream_measure(layout=args.stream_only[0], folder=Path(args.stream_only[1]))
     if not shutil.which("psql"):
         print("psql is not on PATH: it is the reference this benchmark compares against", file=sys.stderr)
         return 2
+    if args.layout:
+        return layouts.layout_bench(layout=args.layout, rows=args.rows, repeat=args.repeat, url=database_url())
 
     with tempfile.TemporaryDirectory() as workdir:
         path = pick_file(args.path, Path(workdir)).resolve()

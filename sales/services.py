@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.registry import Registry
-from sales import loading, rollups
+from sales import loading, reading, rollups
 from sales.loading import LoadError, LoadProblem
 from sales.models import DailyTotal, Item, Store
 from sales.signals import history_loaded
@@ -285,3 +287,83 @@ def _load_rollups(*, cursor, append: bool, rows: int) -> int:
     rollups.rollups_add(cursor=cursor, deltas=loading.DELTA_TABLE)
     cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
     return cursor.fetchone()[0]
+
+
+# ---------------------------------------------------------------- files in any layout
+
+
+@dataclass(frozen=True)
+class FilesLoadSummary:
+    """What `sales_load_files` did: the sales load (None when only attribute files were given), the
+    layout read, and the stores and items of the attribute files (read and checked)."""
+
+    load: LoadSummary | None
+    layout: reading.Layout | None
+    stores: list[reading.AttributeRow] = field(default_factory=list)
+    items: list[reading.AttributeRow] = field(default_factory=list)
+
+
+def sales_load_files(
+    *,
+    sales: Path | None,
+    calendar: Path | None = None,
+    stores: Path | None = None,
+    items: Path | None = None,
+    columns: dict[str, str] | None = None,
+    append: bool = False,
+    align_to_today: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+    followups: bool = True,
+) -> FilesLoadSummary:
+    """Load a sales file in any layout and compression `sales.reading` knows, with its calendar and
+    attribute files. The attribute files are read first, so that a bad one stops the load before any
+    write. A plain date,store,item,sales CSV goes straight to `sales_load_csv`; any other is turned
+    into the normalized stream (in a temporary file beside the system's temp files) and loaded from
+    there, so that the loader checks it as it checks any file. LoadError names the source file."""
+    store_rows = reading.attributes_read(path=stores, kind="stores") if stores is not None else []
+    item_rows = reading.attributes_read(path=items, kind="items") if items is not None else []
+    if sales is None:
+        return FilesLoadSummary(load=None, layout=None, stores=store_rows, items=item_rows)
+    options = {"append": append, "align_to_today": align_to_today, "progress": progress, "followups": followups}
+    try:
+        layout = reading.layout_detect(path=sales, columns=columns, calendar=calendar)
+    except LoadError:
+        if columns or not _is_plain(path=sales):
+            raise
+        # A plain CSV of no known layout: the classic loader's own message says what its header lacks.
+        return FilesLoadSummary(load=sales_load_csv(path=sales, **options), layout=None)
+    classic = {role: column.lower() for role, column in layout.roles.items()} == {r: r for r in reading.ROLES[:4]}
+    if _is_plain(path=sales) and layout.name == "long" and classic:
+        load = sales_load_csv(path=sales, **options)
+    else:
+        load = _normalized_load(sales=sales, layout=layout, calendar=calendar, options=options)
+    return FilesLoadSummary(load=load, layout=layout, stores=store_rows, items=item_rows)
+
+
+def _is_plain(*, path: Path) -> bool:
+    """Not compressed nor Parquet (a file that cannot be opened counts as plain: the loader says why)."""
+    try:
+        with path.open("rb") as handle:
+            return not handle.read(6).startswith((b"\x1f\x8b", b"PK", b"7z\xbc\xaf", b"PAR1"))
+    except OSError:
+        return True
+
+
+def _normalized_load(*, sales: Path, layout: reading.Layout, calendar: Path | None, options: dict) -> LoadSummary:
+    progress = options["progress"]
+    with tempfile.TemporaryDirectory(prefix="sales-normalized-") as folder:
+        normalized = Path(folder) / "normalized.csv"
+        try:
+            with normalized.open("wb") as out:
+                for chunk in reading.sales_stream(path=sales, layout=layout, calendar=calendar, progress=progress):
+                    out.write(chunk)
+        except OSError as error:  # a full disk, most likely: the normalized file is about the size of the long one
+            problem = LoadProblem(line=None, column=None, value=None, message=f"cannot write {folder} ({error})")
+            raise LoadError(path=sales, problems=[problem]) from None
+        try:
+            load = sales_load_csv(path=normalized, **options)
+        except LoadError as error:
+            # Long layouts keep one row per line, so the lines are the source's; a wide file's are not.
+            where = "" if layout.name != "m5" else " (lines of its normalized long form)"
+            raise LoadError(path=Path(f"{sales}{where}"), problems=error.problems, total=error.total) from None
+    return dataclasses.replace(load, path=sales, warnings=[*layout.warnings, *load.warnings])

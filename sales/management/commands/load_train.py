@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from sales.loading import Stopwatch
-from sales.services import LoadError, sales_load_csv
+from sales.reading import Layout, columns_parse
+from sales.services import LoadError, LoadSummary, sales_load_files
 
 STAGE_LABELS = {
     "reading": "reading",
@@ -16,16 +17,35 @@ STAGE_LABELS = {
 }
 
 
+def _columns(text: str) -> dict[str, str]:
+    try:
+        return columns_parse(text)
+    except ValueError as error:
+        raise CommandError(f"--columns: {error}") from None
+
+
 class Command(BaseCommand):
     help = (
-        "Load a date,store,item,sales CSV (default: settings.TRAIN_CSV_PATH) into the sales history with "
-        "PostgreSQL COPY. Replaces the history unless --append. Nothing is written if any row is bad. "
+        "Load a sales file (default: settings.TRAIN_CSV_PATH) into the sales history with PostgreSQL COPY: "
+        "date,store,item,sales, any column names through --columns, M5's wide file with --calendar, Favorita's "
+        "or Walmart's train.csv, as CSV, gzip, zip (also zips inside a zip), 7z or Parquet. --stores/--items "
+        "read attribute files (alone: SALES defaults to nothing). "
+        "Replaces the history unless --append. Nothing is written if any row is bad. "
         "A (store, item) with no row on a day sold nothing that day; before its first row it did not exist yet "
         "(a product launch): the forecasts fit it from its first sale on."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", nargs="?", default=str(settings.TRAIN_CSV_PATH))
+        parser.add_argument("path", nargs="?", help="the sales file (default: TRAIN_CSV_PATH)")
+        parser.add_argument("--calendar", help="the calendar of a wide file (M5's calendar.csv: d_1.. to dates)")
+        parser.add_argument("--stores", help="a stores file (code, name, region; Favorita's stores.csv)")
+        parser.add_argument("--items", help="an items file (code, name, category, department; Favorita's items.csv)")
+        parser.add_argument(
+            "--columns",
+            type=_columns,
+            help="ROLE=COLUMN,... naming the file's columns, e.g. date=Date,store=Store,item=Dept,sales=Weekly_Sales "
+            "(roles: date, store, item, sales, store_name, item_name, category, department, region, unit)",
+        )
         parser.add_argument(
             "--append", action="store_true", help="upsert into the existing history instead of replacing it"
         )
@@ -41,13 +61,19 @@ class Command(BaseCommand):
             help="do not enqueue the streaming profile and forecast refresh tasks after the load",
         )
 
-    def handle(self, *args, path, append, align_to_today, no_followups, **options):
+    def handle(self, *args, path, calendar, stores, items, columns, append, align_to_today, no_followups, **options):
         progress = self._progress if self.stdout.isatty() else None
         self._clock = Stopwatch()
         self._rows = 0
+        if path is None and stores is None and items is None:
+            path = str(settings.TRAIN_CSV_PATH)
         try:
-            summary = sales_load_csv(
-                path=Path(path),
+            result = sales_load_files(
+                sales=None if path is None else Path(path),
+                calendar=None if calendar is None else Path(calendar),
+                stores=None if stores is None else Path(stores),
+                items=None if items is None else Path(items),
+                columns=columns,
                 append=append,
                 align_to_today=align_to_today,
                 progress=progress,
@@ -58,6 +84,15 @@ class Command(BaseCommand):
         finally:
             if progress is not None:
                 self.stdout.write("\r\033[K", ending="")
+        for kind, rows in (("stores", result.stores), ("items", result.items)):
+            if rows:
+                self.stdout.write(f"read {len(rows):,} {kind} from {stores if kind == 'stores' else items}")
+        if result.load is not None:
+            self._report(result.load, layout=result.layout)
+
+    def _report(self, summary: LoadSummary, *, layout: Layout | None) -> None:
+        if layout is not None and layout.name != "long":
+            self.stdout.write(f"layout: {layout.name} ({'weekly' if layout.frequency == 'W' else 'daily'})")
         for warning in summary.warnings:
             self.stderr.write(f"warning: {warning}")
         shift = f", dates shifted by {summary.shift_days // 7:+d} weeks" if summary.shift_days else ""
