@@ -13,22 +13,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from forecasting import pool
-from forecasting.accuracy import accuracy_compute, smape
+from forecasting.accuracy import SCORE_FIELDS, accuracy_of, candidate_scores, scores_rows
 from forecasting.calibration import calibration_content
-from forecasting.candidates import CANDIDATES, candidates_fit, model_choose
-from forecasting.counts import CountForecast, count_bands, count_point
+from forecasting.candidates import CANDIDATES, CandidateFit, candidates_fit, model_choose
+from forecasting.counts import CountForecast, count_bands
+from forecasting.level_error import level_variance, level_windows
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.pooled_calendar import FOURIER_PERIOD, SCALE_WINDOW_DAYS
+from forecasting.reconciliation import bottom_up
 from forecasting.residual import ARIMA_WINDOW_DAYS, ORDER_GRID
 from forecasting.selectors import (
     SeriesKey,
@@ -312,31 +314,31 @@ def _series_fit(
     order, selected_on = previous or (None, None)
     if _order_due(key=key, selected_on=selected_on, today=today):
         order, selected_on = None, None
-    results = {}
+    results, windows = {}, {}
     for fit_spec in fits:
         part = y[: len(y) - fit_spec.cut]
         coef = shape_fit(y=part, days=fit_spec.days, design=fit_spec.design, prior=_prior(key, fit_spec.shapes))
+        pooled = np.asarray(fit_spec.shapes["total"])
         results[fit_spec.name] = candidates_fit(
             y=part,
             days=fit_spec.days,
             design=fit_spec.design,
             coef=coef,
-            pooled_coef=np.asarray(fit_spec.shapes["total"]),
+            pooled_coef=pooled,
             horizon=fit_spec.horizon,
             order=order,
         )
         if order is None and results[fit_spec.name].order is not None:
             order, selected_on = results[fit_spec.name].order, today
+        if key.level == Level.STORE_ITEM:
+            shapes = {"calendar": coef, "pooled": pooled}
+            windows[fit_spec.name] = level_windows(
+                y=part, days=fit_spec.days, design=fit_spec.design, shapes=shapes, horizon=fit_spec.horizon
+            )
     fit = results["final"]
     if fit.fallback:
         logger.warning("forecast fallback run=%s series=%r reason=%r", run.pk, str(key), fit.reason)
-    backtest = {}
-    if "backtest" in results:
-        backtest = {
-            "actual": [float(v) for v in y[-run.holdout_days :]],
-            "candidates": {n: f.as_dict() for n, f in results["backtest"].forecasts.items()},
-            "fallback": results["backtest"].fallback,
-        }
+    backtest = _backtest_record(fit=results.get("backtest"), actual=y[-run.holdout_days :], windows=windows)
     return SeriesForecast(
         run=run,
         level=key.level,
@@ -347,10 +349,30 @@ def _series_fit(
         fallback=fit.fallback,
         fallback_reason=fit.reason,
         info=fit.info | {"fit_seconds": round(time.perf_counter() - began, 3)},
-        own={"candidates": {n: f.as_dict() for n, f in fit.forecasts.items()}},
+        own={"candidates": {n: f.as_dict() for n, f in fit.forecasts.items()}}
+        | ({"windows": windows["final"]} if "final" in windows else {}),
         backtest=backtest,
         fitted_at=timezone.now(),
     )
+
+
+def _backtest_record(*, fit: CandidateFit | None, actual: np.ndarray, windows: dict) -> dict:
+    """What a series stores of its backtest: the actual days, every candidate's forecast and its
+    figures (scored here, in parallel, on the forecasts as stored: the finishing step reuses them),
+    and a store-item's level windows."""
+    if fit is None:
+        return {}
+    candidates = {n: f.as_dict() for n, f in fit.forecasts.items()}
+    stored = _candidates({"candidates": candidates})  # as the finishing step reads them
+    record = {
+        "actual": [float(v) for v in actual],
+        "candidates": candidates,
+        "fallback": fit.fallback,
+        "scores": candidate_scores(actual=np.asarray(actual, dtype=float), forecasts=stored),
+    }
+    if "backtest" in windows:
+        record["windows"] = windows["backtest"]
+    return record
 
 
 def _prior(key: SeriesKey, shapes: dict[str, list[float]]) -> np.ndarray | None:
@@ -401,40 +423,43 @@ def _previous_orders(*, keys: list[SeriesKey]) -> dict[SeriesKey, tuple[tuple | 
 def forecast_run_finish(*, run_id: int, run_started: str | None = None) -> ForecastRun | None:
     """Reconcile the run, score it, write its points and mark it complete, in one
     transaction (so readers switch from the previous run to this one at once);
-    then drop runs beyond the last RUNS_KEPT. None for a stale task (`_run_of_task`)."""
+    then drop runs beyond the last RUNS_KEPT. None for a stale task (`_run_of_task`).
+
+    Every level is handled as arrays (series x days), and the points are COPied: no per-point
+    Python. The store-items' backtest figures were computed by the chunks, in parallel."""
     run = _run_of_task(run_id=run_id, run_started=run_started, step="forecast_run_finish")
     if run is None:
         return None
     if run.status != ForecastRun.Status.RUNNING:
         return run
+    began = time.perf_counter()
     series = list(SeriesForecast.objects.filter(run=run).defer("info"))
     expected = run.series_count
     if len(series) < expected:
         missing = expected - len(series)
         forecast_run_fail(run_id=run_id, error=f"{missing} of {expected} series were not fitted")
         raise ForecastError(f"run {run_id}: {missing} of {expected} series were not fitted")
-
-    by_key = {SeriesKey(s.level, s.store_id, s.item_id): s for s in series}
-    final = _reconciled({key: _candidates(s.own) for key, s in by_key.items()})
+    levels = _levels_stack(series=series, holdout=run.holdout_days)
     summary: dict = {}
     content: dict = {}
     choice = {level: ("calendar", "no backtest (history too short): the default model") for level in Level.values}
     if run.holdout_days:
-        choice, summary, content = _backtest_score(by_key=by_key)
-    points = []
-    for key, s in by_key.items():
-        name, reason = choice.get(key.level, choice[Level.TOTAL])
-        s.model, s.model_reason = name, reason
-        points += _points_of(series=s, forecast=final[key][name], content=content.get(key.level), run=run)
+        choice, summary, content = _backtest_score(levels=levels)
+    for level, stack in levels.items():
+        for row in stack.rows:
+            row.model, row.model_reason = choice.get(level, choice[Level.TOTAL])
     with transaction.atomic():
         locked = ForecastRun.objects.select_for_update().get(pk=run_id)
         if locked.status != ForecastRun.Status.RUNNING:
             return locked
         ForecastPoint.objects.filter(series__run=run).delete()
-        ForecastPoint.objects.bulk_create(points, batch_size=2000)
+        _points_copy(run=run, levels=levels, choice=choice, content=content)
         SeriesForecast.objects.bulk_update(series, ["accuracy", "model", "model_reason"], batch_size=500)
         run.summary = summary
-        run.parameters = run.parameters | {"calibration": content}
+        run.parameters = run.parameters | {
+            "calibration": content,
+            "finish_seconds": round(time.perf_counter() - began, 1),
+        }
         run.fallback_count = sum(1 for s in series if s.fallback)
         run.status = ForecastRun.Status.COMPLETE
         run.finished_at = timezone.now()
@@ -453,66 +478,140 @@ def _candidates(data: dict) -> Candidates:
     return {name: stored.get(name, stored["seasonal_naive"]) for name in CANDIDATES}
 
 
-def _reconciled(forecasts: dict[SeriesKey, Candidates]) -> dict[SeriesKey, Candidates]:
-    """Bottom-up, per candidate: a store's, an item's and the total's mean become the sum of their
-    store-items' means (so means add up); their spread stays their own model's."""
-    sums: dict[SeriesKey, dict[str, np.ndarray]] = {}
-    for key, candidates in forecasts.items():
-        if key.level != Level.STORE_ITEM:
+@dataclass
+class _LevelStack:
+    """Every series of one level as arrays (series x days), per candidate, in `rows` order; parents
+    reconciled. `scores`: the chunks' backtest figures of every row ({} when a row lacks them).
+    `windows`: per fit ("final", "backtest"), the store-items' level windows (series x origins; see
+    level_error), summed into the parents. `looks`: per fit and candidate, how much of each row's
+    daily error is its own (1) rather than the level error it shares with its peers (0)."""
+
+    rows: list[SeriesForecast]
+    final: dict[str, CountForecast]
+    backtest: dict[str, CountForecast]
+    actual: np.ndarray | None
+    scores: list[dict]
+    windows: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    looks: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+def _levels_stack(*, series: list[SeriesForecast], holdout: int) -> dict[str, _LevelStack]:
+    """The run's series by level, as arrays, with the parents' means summed bottom-up."""
+    levels = {}
+    for level in Level.values:
+        rows = sorted((s for s in series if s.level == level), key=lambda s: (s.store_id or 0, s.item_id or 0))
+        if not rows:
             continue
-        for parent in (
-            SeriesKey(Level.TOTAL),
-            SeriesKey(Level.STORE, key.store),
-            SeriesKey(Level.ITEM, None, key.item),
-        ):
-            into = sums.setdefault(parent, {})
-            for name, forecast in candidates.items():
-                into[name] = into.get(name, 0) + forecast.mean
-    out = dict(forecasts)
-    for key, candidates in forecasts.items():
-        if key in sums:
-            out[key] = {name: CountForecast(mean=sums[key][name], phi=f.phi) for name, f in candidates.items()}
+        levels[level] = _LevelStack(
+            rows=rows,
+            final=_stacked([_candidates(s.own) for s in rows]),
+            backtest=_stacked([_candidates(s.backtest) for s in rows]) if holdout else {},
+            actual=np.array([s.backtest["actual"] for s in rows], dtype=float) if holdout else None,
+            scores=[s.backtest.get("scores", {}) for s in rows] if holdout else [],
+            windows=_windows_stacked(rows) if level == Level.STORE_ITEM else {},
+        )
+    _levels_reconcile(levels)
+    return levels
+
+
+def _stacked(candidates: list[Candidates]) -> dict[str, CountForecast]:
+    return {
+        name: CountForecast(
+            mean=np.vstack([c[name].mean for c in candidates]), phi=np.vstack([c[name].phi for c in candidates])
+        )
+        for name in CANDIDATES
+    }
+
+
+def _windows_stacked(rows: list[SeriesForecast]) -> dict[str, dict[str, np.ndarray]]:
+    """The store-items' level windows per fit, as arrays (series x origins); none for a fit that a row
+    lacks them for (a row carried over from a run before them)."""
+    out = {}
+    for kind, records in (("final", [r.own for r in rows]), ("backtest", [r.backtest for r in rows])):
+        if all("windows" in record for record in records):
+            out[kind] = {k: np.array([r["windows"][k] for r in records], dtype=float) for k in records[0]["windows"]}
     return out
 
 
-def _backtest_score(*, by_key: dict[SeriesKey, SeriesForecast]) -> tuple[dict, dict, dict]:
+def _levels_reconcile(levels: dict[str, _LevelStack]) -> None:
+    """Bottom-up, per candidate (final and backtest): a store's, an item's and the total's mean become
+    the sum of their store-items' means (so means add up). Their spread is their own model's, widened
+    by the level error of that sum over many past windows (level_error)."""
+    children = levels.get(Level.STORE_ITEM)
+    if children is None:
+        return
+    for level, parent_id in ((Level.TOTAL, None), (Level.STORE, "store_id"), (Level.ITEM, "item_id")):
+        if level not in levels:
+            continue
+        parent = levels[level]
+        row_of = {getattr(s, parent_id) if parent_id else None: i for i, s in enumerate(parent.rows)}
+        parent_of = np.array([row_of.get(getattr(s, parent_id) if parent_id else None, -1) for s in children.rows])
+        known = parent_of >= 0
+
+        def summed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return bottom_up(children=values[known], parent_of=parent_of[known], parents=len(parent.rows))  # noqa: B023
+
+        for kind in ("final", "backtest"):
+            for name, forecast in getattr(parent, kind).items():
+                sums, has_children = summed(getattr(children, kind)[name].mean)
+                forecast.mean = np.where(has_children[:, None], sums, forecast.mean)
+            if kind in children.windows:
+                windows = {k: summed(v)[0] for k, v in children.windows[kind].items()}
+                parent.looks[kind] = _level_error_add(forecasts=getattr(parent, kind), windows=windows)
+
+
+def _level_error_add(*, forecasts: dict[str, CountForecast], windows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Widen every parent's candidates by the level error of its sum (the own calendar's windows for
+    the naive candidates). Returns, per candidate, each row's share of daily error that is its own."""
+    looks = {}
+    for name, forecast in forecasts.items():
+        shape = name if name in windows else "calendar"
+        variance = np.array(
+            [
+                level_variance(
+                    projected=windows[shape][i],
+                    actual=windows["actual"][i],
+                    phi=float(forecast.phi[i, 0]),
+                    horizon=forecast.mean.shape[1],
+                )
+                for i in range(len(forecast.mean))
+            ]
+        )
+        daily = 1.0 / np.maximum(forecast.mean, 1e-9) + forecast.phi
+        looks[name] = np.mean(daily / (daily + variance[:, None]), axis=1)
+        forecast.phi = forecast.phi + variance[:, None]
+    return looks
+
+
+def _backtest_score(*, levels: dict[str, _LevelStack]) -> tuple[dict, dict, dict]:
     """Score every candidate on every level's reconciled backtest, choose each level's model
     (model_choose), calibrate the chosen model's intervals, and record each series'
     accuracy. Returns (choice per level, summary per level, calibrated content per level)."""
-    backtest = _reconciled({key: _candidates(s.backtest) for key, s in by_key.items()})
-    actual = {key: np.asarray(s.backtest["actual"]) for key, s in by_key.items()}
-    levels: dict[str, list[SeriesKey]] = {}
-    for key in by_key:
-        levels.setdefault(key.level, []).append(key)
-    scores = {
-        level: {
-            name: float(np.mean([smape(actual[k], count_point(backtest[k][name])) for k in keys]))
-            for name in CANDIDATES
-        }
-        for level, keys in levels.items()
-    }
+    figures = {level: _level_figures(stack) for level, stack in levels.items()}
+    scores = {level: {name: float(np.mean(f[name]["smape"])) for name in CANDIDATES} for level, f in figures.items()}
     choice = model_choose(scores=scores)
     summary, content = {}, {}
-    for level, keys in levels.items():
+    for level, stack in levels.items():
         name = choice[level][0]
         content[level] = {
             str(nominal): calibration_content(
-                actual=[actual[k] for k in keys], forecasts=[backtest[k][name] for k in keys], nominal=nominal
+                actual=stack.actual, forecast=stack.backtest[name], nominal=nominal, looks=_looks(stack, name)
             )
             for nominal in (80, 95)
         }
-        figures = []
-        for key in keys:
-            by_key[key].accuracy = accuracy_compute(
-                actual=actual[key],
-                forecast=count_bands(backtest[key][name]),
-                naive=count_bands(backtest[key]["seasonal_naive"]),
+        published, naive = figures[level][name], figures[level]["seasonal_naive"]
+        for i, row in enumerate(stack.rows):
+            row.accuracy = accuracy_of(
+                published={f: published[f][i] for f in SCORE_FIELDS},
+                naive={f: naive[f][i] for f in SCORE_FIELDS},
+                days=stack.actual.shape[1],
             )
-            figures.append(by_key[key].accuracy)
-        summary[level] = {field: float(np.mean([f[field] for f in figures])) for field in figures[0]}
+        summary[level] = {
+            field: float(np.mean([r.accuracy[field] for r in stack.rows])) for field in stack.rows[0].accuracy
+        }
         summary[level] |= {
-            "series": len(keys),
-            "fallbacks": sum(1 for k in keys if by_key[k].fallback),
+            "series": len(stack.rows),
+            "fallbacks": sum(1 for r in stack.rows if r.fallback),
             "model": name,
             "model_reason": choice[level][1],
             "candidates": scores[level],
@@ -520,24 +619,46 @@ def _backtest_score(*, by_key: dict[SeriesKey, SeriesForecast]) -> tuple[dict, d
     return choice, summary, content
 
 
-def _points_of(
-    *, series: SeriesForecast, forecast: CountForecast, content: dict | None, run: ForecastRun
-) -> list[ForecastPoint]:
-    bands = count_bands(forecast, content=content)
-    dates = pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D").date
-    return [
-        ForecastPoint(
-            series=series,
-            date=day,
-            yhat=float(bands.yhat[i]),
-            mean=round(float(forecast.mean[i]), 4),
-            lower_80=float(bands.lower_80[i]),
-            upper_80=float(bands.upper_80[i]),
-            lower_95=float(bands.lower_95[i]),
-            upper_95=float(bands.upper_95[i]),
-        )
-        for i, day in enumerate(dates)
-    ]
+def _looks(stack: _LevelStack, name: str) -> float:
+    """How many independent looks a level's backtest holds at its intervals: one per series whose error
+    is its own, fewer where the series share a level error (one window shows that error once)."""
+    own = stack.looks.get("backtest", {}).get(name)
+    return float(len(stack.rows) if own is None else own.sum())
+
+
+def _level_figures(stack: _LevelStack) -> dict[str, dict[str, np.ndarray]]:
+    """Every candidate's backtest figures per series of a level: the chunks' own for store-items (their
+    forecasts are not reconciled), computed here, as arrays, for the parents."""
+    if all(stack.scores) and stack.rows[0].level == Level.STORE_ITEM:
+        return {
+            name: {field: np.array([s[name][field] for s in stack.scores]) for field in SCORE_FIELDS}
+            for name in CANDIDATES
+        }
+    return {name: scores_rows(actual=stack.actual, forecast=stack.backtest[name]) for name in CANDIDATES}
+
+
+POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95")
+
+
+def _points_copy(*, run: ForecastRun, levels: dict[str, _LevelStack], choice: dict, content: dict) -> None:
+    """Every series' published points (its level's model, calibrated bands), written with one COPY."""
+    dates = pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D")
+    frames = []
+    for level, stack in levels.items():
+        forecast = stack.final[choice.get(level, choice[Level.TOTAL])[0]]
+        bands = count_bands(forecast, content=content.get(level))
+        ids = np.array([row.pk for row in stack.rows])
+        frame = {"series_id": np.repeat(ids, len(dates)), "date": np.tile(dates.strftime("%Y-%m-%d"), len(ids))}
+        frame |= {"yhat": bands.yhat.ravel(), "mean": np.round(forecast.mean, 4).ravel()}
+        frame |= {name: getattr(bands, name).ravel() for name in ("lower_80", "upper_80", "lower_95", "upper_95")}
+        frames.append(pd.DataFrame(frame, columns=list(POINT_COLUMNS)))
+    text = pd.concat(frames).to_csv(index=False, header=False)
+    table = ForecastPoint._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(POINT_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy,
+    ):
+        copy.write(text)
 
 
 def forecast_run_fail(*, run_id: int, error: str, run_started: str | None = None) -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.accuracy import accuracy_compute, smape
+from forecasting.accuracy import SCORE_FIELDS, accuracy_compute, scores_rows, smape
 from forecasting.candidates import candidates_fit, model_choose, seasonal_naive
-from forecasting.counts import Forecast, count_bands, count_interval
+from forecasting.counts import CountForecast, Forecast, count_bands, count_interval
 from forecasting.pooled_calendar import calendar_fit
 from forecasting.residual import arima_fit, order_select, white_noise_clear
 from forecasting.series_calendar import design_fit, shape_fit
@@ -45,6 +45,20 @@ def test_accuracy_of_a_known_forecast_and_of_seasonal_naive():
     assert figures["naive_smape"] == 0.0
     assert figures["naive_mae"] == 0.0
     assert figures["holdout_days"] == 14
+
+
+def test_a_levels_figures_in_one_pass_are_each_series_own():
+    # The finishing step scores a whole level as arrays (series x days); every row must be what the
+    # per-series definition gives, low counts (rounding, zeros) and large ones alike.
+    rng = np.random.default_rng(12)
+    mean = np.vstack([rng.uniform(0.0, 3.0, 30), rng.uniform(50, 80, 30), np.zeros(30)])
+    phi = np.vstack([np.full(30, 0.0), rng.uniform(0.01, 0.3, 30), np.full(30, 0.1)])
+    actual = rng.poisson(mean + 0.5).astype(float)
+    rows = scores_rows(actual=actual, forecast=CountForecast(mean=mean, phi=phi))
+    for i in range(3):
+        bands = count_bands(CountForecast(mean=mean[i], phi=phi[i]))
+        one = accuracy_compute(actual=actual[i], forecast=bands, naive=bands)
+        assert {field: rows[field][i] for field in SCORE_FIELDS} == pytest.approx({f: one[f] for f in SCORE_FIELDS})
 
 
 def _poisson_series(days: pd.DatetimeIndex, *, level: float, seed: int = 1) -> np.ndarray:
