@@ -88,7 +88,7 @@ def pace_curves(*, day: date) -> PaceCurves:
     learnt = _curves_learnt(day=day)
     stores = {store: learnt.get(store) or hours_curve(opens=o, closes=c) for store, (o, c) in hours.items()}
     total = learnt.get(NONE) or hours_curve(
-        *(), opens=settings.ALERTS_OPENING_HOURS[0], closes=settings.ALERTS_OPENING_HOURS[1]
+        opens=settings.ALERTS_OPENING_HOURS[0], closes=settings.ALERTS_OPENING_HOURS[1]
     )
     curves = PaceCurves(total=total, stores=stores)
     _PACE_CACHE[day] = curves
