@@ -66,7 +66,8 @@ def states_next(frame: pd.DataFrame, timing: Timing) -> pd.DataFrame:
     state = frame["state"].to_numpy(dtype=object)
     held = frame["held"].to_numpy(dtype=bool)
     error = frame["error"].to_numpy(dtype=object) != ""
-    since = pd.to_datetime(frame["pending_since"], utc=True)
+    # Microseconds: a column of nothing but NaT would otherwise be seconds, and refuse a batch's timestamp.
+    since = pd.to_datetime(frame["pending_since"], utc=True).astype("datetime64[us, UTC]")
     new = state.copy()
     pending_since = since.copy()
     new[error] = State.ERROR

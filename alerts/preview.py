@@ -60,7 +60,7 @@ def rule_preview(*, rule: Rule, days: int = 30, now: datetime | None = None) -> 
             batches = _batch_replay(scope=scope, start=_midnight(first), end=now)
             batch_days = set(batches["day"]) if len(batches) else set()
         frames = _judged(rule, daily=daily, batches=batches, batch_days=batch_days, forecast=forecast, curves=curves)
-        if forecast.empty:
+        if forecast.empty and rule.condition != Rule.Condition.THRESHOLD:
             preview.notes.append("no kept forecast run covers these days: forecast conditions cannot be judged")
         preview.notes.append(
             f"{len(batch_days)} days replayed from recorded batches, {days - len(batch_days)} from daily totals against the daily forecast"

@@ -155,3 +155,13 @@ def test_repeat_interval_notifies_again_while_firing(shop, clock):
         services.alerts_evaluate(now=timezone.now())
     kinds = list(Notification.objects.filter(rule=rule).order_by("id").values_list("kind", flat=True))
     assert kinds == ["firing", "repeat"]
+
+
+def test_a_batch_timestamp_with_microseconds_is_judged(shop, clock):
+    rule = _rule(level="store", store_id=1, condition="threshold", direction="above", threshold=0, pending_seconds=60)
+    moment = NOON + timedelta(microseconds=628404)
+    sales_ingest(rows=[(1, 1, 2)], timestamp=moment)
+    services.alerts_evaluate(now=moment)
+    assert _states(rule) == {(1, None): State.PENDING}
+    services.alerts_evaluate(now=moment + timedelta(seconds=60, microseconds=1))
+    assert _states(rule) == {(1, None): State.ALERTING}
