@@ -54,7 +54,8 @@ class EvaluationSummary:
 def alerts_evaluate(*, now: datetime, event_id: int | None = None, no_data_only: bool = False) -> EvaluationSummary:
     """Judge every enabled rule (only the no-data ones with `no_data_only`) at `now`: the time of the
     batch that triggered it, or of the scheduled run. Records state changes and writes their
-    notifications; the notifications are delivered after the commit. Returns what it did."""
+    notifications (the caller queues their delivery: alerts.tasks). Returns what it did, the ids of
+    the notifications to deliver among it."""
     rules = Rule.objects.filter(enabled=True).prefetch_related("contact_points").order_by("id")
     if no_data_only:
         rules = rules.filter(condition=Rule.Condition.NO_DATA)
@@ -72,8 +73,6 @@ def alerts_evaluate(*, now: datetime, event_id: int | None = None, no_data_only:
             changes, notifications = _transitions_record(rule, figures, now=now, event_id=event_id, silences=silences)
             summary.changes += changes
             summary.notifications += notifications
-        pending = list(summary.notifications)
-        transaction.on_commit(lambda: _deliveries_enqueue(pending))
     return summary
 
 
@@ -386,21 +385,6 @@ def _states_write(rule: Rule, changes: list[StateChange], *, notified: _Notified
     again = [key for key in notified.series if key not in changed]
     for store, item in again:
         AlertState.objects.filter(rule=rule, store_id=store, item_id=item).update(notified_at=now)
-
-
-def _deliveries_enqueue(notification_ids: list[int]) -> None:
-    """Queue a delivery per notification. A broker that is down loses nothing: the outbox sweep
-    (alerts.tasks.notifications_flush) sends what is still pending."""
-    if not notification_ids:
-        return
-    from alerts.tasks import notification_deliver
-
-    for notification_id in notification_ids:
-        try:
-            notification_deliver.delay(notification_id=notification_id)
-        except Exception as error:
-            logger.warning("alerts delivery not queued", extra={"notification": notification_id, "error": str(error)})
-            return
 
 
 # ---------------------------------------------------------------- delivery

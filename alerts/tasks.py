@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts import services
+from core.queueing import task_enqueue_or_warn
 from core.schedules import Schedule
 from streaming.models import SalesEvent
 
@@ -19,13 +20,17 @@ def alerts_evaluate_batch(event_id: int) -> int:
     event = SalesEvent.objects.filter(pk=event_id).only("timestamp").first()
     if event is None:
         return 0
-    return services.alerts_evaluate(now=event.timestamp, event_id=event_id).changes
+    summary = services.alerts_evaluate(now=event.timestamp, event_id=event_id)
+    deliveries_enqueue(summary.notifications)
+    return summary.changes
 
 
 @shared_task(name="alerts.tasks.alerts_evaluate_no_data", ignore_result=True)
 def alerts_evaluate_no_data() -> int:
     """The no-data rules at the current time: silence has no batch to trigger an evaluation."""
-    return services.alerts_evaluate(now=timezone.now(), no_data_only=True).changes
+    summary = services.alerts_evaluate(now=timezone.now(), no_data_only=True)
+    deliveries_enqueue(summary.notifications)
+    return summary.changes
 
 
 @shared_task(name="alerts.tasks.notification_deliver", bind=True, ignore_result=True, max_retries=None)
@@ -42,9 +47,16 @@ def notification_deliver(self, notification_id: int) -> str | None:
 def notifications_flush() -> int:
     """Queue every pending notification that is due (after a worker or broker restart)."""
     due = services.notifications_due()
-    for notification_id in due:
-        notification_deliver.delay(notification_id=notification_id)
+    deliveries_enqueue(due)
     return len(due)
+
+
+def deliveries_enqueue(notification_ids: list[int]) -> None:
+    """Queue a delivery per notification (after the evaluation committed). A broker that is down loses
+    nothing: the outbox sweep sends what is still pending."""
+    for notification_id in notification_ids:
+        if not task_enqueue_or_warn(notification_deliver, kwargs={"notification_id": notification_id}):
+            return
 
 
 def periodic_schedules() -> dict[str, Schedule]:

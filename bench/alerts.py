@@ -151,7 +151,7 @@ def latency_measure(*, batches: int, workdir: Path) -> list[float]:
     from alerts.models import ContactPoint, Rule
     from alerts.services import contact_point_save
     from alerts.tests.helpers import WebhookReceiver
-    from config.testing import CeleryWorkerProcess
+    from core.testing import CeleryWorkerProcess
     from streaming.services import sales_ingest
 
     Rule.objects.all().delete()

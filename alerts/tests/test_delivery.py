@@ -12,7 +12,7 @@ from django.utils import timezone
 from alerts import services
 from alerts.models import ContactPoint, DeliveryAttempt, Notification, Rule
 from alerts.tests.conftest import NOON
-from config.devstack import free_port
+from core.devstack import free_port
 from streaming.services import sales_ingest
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.testing import in_thread, screenshot, session_cookies
+from core.testing import in_thread, screenshot, session_cookies
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from alerts import services
 from alerts.models import DeliveryAttempt, Notification, Rule, StateChange
 from alerts.tests.conftest import NOON
 from alerts.tests.helpers import WebhookReceiver
-from config.testing import CeleryWorkerProcess
+from core.testing import CeleryWorkerProcess
 from streaming.services import sales_ingest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
