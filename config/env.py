@@ -103,6 +103,22 @@ def env_holiday_country(name: str) -> str:
     return raw
 
 
+def env_hours(name: str, default: str) -> tuple[int, int]:
+    """Opening hours "HH:MM-HH:MM" as (opens, closes) in minutes after midnight; closes may be 24:00."""
+    raw = os.environ.get(name, default).strip()
+    try:
+        opens, closes = (part.strip() for part in raw.split("-"))
+        minutes = []
+        for part in (opens, closes):
+            hours, mins = part.split(":")
+            minutes.append(int(hours) * 60 + int(mins))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not HH:MM-HH:MM (e.g. 08:00-21:00).") from None
+    if not 0 <= minutes[0] < minutes[1] <= 24 * 60:
+        raise ImproperlyConfigured(f"{name}={raw!r}: the opening must come before the closing, within one day.")
+    return minutes[0], minutes[1]
+
+
 def database_url() -> str:
     """DATABASE_URL if set, else one assembled from the POSTGRES_* variables."""
     if os.environ.get("DATABASE_URL"):

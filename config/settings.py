@@ -19,6 +19,7 @@ from config.env import (
     database_url,
     env_bool,
     env_holiday_country,
+    env_hours,
     env_int,
     env_list,
     env_networks,
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "sales",
     "streaming",
     "forecasting",
+    "alerts",
     "frontend",
 ]
 
@@ -183,6 +185,42 @@ STREAMING_GC_SECONDS = env_int("STREAMING_GC_SECONDS", 120, minimum=0, maximum=8
 STREAMING_MAX_PER_CLIENT = env_int("STREAMING_MAX_PER_CLIENT", 10, minimum=1, maximum=100_000)
 STREAMING_MAX_PER_PROCESS = env_int("STREAMING_MAX_PER_PROCESS", 1000, minimum=1, maximum=1_000_000)
 FORECAST_DAYS = env_int("FORECAST_DAYS", 30, minimum=1, maximum=365)
+
+# ---------------------------------------------------------------- alerts
+# Opening hours of a store without its own (alerts.StoreHours): the pace of the day before enough batches
+# are recorded to learn it, and the hours in which a no-data rule may fire. The default, the whole day,
+# matches the live generator's flat day.
+ALERTS_OPENING_HOURS = env_hours("ALERTS_OPENING_HOURS", "00:00-24:00")
+# Days of recorded batches a store needs before its own intraday curve replaces the opening hours.
+ALERTS_PACE_MIN_DAYS = env_int("ALERTS_PACE_MIN_DAYS", 7, minimum=1, maximum=365)
+# The key that encrypts contact points' secrets at rest (a Fernet key: 32 url-safe base64 bytes);
+# empty: derived from SECRET_KEY (rotating that then makes the stored secrets unreadable).
+ALERTS_SECRETS_KEY = env_str("ALERTS_SECRETS_KEY", "")
+# Webhook targets in these address ranges are allowed: any of loopback, private, link-local (default none:
+# a rule's editor must not be able to make the server call into its own network).
+ALERTS_WEBHOOK_ALLOW = env_list("ALERTS_WEBHOOK_ALLOW", [])
+ALERTS_DELIVERY_TIMEOUT_SECONDS = env_int("ALERTS_DELIVERY_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+# Delivery retries: the n-th retry waits ALERTS_RETRY_BASE_MS x 2^(n-1); after ALERTS_MAX_ATTEMPTS the
+# notification is failed. A contact point is failing after ALERTS_FAILING_AFTER failures in a row.
+ALERTS_RETRY_BASE_MS = env_int("ALERTS_RETRY_BASE_MS", 5000, minimum=1, maximum=3_600_000)
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
+ALERTS_FAILING_AFTER = env_int("ALERTS_FAILING_AFTER", 3, minimum=1, maximum=1000)
+# Email contact points: Django's SMTP backend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = ALERTS_DELIVERY_TIMEOUT_SECONDS
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alerts@localhost")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: pick the one the server speaks.")
+_ALLOW_KINDS = {"loopback", "private", "link-local"}
+if set(ALERTS_WEBHOOK_ALLOW) - _ALLOW_KINDS:
+    raise ImproperlyConfigured(f"ALERTS_WEBHOOK_ALLOW={ALERTS_WEBHOOK_ALLOW!r}: use any of {sorted(_ALLOW_KINDS)}.")
+
 # A country (ISO 3166 code, e.g. US, GB, DE) whose public holidays, moving ones included, the forecast
 # learns as effects beside the fixed dates it finds in the history; empty (the default) for none.
 HOLIDAY_COUNTRY = env_holiday_country("HOLIDAY_COUNTRY")
@@ -354,6 +392,7 @@ LOGGING = {
         "sales": {"level": LOG_LEVEL},
         "streaming": {"level": LOG_LEVEL},
         "forecasting": {"level": LOG_LEVEL},
+        "alerts": {"level": LOG_LEVEL},
         "frontend": {"level": LOG_LEVEL},
         "config": {"level": LOG_LEVEL},
         "core": {"level": LOG_LEVEL},

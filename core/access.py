@@ -88,6 +88,8 @@ class EditAccess(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
+            # A refused read names the group that reads (DRF reads the message after this call).
+            self.message = ReadAccess.message
             return user_can_read(user=request.user)
         return user_can_edit(user=request.user)
 

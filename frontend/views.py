@@ -7,14 +7,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from core.access import read_required
-from frontend.selectors import dashboard_bootstrap
+from core.access import read_required, user_can_edit
+from frontend.selectors import alerts_bootstrap, dashboard_bootstrap
 
 
 @require_safe
 @read_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/dashboard.html", {"bootstrap": dashboard_bootstrap()})
+
+
+@require_safe
+@read_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    """The alerts page: what fires, each rule's history, and (for editors) the rule editor with its preview."""
+    can_edit = user_can_edit(user=request.user)
+    context = {"bootstrap": alerts_bootstrap(can_edit=can_edit), "can_edit": can_edit}
+    return render(request, "frontend/alerts.html", context)
 
 
 class LoginView(auth_views.LoginView):

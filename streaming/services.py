@@ -28,6 +28,7 @@ from sales.selectors import history_frames
 from sales.services import SaleRow, sales_record_batch
 from streaming import selectors, simulation
 from streaming.models import SalesEvent, SalesProfile
+from streaming.signals import batch_recorded
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,17 @@ def sales_event_record(
         if total:
             payload = event.payload()
             transaction.on_commit(lambda: event_publish(payload=payload))
+        # Every batch, empty ones too: a receiver watching for silence wants to know an interval was done.
+        transaction.on_commit(lambda: batch_announce(event_id=event.id))
     return event
+
+
+def batch_announce(*, event_id: int) -> None:
+    """Send `streaming.signals.batch_recorded` for a committed batch. A receiver that fails is logged
+    and skipped: the batch is recorded, and its followers must not turn that into an error."""
+    for receiver, result in batch_recorded.send_robust(sender=SalesEvent, event_id=event_id):
+        if isinstance(result, Exception):
+            logger.warning("batch_recorded receiver failed", extra={"receiver": repr(receiver), "error": str(result)})
 
 
 def event_publish(*, payload: dict) -> bool:

@@ -24,6 +24,9 @@ READS = [
     "/api/sales/predictions",
     "/api/sales/breakdown?by=store",
     "/api/stream/status",
+    "/api/alerts/rules",
+    "/api/alerts/states",
+    "/api/alerts/history",
 ]
 OPEN = ["/health", "/api/schema/", "/api/docs/", "/login/"]
 INGEST = "/api/sales/ingest"

@@ -13,7 +13,7 @@ from streaming import services as streaming_services
 
 
 def test_every_app_registers_its_health_check_in_app_order():
-    assert health.HEALTH_CHECKS.names() == ["database", "redis", "stream", "forecast"]
+    assert health.HEALTH_CHECKS.names() == ["database", "redis", "stream", "forecast", "alerts"]
 
 
 def test_forecasting_provides_the_metrics_forecast_of_today():

@@ -1,0 +1,426 @@
+"""The alerts API under /api/alerts/: rules, contact points, silences, states, history and notifications.
+Viewers read, editors and staff write (core.access.EditAccess). Contact points' secrets are write-only."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from alerts import delivery, preview, selectors, services
+from alerts.models import ContactPoint, Level, Notification, Rule, Silence, StateChange
+from core.access import EditAccess, user_can_read
+from core.api import ERROR_RESPONSE
+
+
+class AlertsPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+ID_PARAMETER = OpenApiParameter("id", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, OpenApiParameter.PATH)
+
+
+def documented(serializer, *, tag: str = "alerts"):
+    """The schema of an alerts viewset: its ids as the routes take them, and the JSON errors each action answers
+    (a page past the end is a 404, bad input a 400, a reader's write a 403)."""
+    errors = {400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
+    detail = {"parameters": [ID_PARAMETER], "tags": [tag]}
+    return extend_schema_view(
+        list=extend_schema(
+            tags=[tag], responses={200: serializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE}
+        ),
+        retrieve=extend_schema(**detail, responses={200: serializer, 404: ERROR_RESPONSE}),
+        create=extend_schema(tags=[tag], responses={201: serializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE}),
+        update=extend_schema(**detail, responses={200: serializer, **errors}),
+        partial_update=extend_schema(**detail, responses={200: serializer, **errors}),
+        destroy=extend_schema(
+            **detail, responses={200: serializer, 204: None, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
+        ),
+    )
+
+
+class AlertsViewSetMixin:
+    pagination_class = AlertsPagination
+    permission_classes = [EditAccess]
+    lookup_value_regex = "[0-9]{1,9}"
+
+
+# ---------------------------------------------------------------- rules
+
+
+PREVIEW_RESPONSE = inline_serializer(
+    "RulePreview",
+    fields={
+        "days": serializers.IntegerField(),
+        "per_series": serializers.BooleanField(),
+        "curve": serializers.CharField(),
+        "points": serializers.ListField(child=serializers.DictField()),
+        "fired": serializers.IntegerField(),
+        "notes": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+class ReaderPost(EditAccess):
+    """A preview writes nothing: anyone who reads may ask for one."""
+
+    def has_permission(self, request, view) -> bool:
+        return user_can_read(user=request.user)
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    contact_points = serializers.PrimaryKeyRelatedField(many=True, queryset=ContactPoint.objects.all(), required=False)
+    per_series = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "name",
+            "enabled",
+            "level",
+            "store",
+            "item",
+            "per_series",
+            "condition",
+            "direction",
+            "interval",
+            "percent",
+            "threshold",
+            "no_data_intervals",
+            "pending_seconds",
+            "active_from",
+            "active_to",
+            "repeat_seconds",
+            "notify_resolved",
+            "contact_points",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        merged = {**self._current(), **attrs}
+        level, store, item = merged.get("level", Level.TOTAL), merged.get("store"), merged.get("item")
+        if level == Level.TOTAL and (store or item):
+            raise serializers.ValidationError({"level": "a total rule takes neither store nor item"})
+        if level == Level.STORE and item:
+            raise serializers.ValidationError({"item": "a store rule takes no item (use level store_item)"})
+        if level == Level.ITEM and store:
+            raise serializers.ValidationError({"store": "an item rule takes no store (use level store_item)"})
+        condition = merged.get("condition")
+        needs = {
+            Rule.Condition.FORECAST_PERCENT: "percent",
+            Rule.Condition.THRESHOLD: "threshold",
+            Rule.Condition.NO_DATA: "no_data_intervals",
+        }.get(condition)
+        if needs and merged.get(needs) is None:
+            raise serializers.ValidationError({needs: f"required for a {condition} rule"})
+        if condition == Rule.Condition.FORECAST_INTERVAL and merged.get("interval", 80) not in (80, 95):
+            raise serializers.ValidationError({"interval": "80 or 95"})
+        if condition == Rule.Condition.FORECAST_PERCENT and not 0 < merged["percent"] <= 1000:
+            raise serializers.ValidationError({"percent": "between 0 and 1,000"})
+        if condition == Rule.Condition.NO_DATA and merged["no_data_intervals"] < 1:
+            raise serializers.ValidationError({"no_data_intervals": "at least 1"})
+        if (merged.get("active_from") is None) != (merged.get("active_to") is None):
+            raise serializers.ValidationError({"active_to": "give both active_from and active_to, or neither"})
+        return attrs
+
+    def _current(self) -> dict:
+        rule = self.instance
+        if rule is None:
+            return {}
+        names = [
+            f for f in self.Meta.fields if f not in ("id", "per_series", "contact_points", "created_at", "updated_at")
+        ]
+        return {name: getattr(rule, name) for name in names}
+
+
+@documented(RuleSerializer)
+class RuleViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
+    """Alert rules: what to watch, when it fires, whom to tell."""
+
+    serializer_class = RuleSerializer
+    queryset = Rule.objects.select_related("store", "item").prefetch_related("contact_points")
+
+    def perform_create(self, serializer) -> None:
+        fields = dict(serializer.validated_data)
+        points = fields.pop("contact_points", [])
+        serializer.instance = services.rule_save(fields=fields, contact_points=points, user=self.request.user)
+
+    def perform_update(self, serializer) -> None:
+        fields = dict(serializer.validated_data)
+        points = fields.pop("contact_points", None)
+        serializer.instance = services.rule_save(rule=serializer.instance, fields=fields, contact_points=points)
+
+    @extend_schema(request=RuleSerializer, responses={200: PREVIEW_RESPONSE, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE})
+    @action(detail=False, methods=["post"], permission_classes=[ReaderPost])
+    def preview(self, request) -> Response:
+        """Where this rule (not saved) would have fired over the last 30 days (see alerts.preview)."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fields = {k: v for k, v in serializer.validated_data.items() if k != "contact_points"}
+        now = timezone.now()
+        rule = Rule(**fields, created_at=now - timedelta(days=31), updated_at=now)
+        return Response(asdict(preview.rule_preview(rule=rule)))
+
+
+# ---------------------------------------------------------------- contact points
+
+
+class ContactPointSerializer(serializers.ModelSerializer):
+    addresses = serializers.ListField(child=serializers.EmailField(), required=False, max_length=50)
+    url = serializers.CharField(write_only=True, required=False, max_length=2000, help_text="never shown back")
+    signing_key = serializers.CharField(write_only=True, required=False, max_length=500, help_text="never shown back")
+    has_url = serializers.SerializerMethodField()
+    has_signing_key = serializers.SerializerMethodField()
+    failing = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ContactPoint
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "addresses",
+            "url",
+            "signing_key",
+            "has_url",
+            "has_signing_key",
+            "failures",
+            "failing",
+            "last_error",
+            "last_success_at",
+            "last_failure_at",
+            "created_at",
+        ]
+        read_only_fields = ["failures", "last_error", "last_success_at", "last_failure_at", "created_at"]
+
+    def get_has_url(self, point: ContactPoint) -> bool:
+        return bool(point.url_sealed)
+
+    def get_has_signing_key(self, point: ContactPoint) -> bool:
+        return bool(point.signing_key_sealed)
+
+    def validate(self, attrs: dict) -> dict:
+        kind = attrs.get("kind") or (self.instance.kind if self.instance else None)
+        if kind == ContactPoint.Kind.EMAIL and not (
+            attrs.get("addresses") or (self.instance and self.instance.addresses)
+        ):
+            raise serializers.ValidationError({"addresses": "an email contact point needs at least one address"})
+        if kind != ContactPoint.Kind.EMAIL:
+            url = attrs.get("url")
+            if url is None and not (self.instance and self.instance.url_sealed):
+                raise serializers.ValidationError({"url": f"a {kind} contact point needs a URL"})
+            if url is not None:
+                try:
+                    delivery.webhook_url_check(url)
+                except delivery.DeliveryRefused as refused:
+                    raise serializers.ValidationError({"url": str(refused)}) from None
+        return attrs
+
+
+@documented(ContactPointSerializer)
+class ContactPointViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
+    """Where notifications go. `url` and `signing_key` are stored encrypted and never returned."""
+
+    serializer_class = ContactPointSerializer
+    queryset = ContactPoint.objects.all()
+
+    def perform_create(self, serializer) -> None:
+        fields = dict(serializer.validated_data)
+        url, key = fields.pop("url", None), fields.pop("signing_key", None)
+        serializer.instance = services.contact_point_save(fields=fields, url=url, signing_key=key)
+
+    def perform_update(self, serializer) -> None:
+        fields = dict(serializer.validated_data)
+        url, key = fields.pop("url", None), fields.pop("signing_key", None)
+        serializer.instance = services.contact_point_save(
+            point=serializer.instance, fields=fields, url=url, signing_key=key
+        )
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "TestNotification",
+            fields={
+                "status": serializers.CharField(),
+                "retry_in": serializers.FloatField(allow_null=True),
+                "error": serializers.CharField(),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None) -> Response:
+        """Send a test notification now; answers with the attempt's outcome."""
+        point = self.get_object()
+        outcome = services.contact_point_test(point=point)
+        point.refresh_from_db()
+        error = "" if outcome.status == Notification.Status.SENT else point.last_error
+        return Response({"status": outcome.status, "retry_in": outcome.retry_in, "error": error})
+
+
+# ---------------------------------------------------------------- silences
+
+
+class SilenceSerializer(serializers.ModelSerializer):
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Silence
+        fields = ["id", "rule", "store", "item", "starts_at", "ends_at", "comment", "active"]
+        extra_kwargs = {"starts_at": {"required": False}}
+
+    def get_active(self, silence: Silence) -> bool:
+        now = timezone.now()
+        return silence.starts_at <= now < silence.ends_at
+
+    def validate(self, attrs: dict) -> dict:
+        starts = attrs.get("starts_at") or timezone.now()
+        if attrs["ends_at"] <= starts:
+            raise serializers.ValidationError({"ends_at": "must be after starts_at (default: now)"})
+        return attrs
+
+
+@documented(SilenceSerializer)
+class SilenceViewSet(
+    AlertsViewSetMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Silences: mute a rule, a scope (store and/or item) or everything until a time. DELETE ends one now
+    (it stays in the list, ended)."""
+
+    serializer_class = SilenceSerializer
+    queryset = Silence.objects.all()
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.silence_create(fields=dict(serializer.validated_data), user=self.request.user)
+
+    def destroy(self, request, *args, **kwargs) -> Response:
+        silence = services.silence_end(silence=self.get_object())
+        return Response(self.get_serializer(silence).data, status=status.HTTP_200_OK)
+
+
+# ---------------------------------------------------------------- states and history
+
+
+class StateChangeSerializer(serializers.ModelSerializer):
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+    store = serializers.IntegerField(source="store_id", allow_null=True)
+    item = serializers.IntegerField(source="item_id", allow_null=True)
+    silenced_by = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = StateChange
+        fields = [
+            "id",
+            "rule",
+            "rule_name",
+            "store",
+            "item",
+            "seq",
+            "at",
+            "from_state",
+            "to_state",
+            "actual",
+            "expected",
+            "lower",
+            "upper",
+            "pace",
+            "curve",
+            "message",
+            "silenced_by",
+            "event_id",
+        ]
+
+
+class AlertStateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    rule = serializers.IntegerField(source="rule_id")
+    rule_name = serializers.CharField(source="rule.name")
+    store = serializers.IntegerField(source="store_id", allow_null=True)
+    item = serializers.IntegerField(source="item_id", allow_null=True)
+    state = serializers.CharField()
+    since = serializers.DateTimeField()
+    last_change = StateChangeSerializer(allow_null=True)
+    silenced_by = serializers.SerializerMethodField()
+
+    def get_silenced_by(self, state) -> int | None:
+        silences = self.context.setdefault("silences", selectors.silences_active(now=timezone.now()))
+        silence = selectors.silence_of(
+            silences=silences, rule_id=state.rule_id, store=state.store_id, item=state.item_id
+        )
+        return silence.pk if silence else None
+
+
+@documented(AlertStateSerializer)
+class AlertStateViewSet(AlertsViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Current state of each series that has left Normal at least once. `?firing=true`: only
+    Alerting, NoData and Error; `?rule=<id>`: one rule's."""
+
+    serializer_class = AlertStateSerializer
+
+    def get_queryset(self):
+        firing = self.request.query_params.get("firing", "").lower() in ("1", "true", "yes")
+        states = selectors.state_list(firing=firing)
+        rule = self.request.query_params.get("rule")
+        if rule:
+            if not rule.isdigit():
+                raise serializers.ValidationError({"rule": "a rule id"})
+            states = states.filter(rule_id=int(rule))
+        return states
+
+
+@documented(StateChangeSerializer)
+class HistoryViewSet(AlertsViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Every state change, newest first, with its figures. `?rule=<id>` for one rule."""
+
+    serializer_class = StateChangeSerializer
+
+    def get_queryset(self):
+        changes = StateChange.objects.select_related("rule")
+        rule = self.request.query_params.get("rule")
+        if rule:
+            if not rule.isdigit():
+                raise serializers.ValidationError({"rule": "a rule id"})
+            changes = changes.filter(rule_id=int(rule))
+        return changes
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "idempotency_key",
+            "rule",
+            "contact_point",
+            "kind",
+            "status",
+            "attempts",
+            "subject",
+            "changes",
+            "created_at",
+            "sent_at",
+            "next_attempt_at",
+        ]
+
+
+@documented(NotificationSerializer)
+class NotificationViewSet(AlertsViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Every notification (the outbox) with its delivery status."""
+
+    serializer_class = NotificationSerializer
+    queryset = Notification.objects.all()

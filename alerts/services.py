@@ -1,0 +1,565 @@
+"""Writes of the alerts: evaluating the rules (on every live batch, and on a schedule for no-data rules),
+recording every state change, writing the notifications into the outbox and delivering them, and
+managing rules, contact points and silences.
+
+Once per state change: evaluations run one at a time (a transaction-level advisory lock), a change is
+unique on (rule, series, seq) and a notification on its idempotency key, and both are written in the
+evaluation's transaction. A notification is delivered by the worker that locks its row (the others skip
+it), so two workers, a redelivered task or the outbox sweep never send it twice; a crash between the
+receiver's answer and the commit sends it again with the same key (at least once over the network).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from alerts import delivery, evaluation, selectors
+from alerts.models import (
+    AlertState,
+    ContactPoint,
+    DeliveryAttempt,
+    Level,
+    Notification,
+    Rule,
+    Silence,
+    State,
+    StateChange,
+)
+from alerts.selectors import NONE, Scope
+
+logger = logging.getLogger(__name__)
+
+_EVALUATION_LOCK = 0xA1E27
+# Series listed in one notification; the rest are counted.
+NOTIFY_SERIES_MAX = 50
+
+
+@dataclass
+class EvaluationSummary:
+    rules: int = 0
+    series: int = 0
+    changes: int = 0
+    notifications: list[int] = field(default_factory=list)
+
+
+def alerts_evaluate(*, now: datetime, event_id: int | None = None, no_data_only: bool = False) -> EvaluationSummary:
+    """Judge every enabled rule (only the no-data ones with `no_data_only`) at `now`: the time of the
+    batch that triggered it, or of the scheduled run. Records state changes and writes their
+    notifications (the caller queues their delivery: alerts.tasks). Returns what it did, the ids of
+    the notifications to deliver among it."""
+    rules = Rule.objects.filter(enabled=True).prefetch_related("contact_points").order_by("id")
+    if no_data_only:
+        rules = rules.filter(condition=Rule.Condition.NO_DATA)
+    summary = EvaluationSummary()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_EVALUATION_LOCK])
+        silences = selectors.silences_active(now=now)
+        for rule in rules:
+            if not _rule_active(rule, now=now):
+                continue
+            figures = _figures_safe(rule, now=now)
+            summary.rules += 1
+            summary.series += len(figures)
+            changes, notifications = _transitions_record(rule, figures, now=now, event_id=event_id, silences=silences)
+            summary.changes += changes
+            summary.notifications += notifications
+    return summary
+
+
+def _rule_active(rule: Rule, *, now: datetime) -> bool:
+    """Within the rule's active hours (TIME_ZONE; a span may cross midnight)."""
+    if rule.active_from is None or rule.active_to is None:
+        return True
+    moment = timezone.localtime(now).time()
+    if rule.active_from <= rule.active_to:
+        return rule.active_from <= moment < rule.active_to
+    return moment >= rule.active_from or moment < rule.active_to
+
+
+def _figures_safe(rule: Rule, *, now: datetime) -> pd.DataFrame:
+    """The rule's figures; a rule that cannot be read (a bug, a broken forecast) is one Error series."""
+    try:
+        return rule_figures(rule, now=now)
+    except Exception as error:
+        logger.exception("alerts rule figures failed", extra={"rule": rule.pk})
+        store = rule.store_id if rule.store_id is not None else NONE
+        item = rule.item_id if rule.item_id is not None else NONE
+        return pd.DataFrame(
+            {
+                "store": [store],
+                "item": [item],
+                "actual": [np.nan],
+                "expected": [np.nan],
+                "lower": [np.nan],
+                "upper": [np.nan],
+                "pace": [np.nan],
+                "curve": [""],
+                "held": [False],
+                "error": [f"{type(error).__name__}: {error}"],
+            }
+        )
+
+
+def rule_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
+    """Every series of the rule at `now`, with its figures and whether the condition holds (see
+    alerts.evaluation for the columns)."""
+    if rule.condition == Rule.Condition.NO_DATA:
+        return _no_data_figures(rule, now=now)
+    scope = Scope.of(rule)
+    day = timezone.localdate(now)
+    local = timezone.localtime(now)
+    minutes = local.hour * 60 + local.minute + local.second / 60
+    actual = selectors.actuals_today(scope=scope, day=day)
+    actual = selectors.scope_filter(actual, scope)
+    forecast = selectors.scope_filter(selectors.forecast_of_day(level=rule.level, day=day), scope)
+    keys = pd.concat([selectors.series_universe(scope=scope), forecast[["store", "item"]], actual[["store", "item"]]])
+    frame = (
+        keys.drop_duplicates()
+        .merge(forecast, how="left", on=["store", "item"])
+        .merge(actual, how="left", on=["store", "item"])
+    )
+    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    frame = _paced(
+        frame,
+        day_curves=selectors.pace_curves(day=day),
+        minutes=minutes,
+        by_store=rule.level in (Level.STORE, Level.STORE_ITEM),
+    )
+    return evaluation.bounds_apply(frame, rule)
+
+
+def _paced(frame: pd.DataFrame, *, day_curves: selectors.PaceCurves, minutes: float, by_store: bool) -> pd.DataFrame:
+    """Add `pace` and `curve`: the store's curve for stores and store-items, all stores' for the rest."""
+    if not by_store:
+        return frame.assign(pace=day_curves.total.share(minutes), curve=day_curves.total.kind)
+    stores = frame["store"].unique()
+    shares = {int(s): day_curves.of(int(s)).share(minutes) for s in stores}
+    kinds = {int(s): day_curves.of(int(s)).kind for s in stores}
+    return frame.assign(pace=frame["store"].map(shares).astype(float), curve=frame["store"].map(kinds))
+
+
+def _no_data_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
+    """Units per series in the last N intervals; the condition holds where there were none and the whole
+    window lies within the series' opening hours and after the rule was made."""
+    scope = Scope.of(rule)
+    window = timedelta(seconds=settings.STREAMING_INTERVAL_SECONDS * (rule.no_data_intervals or 1))
+    start = now - window
+    seen = selectors.series_seen(scope=scope, start=start, end=now)
+    keys = pd.concat([selectors.series_universe(scope=scope), seen[["store", "item"]]]).drop_duplicates()
+    frame = keys.merge(seen, how="left", on=["store", "item"])
+    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    hours = selectors.opening_hours()
+    local_start, local_now = timezone.localtime(start), timezone.localtime(now)
+    same_day = local_start.date() == local_now.date()
+    start_minutes = local_start.hour * 60 + local_start.minute
+    now_minutes = local_now.hour * 60 + local_now.minute + local_now.second / 60
+    default = settings.ALERTS_OPENING_HOURS
+    opens = frame["store"].map(lambda s: hours.get(int(s), default)[0]).astype(float)
+    closes = frame["store"].map(lambda s: hours.get(int(s), default)[1]).astype(float)
+    within = same_day & (opens <= start_minutes) & (now_minutes <= closes)
+    frame["held"] = (frame["actual"] <= 0) & within & (rule.created_at <= start)
+    frame = frame.assign(expected=np.nan, lower=np.nan, upper=np.nan, pace=np.nan, curve="", error="")
+    return frame
+
+
+# ---------------------------------------------------------------- state changes
+
+
+def _states_of(rule: Rule) -> pd.DataFrame:
+    columns = ["state_id", "store", "item", "state", "pending_since", "seq", "last_change_id", "notified_at"]
+    rows = AlertState.objects.filter(rule=rule).values_list(
+        "id", "store_id", "item_id", "state", "pending_since", "seq", "last_change_id", "notified_at"
+    )
+    frame = pd.DataFrame(list(rows), columns=columns)
+    frame["store"] = frame["store"].fillna(NONE).astype("int64")
+    frame["item"] = frame["item"].fillna(NONE).astype("int64")
+    return frame
+
+
+def _transitions_record(
+    rule: Rule, figures: pd.DataFrame, *, now: datetime, event_id: int | None, silences: list[Silence]
+) -> tuple[int, list[int]]:
+    """Move every series of the rule to its next state, record the changes and write the notifications
+    (firing, resolved, repeat). Returns (changes recorded, ids of notifications to deliver)."""
+    frame = figures.merge(_states_of(rule), how="left", on=["store", "item"])
+    frame["state"] = frame["state"].fillna(State.NORMAL)
+    frame["seq"] = frame["seq"].fillna(0).astype("int64")
+    firing_state = State.NO_DATA if rule.condition == Rule.Condition.NO_DATA else State.ALERTING
+    timing = evaluation.Timing(now=now, pending=timedelta(seconds=rule.pending_seconds), firing_state=firing_state)
+    frame = evaluation.states_next(frame, timing)
+    changed = frame[frame["new_state"] != frame["state"]]
+    changes = _changes_write(rule, changed, now=now, event_id=event_id, silences=silences)
+    repeat = _repeats_due(rule, frame, now=now)
+    notified = _notifications_write(rule, changes, repeat, now=now)
+    _states_write(rule, changes, notified=notified, now=now)
+    return len(changes), notified.notification_ids
+
+
+def _changes_write(
+    rule: Rule, changed: pd.DataFrame, *, now: datetime, event_id: int | None, silences: list[Silence]
+) -> list[StateChange]:
+    def number(value) -> float | None:
+        return None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), 3)
+
+    rows = []
+    for row in changed.itertuples(index=False):
+        store = None if row.store == NONE else int(row.store)
+        item = None if row.item == NONE else int(row.item)
+        silence = selectors.silence_of(silences=silences, rule_id=rule.pk, store=store, item=item)
+        change = StateChange(
+            rule=rule,
+            store_id=store,
+            item_id=item,
+            seq=int(row.seq) + 1,
+            at=now,
+            from_state=row.state,
+            to_state=row.new_state,
+            actual=number(row.actual),
+            expected=number(row.expected),
+            lower=number(row.lower),
+            upper=number(row.upper),
+            pace=number(row.pace),
+            curve=row.curve or "",
+            message=evaluation.change_message(row, rule),
+            silenced_by=silence,
+            event_id=event_id,
+        )
+        change.pending_since = row.new_pending_since  # carried to the state row, not a column
+        rows.append(change)
+    # Unique on (rule, series, seq): a second writer of the same change fails here instead of sending twice.
+    return StateChange.objects.bulk_create(rows, batch_size=2000)
+
+
+@dataclass
+class _Notified:
+    notification_ids: list[int] = field(default_factory=list)
+    # Series (store, item) notified now: their state row's notified_at moves to now.
+    series: set[tuple[int | None, int | None]] = field(default_factory=set)
+
+
+def _repeats_due(rule: Rule, frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
+    """Firing series whose last notification is older than the rule's repeat interval."""
+    if not rule.repeat_seconds:
+        return frame.iloc[0:0]
+    unchanged = frame[(frame["new_state"] == frame["state"]) & frame["state"].isin([State.ALERTING, State.NO_DATA])]
+    notified = pd.to_datetime(unchanged["notified_at"], utc=True)
+    return unchanged[notified.isna() | (notified <= pd.Timestamp(now) - pd.Timedelta(seconds=rule.repeat_seconds))]
+
+
+def _notifications_write(rule: Rule, changes: list[StateChange], repeat: pd.DataFrame, *, now: datetime) -> _Notified:
+    """One notification per kind and contact point for this evaluation's changes; silenced changes get
+    theirs written as suppressed (so the history shows what a silence held back)."""
+    notified = _Notified()
+    points = list(rule.contact_points.all())
+    firing = [c for c in changes if c.to_state in evaluation.FIRING]
+    resolved = [c for c in changes if c.from_state in (State.ALERTING, State.NO_DATA) and c.to_state == State.NORMAL]
+    groups: list[tuple[str, list[StateChange]]] = [(Notification.Kind.FIRING, firing)]
+    groups += [(Notification.Kind.RESOLVED, resolved)] if rule.notify_resolved else []
+    outbox = []
+    for kind, group in groups:
+        for silenced in (False, True):
+            part = [c for c in group if (c.silenced_by_id is not None) == silenced]
+            if not part:
+                continue
+            if not silenced:
+                notified.series |= {(c.store_id, c.item_id) for c in part if kind == Notification.Kind.FIRING}
+            key = f"{kind}-r{rule.pk}-s{min(c.pk for c in part)}" + ("-muted" if silenced else "")
+            outbox += [
+                _notification(rule, point, kind=kind, key=key, changes=part, now=now, silenced=silenced)
+                for point in points
+            ]
+    if len(repeat):
+        outbox += _repeat_notifications(rule, repeat, points=points, now=now, notified=notified)
+    created = Notification.objects.bulk_create(outbox)
+    notified.notification_ids = [n.pk for n in created if n.status == Notification.Status.PENDING]
+    return notified
+
+
+def _repeat_notifications(
+    rule: Rule, repeat: pd.DataFrame, *, points: list[ContactPoint], now: datetime, notified: _Notified
+) -> list[Notification]:
+    ids = [int(i) for i in repeat["last_change_id"].dropna()]
+    changes = list(StateChange.objects.filter(id__in=ids, silenced_by__isnull=True))
+    silences = selectors.silences_active(now=now)
+    changes = [
+        c
+        for c in changes
+        if selectors.silence_of(silences=silences, rule_id=rule.pk, store=c.store_id, item=c.item_id) is None
+    ]
+    if not changes:
+        return []
+    notified.series |= {(c.store_id, c.item_id) for c in changes}
+    key = f"repeat-r{rule.pk}-s{min(c.pk for c in changes)}-t{int(now.timestamp())}"
+    return [
+        _notification(rule, point, kind=Notification.Kind.REPEAT, key=key, changes=changes, now=now) for point in points
+    ]
+
+
+def _notification(
+    rule: Rule,
+    point: ContactPoint,
+    *,
+    kind: str,
+    key: str,
+    changes: list[StateChange],
+    now: datetime,
+    silenced: bool = False,
+) -> Notification:
+    key = f"{key}-c{point.pk}"
+    state = changes[0].to_state if kind != Notification.Kind.RESOLVED else State.NORMAL
+    subject = f"[{kind.upper()}] {rule.name}: {len(changes)} series {state}"
+    body = {
+        "idempotency_key": key,
+        "kind": kind,
+        "rule": {"id": rule.pk, "name": rule.name, "condition": rule.condition, "level": rule.level},
+        "state": state,
+        "at": now.isoformat(),
+        "series_count": len(changes),
+        "series": [_change_body(c) for c in changes[:NOTIFY_SERIES_MAX]],
+    }
+    return Notification(
+        idempotency_key=key,
+        rule=rule,
+        contact_point=point,
+        kind=kind,
+        changes=[c.pk for c in changes],
+        subject=subject[:200],
+        body=body,
+        status=Notification.Status.SUPPRESSED if silenced else Notification.Status.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _change_body(change: StateChange) -> dict:
+    return {
+        "change_id": change.pk,
+        "store": change.store_id,
+        "item": change.item_id,
+        "from": change.from_state,
+        "to": change.to_state,
+        "actual": change.actual,
+        "expected": change.expected,
+        "lower": change.lower,
+        "upper": change.upper,
+        "pace": change.pace,
+        "curve": change.curve,
+        "message": change.message,
+    }
+
+
+def _states_write(rule: Rule, changes: list[StateChange], *, notified: _Notified, now: datetime) -> None:
+    """Upsert the state rows of the changed series, and move notified_at of those notified again."""
+    rows = [
+        AlertState(
+            rule=rule,
+            store_id=c.store_id,
+            item_id=c.item_id,
+            state=c.to_state,
+            since=now,
+            pending_since=None if pd.isna(c.pending_since) else pd.Timestamp(c.pending_since).to_pydatetime(),
+            seq=c.seq,
+            last_change=c,
+            notified_at=now if (c.store_id, c.item_id) in notified.series else None,
+        )
+        for c in changes
+    ]
+    AlertState.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["rule", "store_id", "item_id"],
+        update_fields=["state", "since", "pending_since", "seq", "last_change", "notified_at"],
+    )
+    changed = {(c.store_id, c.item_id) for c in changes}
+    again = [key for key in notified.series if key not in changed]
+    for store, item in again:
+        AlertState.objects.filter(rule=rule, store_id=store, item_id=item).update(notified_at=now)
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What became of one delivery call: the notification's status afterwards, and when to retry
+    (None unless it is still pending)."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def notification_deliver(*, notification_id: int) -> DeliveryOutcome | None:
+    """Make one attempt at a pending notification that is due, log it, and update the notification and
+    its contact point. None when there is nothing to do (sent already, or another worker holds it).
+    The row stays locked during the attempt: that is what keeps two workers from both sending it."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("contact_point")
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .first()
+        )
+        if notification is None:
+            return None
+        now = timezone.now()
+        if notification.next_attempt_at > now:
+            return DeliveryOutcome(
+                status=notification.status, retry_in=(notification.next_attempt_at - now).total_seconds()
+            )
+        started = time.monotonic()
+        result = _send(notification)
+        DeliveryAttempt.objects.create(
+            notification=notification,
+            at=now,
+            ok=result.ok,
+            status_code=result.status_code,
+            error=result.error[:2000],
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return _outcome_record(notification, result, now=now)
+
+
+def _send(notification: Notification) -> delivery.DeliveryResult:
+    point = notification.contact_point
+    try:
+        if point.kind == ContactPoint.Kind.EMAIL:
+            return delivery.email_send(
+                addresses=point.addresses,
+                key=notification.idempotency_key,
+                subject=notification.subject,
+                text=_text_of(notification),
+            )
+        url = delivery.secret_open(point.url_sealed)
+        if point.kind == ContactPoint.Kind.SLACK:
+            return delivery.slack_send(url=url, key=notification.idempotency_key, text=_text_of(notification))
+        return delivery.webhook_send(
+            url=url,
+            signing_key=delivery.secret_open(point.signing_key_sealed),
+            key=notification.idempotency_key,
+            body=notification.body,
+        )
+    except delivery.DeliveryRefused as refused:
+        return delivery.DeliveryResult(ok=False, error=f"refused: {refused}")
+
+
+def _text_of(notification: Notification) -> str:
+    lines = [notification.subject, ""]
+    lines += [series["message"] for series in notification.body.get("series", [])]
+    hidden = notification.body.get("series_count", 0) - len(notification.body.get("series", []))
+    lines += [f"... and {hidden} more series"] if hidden > 0 else []
+    lines += ["", f"idempotency key: {notification.idempotency_key}"]
+    return "\n".join(lines)
+
+
+def _outcome_record(notification: Notification, result: delivery.DeliveryResult, *, now: datetime) -> DeliveryOutcome:
+    point = notification.contact_point
+    notification.attempts += 1
+    if result.ok:
+        notification.status, notification.sent_at = Notification.Status.SENT, now
+        point.failures, point.last_success_at = 0, now
+        retry_in = None
+    else:
+        point.failures, point.last_failure_at, point.last_error = point.failures + 1, now, result.error[:2000]
+        if notification.attempts >= settings.ALERTS_MAX_ATTEMPTS:
+            notification.status, retry_in = Notification.Status.FAILED, None
+        else:
+            retry_in = settings.ALERTS_RETRY_BASE_MS / 1000 * 2 ** (notification.attempts - 1)
+            notification.next_attempt_at = now + timedelta(seconds=retry_in)
+    notification.save(update_fields=["attempts", "status", "sent_at", "next_attempt_at"])
+    point.save(update_fields=["failures", "last_success_at", "last_failure_at", "last_error"])
+    logger.info(
+        "alerts delivery",
+        extra={"notification": notification.pk, "ok": result.ok, "status": notification.status, "error": result.error},
+    )
+    return DeliveryOutcome(status=notification.status, retry_in=retry_in)
+
+
+def notifications_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of the pending notifications whose next attempt is due (the outbox sweep queues them again)."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+    return list(due.order_by("next_attempt_at").values_list("id", flat=True)[:1000])
+
+
+# ---------------------------------------------------------------- rules, contact points, silences
+
+
+def rule_save(*, rule: Rule | None = None, fields: dict, contact_points: list[ContactPoint] | None, user=None) -> Rule:
+    """Create (rule=None) or update a rule from validated fields."""
+    now = timezone.now()
+    if rule is None:
+        rule = Rule(created_at=now, created_by=user if user and user.is_authenticated else None)
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    rule.updated_at = now
+    with transaction.atomic():
+        rule.save()
+        if contact_points is not None:
+            rule.contact_points.set(contact_points)
+    return rule
+
+
+def contact_point_save(
+    *, point: ContactPoint | None = None, fields: dict, url: str | None, signing_key: str | None
+) -> ContactPoint:
+    """Create or update a contact point; `url` and `signing_key` are sealed (None: keep the stored one).
+    Callers check the URL with delivery.webhook_url_check first."""
+    point = point or ContactPoint()
+    for name, value in fields.items():
+        setattr(point, name, value)
+    if url is not None:
+        point.url_sealed = delivery.secret_seal(url)
+    if signing_key is not None:
+        point.signing_key_sealed = delivery.secret_seal(signing_key)
+    point.save()
+    return point
+
+
+def contact_point_test(*, point: ContactPoint) -> DeliveryOutcome:
+    """Send a test notification to `point` now (one attempt; retried like any other if it fails)."""
+    now = timezone.now()
+    key = f"test-c{point.pk}-t{int(now.timestamp() * 1000)}"
+    body = {
+        "idempotency_key": key,
+        "kind": "test",
+        "rule": None,
+        "state": "test",
+        "at": now.isoformat(),
+        "series_count": 0,
+        "series": [],
+        "message": f"test notification to contact point {point.name!r}",
+    }
+    notification = Notification.objects.create(
+        idempotency_key=key,
+        contact_point=point,
+        kind=Notification.Kind.TEST,
+        subject=f"[TEST] {point.name}",
+        body=body,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    outcome = notification_deliver(notification_id=notification.pk)
+    return outcome or DeliveryOutcome(status=Notification.Status.PENDING)
+
+
+def silence_create(*, fields: dict, user=None) -> Silence:
+    fields = {"starts_at": timezone.now(), **fields}
+    return Silence.objects.create(created_by=user if user and user.is_authenticated else None, **fields)
+
+
+def silence_end(*, silence: Silence) -> Silence:
+    """End a silence now (kept for the record)."""
+    silence.ends_at = min(silence.ends_at, timezone.now())
+    silence.save(update_fields=["ends_at"])
+    return silence

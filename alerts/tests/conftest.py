@@ -1,0 +1,37 @@
+"""Fixtures of the alerts tests: a small shop (2 stores x 3 items) with a day's forecast written as a
+complete run, a controlled clock, and real receivers (an HTTP server checking signatures, an SMTP server)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from alerts.tests.helpers import WebhookReceiver
+
+DAY = date(2026, 3, 4)
+NOON = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """The test's clock, stopped at noon of DAY; `clock.move_to(moment)` sets it."""
+    with time_machine.travel(NOON, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def shop(db):
+    from sales.models import Item, Store
+
+    Store.objects.bulk_create([Store(id=s, name=f"Store {s}") for s in (1, 2)])
+    Item.objects.bulk_create([Item(id=i, name=f"Item {i}") for i in (1, 2, 3)])
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver(signing_key="s3cret")
+    server.start()
+    yield server
+    server.stop()
