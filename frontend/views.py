@@ -7,14 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from core.access import read_required
+from core.access import read_required, user_can_edit
 from frontend.selectors import dashboard_bootstrap
 
 
 @require_safe
 @read_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/dashboard.html", {"bootstrap": dashboard_bootstrap()})
+    context = {"bootstrap": dashboard_bootstrap(), "can_edit": user_can_edit(user=request.user)}
+    return render(request, "frontend/dashboard.html", context)
 
 
 class LoginView(auth_views.LoginView):
