@@ -41,3 +41,41 @@ def tus_send(client, data: bytes, *, filename: str = "sales.csv", chunk: int = 1
         answer = tus_patch(client, location, data[offset : offset + chunk], offset=offset)
         assert answer.status_code == 204, answer.content
     return location.rstrip("/").rsplit("/", 1)[-1]
+
+
+@pytest.fixture
+def load_worker(django_db_setup, tmp_path, upload_dir):
+    """A real Celery worker on the `load` queue, writing and reading the test's upload directory."""
+    from config.testing import CeleryWorkerProcess
+
+    env = {"UPLOAD_DIR": str(upload_dir), "UPLOAD_MIN_FREE_BYTES": "0"}
+    worker = CeleryWorkerProcess(log_dir=tmp_path, queues="load", env=env)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def job_wait(client, key: str, until, *, timeout: float = 60.0) -> dict:
+    """Poll the job as the page does until `until(state)` holds; the last state (fails after `timeout`)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.get(f"/api/uploads/{key}").json()
+        if until(state):
+            return state
+        if time.monotonic() > deadline:
+            pytest.fail(f"upload {key} never reached the expected state; last: {state}")
+        time.sleep(0.1)
+
+
+def table_hold(table: str = "sales_sale"):
+    """Another session holding `table` (ACCESS SHARE): a replace load's TRUNCATE waits for it, so the load
+    stays in the middle of its transaction until the hold is released (`.rollback()` and `.close()`)."""
+    import psycopg
+
+    from config.testing import test_database_url
+
+    holder = psycopg.connect(test_database_url())
+    holder.execute(f"LOCK TABLE {table} IN ACCESS SHARE MODE")
+    return holder

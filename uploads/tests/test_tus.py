@@ -78,7 +78,9 @@ def test_every_write_needs_the_csrf_token(editor):
     assert tus_create(browser, size=len(CSV)).status_code == 403
     page = browser.get("/upload/")
     token = page.cookies["csrftoken"].value
-    assert browser.post("/api/uploads/files/", HTTP_UPLOAD_LENGTH="10", HTTP_X_CSRFTOKEN=token, **TUS).status_code == 201
+    assert (
+        browser.post("/api/uploads/files/", HTTP_UPLOAD_LENGTH="10", HTTP_X_CSRFTOKEN=token, **TUS).status_code == 201
+    )
 
 
 def _gzip_bomb() -> bytes:
