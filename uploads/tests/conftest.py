@@ -79,3 +79,43 @@ def table_hold(table: str = "sales_sale"):
     holder = psycopg.connect(test_database_url())
     holder.execute(f"LOCK TABLE {table} IN ACCESS SHARE MODE")
     return holder
+
+
+UPLOAD_TEST_CHUNK = 64 * 1024
+
+
+@pytest.fixture
+def upload_server(django_db_setup, viewer_token, tmp_path, upload_dir):
+    """A real Daphne writing uploads to the test's directory, taking 64 KiB pieces (a small file then
+    goes up in several)."""
+    from config.testing import DaphneProcess
+
+    env = {"UPLOAD_DIR": str(upload_dir), "UPLOAD_MIN_FREE_BYTES": "0", "UPLOAD_CHUNK_BYTES": str(UPLOAD_TEST_CHUNK)}
+    server = DaphneProcess(log_dir=tmp_path, headers={"Authorization": f"Token {viewer_token}"}, env=env)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def editor_session(editor) -> str:
+    from django.conf import settings
+    from django.test import Client
+
+    login = Client()
+    login.force_login(editor)
+    return login.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@pytest.fixture
+def editor_browser(editor_session, viewer_session):
+    """Chromium whose pages carry an editor's session (`viewer_cookies` for a viewer's)."""
+    from playwright.sync_api import sync_playwright
+
+    from config.testing import Browser, session_cookies
+
+    with sync_playwright() as playwright:
+        chromium = Browser(playwright, cookies=session_cookies(session_key=editor_session))
+        chromium.viewer_cookies = session_cookies(session_key=viewer_session)
+        yield chromium
+        chromium.chromium.close()

@@ -303,6 +303,7 @@ async function history() {
   } catch {
     return;
   }
+  show("history-empty", data.results.length === 0);
   $("history").tBodies[0].replaceChildren(
     ...data.results.map((row) => {
       const tr = document.createElement("tr");
