@@ -247,7 +247,7 @@ function finished(state) {
   const messages = {
     done: `Loaded ${fmtInt(state.rows)} rows${took}. The dashboard shows them now.`,
     checked: `Dry run: all ${fmtInt(state.rows)} rows are valid${took}. Nothing was written.`,
-    failed: state.problem_total ? `Nothing was written: ${state.error}.` : `Failed: ${state.error}`,
+    failed: state.problem_total ? `${state.error}.` : `Failed: ${state.error}`,
     cancelled: `Cancelled: ${state.error || "the history is as it was"}.`,
   };
   $("load-label").textContent = messages[state.status];
