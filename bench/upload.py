@@ -28,9 +28,9 @@ django_setup()
 from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from config.testing import CeleryWorkerProcess, DaphneProcess  # noqa: E402
 from core.access import EDITOR_GROUP  # noqa: E402
 from core.services import user_in_group_ensure  # noqa: E402
+from core.testing import CeleryWorkerProcess, DaphneProcess  # noqa: E402
 
 GOAL_RATIO = 1.2
 MAPPING = {"date": "date", "store": "store", "item": "item", "sales": "sales"}

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import EditAccess, user_can_edit
-from uploads import reading, selectors, services
+from uploads import reading, selectors, services, tasks
 from uploads.models import UploadJob
 
 
@@ -137,6 +137,7 @@ class UploadStartView(APIView):
             job = services.upload_job_submit(job=_job(request, key), **mapping.validated_data)
         except services.UploadRefused as refused:
             raise Refused(refused) from None
+        tasks.upload_load_enqueue(job_id=job.pk)
         return Response(_job_answer(job), status=202)
 
 

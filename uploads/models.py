@@ -49,7 +49,6 @@ class UploadJob(models.Model):
     # The validation report: the problems listed (line, column, value, message) and how many there are.
     problems = models.JSONField(default=list, blank=True)
     problem_total = models.IntegerField(default=0)
-    task_id = models.CharField(max_length=64, blank=True)
     # The PostgreSQL backend running the load: cancel interrupts it, and a backend gone while the job
     # says "loading" means the worker died (the transaction rolled back with it).
     backend_pid = models.IntegerField(null=True, blank=True)

@@ -119,9 +119,8 @@ def upload_preview(*, job: UploadJob, columns: dict[str, str] | None = None) -> 
 
 
 def upload_job_submit(*, job: UploadJob, columns: dict[str, str], mode: str, dry_run: bool) -> UploadJob:
-    """Queue the load of an uploaded file with the user's mapping (on the `load` queue, after commit)."""
-    from uploads.tasks import upload_load  # the task module imports this one
-
+    """Mark an uploaded file queued with the user's mapping; the caller enqueues its load
+    (uploads.tasks.upload_load_enqueue)."""
     if job.status != Status.UPLOADED:
         raise UploadRefused(
             f"this upload is {job.get_status_display()}; only an uploaded file can be loaded", status=409
@@ -133,7 +132,6 @@ def upload_job_submit(*, job: UploadJob, columns: dict[str, str], mode: str, dry
     job.mode, job.dry_run, job.status = mode, dry_run, Status.QUEUED
     job.save(update_fields=["columns", "mode", "dry_run", "status"])
     cache.set(_progress_key(job.pk), {"stage": "queued", "rows": 0}, PROGRESS_TTL_SECONDS)
-    transaction.on_commit(lambda: UploadJob.objects.filter(pk=job.pk).update(task_id=upload_load.delay(job.pk).id))
     return job
 
 

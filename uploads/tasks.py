@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
 from uploads import services
 
@@ -12,3 +13,8 @@ from uploads import services
 @shared_task(name="uploads.tasks.upload_load", ignore_result=True)
 def upload_load(job_id: int) -> None:
     services.upload_job_run(job_id=job_id)
+
+
+def upload_load_enqueue(*, job_id: int) -> None:
+    """Send the load of a queued job to the `load` queue once the current transaction has committed."""
+    transaction.on_commit(lambda: upload_load.delay(job_id))

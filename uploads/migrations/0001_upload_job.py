@@ -37,7 +37,6 @@ class Migration(migrations.Migration):
                 ('error', models.TextField(blank=True)),
                 ('problems', models.JSONField(blank=True, default=list)),
                 ('problem_total', models.IntegerField(default=0)),
-                ('task_id', models.CharField(blank=True, max_length=64)),
                 ('backend_pid', models.IntegerField(blank=True, null=True)),
                 ('file_deleted', models.BooleanField(default=False)),
                 ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),

@@ -46,7 +46,7 @@ def tus_send(client, data: bytes, *, filename: str = "sales.csv", chunk: int = 1
 @pytest.fixture
 def load_worker(django_db_setup, tmp_path, upload_dir):
     """A real Celery worker on the `load` queue, writing and reading the test's upload directory."""
-    from config.testing import CeleryWorkerProcess
+    from core.testing import CeleryWorkerProcess
 
     env = {"UPLOAD_DIR": str(upload_dir), "UPLOAD_MIN_FREE_BYTES": "0"}
     worker = CeleryWorkerProcess(log_dir=tmp_path, queues="load", env=env)
@@ -74,7 +74,7 @@ def table_hold(table: str = "sales_sale"):
     stays in the middle of its transaction until the hold is released (`.rollback()` and `.close()`)."""
     import psycopg
 
-    from config.testing import test_database_url
+    from core.testing import test_database_url
 
     holder = psycopg.connect(test_database_url())
     holder.execute(f"LOCK TABLE {table} IN ACCESS SHARE MODE")
@@ -82,15 +82,22 @@ def table_hold(table: str = "sales_sale"):
 
 
 UPLOAD_TEST_CHUNK = 64 * 1024
+# The general body cap of the test server: below the upload's pieces, so that only an editor's may pass.
+GENERAL_TEST_CAP = 16 * 1024
 
 
 @pytest.fixture
 def upload_server(django_db_setup, viewer_token, tmp_path, upload_dir):
     """A real Daphne writing uploads to the test's directory, taking 64 KiB pieces (a small file then
-    goes up in several)."""
-    from config.testing import DaphneProcess
+    goes up in several) from editors, and 16 KiB bodies from anyone else."""
+    from core.testing import DaphneProcess
 
-    env = {"UPLOAD_DIR": str(upload_dir), "UPLOAD_MIN_FREE_BYTES": "0", "UPLOAD_CHUNK_BYTES": str(UPLOAD_TEST_CHUNK)}
+    env = {
+        "UPLOAD_DIR": str(upload_dir),
+        "UPLOAD_MIN_FREE_BYTES": "0",
+        "UPLOAD_CHUNK_BYTES": str(UPLOAD_TEST_CHUNK),
+        "REQUEST_BODY_MAX_BYTES": str(GENERAL_TEST_CAP),
+    }
     server = DaphneProcess(log_dir=tmp_path, headers={"Authorization": f"Token {viewer_token}"}, env=env)
     server.start()
     yield server
@@ -112,7 +119,7 @@ def editor_browser(editor_session, viewer_session):
     """Chromium whose pages carry an editor's session (`viewer_cookies` for a viewer's)."""
     from playwright.sync_api import sync_playwright
 
-    from config.testing import Browser, session_cookies
+    from core.testing import Browser, session_cookies
 
     with sync_playwright() as playwright:
         chromium = Browser(playwright, cookies=session_cookies(session_key=editor_session))

@@ -13,7 +13,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from config.testing import history_load
+from core.testing import history_load
 from sales.models import DailyTotal, Sale
 from uploads.models import UploadJob
 from uploads.tests.conftest import job_wait, table_hold, tus_send
