@@ -27,7 +27,7 @@ logger = logging.getLogger("config.serve")
 
 
 class CappedWebRequest(WebRequest):
-    cap_scope: dict = {}  # noqa: RUF012  (replaced per request before it is read)
+    cap_scope: dict = {}  # replaced per request before it is read
     body_cap: int | None = None
     body_received = 0
     body_refused = False
