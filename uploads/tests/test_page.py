@@ -86,7 +86,7 @@ def test_an_editor_uploads_corrects_a_column_sees_progress_then_the_dashboard_sh
         "() => document.getElementById('load-label').textContent.startsWith('Loaded 40 rows')", timeout=WAIT_MS
     )
     screenshot(page, "upload-done-desktop-light")
-    assert "recent.csv" in page.inner_text("#history")
+    page.wait_for_function("() => document.getElementById('history').textContent.includes('recent.csv')")
     # The dashboard, open in the other tab and never reloaded, shows the new history.
     dashboard.wait_for_function(
         f"() => document.querySelector('[data-kpi=\"total\"] .kpi__value').dataset.value === '{total}'", timeout=WAIT_MS
@@ -109,7 +109,7 @@ def test_a_bad_file_shows_its_report_and_the_page_passes_axe_at_every_width(
     upload_and_map(page, path)
     page.click("#start")
     page.wait_for_selector("#report:not([hidden])", timeout=WAIT_MS)
-    assert "Nothing was written" in page.inner_text("#load-label")
+    assert "1 problem(s) in bad.csv; nothing was written" in page.inner_text("#load-label")
     assert "line 4" not in page.inner_text("#report")  # a table, not sentences
     assert page.eval_on_selector_all("#report tbody tr", "rows => rows.map((r) => r.innerText)") == [
         "4\titem\t'one'\tis not a positive integer"
