@@ -85,8 +85,8 @@ def test_an_editor_uploads_corrects_a_column_sees_progress_then_the_dashboard_sh
     page.wait_for_function(
         "() => document.getElementById('load-label').textContent.startsWith('Loaded 40 rows')", timeout=WAIT_MS
     )
-    screenshot(page, "upload-done-desktop-light")
     page.wait_for_function("() => document.getElementById('history').textContent.includes('recent.csv')")
+    screenshot(page, "upload-done-desktop-light")
     # The dashboard, open in the other tab and never reloaded, shows the new history.
     dashboard.wait_for_function(
         f"() => document.querySelector('[data-kpi=\"total\"] .kpi__value').dataset.value === '{total}'", timeout=WAIT_MS
