@@ -93,9 +93,7 @@ def file_expansion_check(path: Path) -> None:
                 raise FileRefused(f"the zip archive holds {len(members)} files; upload one CSV per archive")
             declared = members[0].file_size
     elif kind == "gzip":
-        with path.open("rb") as handle:
-            handle.seek(-4, 2)
-            declared = struct.unpack("<I", handle.read(4))[0]  # the size modulo 2**32
+        declared = _gzip_declared(path)
     else:
         return
     _expansion_refuse(declared=declared, size=size)
@@ -180,6 +178,30 @@ def _type_guess(values: list[str]) -> str:
     if all(_INTEGER.match(v) or _DECIMAL.match(v) for v in values):
         return "decimal"
     return "text"
+
+
+def file_prepared_bytes(*, path: Path, columns: dict[str, str]) -> int:
+    """The disk space file_prepare will take: none when the loader reads `path` as it is, else about
+    the size of the plain CSV (a compressed file's own header says how large)."""
+    kind = file_compression(path)
+    size = path.stat().st_size
+    if kind == "zip":
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    if kind == "gzip":
+        return max(size, _gzip_declared(path))
+    with path.open("rb") as source:
+        header = next(
+            csv.reader([source.readline(1 << 20).decode("utf-8", errors="replace").removeprefix("\ufeff")]), []
+        )
+    renamed = [_column_rename(name.strip(), columns) for name in header]
+    return 0 if renamed == [name.strip().lower() for name in header] else size
+
+
+def _gzip_declared(path: Path) -> int:
+    with path.open("rb") as handle:
+        handle.seek(-4, 2)
+        return struct.unpack("<I", handle.read(4))[0]  # the size modulo 2**32
 
 
 def file_prepare(*, path: Path, columns: dict[str, str], target: Path) -> Path:

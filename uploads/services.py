@@ -73,24 +73,31 @@ def upload_create(*, user: Any, filename: str, size: int) -> UploadJob:
 def upload_chunk_write(*, job: UploadJob, offset: int, body: BinaryIO, length: int) -> int:
     """Append `length` bytes of `body` at `offset` (which must be where the file ends now), written to
     disk as they are read. Returns the new offset; at the end of the file the job is ready for its preview."""
-    if job.status != Status.UPLOADING:
-        raise UploadRefused("this upload is complete or closed; it takes no more bytes", status=409)
-    if offset != job.received:
-        raise UploadRefused(f"Upload-Offset is {offset:,} but the server holds {job.received:,} bytes", status=409)
-    if offset + length > job.size:
-        raise UploadRefused(f"the piece ends past the file's declared length ({job.size:,} bytes)", status=413)
+    with transaction.atomic():
+        # One piece at a time per upload: a second request for the same offset waits, then finds it taken.
+        job = UploadJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != Status.UPLOADING:
+            raise UploadRefused("this upload is complete or closed; it takes no more bytes", status=409)
+        if offset != job.received:
+            raise UploadRefused(f"Upload-Offset is {offset:,} but the server holds {job.received:,} bytes", status=409)
+        if offset + length > job.size:
+            raise UploadRefused(f"the piece ends past the file's declared length ({job.size:,} bytes)", status=413)
+        job.received = offset + _piece_write(path=upload_path(job), offset=offset, body=body, length=length)
+        job.save(update_fields=["received"])
+    if job.received == job.size:
+        upload_complete(job=job)
+    return job.received
+
+
+def _piece_write(*, path: Path, offset: int, body: BinaryIO, length: int) -> int:
     written = 0
-    with upload_path(job).open("r+b") as out:
+    with path.open("r+b") as out:
         out.seek(offset)
         while written < length and (piece := body.read(min(WRITE_BYTES, length - written))):
             out.write(piece)
             written += len(piece)
         out.truncate()
-    job.received = offset + written
-    job.save(update_fields=["received"])
-    if job.received == job.size:
-        upload_complete(job=job)
-    return job.received
+    return written
 
 
 def upload_complete(*, job: UploadJob) -> None:
@@ -224,7 +231,7 @@ def upload_job_run(*, job_id: int) -> None:
 
 def _job_load(*, job: UploadJob, reporter: _Reporter) -> LoadSummary | int:
     path = upload_path(job)
-    _disk_check(need=job.size if reading.file_compression(path) else 0, what="to load this file")
+    _disk_check(need=reading.file_prepared_bytes(path=path, columns=job.columns), what="to load this file")
     prepared = reading.file_prepare(path=path, columns=job.columns, target=path.with_suffix(".csv"))
     try:
         if job.dry_run:
