@@ -28,6 +28,7 @@ from benchlib import BASE_DIR, django_setup, pick_file
 django_setup()
 
 from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from core.access import EDITOR_GROUP  # noqa: E402
