@@ -27,6 +27,7 @@ logger = logging.getLogger("config.serve")
 
 
 class CappedWebRequest(WebRequest):
+    cap_scope: dict = {}  # replaced per request before it is read
     body_cap: int | None = None
     body_received = 0
     body_refused = False
@@ -39,7 +40,9 @@ class CappedWebRequest(WebRequest):
             return
         # Hold the rest of the body in the socket until the cap is known.
         self.channel._networkProducer.pauseProducing()
-        future = asyncio.ensure_future(body_cap_for(self._cap_scope()))
+        # Kept: once the whole body is in, Twisted drops the channel's method and path (allContentReceived).
+        self.cap_scope = self._cap_scope()
+        future = asyncio.ensure_future(body_cap_for(self.cap_scope))
         future.add_done_callback(lambda done: self._cap_known(done, length))
 
     def _cap_scope(self) -> dict:
@@ -63,7 +66,7 @@ class CappedWebRequest(WebRequest):
         try:
             self.body_cap = future.result()
         except Exception:
-            logger.exception("body_cap_failed path=%s", self._cap_scope()["path"][:200])
+            logger.exception("body_cap_failed path=%s", self.cap_scope["path"][:200])
             self._refuse(status=503, body=b'{"error": "the request could not be checked; try again."}')
             return
         if (length is not None and length > self.body_cap) or self.body_received > self.body_cap:
@@ -95,7 +98,7 @@ class CappedWebRequest(WebRequest):
         self.body_refused = True
         logger.warning(
             "body_refused path=%s declared=%s received=%d cap=%s",
-            self._cap_scope()["path"][:200],
+            self.cap_scope["path"][:200],
             self.requestHeaders.getRawHeaders(b"content-length", [b"-"])[0].decode("ascii", "replace"),
             self.body_received,
             self.body_cap,

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "streaming",
     "forecasting",
     "alerts",
+    "uploads",
     "frontend",
 ]
 
@@ -167,7 +168,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The nightly refit is minutes of CPU in dozens of chunks; on a shared queue the live tick would
 # wait behind it and the dashboard would go quiet. Forecasting gets a queue (and workers) of its own.
 CELERY_TASK_DEFAULT_QUEUE = "live"
-CELERY_TASK_ROUTES = {"forecasting.tasks.*": {"queue": "forecast"}}
+# A load from the browser holds a worker for as long as the file takes: a queue of its own (one worker
+# process, so a second upload waits its turn in the queue, visibly, instead of on the lock).
+CELERY_TASK_ROUTES = {"forecasting.tasks.*": {"queue": "forecast"}, "uploads.tasks.*": {"queue": "load"}}
 
 # ---------------------------------------------------------------- product
 STREAMING_INTERVAL_SECONDS = env_int("STREAMING_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
@@ -234,6 +237,18 @@ REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024, minimum=
 # Django's own cap on any body it reads: the largest one a view takes (core.api answers past it with a 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
+
+# ---------------------------------------------------------------- uploads from the browser (uploads/)
+# Where uploaded files are written (server-made names only), the largest file taken, the largest
+# piece one request may carry, the free space kept on that disk beyond the file itself, and whether
+# a file is kept once its load has finished (off: deleted).
+UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(DATA_DIR / "uploads")))
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3, minimum=1024, maximum=2**50)
+UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024, minimum=64 * 1024, maximum=1024**3)
+UPLOAD_MIN_FREE_BYTES = env_int("UPLOAD_MIN_FREE_BYTES", 1024**3, minimum=0, maximum=2**50)
+UPLOAD_KEEP_FILES = env_bool("UPLOAD_KEEP_FILES", False)
+# A compressed file may expand to at most this many times its size (and never past UPLOAD_MAX_BYTES).
+UPLOAD_MAX_EXPANSION_RATIO = env_int("UPLOAD_MAX_EXPANSION_RATIO", 200, minimum=1, maximum=100_000)
 
 # ---------------------------------------------------------------- i18n / time
 LANGUAGE_CODE = "en-us"
@@ -393,6 +408,7 @@ LOGGING = {
         "streaming": {"level": LOG_LEVEL},
         "forecasting": {"level": LOG_LEVEL},
         "alerts": {"level": LOG_LEVEL},
+        "uploads": {"level": LOG_LEVEL},
         "frontend": {"level": LOG_LEVEL},
         "config": {"level": LOG_LEVEL},
         "core": {"level": LOG_LEVEL},

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("streaming.urls")),
     path("", include("forecasting.urls")),
     path("", include("alerts.urls")),
+    path("", include("uploads.urls")),
     path("", include("sales.urls")),
     path("", include("core.urls")),
     path("", include("frontend.urls")),

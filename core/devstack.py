@@ -184,7 +184,7 @@ def run() -> int:
 
 
 def server_commands(*, host: str, port: int) -> list[list[str]]:
-    """The processes of the product: two Celery workers (one with the embedded beat) and Daphne."""
+    """The processes of the product: three Celery workers (one with the embedded beat) and Daphne."""
     # --quiet: no banner, so the URLs printed after start-up stay the last thing on the screen.
     worker = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "WARNING"]
     beat = ["-B", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]
@@ -194,6 +194,8 @@ def server_commands(*, host: str, port: int) -> list[list[str]]:
         [*worker, "-Q", "live", "-c", "1", "-n", "live@%h", *beat],
         # The forecast refit, on its own queue so it never delays a tick.
         [*worker, "-Q", "forecast", "-c", os.environ.get("CELERY_CONCURRENCY", "2"), "-n", "forecast@%h"],
+        # Loads of files uploaded from the browser: one at a time, the next ones wait in this queue.
+        [*worker, "-Q", "load", "-c", "1", "-n", "load@%h"],
         [PYTHON, "-m", "config.serve", "-b", host, "-p", str(port), "config.asgi:application"],
     ]
 
@@ -228,6 +230,10 @@ def addresses_say(*, host: str, port: int) -> None:
     say(f"dashboard:  {url}")
     say(f"API docs:   {url}api/docs/")
     say(f"admin:      {url}admin/  (create a login: .venv/bin/python manage.py createsuperuser)")
+    say(
+        f"upload:     {url}upload/  for editors and staff; give a user the role with "
+        ".venv/bin/python manage.py access_user_role NAME --role editor (or in the admin: Users, Groups)"
+    )
     if env_bool("PUBLIC_READ", False):
         say("PUBLIC_READ is on: anyone who reaches this server reads the dashboard and the API")
     password = DEMO_PASSWORD_FILE.read_text().strip()

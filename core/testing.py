@@ -434,3 +434,26 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# axe-core (npm, devDependency), injected by the tests only: the pages never ship it. `make install` puts it there.
+AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = frozenset({"serious", "critical"})
+
+
+def axe_install(page) -> None:
+    """axe-core in every document the page opens. An init script, not a <script> tag: the page's
+    Content-Security-Policy rightly refuses an inline script, and the page itself never serves axe."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `make install` (npm ci installs axe-core)")
+    page.add_init_script(path=str(AXE))
+
+
+def axe_violations(page, *, impacts: frozenset[str] | None = AXE_BLOCKING) -> list[str]:
+    """Violations on the page as it is now (of `impacts`; None: every one), one line each with where."""
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in results["violations"]
+        if impacts is None or v["impact"] in impacts
+    ]

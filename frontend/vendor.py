@@ -1,4 +1,4 @@
-"""Copy the chart library from node_modules (installed by `npm ci`) into our own
+"""Copy the chart library and the upload client from node_modules (installed by `npm ci`) into our own
 static files, so the page is served with no CDN and works with no internet.
 
     python -m frontend.vendor
@@ -16,6 +16,9 @@ VENDOR_DIR = Path(__file__).resolve().parent / "static" / "frontend" / "vendor"
 FILES = {
     "node_modules/echarts/dist/echarts.esm.min.mjs": "echarts.esm.min.mjs",
     "node_modules/echarts/LICENSE": "echarts.LICENSE.txt",
+    # The upload page's resumable upload client (tus 1.0); a classic script that defines window.tus.
+    "node_modules/tus-js-client/dist/tus.min.js": "tus.min.js",
+    "node_modules/tus-js-client/LICENSE": "tus-js-client.LICENSE.txt",
 }
 
 
@@ -27,7 +30,7 @@ def main() -> int:
             print(f"{source} is missing: run `npm ci` first", file=sys.stderr)
             return 1
         shutil.copyfile(path, VENDOR_DIR / target)
-        if target.endswith(".mjs"):
+        if target.endswith((".mjs", ".js")):
             # WhiteNoise serves a .gz sibling to browsers that accept gzip, even straight from the app
             # folders (WHITENOISE_USE_FINDERS): a third of the bytes for the 1.1 MB chart library.
             (VENDOR_DIR / f"{target}.gz").write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))

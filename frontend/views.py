@@ -14,7 +14,8 @@ from frontend.selectors import alerts_bootstrap, dashboard_bootstrap
 @require_safe
 @read_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/dashboard.html", {"bootstrap": dashboard_bootstrap()})
+    context = {"bootstrap": dashboard_bootstrap(), "can_edit": user_can_edit(user=request.user)}
+    return render(request, "frontend/dashboard.html", context)
 
 
 @require_safe

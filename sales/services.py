@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -110,6 +111,25 @@ def history_gap_fill_since_last(*, max_days: int = GAP_FILL_MAX_DAYS) -> list[da
     return history_gap_fill_after(after=last)
 
 
+# One load at a time, whoever starts it (load_train, an upload from the browser): a PostgreSQL advisory
+# lock held by the load's transaction, so a load whose process dies releases it with its connection.
+LOAD_LOCK_KEY = 0x5A1E_5_10AD
+LOAD_LOCK_POLL_SECONDS = 1.0
+
+
+def load_lock_take(*, cursor, on_wait: Callable[[], None] | None = None) -> None:
+    """Take the load lock for the rest of the current transaction, waiting while another load holds it.
+    `on_wait()` is called before each wait (to say so, or to raise and give up). Polled rather than
+    blocking, so that a statement timeout does not end the wait and `on_wait` may stop it."""
+    while True:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOAD_LOCK_KEY])
+        if cursor.fetchone()[0]:
+            return
+        if on_wait is not None:
+            on_wait()
+        time.sleep(LOAD_LOCK_POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class LoadSummary:
     """What a load did. Dates are after any --align-to-today shift; `rows`,
@@ -145,6 +165,7 @@ def sales_load_csv(
     align_to_today: bool = False,
     progress: Callable[[str, int], None] | None = None,
     followups: bool = True,
+    on_wait: Callable[[], None] | None = None,
 ) -> LoadSummary:
     """Load a date,store,item,sales CSV into the sales history in one transaction.
 
@@ -160,6 +181,7 @@ def sales_load_csv(
     `progress(stage, rows)` is called while the file streams in ("reading") and
     at each later stage. With `followups`, `sales.signals.history_loaded` is sent
     after commit (the apps built on sales refresh what they derive from it).
+    One load runs at a time (load_lock_take): `on_wait()` is called while another holds the lock.
 
     Raises LoadError (nothing written) when the file cannot be read, its header
     lacks a required column, or any row is malformed or repeated.
@@ -177,6 +199,7 @@ def sales_load_csv(
     for warning in layout.warnings:
         logger.warning(warning)
     with transaction.atomic(), connection.cursor() as cursor:
+        load_lock_take(cursor=cursor, on_wait=on_wait)
         # Index builds after a bulk insert are much faster with room to sort in
         # memory; dates must print as YYYY-MM-DD for the validity check.
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")

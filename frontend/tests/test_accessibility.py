@@ -3,36 +3,14 @@ violation at desktop and phone widths, light and dark, with and without a foreca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from core.testing import axe_install, axe_violations
 from frontend.tests.dashboard_page import READY, WAIT_MS, ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Injected by the test only: the page never ships it. `make install` (npm ci) puts it there.
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 LAYOUTS = [(1280, 900, "light"), (1280, 900, "dark"), (390, 844, "light"), (390, 844, "dark")]
-BLOCKING = {"serious", "critical"}
-
-
-def axe_install(page) -> None:
-    """axe-core in every document the page opens. An init script, not a <script> tag: the page's
-    Content-Security-Policy rightly refuses an inline script, and the page itself never serves axe."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `make install` (npm ci installs axe-core)")
-    page.add_init_script(path=str(AXE))
-
-
-def axe_violations(page) -> list[str]:
-    """Serious and critical violations on the page as it is now, one line each with where."""
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
-        for v in results["violations"]
-        if v["impact"] in BLOCKING
-    ]
 
 
 def check_every_layout(browser, url: str) -> None:

@@ -78,6 +78,7 @@ class Command(BaseCommand):
                 align_to_today=align_to_today,
                 progress=progress,
                 followups=not no_followups,
+                on_wait=self._waiting,
             )
         except LoadError as error:
             raise CommandError(str(error)) from None
@@ -105,6 +106,11 @@ class Command(BaseCommand):
             f"{summary.stores} stores, {summary.items} items, {summary.seconds:.1f} s "
             f"({summary.rows / max(summary.seconds, 1e-9):,.0f} rows/s); {mode}{shift}"
         )
+
+    def _waiting(self) -> None:
+        if not getattr(self, "_said_waiting", False):
+            self._said_waiting = True
+            self.stderr.write("another load is running (load_train or an upload from the browser): waiting for it")
 
     def _progress(self, stage: str, rows: int) -> None:
         rows = self._rows = max(rows, self._rows)

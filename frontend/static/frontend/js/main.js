@@ -73,6 +73,8 @@ async function start() {
   );
   const everything = new Set(Object.keys(getState()));
   everything.delete("breakdown");
+  // A load finished on the upload page (in another tab of this browser): every panel reads the new history.
+  new BroadcastChannel("sales-history").addEventListener("message", () => reload(everything));
   await reload(everything);
   // Tests and bench/page.py wait for this: every panel has data, an empty state or an error state.
   requestAnimationFrame(() => {

@@ -1,0 +1,179 @@
+"""The upload's JSON API, for editors and staff: the history, one job (with its live progress), the
+preview with a mapping, start, cancel, and the validation report as CSV. The file itself goes up
+through the tus route (uploads/tus.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.access import EditAccess, user_can_edit
+from uploads import reading, selectors, services, tasks
+from uploads.models import UploadJob
+
+
+class UploadAccess(BasePermission):
+    """Editors and staff only, reads included: the history names files and people."""
+
+    message = EditAccess.message
+
+    def has_permission(self, request, view) -> bool:
+        return user_can_edit(user=request.user)
+
+
+class Refused(APIException):
+    def __init__(self, refused: services.UploadRefused) -> None:
+        super().__init__(refused.message)
+        self.status_code = refused.status
+
+
+class UploadJobSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(source="stored_name")
+    user = serializers.CharField(source="user.get_username", default=None)
+    status_label = serializers.CharField(source="get_status_display")
+    problems = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UploadJob
+        fields = [
+            "key",
+            "user",
+            "filename",
+            "size",
+            "received",
+            "status",
+            "status_label",
+            "mode",
+            "dry_run",
+            "columns",
+            "layout",
+            "rows",
+            "seconds",
+            "created_at",
+            "uploaded_at",
+            "started_at",
+            "finished_at",
+            "error",
+            "problems",
+            "problem_total",
+            "file_deleted",
+        ]
+
+    def get_problems(self, job: UploadJob) -> list[dict]:
+        return job.problems[: selectors.REPORT_SHOWN]
+
+
+class MappingSerializer(serializers.Serializer):
+    columns = serializers.DictField(
+        child=serializers.ChoiceField(choices=[*reading.ROLES, ""]), required=False, default=dict
+    )
+    mode = serializers.ChoiceField(choices=UploadJob.Mode.values, default=UploadJob.Mode.REPLACE)
+    dry_run = serializers.BooleanField(default=False)
+
+
+def _job(request, key: str) -> UploadJob:
+    services.upload_jobs_reap()
+    job = selectors.upload_job_get(user=request.user, key=key)
+    if job is None:
+        raise NotFound("no such upload")
+    return job
+
+
+def _job_answer(job: UploadJob) -> dict:
+    return {**UploadJobSerializer(job).data, "progress": selectors.upload_job_progress(job=job)}
+
+
+class UploadListView(APIView):
+    permission_classes = [UploadAccess]
+
+    @extend_schema(responses=UploadJobSerializer(many=True))
+    def get(self, request):
+        services.upload_jobs_reap()
+        return Response(
+            {"results": UploadJobSerializer(selectors.upload_jobs_recent(user=request.user), many=True).data}
+        )
+
+
+class UploadDetailView(APIView):
+    permission_classes = [UploadAccess]
+
+    @extend_schema(responses=UploadJobSerializer)
+    def get(self, request, key: str):
+        return Response(_job_answer(_job(request, key)))
+
+
+class UploadPreviewView(APIView):
+    """The first rows, the layout and a role and type per column, with the mapping sent applied."""
+
+    permission_classes = [UploadAccess]
+
+    @extend_schema(request=MappingSerializer)
+    def post(self, request, key: str):
+        mapping = MappingSerializer(data=request.data)
+        mapping.is_valid(raise_exception=True)
+        try:
+            preview = services.upload_preview(job=_job(request, key), columns=mapping.validated_data["columns"])
+        except services.UploadRefused as refused:
+            raise Refused(refused) from None
+        return Response(preview.as_dict())
+
+
+class UploadStartView(APIView):
+    permission_classes = [UploadAccess]
+
+    @extend_schema(request=MappingSerializer, responses=UploadJobSerializer)
+    def post(self, request, key: str):
+        mapping = MappingSerializer(data=request.data)
+        mapping.is_valid(raise_exception=True)
+        try:
+            job = services.upload_job_submit(job=_job(request, key), **mapping.validated_data)
+        except services.UploadRefused as refused:
+            raise Refused(refused) from None
+        tasks.upload_load_enqueue(job_id=job.pk)
+        return Response(_job_answer(job), status=202)
+
+
+class UploadCancelView(APIView):
+    permission_classes = [UploadAccess]
+
+    @extend_schema(request=None, responses=UploadJobSerializer)
+    def post(self, request, key: str):
+        try:
+            job = services.upload_job_cancel(job=_job(request, key))
+        except services.UploadRefused as refused:
+            raise Refused(refused) from None
+        return Response(_job_answer(job), status=202)
+
+
+class UploadReportView(APIView):
+    """The whole validation report as CSV: line, column, value, reason."""
+
+    permission_classes = [UploadAccess]
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, key: str):
+        job = _job(request, key)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["line", "column", "value", "reason"])
+        for problem in job.problems:
+            writer.writerow(
+                [problem["line"] or "", problem["column"] or "", _cell(problem["value"]), problem["message"]]
+            )
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="upload-{job.pk}-report.csv"'
+        return response
+
+
+def _cell(value: str | None) -> str:
+    # A spreadsheet must not run a value from someone's file as a formula.
+    text = value or ""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,357 @@
+"""Writes of the upload: a file received piece by piece (tus), the job that loads it, cancel, and the
+clean-up after a worker died. The load itself goes through sales.services.sales_load_csv, as load_train's."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from sales.loading import LoadError, LoadProblem
+from sales.services import LoadSummary, sales_load_csv
+from uploads import reading
+from uploads.models import UploadJob
+
+logger = logging.getLogger(__name__)
+Status = UploadJob.Status
+WRITE_BYTES = 1 << 20
+PROGRESS_EVERY_SECONDS = 0.5
+PROGRESS_TTL_SECONDS = 24 * 3600
+
+
+class UploadRefused(Exception):
+    """A request the upload cannot take; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class UploadCancelled(Exception):
+    """Raised inside the load when its job was cancelled: the transaction rolls back."""
+
+
+def upload_path(job: UploadJob) -> Path:
+    return settings.UPLOAD_DIR / f"{job.stored_name}.upload"
+
+
+def _disk_check(*, need: int, what: str) -> None:
+    free = reading.disk_free(settings.UPLOAD_DIR)
+    if free < need + settings.UPLOAD_MIN_FREE_BYTES:
+        raise UploadRefused(
+            f"not enough free disk space {what}: {need:,} bytes needed and {settings.UPLOAD_MIN_FREE_BYTES:,}"
+            f" kept free, {free:,} free",
+            status=507,
+        )
+
+
+def upload_create(*, user: Any, filename: str, size: int) -> UploadJob:
+    """Start receiving a file of `size` bytes: the cap and the free disk space are checked before a byte
+    is taken. The file on disk gets a name made here; the browser's name is kept for people to read."""
+    if size > settings.UPLOAD_MAX_BYTES:
+        raise UploadRefused(
+            f"the file is {size:,} bytes; the largest upload taken is {settings.UPLOAD_MAX_BYTES:,} bytes"
+            " (UPLOAD_MAX_BYTES)",
+            status=413,
+        )
+    _disk_check(need=size, what="for this file")
+    job = UploadJob.objects.create(
+        user=user, filename=(filename or "upload")[:255], stored_name=uuid.uuid4().hex, size=size
+    )
+    upload_path(job).touch(mode=0o600, exist_ok=False)
+    return job
+
+
+def upload_chunk_write(*, job: UploadJob, offset: int, body: BinaryIO, length: int) -> int:
+    """Append `length` bytes of `body` at `offset` (which must be where the file ends now), written to
+    disk as they are read. Returns the new offset; at the end of the file the job is ready for its preview."""
+    with transaction.atomic():
+        # One piece at a time per upload: a second request for the same offset waits, then finds it taken.
+        job = UploadJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != Status.UPLOADING:
+            raise UploadRefused("this upload is complete or closed; it takes no more bytes", status=409)
+        if offset != job.received:
+            raise UploadRefused(f"Upload-Offset is {offset:,} but the server holds {job.received:,} bytes", status=409)
+        if offset + length > job.size:
+            raise UploadRefused(f"the piece ends past the file's declared length ({job.size:,} bytes)", status=413)
+        job.received = offset + _piece_write(path=upload_path(job), offset=offset, body=body, length=length)
+        job.save(update_fields=["received"])
+    if job.received == job.size:
+        upload_complete(job=job)
+    return job.received
+
+
+def _piece_write(*, path: Path, offset: int, body: BinaryIO, length: int) -> int:
+    written = 0
+    with path.open("r+b") as out:
+        out.seek(offset)
+        while written < length and (piece := body.read(min(WRITE_BYTES, length - written))):
+            out.write(piece)
+            written += len(piece)
+        out.truncate()
+    return written
+
+
+def upload_complete(*, job: UploadJob) -> None:
+    """The whole file is here: refuse a compression bomb at once, estimate its rows, wait for the mapping."""
+    path = upload_path(job)
+    try:
+        reading.file_expansion_check(path)
+        preview = reading.file_preview(path=path)
+    except (reading.FileRefused, OSError, ValueError, EOFError) as error:
+        _job_finish(job=job, status=Status.FAILED, error=f"{job.filename}: {error}")
+        upload_file_discard(job=job)
+        raise UploadRefused(f"{job.filename}: {error}", status=422) from None
+    job.status, job.uploaded_at = Status.UPLOADED, timezone.now()
+    job.layout, job.rows_estimate = preview.layout, preview.rows_estimate
+    job.save(update_fields=["status", "uploaded_at", "layout", "rows_estimate"])
+
+
+def upload_preview(*, job: UploadJob, columns: dict[str, str] | None = None) -> reading.Preview:
+    """The preview of an uploaded file, with `columns` (source column -> role) applied."""
+    if job.status == Status.UPLOADING or job.file_deleted:
+        raise UploadRefused("the file is not (or no longer) on the server", status=409)
+    try:
+        return reading.file_preview(path=upload_path(job), columns=columns)
+    except (reading.FileRefused, OSError, ValueError, EOFError) as error:
+        raise UploadRefused(f"{job.filename}: {error}", status=422) from None
+
+
+def upload_job_submit(*, job: UploadJob, columns: dict[str, str], mode: str, dry_run: bool) -> UploadJob:
+    """Mark an uploaded file queued with the user's mapping; the caller enqueues its load
+    (uploads.tasks.upload_load_enqueue)."""
+    if job.status != Status.UPLOADED:
+        raise UploadRefused(
+            f"this upload is {job.get_status_display()}; only an uploaded file can be loaded", status=409
+        )
+    preview = upload_preview(job=job, columns=columns)
+    if preview.missing:
+        raise UploadRefused(f"columns: no column is mapped to {', '.join(preview.missing)}")
+    job.columns = {column.name: column.role for column in preview.columns}
+    job.mode, job.dry_run, job.status = mode, dry_run, Status.QUEUED
+    job.save(update_fields=["columns", "mode", "dry_run", "status"])
+    cache.set(_progress_key(job.pk), {"stage": "queued", "rows": 0}, PROGRESS_TTL_SECONDS)
+    return job
+
+
+# ---------------------------------------------------------------- the load (in the worker)
+
+
+def _progress_key(job_id: int) -> str:
+    return f"uploads:progress:{job_id}"
+
+
+def _cancel_key(job_id: int) -> str:
+    return f"uploads:cancel:{job_id}"
+
+
+def upload_progress(*, job_id: int) -> dict[str, Any]:
+    """What the load's worker last said: stage, rows, started (epoch seconds), at."""
+    return cache.get(_progress_key(job_id)) or {}
+
+
+class _Reporter:
+    """The load's progress callback: says where the load is (in the cache, since the load's own
+    transaction is not visible to anyone) and stops it when the job was cancelled."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.started = time.time()
+        self.said = 0.0
+        self.rows = 0
+
+    def cancelled(self) -> None:
+        if cache.get(_cancel_key(self.job_id)):
+            raise UploadCancelled
+
+    def __call__(self, stage: str, rows: int) -> None:
+        self.cancelled()
+        self.rows = max(rows, self.rows)
+        now = time.time()
+        if stage != "reading" or now - self.said >= PROGRESS_EVERY_SECONDS:
+            self.said = now
+            self.say(stage)
+
+    def say(self, stage: str) -> None:
+        state = {"stage": stage, "rows": self.rows, "started": self.started, "at": time.time()}
+        cache.set(_progress_key(self.job_id), state, PROGRESS_TTL_SECONDS)
+
+    def waiting(self) -> None:
+        self.cancelled()
+        self.say("waiting")
+
+
+def upload_job_run(*, job_id: int) -> None:
+    """Load an uploaded file (the Celery task's work). Runs once: a job no longer queued (cancelled,
+    or taken by a worker that died, whose message came back) is left alone."""
+    with transaction.atomic():
+        job = UploadJob.objects.select_for_update().filter(pk=job_id, status=Status.QUEUED).first()
+        if job is None:
+            return
+        with connection.cursor() as cursor:
+            # A backend whose client died ends at once, rather than when its statement finishes.
+            cursor.execute("SET client_connection_check_interval = '1s'")
+            cursor.execute("SELECT pg_backend_pid()")
+            job.backend_pid = cursor.fetchone()[0]
+        job.status, job.started_at = Status.LOADING, timezone.now()
+        job.save(update_fields=["status", "started_at", "backend_pid"])
+    reporter = _Reporter(job.pk)
+    reporter.say("starting")
+    try:
+        summary = _job_load(job=job, reporter=reporter)
+    except UploadCancelled:
+        _job_finish(job=job, status=Status.CANCELLED, error="cancelled; the history is as it was")
+    except LoadError as error:
+        if cache.get(_cancel_key(job.pk)):  # the interrupted statement surfaces as the file's problem
+            _job_finish(job=job, status=Status.CANCELLED, error="cancelled; the history is as it was")
+        else:
+            _job_finish(job=job, status=Status.FAILED, report=error)
+    except (UploadRefused, reading.FileRefused) as error:
+        _job_finish(job=job, status=Status.FAILED, error=f"{job.filename}: {error}")
+    except Exception as error:  # the job must say why, whatever went wrong
+        logger.exception("upload load failed", extra={"job": job.pk})
+        cancelled = cache.get(_cancel_key(job.pk))
+        status = Status.CANCELLED if cancelled else Status.FAILED
+        _job_finish(job=job, status=status, error="cancelled; the history is as it was" if cancelled else str(error))
+    else:
+        _job_finish(job=job, status=Status.CHECKED if job.dry_run else Status.DONE, summary=summary)
+    finally:
+        reporter.say("finished")
+        if not settings.UPLOAD_KEEP_FILES:
+            upload_file_discard(job=job)
+
+
+def _job_load(*, job: UploadJob, reporter: _Reporter) -> LoadSummary | int:
+    path = upload_path(job)
+    _disk_check(need=reading.file_prepared_bytes(path=path, columns=job.columns), what="to load this file")
+    prepared = reading.file_prepare(path=path, columns=job.columns, target=path.with_suffix(".csv"))
+    try:
+        if job.dry_run:
+            return _csv_check(path=prepared, progress=reporter)
+        return sales_load_csv(
+            path=prepared, append=job.mode == UploadJob.Mode.APPEND, progress=reporter, on_wait=reporter.waiting
+        )
+    finally:
+        if prepared != path:
+            prepared.unlink(missing_ok=True)
+
+
+def _csv_check(*, path: Path, progress: _Reporter) -> int:
+    """A dry run: every check of the load on a staging copy, nothing written. Returns the rows."""
+    from sales import loading
+
+    layout = loading.csv_read_header(path=path)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        loading.staging_create(cursor=cursor, layout=layout)
+        rows, error = loading.write_step(
+            lambda: loading.staging_copy(cursor=cursor, path=path, layout=layout, progress=progress)
+        )
+        if error is not None:
+            problems, total = loading.file_structure_problems(path=path, layout=layout)
+            raise LoadError(path=path, problems=problems or [loading.database_error_problem(error)], total=total)
+        problems, total = loading.staging_problems(cursor=cursor, layout=layout)
+        if not problems:
+            problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
+        if problems:
+            raise LoadError(path=path, problems=problems, total=total)
+        transaction.set_rollback(True)
+    progress("checked", rows or 0)
+    return rows or 0
+
+
+def _job_finish(
+    *,
+    job: UploadJob,
+    status: str,
+    error: str = "",
+    summary: LoadSummary | int | None = None,
+    report: LoadError | None = None,
+) -> None:
+    job.status, job.finished_at, job.error = status, timezone.now(), error
+    fields = ["status", "finished_at", "error"]
+    if job.started_at:
+        job.seconds = (job.finished_at - job.started_at).total_seconds()
+        fields.append("seconds")
+    if summary is not None:
+        job.rows = summary if isinstance(summary, int) else summary.rows
+        fields.append("rows")
+    if report is not None:
+        job.problems = [_problem_record(problem) for problem in report.problems]
+        job.problem_total = report.total
+        job.error = f"{report.total:,} problem(s) in {job.filename}; nothing was written"
+        fields += ["problems", "problem_total"]
+    job.save(update_fields=fields)
+    cache.delete(_cancel_key(job.pk))
+
+
+def _problem_record(problem: LoadProblem) -> dict[str, Any]:
+    return {"line": problem.line, "column": problem.column, "value": problem.value, "message": problem.message}
+
+
+def upload_file_discard(*, job: UploadJob) -> None:
+    upload_path(job).unlink(missing_ok=True)
+    upload_path(job).with_suffix(".csv").unlink(missing_ok=True)
+    if not job.file_deleted:
+        job.file_deleted = True
+        job.save(update_fields=["file_deleted"])
+
+
+# ---------------------------------------------------------------- cancel, and a worker that died
+
+
+def upload_job_cancel(*, job: UploadJob) -> UploadJob:
+    """Stop a job. Not yet loading: it is closed at once. Loading: the load's transaction is interrupted
+    and rolls back (the history stays exactly as it was); the worker then marks the job cancelled.
+    A load that had already committed stays done."""
+    if job.status in UploadJob.FINISHED:
+        raise UploadRefused(f"this upload is already {job.get_status_display()}", status=409)
+    cache.set(_cancel_key(job.pk), True, PROGRESS_TTL_SECONDS)
+    with transaction.atomic():
+        job = UploadJob.objects.select_for_update().get(pk=job.pk)
+        if job.status in (Status.UPLOADING, Status.UPLOADED, Status.QUEUED):
+            _job_finish(job=job, status=Status.CANCELLED, error="cancelled before the load started")
+            upload_file_discard(job=job)
+            return job
+    if job.status == Status.LOADING and job.backend_pid:
+        with connection.cursor() as cursor:
+            # Interrupts the statement running now; between statements, the load's progress check stops it.
+            cursor.execute(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = %s AND datname = current_database()",
+                [job.backend_pid],
+            )
+    return job
+
+
+def upload_jobs_reap() -> int:
+    """Mark failed the loads whose worker died: the job says loading but its database session is gone
+    (its transaction rolled back with it, so the history is as it was). Returns how many."""
+    loading = list(UploadJob.objects.filter(status=Status.LOADING).exclude(backend_pid=None))
+    if not loading:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        alive = {pid for (pid,) in cursor.fetchall()}
+    reaped = 0
+    for job in loading:
+        if job.backend_pid in alive:
+            continue
+        with transaction.atomic():
+            locked = UploadJob.objects.select_for_update().filter(pk=job.pk, status=Status.LOADING).first()
+            if locked is not None:
+                _job_finish(
+                    job=locked,
+                    status=Status.FAILED,
+                    error="the worker stopped in the middle of the load (its process ended); nothing was written,"
+                    " the history is as it was",
+                )
+                reaped += 1
+    return reaped

@@ -1,0 +1,371 @@
+// The upload page: the file goes up with tus-js-client (resumable, in pieces), then the page shows the
+// preview with a role per column, queues the load, and follows its progress until it is done.
+const main = document.getElementById("main");
+const csrf = main.dataset.csrf;
+const CHUNK = Number(main.dataset.chunkBytes);
+const ROLES = ["date", "store", "item", "sales"];
+const POLL_MS = 700;
+const JOB_KEY = "upload-job";
+const $ = (id) => document.getElementById(id);
+let job = null; // the key of the upload being handled
+let columns = {}; // source column -> role, as the user last set it
+let sending = null;
+
+const fmtInt = (n) => (n == null ? "–" : Math.round(n).toLocaleString("en-US"));
+function fmtBytes(n) {
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit += 1;
+  }
+  return `${unit ? n.toFixed(1) : n} ${units[unit]}`;
+}
+function fmtSeconds(s) {
+  if (s == null) return "–";
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+async function call(path, { method = "GET", body } = {}) {
+  const response = await fetch(path, {
+    method,
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new Error(data?.error || `The server answered ${response.status}.`);
+  return data;
+}
+
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
+
+// ------------------------------------------------------------ 1. sending the file
+
+function send(file) {
+  if (sending) sending.abort();
+  show("mapping", false);
+  show("load", false);
+  show("send", true);
+  $("send-label").textContent = `Sending ${file.name}…`;
+  sending = new window.tus.Upload(file, {
+    endpoint: "/api/uploads/files/",
+    chunkSize: CHUNK,
+    retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+    headers: { "X-CSRFToken": csrf },
+    metadata: { filename: file.name },
+    storeFingerprintForResuming: true,
+    removeFingerprintOnSuccess: true,
+    onProgress(sent, total) {
+      $("send-bar").value = total ? (100 * sent) / total : 0;
+      $("send-label").textContent = `Sending ${file.name}: ${fmtBytes(sent)} of ${fmtBytes(total)}`;
+    },
+    onError(error) {
+      sending = null;
+      $("send-label").textContent = `The upload stopped: ${tusMessage(error)}`;
+    },
+    onSuccess() {
+      const key = sending.url.split("/").filter(Boolean).pop();
+      sending = null;
+      $("send-label").textContent = `${file.name} is on the server.`;
+      show("send-cancel", false);
+      afterSend(key);
+    },
+  });
+  show("send-cancel", true);
+  sending.findPreviousUploads().then((previous) => {
+    if (previous.length) sending.resumeFromPreviousUpload(previous[0]);
+    sending.start();
+  });
+}
+
+function tusMessage(error) {
+  const body = error.originalResponse?.getBody?.();
+  try {
+    return JSON.parse(body).error;
+  } catch {
+    return navigator.onLine === false ? "the connection is down; choose the file again to resume" : error.message;
+  }
+}
+
+async function afterSend(key) {
+  job = key;
+  sessionStorage.setItem(JOB_KEY, key);
+  const state = await call(`/api/uploads/${key}`);
+  if (state.status === "failed") return finished(state);
+  columns = {};
+  await preview();
+}
+
+// ------------------------------------------------------------ 2. preview and mapping
+
+async function preview() {
+  let data;
+  try {
+    data = await call(`/api/uploads/${job}/preview`, { method: "POST", body: { columns } });
+  } catch (error) {
+    $("mapping-sub").textContent = error.message;
+    show("mapping", true);
+    return;
+  }
+  columns = Object.fromEntries(data.columns.map((c) => [c.name, c.role]));
+  const estimate = data.rows_estimate ? `, about ${fmtInt(data.rows_estimate)} rows` : "";
+  $("mapping-sub").textContent =
+    `Layout: ${data.layout} (one row per day, store and item)${estimate}; compression: ${data.compression}. ` +
+    `The first ${data.rows.length} rows are shown. Correct a column's role in its menu.`;
+  renderPreview(data);
+  const missing = $("mapping-missing");
+  missing.hidden = data.missing.length === 0;
+  missing.textContent = `No column is mapped to: ${data.missing.join(", ")}.`;
+  $("start").disabled = data.missing.length > 0;
+  show("mapping", true);
+}
+
+function renderPreview(data) {
+  const table = $("preview");
+  const head = document.createElement("tr");
+  data.columns.forEach((column, n) => {
+    const th = document.createElement("th");
+    th.scope = "col";
+    const id = `role-${n}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = column.name;
+    const type = document.createElement("span");
+    type.className = "col__type";
+    type.textContent = column.type;
+    const select = document.createElement("select");
+    select.id = id;
+    select.dataset.column = column.name;
+    for (const role of ["", ...ROLES]) {
+      const option = new Option(role ? `${role}` : "ignore", role, false, role === column.role);
+      select.append(option);
+    }
+    select.addEventListener("change", () => {
+      columns[column.name] = select.value;
+      // One column per role: the column that held it before lets it go.
+      for (const [name, role] of Object.entries(columns))
+        if (name !== column.name && role === select.value) columns[name] = "";
+      preview();
+    });
+    th.append(label, type, select);
+    head.append(th);
+  });
+  table.tHead.replaceChildren(head);
+  table.tBodies[0].replaceChildren(
+    ...data.rows.map((row) => {
+      const tr = document.createElement("tr");
+      for (const value of row) {
+        const td = document.createElement("td");
+        td.textContent = value;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+async function start() {
+  const mode = document.querySelector('input[name="mode"]:checked').value;
+  $("start").disabled = true;
+  try {
+    const state = await call(`/api/uploads/${job}/start`, {
+      method: "POST",
+      body: { columns, mode, dry_run: $("dry-run").checked },
+    });
+    show("mapping", false);
+    follow(state);
+  } catch (error) {
+    $("mapping-missing").textContent = error.message;
+    $("mapping-missing").hidden = false;
+    $("start").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------ 3. the load
+
+const FINISHED = new Set(["done", "checked", "failed", "cancelled"]);
+const STAGES = {
+  queued: "Queued",
+  waiting: "Waiting for another load to finish",
+  starting: "Starting",
+  reading: "Reading the file",
+  copied: "Writing the history",
+  written: "Rebuilding the totals",
+  rebuilt: "Filling the days up to today",
+  rollups: "Committing",
+  committed: "Tidying up",
+};
+
+function follow(state) {
+  show("load", true);
+  show("report", false);
+  show("load-open", false);
+  show("load-cancel", true);
+  render(state);
+  if (!FINISHED.has(state.status)) setTimeout(poll, POLL_MS);
+}
+
+async function poll() {
+  try {
+    follow(await call(`/api/uploads/${job}`));
+  } catch (error) {
+    $("load-label").textContent = `${error.message} Retrying…`;
+    setTimeout(poll, POLL_MS * 3);
+  }
+}
+
+function render(state) {
+  if (FINISHED.has(state.status)) return finished(state);
+  const p = state.progress;
+  const bar = $("load-bar");
+  if (p.rows_estimate && p.stage === "reading") bar.value = Math.min(99, (100 * p.rows) / p.rows_estimate);
+  else bar.removeAttribute("value");
+  let text = STAGES[p.stage] || "Loading";
+  if (state.status === "queued" && p.queue_position) text = `Queued: ${p.queue_position} load(s) ahead of this one`;
+  const parts = [text];
+  if (p.rows) parts.push(`${fmtInt(p.rows)} rows`);
+  if (p.rows_per_second) parts.push(`${fmtInt(p.rows_per_second)} rows/s`);
+  if (p.seconds_left != null) parts.push(`about ${fmtSeconds(p.seconds_left)} left`);
+  $("load-label").textContent = parts.join(" · ");
+}
+
+function finished(state) {
+  show("load", true);
+  show("load-cancel", false);
+  sessionStorage.removeItem(JOB_KEY);
+  const bar = $("load-bar");
+  bar.value = state.status === "done" || state.status === "checked" ? 100 : 0;
+  const took = state.seconds != null ? ` in ${fmtSeconds(state.seconds)}` : "";
+  const messages = {
+    done: `Loaded ${fmtInt(state.rows)} rows${took}. The dashboard shows them now.`,
+    checked: `Dry run: all ${fmtInt(state.rows)} rows are valid${took}. Nothing was written.`,
+    failed: state.problem_total ? `${state.error}.` : `Failed: ${state.error}`,
+    cancelled: `Cancelled: ${state.error || "the history is as it was"}.`,
+  };
+  $("load-label").textContent = messages[state.status];
+  if (state.status === "done") {
+    show("load-open", true);
+    // Dashboards open in this browser's other tabs reload their panels.
+    new BroadcastChannel("sales-history").postMessage({ type: "loaded", rows: state.rows });
+  }
+  if (state.problem_total) report(state);
+  history();
+}
+
+function report(state) {
+  show("report", true);
+  const shown = state.problems.length;
+  const rest = state.problem_total - shown;
+  $("report-sub").textContent =
+    `${fmtInt(state.problem_total)} problem(s)` +
+    (rest > 0 ? `; the first ${shown} are listed, ${fmtInt(rest)} more not shown.` : ".");
+  $("report")
+    .querySelector("tbody")
+    .replaceChildren(
+      ...state.problems.map((problem) => {
+        const tr = document.createElement("tr");
+        for (const value of [problem.line, problem.column, problem.value, problem.message]) {
+          const td = document.createElement("td");
+          td.textContent = value ?? "";
+          tr.append(td);
+        }
+        return tr;
+      }),
+    );
+  $("report-csv").href = `/api/uploads/${state.key}/report.csv`;
+}
+
+async function cancelLoad() {
+  $("load-cancel").disabled = true;
+  try {
+    follow(await call(`/api/uploads/${job}/cancel`, { method: "POST" }));
+  } catch (error) {
+    $("load-label").textContent = error.message;
+  } finally {
+    $("load-cancel").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------ history
+
+async function history() {
+  let data;
+  try {
+    data = await call("/api/uploads/");
+  } catch {
+    return;
+  }
+  show("history-empty", data.results.length === 0);
+  $("history").tBodies[0].replaceChildren(
+    ...data.results.map((row) => {
+      const tr = document.createElement("tr");
+      const cells = [
+        new Date(row.created_at).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }),
+        row.user ?? "",
+        row.filename,
+        fmtInt(row.rows),
+        row.seconds == null ? "–" : fmtSeconds(row.seconds),
+        row.status_label,
+      ];
+      for (const value of cells) {
+        const td = document.createElement("td");
+        td.textContent = value;
+        tr.append(td);
+      }
+      tr.lastChild.className = `outcome--${row.status}`;
+      return tr;
+    }),
+  );
+}
+
+// ------------------------------------------------------------ wiring
+
+function init() {
+  $("max-size").textContent = fmtBytes(Number(main.dataset.maxBytes));
+  const input = $("file");
+  const drop = $("drop");
+  input.addEventListener("change", () => input.files[0] && send(input.files[0]));
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.dataset.over = "true";
+  });
+  drop.addEventListener("dragleave", () => delete drop.dataset.over);
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    delete drop.dataset.over;
+    if (event.dataTransfer.files[0]) send(event.dataTransfer.files[0]);
+  });
+  $("send-cancel").addEventListener("click", () => {
+    sending?.abort(true);
+    sending = null;
+    $("send-label").textContent = "Upload stopped and discarded.";
+    show("send-cancel", false);
+  });
+  $("start").addEventListener("click", start);
+  $("discard").addEventListener("click", async () => {
+    await call(`/api/uploads/${job}/cancel`, { method: "POST" }).catch(() => null);
+    show("mapping", false);
+    history();
+  });
+  $("load-cancel").addEventListener("click", cancelLoad);
+  history();
+  // A load followed before this page was reloaded: follow it again.
+  const previous = sessionStorage.getItem(JOB_KEY);
+  if (previous) {
+    job = previous;
+    call(`/api/uploads/${job}`)
+      .then((state) => (state.status === "uploaded" ? preview() : follow(state)))
+      .catch(() => sessionStorage.removeItem(JOB_KEY));
+  }
+  document.documentElement.dataset.ready = "true";
+}
+
+init();

@@ -1,0 +1,163 @@
+"""The load of an uploaded file by a real Celery worker on the `load` queue: done, refused with its report,
+dry run, cancel, a worker killed mid-load, two uploads at once, and the lock shared with load_train."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from core.testing import history_load
+from sales.models import DailyTotal, Sale
+from uploads.models import UploadJob
+from uploads.tests.conftest import job_wait, table_hold, tus_send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FINISHED = {"done", "checked", "failed", "cancelled"}
+NEW = b"day,shop,product,units\n2017-03-01,7,8,5\n2017-03-01,7,9,6\n2017-03-02,7,8,1\n"
+MAPPING = {"day": "date", "shop": "store", "product": "item", "units": "sales"}
+
+
+def history_rows() -> list[tuple]:
+    sales = sorted(Sale.objects.values_list("date", "store_id", "item_id", "sales"))
+    return sales + sorted(DailyTotal.objects.values_list("date", "sales", "rows"))
+
+
+@pytest.fixture
+def history(tmp_path):
+    history_load(tmp_path, stores=2, items=2, align_to_today=False)
+    return history_rows()
+
+
+def start(client, key: str, **options) -> dict:
+    answer = client.post(f"/api/uploads/{key}/start", {"columns": MAPPING, **options}, format="json")
+    assert answer.status_code == 202, answer.content
+    return answer.json()
+
+
+def test_an_upload_replaces_the_history_and_its_file_is_deleted(editor_client, history, load_worker, upload_dir):
+    key = tus_send(editor_client, NEW, filename="march.csv")
+    start(editor_client, key)
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    assert state["status"] == "done", state
+    assert state["rows"] == 3 and state["user"] == "editor" and state["seconds"] is not None
+    assert sorted(Sale.objects.values_list("date", "store_id", "item_id", "sales")) == [
+        (d, s, i, v) for d, s, i, v in sorted(_typed(NEW))
+    ]
+    assert list(upload_dir.iterdir()) == [] and state["file_deleted"]
+    listed = editor_client.get("/api/uploads/").json()["results"]
+    assert [(r["filename"], r["status"], r["rows"]) for r in listed] == [("march.csv", "done", 3)]
+
+
+def _typed(data: bytes):
+    for line in data.decode().splitlines()[1:]:
+        day, store, item, units = line.split(",")
+        yield date.fromisoformat(day), int(store), int(item), int(units)
+
+
+def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_client, history, load_worker):
+    bad = b"day,shop,product,units\n2017-03-01,7,8,5\n2017-13-01,7,9,6\n2017-03-02,x,8,1\n"
+    key = tus_send(editor_client, bad)
+    start(editor_client, key)
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    assert state["status"] == "failed" and state["problem_total"] == 2
+    assert [(p["line"], p["column"], p["value"], p["message"]) for p in state["problems"]] == [
+        (3, "date", "'2017-13-01'", "is not an ISO date (YYYY-MM-DD)"),
+        (4, "store", "'x'", "is not a positive integer"),
+    ]
+    report = editor_client.get(f"/api/uploads/{key}/report.csv").content.decode().splitlines()
+    assert report == [
+        "line,column,value,reason",
+        "3,date,'2017-13-01',is not an ISO date (YYYY-MM-DD)",
+        "4,store,'x',is not a positive integer",
+    ]
+    assert history_rows() == history
+
+
+def test_a_dry_run_checks_every_row_and_writes_nothing(editor_client, history, load_worker):
+    key = tus_send(editor_client, NEW)
+    start(editor_client, key, dry_run=True)
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    assert (state["status"], state["rows"]) == ("checked", 3)
+    assert history_rows() == history
+
+
+def test_cancel_in_the_middle_of_the_load_leaves_the_history_as_it_was(editor_client, history, load_worker):
+    holder = table_hold()
+    try:
+        key = tus_send(editor_client, NEW)
+        start(editor_client, key)
+        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "copied")
+        assert editor_client.post(f"/api/uploads/{key}/cancel").status_code == 202
+        state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    finally:
+        holder.close()
+    assert state["status"] == "cancelled", state
+    assert history_rows() == history
+
+
+def test_a_worker_killed_in_the_middle_of_the_load_leaves_the_history_and_fails_the_job(
+    editor_client, history, load_worker
+):
+    holder = table_hold()
+    try:
+        key = tus_send(editor_client, NEW)
+        start(editor_client, key)
+        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "copied")
+        os.killpg(load_worker.process.pid, signal.SIGKILL)
+        state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    finally:
+        holder.close()
+    assert state["status"] == "failed"
+    assert "worker stopped in the middle of the load" in state["error"]
+    assert history_rows() == history
+
+
+def test_two_uploads_at_once_give_one_load_and_one_waiting(editor_client, history, load_worker):
+    holder = table_hold()
+    try:
+        first, second = tus_send(editor_client, NEW), tus_send(editor_client, NEW.replace(b",5\n", b",50\n"))
+        start(editor_client, first)
+        job_wait(editor_client, first, lambda s: s["progress"]["stage"] == "copied")
+        start(editor_client, second)
+        waiting = editor_client.get(f"/api/uploads/{second}").json()
+        assert (waiting["status"], waiting["progress"]["queue_position"]) == ("queued", 1)
+        assert waiting["progress"]["stage"] == "waiting"
+    finally:
+        holder.close()
+    for key in (first, second):
+        assert job_wait(editor_client, key, lambda s: s["status"] in FINISHED)["status"] == "done"
+    assert Sale.objects.get(date="2017-03-01", store_id=7, item_id=8).sales == 50
+
+
+def test_load_train_waits_for_an_upload_that_is_loading(editor_client, history, load_worker, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("date,store,item,sales\n2018-05-01,3,3,9\n")
+    holder = table_hold()
+    errors = StringIO()
+    try:
+        key = tus_send(editor_client, NEW)
+        start(editor_client, key)
+        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "copied")
+        command = threading.Thread(
+            target=call_command, args=("load_train", str(other), "--no-followups"), kwargs={"stderr": errors}
+        )
+        command.start()
+        deadline = time.monotonic() + 30
+        while "another load is running" not in errors.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert command.is_alive() and "another load is running" in errors.getvalue()
+    finally:
+        holder.close()
+    command.join(timeout=60)
+    assert job_wait(editor_client, key, lambda s: s["status"] in FINISHED)["status"] == "done"
+    # The upload committed first; load_train then replaced its history.
+    assert list(Sale.objects.values_list("date", "store_id", "item_id", "sales")) == [(date(2018, 5, 1), 3, 3, 9)]
+    assert UploadJob.objects.get().status == "done"
