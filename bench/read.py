@@ -32,7 +32,7 @@ UNITS = r"^-?\d{1,15}(\.\d{1,3})?$"
 COLUMNS = {"favorita": ("date", "store_nbr", "item_nbr", "unit_sales"), "classic": ("date", "store", "item", "sales")}
 
 
-def with_pyarrow(path: Path, columns: tuple[str, ...], out) -> int:  # type: ignore[no-untyped-def]
+def with_pyarrow(path: Path, columns: tuple[str, ...], out) -> int:
     from sales import reading
 
     stats = reading.ReadStats()
@@ -41,7 +41,7 @@ def with_pyarrow(path: Path, columns: tuple[str, ...], out) -> int:  # type: ign
     return stats.rows_written
 
 
-def with_polars(path: Path, columns: tuple[str, ...], out) -> int:  # type: ignore[no-untyped-def]
+def with_polars(path: Path, columns: tuple[str, ...], out) -> int:
     import polars as pl
 
     d, s, i, v = columns
@@ -61,7 +61,7 @@ def with_polars(path: Path, columns: tuple[str, ...], out) -> int:  # type: igno
     return rows
 
 
-def with_csv_module(path: Path, columns: tuple[str, ...], out) -> int:  # type: ignore[no-untyped-def]
+def with_csv_module(path: Path, columns: tuple[str, ...], out) -> int:
     date, units = re.compile(DATE), re.compile(UNITS)
     rows = 0
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)

@@ -237,9 +237,9 @@ def _m5_calendar_write(*, path: Path, days: int) -> None:
 
 
 def _favorita_catalogue(*, stores: int, items: int) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    shops = list(FAVORITA_STORES[:stores])
+    shops: list[tuple[str, ...]] = list(FAVORITA_STORES[:stores])
     shops += [(str(30 + n), "Cuenca", "Azuay", "B", "6") for n in range(stores - len(shops))]
-    goods = list(FAVORITA_ITEMS[: min(items, len(FAVORITA_ITEMS) - 1)])
+    goods: list[tuple[str, ...]] = list(FAVORITA_ITEMS[: min(items, len(FAVORITA_ITEMS) - 1)])
     for n in range(items - len(goods)):
         family, base, perishable = FAVORITA_FAMILIES[n % len(FAVORITA_FAMILIES)]
         goods.append((str(300_000 + n), family, str(base + n % 7), perishable))

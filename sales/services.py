@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import tempfile
 import time
@@ -347,19 +348,21 @@ def sales_load_files(
     item_rows = reading.attributes_read(path=items, kind="items") if items is not None else []
     if sales is None:
         return FilesLoadSummary(load=None, layout=None, stores=store_rows, items=item_rows)
-    options = {"append": append, "align_to_today": align_to_today, "progress": progress, "followups": followups}
+    load_csv = functools.partial(
+        sales_load_csv, append=append, align_to_today=align_to_today, progress=progress, followups=followups
+    )
     try:
         layout = reading.layout_detect(path=sales, columns=columns, calendar=calendar)
     except LoadError:
         if columns or not _is_plain(path=sales):
             raise
         # A plain CSV of no known layout: the classic loader's own message says what its header lacks.
-        return FilesLoadSummary(load=sales_load_csv(path=sales, **options), layout=None)
+        return FilesLoadSummary(load=load_csv(path=sales), layout=None)
     classic = {role: column.lower() for role, column in layout.roles.items()} == {r: r for r in reading.ROLES[:4]}
     if _is_plain(path=sales) and layout.name == "long" and classic:
-        load = sales_load_csv(path=sales, **options)
+        load = load_csv(path=sales)
     else:
-        load = _normalized_load(sales=sales, layout=layout, calendar=calendar, options=options)
+        load = _normalized_load(sales=sales, layout=layout, calendar=calendar, load_csv=load_csv, progress=progress)
     return FilesLoadSummary(load=load, layout=layout, stores=store_rows, items=item_rows)
 
 
@@ -372,8 +375,14 @@ def _is_plain(*, path: Path) -> bool:
         return True
 
 
-def _normalized_load(*, sales: Path, layout: reading.Layout, calendar: Path | None, options: dict) -> LoadSummary:
-    progress = options["progress"]
+def _normalized_load(
+    *,
+    sales: Path,
+    layout: reading.Layout,
+    calendar: Path | None,
+    load_csv: Callable[..., LoadSummary],
+    progress: Callable[[str, int], None] | None,
+) -> LoadSummary:
     with tempfile.TemporaryDirectory(prefix="sales-normalized-") as folder:
         normalized = Path(folder) / "normalized.csv"
         try:
@@ -384,7 +393,7 @@ def _normalized_load(*, sales: Path, layout: reading.Layout, calendar: Path | No
             problem = LoadProblem(line=None, column=None, value=None, message=f"cannot write {folder} ({error})")
             raise LoadError(path=sales, problems=[problem]) from None
         try:
-            load = sales_load_csv(path=normalized, **options)
+            load = load_csv(path=normalized)
         except LoadError as error:
             # Long layouts keep one row per line, so the lines are the source's; a wide file's are not.
             where = "" if layout.name != "m5" else " (lines of its normalized long form)"

@@ -51,7 +51,7 @@ def layout_detect(*, path: Path, columns: dict[str, str] | None = None, calendar
     return layout_from_header(path=path, header=header, columns=columns, dates=dates, has_calendar=calendar is not None)
 
 
-def _first_dates(*, path: Path, opened, header: list[str], columns: dict[str, str] | None) -> list[str]:  # type: ignore[no-untyped-def]
+def _first_dates(*, path: Path, opened, header: list[str], columns: dict[str, str] | None) -> list[str]:
     wanted = (columns or {}).get("date", "date").lower()
     matches = [n for n in header if n.lower() == wanted]
     if len(matches) != 1:

@@ -65,21 +65,21 @@ def _positions(*, path: Path, kind: str, header: list[str], columns: dict[str, s
     lower = [n.lower() for n in header]
     at: dict[str, int] = {}
     for role, names in ATTRIBUTE_COLUMNS[kind].items():
-        wanted = (columns[role].lower(),) if role in columns else names
-        found = [lower.index(n) for n in wanted if n in lower]
+        candidates = (columns[role].lower(),) if role in columns else names
+        found = [lower.index(n) for n in candidates if n in lower]
         if found:
             at[role] = found[0]
         elif role in columns:
             raise LoadError(path=path, problems=[LoadProblem(1, None, _show(columns[role]), "is not in the header")])
     code = kind.removesuffix("s")
     if code not in at:
-        names = ", ".join(ATTRIBUTE_COLUMNS[kind][code])
-        message = f"a {kind} file needs a code column ({names}, or --columns {code}=COLUMN)"
+        known = ", ".join(ATTRIBUTE_COLUMNS[kind][code])
+        message = f"a {kind} file needs a code column ({known}, or --columns {code}=COLUMN)"
         raise LoadError(path=path, problems=[LoadProblem(1, None, _show(",".join(header), 80), message)])
     return at
 
 
-def _rows(*, path: Path, opened, header: list[str]):  # type: ignore[no-untyped-def]
+def _rows(*, path: Path, opened, header: list[str]):
     if opened.parquet is not None:
         for batch in opened.parquet.iter_batches():
             yield from zip(*(text_of(batch.column(n)).to_pylist() for n in header), strict=True)
@@ -91,7 +91,7 @@ def _rows(*, path: Path, opened, header: list[str]):  # type: ignore[no-untyped-
         raise LoadError(path=path, problems=[LoadProblem(None, None, None, "is not UTF-8 text")]) from None
 
 
-def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, int], rows) -> list[AttributeRow]:  # type: ignore[no-untyped-def]
+def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, int], rows) -> list[AttributeRow]:
     code_role = kind.removesuffix("s")
     others = [i for i in range(len(header)) if i not in at.values()]
     found: list[AttributeRow] = []

@@ -93,7 +93,7 @@ def _shown_columns(header: list[str]) -> list[str]:
     return [n for n in dict.fromkeys(header) if n not in hidden]
 
 
-def _type_of(values: list) -> str:  # type: ignore[type-arg]
+def _type_of(values: list) -> str:
     texts = ["" if v is None else str(v) for v in values]
     filled = [t for t in texts if t]
     if not filled:

@@ -28,12 +28,13 @@ class _Pipe(io.RawIOBase):
     """The reading end of a bounded queue that another thread fills (7z members unpack by push)."""
 
     def __init__(self, chunks: queue.Queue) -> None:
-        self.chunks, self.rest, self.done, self.error = chunks, b"", False, None
+        self.chunks, self.rest, self.done = chunks, b"", False
+        self.error: Exception | None = None
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         while not self.rest and not self.done:
             chunk = self.chunks.get()
             if chunk is None:

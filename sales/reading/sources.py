@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sales.loading import LoadError, LoadProblem
 
@@ -77,13 +77,13 @@ def ratio_check(*, path: Path, name: str, packed: int, unpacked: int) -> None:
 class _Guarded(io.RawIOBase):
     """Counts what an unpacking stream yields and stops it once past the ratio."""
 
-    def __init__(self, inner: IO[bytes], *, path: Path, name: str, packed: int) -> None:
+    def __init__(self, inner: IO[bytes] | io.BufferedIOBase, *, path: Path, name: str, packed: int) -> None:
         self.inner, self.path, self.name, self.packed, self.count = inner, path, name, packed, 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         data = self.inner.read(len(buffer))
         self.count += len(data)
         ratio_check(path=self.path, name=self.name, packed=self.packed, unpacked=self.count)
@@ -133,7 +133,7 @@ def source_open(*, path: Path, kind: str = "sales") -> Iterator[Opened]:
 def _layers_open(*, stack, path: Path, raw: IO[bytes], name: str, packed: int, kind: str, depth: int = 0) -> Opened:
     if depth > MAX_DEPTH:
         raise _fail(path, f"archives nested more than {MAX_DEPTH} deep")
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, BUFFER_BYTES)  # type: ignore[arg-type]
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw), BUFFER_BYTES)
     head = buffered.peek(8)[:8]
     compressed = depth > 0
     if head.startswith(GZIP_MAGIC):

@@ -87,6 +87,7 @@ def _csv_batches(
         source = opened.stream
         if opened.file is not None:
             source = stack.enter_context(pa.OSFile(str(opened.file)))
+            assert opened.stream is not None  # a plain file is opened as a stream too
             source.seek(opened.stream.tell())
         reader = pcsv.open_csv(source, read_options=read, convert_options=convert)
         for record in reader:
@@ -149,7 +150,7 @@ def _as_integers(path: Path, name: str, array: pa.Array, line: int) -> pa.Array:
         raise LoadError(path=path, problems=[problem]) from None
 
 
-def line_find(*, path: Path, source: Opened, header: list[str], check) -> LoadProblem | None:  # type: ignore[no-untyped-def]
+def line_find(*, path: Path, source: Opened, header: list[str], check) -> LoadProblem | None:
     """The first line of a re-opened CSV source that is not UTF-8, whose field count differs from
     the header's, or whose fields `check(fields)` finds wrong (column, value, message). Only used
     once the fast reader has failed, so it may be slow; a quoted field spanning lines is not followed."""
