@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from sales import reading
 from sales.loading import LoadError
@@ -385,3 +385,25 @@ def test_a_line_that_is_not_utf8_is_named(samples, tmp_path):
     path = tmp_path / "train.csv"
     path.write_bytes(b"\n".join(lines))
     assert "line 13: " in refused(lambda: normalized(path)) and "is not UTF-8 text" in refused(lambda: normalized(path))
+
+
+def test_preview_follows_a_mapping_through_an_archive(samples, tmp_path):
+    path = tmp_path / "walmart.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(samples["walmart"] / "train.csv", "train.csv")
+    mapping = reading.columns_parse("date=Date,store=Store,item=Dept,sales=Weekly_Sales")
+    shown = reading.preview(path=path, columns=mapping, rows=3)
+    assert shown.name == f"{path}/train.csv" and (shown.layout.name, shown.layout.frequency) == ("long", "W")
+    assert [(c.name, c.role, c.type) for c in shown.columns] == [
+        ("Store", "store", "integer"),
+        ("Dept", "item", "integer"),
+        ("Date", "date", "date"),
+        ("Weekly_Sales", "sales", "decimal"),
+        ("IsHoliday", None, "boolean"),
+    ]
+
+
+def test_generate_sample_will_not_write_into_a_folder_with_files(tmp_path):
+    (tmp_path / "x.csv").write_text("x\n")
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("generate_sample", str(tmp_path), "--layout", "m5", stdout=io.StringIO())
