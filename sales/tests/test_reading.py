@@ -407,3 +407,13 @@ def test_generate_sample_will_not_write_into_a_folder_with_files(tmp_path):
     (tmp_path / "x.csv").write_text("x\n")
     with pytest.raises(CommandError, match="not empty"):
         call_command("generate_sample", str(tmp_path), "--layout", "m5", stdout=io.StringIO())
+
+
+def test_a_7z_bomb_is_refused_by_its_declared_size(tmp_path):
+    import py7zr
+
+    path = tmp_path / "train.csv.7z"
+    with py7zr.SevenZipFile(path, "w") as archive:
+        archive.writestr(b"date,store,item,sales\n" + b"0" * (sources.RATIO_ALLOWANCE_BYTES + (1 << 20)), "train.csv")
+    message = refused(lambda: reading.layout_detect(path=path))
+    assert message.startswith(f"{path}: ") and "train.csv expands from" in message and "archive bomb" in message
