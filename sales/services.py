@@ -337,17 +337,25 @@ def sales_load_files(
     align_to_today: bool = False,
     progress: Callable[[str, int], None] | None = None,
     followups: bool = True,
+    on_wait: Callable[[], None] | None = None,
 ) -> FilesLoadSummary:
     """Load a sales file in any layout and compression `sales.reading` knows, with its calendar and
     attribute files. The attribute files are read first, so that a bad one stops the load before any
     write. A plain date,store,item,sales CSV goes straight to `sales_load_csv`; any other is turned
     into the normalized stream (in a temporary file beside the system's temp files) and loaded from
-    there, so that the loader checks it as it checks any file. LoadError names the source file."""
+    there, so that the loader checks it as it checks any file. One load at a time: `on_wait()` is called
+    while another holds the lock (sales_load_csv). LoadError names the source file."""
     store_rows = reading.attributes_read(path=stores, kind="stores") if stores is not None else []
     item_rows = reading.attributes_read(path=items, kind="items") if items is not None else []
     if sales is None:
         return FilesLoadSummary(load=None, layout=None, stores=store_rows, items=item_rows)
-    options = {"append": append, "align_to_today": align_to_today, "progress": progress, "followups": followups}
+    options = {
+        "append": append,
+        "align_to_today": align_to_today,
+        "progress": progress,
+        "followups": followups,
+        "on_wait": on_wait,
+    }
     try:
         layout = reading.layout_detect(path=sales, columns=columns, calendar=calendar)
     except LoadError:
