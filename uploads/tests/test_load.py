@@ -43,6 +43,7 @@ def start(client, key: str, **options) -> dict:
 
 
 def test_an_upload_replaces_the_history_and_its_file_is_deleted(editor_client, history, load_worker, upload_dir):
+    before = {name: queued(name) for name in ("live", "forecast")}
     key = tus_send(editor_client, NEW, filename="march.csv")
     start(editor_client, key)
     state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
@@ -52,8 +53,17 @@ def test_an_upload_replaces_the_history_and_its_file_is_deleted(editor_client, h
         (d, s, i, v) for d, s, i, v in sorted(_typed(NEW))
     ]
     assert list(upload_dir.iterdir()) == [] and state["file_deleted"]
+    # The follow-ups of a load (the live profile, the refit) wait on their queues, as after load_train.
+    assert {name: queued(name) - before[name] for name in before} == {"live": 1, "forecast": 1}
     listed = editor_client.get("/api/uploads/").json()["results"]
     assert [(r["filename"], r["status"], r["rows"]) for r in listed] == [("march.csv", "done", 3)]
+
+
+def queued(queue: str) -> int:
+    from config.celery import app
+
+    with app.connection_for_read() as connection:
+        return connection.default_channel.client.llen(queue)
 
 
 def _typed(data: bytes):
