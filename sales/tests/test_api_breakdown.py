@@ -68,6 +68,7 @@ def test_breakdown_equals_rankings_computed_from_the_rows_over_random_filters(sa
         response = client.get(f"/api/sales/breakdown?{query}")
         assert response.status_code == 200, (query, response.content)
         body = response.json()
+        following = body.pop("next")
         by = params["by"]
         every = [1, 2, 3] if by == "store" else [1, 2, 3, 4]
         keys = selection.get("stores" if by == "store" else "items") or every
@@ -85,6 +86,10 @@ def test_breakdown_equals_rankings_computed_from_the_rows_over_random_filters(sa
             "offset": params["offset"],
             **expected,
         }, query
+        end = params["offset"] + params["top"]
+        assert (following is None) == (end >= body["count"]), query
+        if following:
+            assert f"offset={end}" in following and f"top={params['top']}" in following
 
 
 def test_the_rows_and_other_add_up_to_the_total_and_pages_cover_every_item_once(sales_dataset, client):
