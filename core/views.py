@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
 
@@ -35,6 +36,7 @@ class SchemaView(SpectacularAPIView):
 
     _rendered: ClassVar[dict[str, tuple[bytes, str, str]]] = {}
 
+    @extend_schema(exclude=True)  # as drf-spectacular's own view (SERVE_INCLUDE_SCHEMA is off)
     def get(self, request, *args, **kwargs):
         key = request.accepted_media_type
         if key not in self._rendered:

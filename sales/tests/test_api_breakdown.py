@@ -150,3 +150,23 @@ def test_stores_and_items_can_be_searched_by_name_or_id(sales_dataset, client):
     assert client.get("/api/stores?search=").json()["parameter"] == "search"
     too_long = client.get("/api/items?search=" + "x" * 101)
     assert too_long.status_code == 400 and too_long.json()["parameter"] == "search"
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_comes_out_escaped(client):
+    from sales.models import Item, Store
+    from sales.services import SaleRow, sales_record_batch
+
+    Store.objects.create(id=1, name='=HYPERLINK("http://evil.example","x")')
+    Store.objects.create(id=2, name="@SUM(A1)")
+    Store.objects.create(id=3, name="Plain, with a comma")
+    Item.objects.create(id=1, name="-2+3")
+    sales_record_batch(rows=[SaleRow(date=date(2017, 1, 2), store_id=s, item_id=1, sales=s) for s in (1, 2, 3)])
+    stores = b"".join(client.get("/api/sales/breakdown?by=store&format=csv")).decode().splitlines()
+    assert stores[0] == "rank,store,name,sales,share"
+    assert stores[1:] == [
+        '1,3,"Plain, with a comma",3,0.5',
+        "2,2,'@SUM(A1),2,0.333333",
+        '3,1,"\'=HYPERLINK(""http://evil.example"",""x"")",1,0.166667',
+    ]
+    items = b"".join(client.get("/api/sales/breakdown?by=item&format=csv")).decode().splitlines()
+    assert items[1] == "1,1,'-2+3,6,1.0"
