@@ -89,9 +89,9 @@ def viewer(db):
 
 @pytest.fixture
 def viewer_token(viewer) -> str:
-    from core.services import access_token_ensure
+    from core.services import access_token_create
 
-    return access_token_ensure(user=viewer)
+    return access_token_create(user=viewer)
 
 
 @pytest.fixture
@@ -155,9 +155,9 @@ def anonymous_client():
 def ingest_token(db) -> str:
     """A token of a member of the ingest group: may POST /api/sales/ingest, may not read."""
     from core.access import INGEST_GROUP
-    from core.services import access_token_ensure
+    from core.services import access_token_create
 
-    return access_token_ensure(user=_user_in_group(username="feeder", group=INGEST_GROUP))
+    return access_token_create(user=_user_in_group(username="feeder", group=INGEST_GROUP))
 
 
 @pytest.fixture

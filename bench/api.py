@@ -144,10 +144,11 @@ def _cell(samples: list[float]) -> str:
 def bench_token() -> tuple[str, object]:
     """A token of a throwaway superuser (read access whatever PUBLIC_READ says); delete the user after."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+
+    from core.services import access_token_create
 
     user = get_user_model().objects.create(username="bench-api-reader", is_staff=False, is_superuser=True)
-    return Token.objects.create(user=user).key, user
+    return access_token_create(user=user, expires_days=1), user
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -51,8 +51,8 @@ def prepare() -> str:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from core.services import access_token_create
     from sales.models import Sale
 
     rows = Sale.objects.count()
@@ -64,9 +64,8 @@ def prepare() -> str:
 
     user, _ = get_user_model().objects.get_or_create(username="bench-page")
     user.groups.add(Group.objects.get_or_create(name="ingest")[0])  # the POST /api/sales/ingest role
-    token, _ = Token.objects.get_or_create(user=user)
     print(f"database: {rows:,} sales rows")
-    return token.key
+    return access_token_create(user=user, expires_days=1)
 
 
 def own_asset_bytes() -> int:

@@ -6,6 +6,7 @@ a lazy user), so these run them in the event loop directly, with no hop and no t
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -13,6 +14,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.decorators import async_only_middleware
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+logger = logging.getLogger(__name__)
 
 
 @async_only_middleware
@@ -52,6 +55,36 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     def add_files(self, root, prefix=None):
         if Path(root).is_dir():
             super().add_files(root, prefix)
+
+
+class StatementTimeoutMiddleware:
+    """A query that ran past REQUEST_STATEMENT_TIMEOUT_MS (PostgreSQL cancelled it) becomes a JSON 503
+    that says so, instead of a 500."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.conf import settings
+        from django.db import OperationalError
+        from psycopg.errors import QueryCanceled
+
+        from core.api import error_response
+
+        if not (isinstance(exception, OperationalError) and isinstance(exception.__cause__, QueryCanceled)):
+            return None
+        logger.warning("statement_timeout path=%s query=%s", request.path, request.META.get("QUERY_STRING", "")[:300])
+        response = error_response(
+            f"this request's query ran past the server's limit of {settings.REQUEST_STATEMENT_TIMEOUT_MS} ms "
+            "(REQUEST_STATEMENT_TIMEOUT_MS) and was stopped: narrow the selection (dates, stores, items), "
+            "or read it in pages or as CSV (?format=csv).",
+            status=503,
+        )
+        response["Retry-After"] = "60"
+        return response
 
 
 # The docs page is not an API read: drf-spectacular's Swagger view serves its own start-up script at `?script=`.

@@ -58,7 +58,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "axes",
     "django_filters",
     "drf_spectacular",
@@ -81,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "config.middleware.empty_parameter_middleware",
+    "config.middleware.StatementTimeoutMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -127,9 +127,15 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_
 # process) every time. Celery's prefork workers keep per-process connections: a pool does not survive fork.
 DB_POOL = env_bool("DB_POOL", False)
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 20, minimum=1, maximum=1000)
+# The longest a query of a web request may run (milliseconds; 0: no limit).
+REQUEST_STATEMENT_TIMEOUT_MS = env_int("REQUEST_STATEMENT_TIMEOUT_MS", 20_000, minimum=0, maximum=3_600_000)
 if DB_POOL:
     # CONN_HEALTH_CHECKS (above) makes the pool check a connection before lending it out.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them; Django refuses both at once
+    # A request's query gets REQUEST_STATEMENT_TIMEOUT_MS (then a JSON 503, config.middleware); the pool
+    # serves requests only, so its connections carry it. Celery's loads and refits are not limited.
+    if REQUEST_STATEMENT_TIMEOUT_MS:
+        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={REQUEST_STATEMENT_TIMEOUT_MS}"
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": min(2, DB_POOL_MAX_SIZE),
         "max_size": DB_POOL_MAX_SIZE,
@@ -181,6 +187,10 @@ STREAMING_RETRY_MS = env_int("STREAMING_RETRY_MS", 3000, minimum=100, maximum=60
 STREAMING_CLIENT_QUEUE_SIZE = env_int("STREAMING_CLIENT_QUEUE_SIZE", 200, minimum=4, maximum=100_000)
 STREAMING_TREND_HORIZON_DAYS = env_int("STREAMING_TREND_HORIZON_DAYS", 365, minimum=0, maximum=3650)
 STREAMING_EVENT_RETENTION_DAYS = env_int("STREAMING_EVENT_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+# A reconnecting stream is replayed at most this many missed events, none older than this; past
+# either it is told to reload (a `reload` event) and goes on from the newest.
+STREAMING_REPLAY_MAX_EVENTS = env_int("STREAMING_REPLAY_MAX_EVENTS", 1440, minimum=1, maximum=1_000_000)
+STREAMING_REPLAY_MAX_HOURS = env_int("STREAMING_REPLAY_MAX_HOURS", 24, minimum=1, maximum=24 * 365)
 # While streams are open, full garbage collections run on this timer instead of mid-fan-out (0 = leave GC alone).
 STREAMING_GC_SECONDS = env_int("STREAMING_GC_SECONDS", 120, minimum=0, maximum=86400)
 # Open live streams: per client (a user, or an address when anonymous) and per web process; past

@@ -107,12 +107,9 @@ TOKEN_PREFIX = "token "  # noqa: S105  (the scheme word, not a secret)
 
 
 async def _token_user(*, key: str) -> Any:
-    from rest_framework.authtoken.models import Token
+    from core.selectors import access_token_user
 
-    token = await Token.objects.select_related("user").filter(key=key).afirst()
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    return await sync_to_async(access_token_user)(key=key)
 
 
 class TokenThrottledError(Exception):

@@ -12,6 +12,7 @@ under data/ and stopped again on exit, so a fresh machine needs nothing else.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import shutil
@@ -164,10 +165,31 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
 
 
+def debug_exposure_refusal(*, host: str, debug: bool) -> str | None:
+    """Why `make run` will not listen on `host` with DEBUG on (None: it may): beyond this machine, DEBUG
+    hands every visitor what it shows a developer."""
+    if not debug or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    return (
+        f"refusing to serve on HOST={host} with DEBUG on: anyone who reaches it would see error pages with "
+        "settings, SQL and local variables, and the browsable API, and could try the demo login. Serve on "
+        "HOST=127.0.0.1 (the default), or set DEBUG=false with ALLOWED_HOSTS for a machine others use."
+    )
+
+
 def run() -> int:
     """`make run`: bootstrap the database, start the web server and the workers, print where they answer,
     and stop everything when one of them exits or on Ctrl-C."""
     ensure_development_secret()
+    host = os.environ.get("HOST", "127.0.0.1")
+    if refusal := debug_exposure_refusal(host=host, debug=env_bool("DEBUG", False)):
+        print(f"make run: {refusal}", file=sys.stderr)
+        return 2
     with ExitStack() as stack:
         ensure_services(stack)
         # Migrate, install schedules, and load data/train.csv (generated when absent) if the database is empty.
@@ -175,7 +197,6 @@ def run() -> int:
         # A local demo user (viewer group) whose password is kept under data/: the page needs a login.
         manage("bootstrap", "--align-to-today", "--demo-login", str(DEMO_PASSWORD_FILE))
 
-        host = os.environ.get("HOST", "127.0.0.1")
         port = int(os.environ.get("PORT", "8000"))
         children = children_start(stack, commands=server_commands(host=host, port=port))
         wait_for_port(port, timeout=60)

@@ -38,9 +38,16 @@ HEALTH_CHECKS: Registry[HealthCheck] = Registry("health check")
 COMPONENT_STATE = {"ok": "up", "empty": "up", "stale": "down", "down": "down"}
 
 
+# How long an anonymous caller's /health answer is reused (seconds).
+PUBLIC_REPORT_SECONDS = 5.0
+_public_report: tuple[float, bool, dict[str, Any]] | None = None
+
+
 def health_check_register(name: str, check: HealthCheck | str) -> None:
     """Make GET /health run `check` under `name` (registering a name again replaces its check)."""
+    global _public_report
     HEALTH_CHECKS.register(name, check)
+    _public_report = None
 
 
 def database_health() -> dict[str, Any]:
@@ -68,6 +75,19 @@ def _health_check_run(name: str) -> dict[str, Any]:
     except Exception as exc:
         logger.warning("health_check_failed check=%s error=%r", name, str(exc))
         return {"status": "down", "error": f"{type(exc).__name__}: {exc}".strip()}
+
+
+def health_report_public() -> tuple[bool, dict[str, Any]]:
+    """`health_report` without the details, run at most every PUBLIC_REPORT_SECONDS per process:
+    a flood of anonymous probes costs no more than one."""
+    global _public_report
+    cached = _public_report
+    if cached is not None and time.monotonic() - cached[0] < PUBLIC_REPORT_SECONDS:
+        return cached[1], cached[2]
+    healthy, report = health_report()
+    del report["details"]
+    _public_report = (time.monotonic(), healthy, report)
+    return healthy, report
 
 
 def health_report() -> tuple[bool, dict[str, Any]]:

@@ -54,9 +54,29 @@ def user_in_group_ensure(*, username: str, group: str, password: str | None = No
     return user
 
 
-def access_token_ensure(*, user) -> str:
-    """The API token of `user` (DRF's authtoken), created if missing."""
-    from rest_framework.authtoken.models import Token
+def access_token_create(*, user, expires_days: int | None = None) -> str:
+    """A new API token of `user`, valid for `expires_days` days (None: until revoked). Returns the key: it is
+    stored only as a digest (core.models.ApiToken), so this is the one time anyone sees it."""
+    import secrets
+    from datetime import timedelta
 
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    from django.utils import timezone
+
+    from core.models import ApiToken
+    from core.selectors import token_digest
+
+    key = secrets.token_urlsafe(32)
+    expires = timezone.now() + timedelta(days=expires_days) if expires_days is not None else None
+    ApiToken.objects.create(user=user, digest=token_digest(key), prefix=key[:8], expires=expires)
+    return key
+
+
+def access_token_revoke(*, username: str, prefix: str | None = None) -> int:
+    """Delete the tokens of `username` (only the one whose key starts with `prefix`, if given); how many."""
+    from core.models import ApiToken
+
+    tokens = ApiToken.objects.filter(user__username=username)
+    if prefix:
+        tokens = tokens.filter(prefix=prefix[:8])
+    deleted, _ = tokens.delete()
+    return deleted

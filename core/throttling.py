@@ -97,7 +97,16 @@ class TokenFailureThrottle(SimpleRateThrottle):
 
 
 class ThrottledTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, with failed attempts throttled per client."""
+    """DRF's token authentication against our hashed, expiring tokens (core.models.ApiToken), with failed
+    attempts throttled per client."""
+
+    def authenticate_credentials(self, key):
+        from core.selectors import access_token_user
+
+        user = access_token_user(key=key)
+        if user is None:
+            raise AuthenticationFailed("Invalid token.")
+        return (user, None)
 
     def authenticate(self, request):
         if not self._token_sent(request):

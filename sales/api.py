@@ -21,6 +21,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
+from core.paging import (
+    CSV_RESPONSE,
+    FORMAT_PARAMETER,
+    MAX_TOKEN_LENGTH,
+    CsvExportMixin,
+    csv_response,
+    keyset_token_make,
+    keyset_token_read,
+    next_link,
+)
 from core.params import DATE_BOUNDS_TEXT, DATE_SCHEMA, ID_LIST_SCHEMA, MAX_ID, BoundedDateFilter, IdListFilter
 from sales import selectors
 from sales.models import Item, Sale, Store
@@ -53,16 +63,16 @@ class SalesFilterSet(django_filters.FilterSet):
         form = SalesFiltersForm
 
 
-# Each ordering and the columns that make it total (stable pages), chosen to follow the indexes.
+# Each ordering and the columns that make it total (stable pages), each read in the order of an index
+# (a descending one backwards, every column reversed), so that a page costs what it returns. Units
+# have no index (one on the largest table would slow every load): ranking by units is the breakdown's.
 SALE_ORDERINGS: dict[str, tuple[str, ...]] = {
     "date": ("date", "store_id", "item_id"),
-    "-date": ("-date", "store_id", "item_id"),
+    "-date": ("-date", "-store_id", "-item_id"),
     "store": ("store_id", "date", "item_id"),
-    "-store": ("-store_id", "date", "item_id"),
+    "-store": ("-store_id", "-date", "-item_id"),
     "item": ("item_id", "date", "store_id"),
-    "-item": ("-item_id", "date", "store_id"),
-    "sales": ("sales", "id"),
-    "-sales": ("-sales", "id"),
+    "-item": ("-item_id", "-date", "-store_id"),
 }
 
 
@@ -161,9 +171,32 @@ class SaleSerializer(serializers.Serializer):
     generated = serializers.BooleanField(help_text="drawn by the demo's generator, not reported sales")
 
 
+# The most rows one JSON page of an aggregated read holds (a few hundred kB); `next` has the rest.
+MAX_AGGREGATED_PAGE = 10_000
+
+
 class AggregatedParamsSerializer(serializers.Serializer):
     granularity = serializers.ChoiceField(choices=selectors.GRANULARITIES, default="day")
     group_by = serializers.ChoiceField(choices=selectors.GROUP_BYS, required=False, allow_blank=True)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_AGGREGATED_PAGE, default=MAX_AGGREGATED_PAGE)
+    after = serializers.CharField(required=False, max_length=MAX_TOKEN_LENGTH)
+
+
+def aggregated_after_read(token: str, *, group_by: str | None) -> selectors.AggregatedKey:
+    """The page end an `after` token names (a 400 naming `after` if it is not one of ours)."""
+    values = keyset_token_read(token)
+    try:
+        if len(values) != (2 if group_by else 1):
+            raise ValueError("shape")
+        period = forms.DateField().clean(values[0])
+        key = values[1] if group_by else None
+        if group_by and (type(key) is not int or not 1 <= key <= MAX_ID):
+            raise ValueError("key")
+    except (ValueError, forms.ValidationError):
+        raise exceptions.ValidationError(
+            {"after": "must be the `after` token of a previous page's `next` link, with the same group_by."}
+        ) from None
+    return selectors.AggregatedKey(period=period, key=key)
 
 
 # ---------------------------------------------------------------- views
@@ -256,7 +289,8 @@ class SaleViewSet(viewsets.ReadOnlyModelViewSet):
                 "ordering",
                 OpenApiTypes.STR,
                 enum=list(SALE_ORDERINGS),
-                description="Sort order; ties are broken so pages are stable. Default: date, store, item.",
+                description="Sort order, each served from an index; ties are broken so pages are stable (a "
+                "descending order reverses the tie-breaks too). Default: date, store, item.",
             ),
         ],
         responses={200: SaleSerializer(many=True), 400: ERROR_RESPONSE},
@@ -288,13 +322,25 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             enum=list(selectors.GROUP_BYS),
             description="Split each period's total by store or by item. Omit for one total per period.",
         ),
+        OpenApiParameter(
+            "page_size",
+            {"type": "integer", "minimum": 1, "maximum": MAX_AGGREGATED_PAGE, "default": MAX_AGGREGATED_PAGE},
+            description=f"Rows per page, 1 to {MAX_AGGREGATED_PAGE}; `next` links to the rest.",
+        ),
+        OpenApiParameter(
+            "after",
+            {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH},
+            description="The token in the previous page's `next` link (same filters, granularity and group_by).",
+        ),
+        FORMAT_PARAMETER,
     ],
     responses={
-        200: inline_serializer(
+        (200, "application/json"): inline_serializer(
             "SalesAggregated",
             fields={
                 "granularity": serializers.CharField(),
                 "group_by": serializers.CharField(allow_null=True),
+                "next": serializers.URLField(allow_null=True, help_text="the next page, null on the last one"),
                 "results": inline_serializer(
                     "SalesAggregatedRow",
                     fields={
@@ -307,11 +353,13 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ),
             },
         ),
-        400: ERROR_RESPONSE,
+        (200, "text/csv"): CSV_RESPONSE,
+        (400, "application/json"): ERROR_RESPONSE,
     },
 )
-class SalesAggregatedView(APIView):
-    """Total units per day, week or month, optionally split by store or item."""
+class SalesAggregatedView(CsvExportMixin, APIView):
+    """Total units per day, week or month, optionally split by store or item: a page of rows in
+    (period, store or item) order with a `next` link, or every row as CSV (`?format=csv`)."""
 
     def get(self, request: Request) -> Response:
         filters = sales_filters_parse(request.query_params)
@@ -319,8 +367,26 @@ class SalesAggregatedView(APIView):
         params.is_valid(raise_exception=True)
         granularity = params.validated_data["granularity"]
         group_by = params.validated_data.get("group_by") or None
-        rows = selectors.sales_aggregated(filters=filters, granularity=granularity, group_by=group_by)
-        return Response({"granularity": granularity, "group_by": group_by, "results": _period_rows(rows)})
+        if self.wants_csv():
+            rows = selectors.sales_aggregated_stream(filters=filters, granularity=granularity, group_by=group_by)
+            header = ["period", *([group_by] if group_by else []), "sales"]
+            return csv_response(filename=f"sales-{granularity}.csv", header=header, rows=rows)
+        token = params.validated_data.get("after")
+        after = aggregated_after_read(token, group_by=group_by) if token else None
+        size = params.validated_data["page_size"]
+        rows = selectors.sales_aggregated(
+            filters=filters, granularity=granularity, group_by=group_by, after=after, limit=size + 1
+        )
+        following = None
+        if len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
+            following = next_link(
+                request, after=keyset_token_make([last["period"], *([last[group_by]] if group_by else [])])
+            )
+        return Response(
+            {"granularity": granularity, "group_by": group_by, "next": following, "results": _period_rows(rows)}
+        )
 
 
 _WINDOW = {
@@ -402,6 +468,7 @@ class BreakdownSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     count = serializers.IntegerField(help_text="stores (items) in the selection, with or without sales")
     offset = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True, help_text="the next ranks (offset + top), null after the last")
     rows = BreakdownRowSerializer(many=True)
     other = BreakdownOtherSerializer()
 
@@ -420,17 +487,26 @@ class BreakdownSerializer(serializers.Serializer):
             description="desc: best sellers first; asc: worst first. Ties by id.",
         ),
         OpenApiParameter("offset", OpenApiTypes.INT, default=0, description="Skip this many ranks (the next page)."),
+        FORMAT_PARAMETER,
     ],
-    responses={200: BreakdownSerializer, 400: ERROR_RESPONSE},
+    responses={
+        (200, "application/json"): BreakdownSerializer,
+        (200, "text/csv"): CSV_RESPONSE,
+        (400, "application/json"): ERROR_RESPONSE,
+    },
 )
-class SalesBreakdownView(APIView):
-    """Stores or items ranked by units sold: the top (or bottom) N, and the rest summed as "other"."""
+class SalesBreakdownView(CsvExportMixin, APIView):
+    """Stores or items ranked by units sold: the top (or bottom) N, and the rest summed as "other";
+    `next` links to the following ranks. `?format=csv`: every rank, as CSV."""
 
     def get(self, request: Request) -> Response:
         filters = sales_filters_parse(request.query_params)
         params = BreakdownParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
+        if self.wants_csv():
+            return _breakdown_csv(filters=filters, by=params.validated_data["by"], order=params.validated_data["order"])
         breakdown = selectors.sales_breakdown(filters=filters, **params.validated_data)
+        end = params.validated_data["offset"] + params.validated_data["top"]
         body = {
             "by": breakdown.by,
             "order": breakdown.order,
@@ -439,7 +515,15 @@ class SalesBreakdownView(APIView):
             "total": breakdown.total,
             "count": breakdown.count,
             "offset": params.validated_data["offset"],
+            "next": next_link(request, offset=end) if end < breakdown.count else None,
             "rows": breakdown.rows,
             "other": {"count": breakdown.other_count, "sales": breakdown.other_sales},
         }
         return Response(BreakdownSerializer(body).data)
+
+
+def _breakdown_csv(*, filters: selectors.SalesFilters, by: str, order: str):
+    # Every rank: at most one row per store (item), which the ranking holds in memory anyway.
+    breakdown = selectors.sales_breakdown(filters=filters, by=by, top=MAX_ID, order=order, offset=0)
+    rows = ((rank, row.id, row.name, row.sales, row.share) for rank, row in enumerate(breakdown.rows, 1))
+    return csv_response(filename=f"breakdown-{by}.csv", header=["rank", by, "name", "sales", "share"], rows=rows)

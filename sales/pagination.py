@@ -80,6 +80,10 @@ def keyset_after(queryset: QuerySet, token: str, *, parameter: str) -> QuerySet:
     return queryset.filter(after, **{f"{first}__{'lte' if descending else 'gte'}": values[0]})
 
 
+# Rows that page numbers may skip; deeper pages are read with `after` tokens.
+MAX_PAGE_OFFSET = 100_000
+
+
 class SalesPagination(PageNumberPagination):
     """Page-number pagination that rejects (400) a bad page or page_size instead of
     clamping it or answering 404, with keyset pages beside it: every page carries an `after`
@@ -122,6 +126,15 @@ class SalesPagination(PageNumberPagination):
         if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
             raise exceptions.ValidationError(
                 {self.page_query_param: f"must be a whole number from 1, got {raw[:40]!r}."}
+            )
+        if (int(raw) - 1) * page_size >= MAX_PAGE_OFFSET:
+            # OFFSET reads and drops every row before the page: past this, keyset pages cost less.
+            deepest = MAX_PAGE_OFFSET // page_size
+            raise exceptions.ValidationError(
+                {
+                    self.page_query_param: f"page {raw[:40]} is deeper than page numbers go ({deepest} at this "
+                    f"page_size): read on with `{self.after_query_param}`, the token of the page before."
+                }
             )
         # A view that knows its row count cheaply (SaleViewSet: from the rollups) says so.
         if self.count is not None:
@@ -190,6 +203,9 @@ class SalesPagination(PageNumberPagination):
                 parameter["description"] = f"Rows per page, 1 to {self.max_page_size} (default {self.page_size})."
             elif parameter["name"] == self.page_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "default": 1}
+                parameter["description"] = (
+                    f"Page number; the first {MAX_PAGE_OFFSET:,} rows only (page x page_size): read on with `after`."
+                )
         parameters.append(
             {
                 "name": self.after_query_param,

@@ -341,15 +341,55 @@ def daily_totals(*, filters: SalesFilters, group_by: str | None = None) -> model
 _ROLLUP_KEY: dict[type[models.Model], str | None] = {DailyTotal: None, DailyStoreTotal: "store", DailyItemTotal: "item"}
 
 
+@dataclass(frozen=True)
+class AggregatedKey:
+    """Where a page of `sales_aggregated` ends: its last row's period (and store or item id)."""
+
+    period: date
+    key: int | None = None
+
+
 def sales_aggregated(
-    *, filters: SalesFilters, granularity: Granularity = "day", group_by: GroupBy | None = None
+    *,
+    filters: SalesFilters,
+    granularity: Granularity = "day",
+    group_by: GroupBy | None = None,
+    after: AggregatedKey | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Total units per period (the day, the Monday of its ISO week, or the 1st of
     its month), optionally split by store or item.
 
     Returns [{"period": date, "sales": int}] or, grouped, [{"period": date,
-    "store" | "item": id, "sales": int}], sorted by period then key.
+    "store" | "item": id, "sales": int}], sorted by period then key: at most `limit` rows,
+    those after `after` (keyset paging: a deep page costs what it returns).
     """
+    rows = _aggregated_rows(filters=filters, granularity=granularity, group_by=group_by, after=after)
+    if limit is not None:
+        rows = rows[:limit]
+    return [_aggregated_dict(row, group_by=group_by) for row in rows]
+
+
+def sales_aggregated_stream(
+    *, filters: SalesFilters, granularity: Granularity = "day", group_by: GroupBy | None = None
+) -> Iterator[tuple]:
+    """Every row of `sales_aggregated` as a (period, [key,] units) tuple, read from PostgreSQL in
+    batches (a server-side cursor), so that memory stays flat however many rows there are."""
+    rows = _aggregated_rows(filters=filters, granularity=granularity, group_by=group_by, after=None)
+    return rows.iterator(chunk_size=5000) if isinstance(rows, models.QuerySet) else iter(rows)
+
+
+def _aggregated_dict(row: tuple, *, group_by: GroupBy | None) -> dict[str, Any]:
+    if group_by is None:
+        return {"period": row[0], "sales": row[1]}
+    return {"period": row[0], group_by: row[1], "sales": row[2]}
+
+
+def _aggregated_rows(
+    *, filters: SalesFilters, granularity: Granularity, group_by: GroupBy | None, after: AggregatedKey | None
+) -> models.QuerySet | list[tuple]:
+    """(period, [key,] units) rows in (period, key) order, after `after`: a lazy queryset, or a
+    list where whole months are merged from two rollups."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}")
     if group_by not in (None, *GROUP_BYS):
@@ -358,12 +398,16 @@ def sales_aggregated(
     keys = [key] if key else []
     if granularity == "month" and MONTHLY.get(rollup_for(filters=filters, group_by=group_by)):
         rows = _monthly_totals(filters=filters, group_by=group_by)
-    elif granularity == "day" and _ROLLUP_KEY.get(rollup_for(filters=filters, group_by=group_by), "") == group_by:
+        return [row for row in rows if after is None or tuple(row[: len(keys) + 1]) > _after_tuple(after, keys)]
+    queryset = daily_totals(filters=filters, group_by=group_by)
+    if after is not None:
+        # The plain bound lets PostgreSQL start its index scan at the page's first day.
+        queryset = queryset.filter(date__gte=after.period)
+    if granularity == "day" and _ROLLUP_KEY.get(rollup_for(filters=filters, group_by=group_by), "") == group_by:
         # The rollup already holds one row per day (and key): read it as it is.
-        queryset = daily_totals(filters=filters, group_by=group_by)
-        rows = queryset.order_by("date", *keys).values_list("date", *keys, "sales")
+        period = models.F("date")
+        rows = queryset.annotate(period=period).order_by("date", *keys).values_list("period", *keys, "sales")
     else:
-        queryset = daily_totals(filters=filters, group_by=group_by)
         if granularity == "day":
             period = models.F("date")
         elif granularity == "week":
@@ -377,9 +421,16 @@ def sales_aggregated(
             .order_by("period", *keys)
             .values_list("period", *keys, "total")
         )
-    if key is None:
-        return [{"period": p, "sales": units} for p, units in rows]
-    return [{"period": p, group_by: k, "sales": units} for p, k, units in rows]
+    if after is not None:
+        later = Q(period__gt=after.period)
+        if key:
+            later |= Q(period=after.period, **{f"{key}__gt": after.key})
+        rows = rows.filter(later)
+    return rows
+
+
+def _after_tuple(after: AggregatedKey, keys: list[str]) -> tuple:
+    return (after.period, after.key) if keys else (after.period,)
 
 
 # ---------------------------------------------------------------- breakdown

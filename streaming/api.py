@@ -54,6 +54,7 @@ MAX_INGEST_ROWS = 10_000
 # Per row and per (store, item) of one request: far above any real day, far below the column's range.
 MAX_INGEST_QUANTITY = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
+RELOAD_REASON = "more was missed than a stream replays (STREAMING_REPLAY_MAX_EVENTS, STREAMING_REPLAY_MAX_HOURS): reload the figures"
 
 
 def _last_event_id(request: HttpRequest) -> int | None:
@@ -116,17 +117,24 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
         failure = None
         try:
             await hub.register(client)
+        # The client reads what failed, never how (host names, exception text): the log has that.
         except DatabaseError as error:
-            failure = error_frame(
-                message=f"database unavailable: {type(error).__name__}: {error}", cause=CAUSE_DATABASE
-            )
+            logger.warning("stream_register_failed cause=database error=%r", f"{type(error).__name__}: {error}")
+            failure = error_frame(message="database unavailable; retrying", cause=CAUSE_DATABASE)
         except Exception as error:  # Redis unreachable: still replay, then tell the client to retry
-            failure = error_frame(message=f"redis unavailable: {type(error).__name__}: {error}", cause=CAUSE_BROKER)
+            logger.warning("stream_register_failed cause=broker error=%r", f"{type(error).__name__}: {error}")
+            failure = error_frame(message="message broker unreachable; retrying", cause=CAUSE_BROKER)
         try:
             latest = await db(selectors.event_latest_id)()
             # An id from before the log was reset (or from another deployment) would hide every
             # new event behind the dedupe check: start such a client from now.
             sent = latest if last_id is None or last_id > latest else last_id
+            if sent < latest and not await db(selectors.replay_bounded)(after_id=sent):
+                # Too much missed to replay: the client reloads its figures, and the stream goes on from now.
+                yield sse_frame(
+                    event="reload", data={"reason": RELOAD_REASON, "last_event_id": latest}, event_id=latest
+                )
+                sent = latest
             while sent < latest:
                 page = await db(selectors.events_after)(after_id=sent, limit=REPLAY_PAGE)
                 for payload in page:
@@ -141,7 +149,7 @@ async def _event_stream(*, client: StreamClient, last_id: int | None):
                 return
             metrics = await db(selectors.stream_metrics)(stores=client.stores, items=client.items, last_event_id=sent)
         except DatabaseError as error:
-            logger.warning("stream replay failed", extra={"error": str(error)})
+            logger.warning("stream replay failed", extra={"error": f"{type(error).__name__}: {error}"})
             yield error_frame(message="database unavailable; retrying", cause=CAUSE_DATABASE)
             return
         yield sse_frame(event="metrics", data=metrics, event_id=sent)

@@ -318,8 +318,12 @@ class StreamHub:
         except Exception as error:
             logger.warning("channel layer flush failed", extra={"error": str(error)})
 
-    async def _fail(self, reason: str) -> None:
-        logger.warning("stream hub lost redis", extra={"reason": reason, "streams": len(self.clients)})
+    async def _fail(self, reason: str, *, detail: str = "") -> None:
+        """End every stream with `reason` (what the client reads: no host names, no exception text;
+        the log has `detail`)."""
+        logger.warning(
+            "stream hub lost redis", extra={"reason": reason, "detail": detail, "streams": len(self.clients)}
+        )
         async with self._lock:
             for client in list(self.clients):
                 client.offer(ErrorEntry(reason, CAUSE_BROKER))
@@ -375,7 +379,7 @@ class StreamHub:
                 client.offer(HEARTBEAT_ENTRY)
             self._gc_collect_when_due()
             if self._ping_seen < self._ping_sent:
-                await self._fail("redis subscription lost")
+                await self._fail("message broker subscription lost")
                 return
             self._ping_sent += 1
             try:
@@ -384,7 +388,7 @@ class StreamHub:
                         STREAM_GROUP, {"type": "hub.ping", "hub": self.ident, "nonce": self._ping_sent}
                     )
             except Exception as error:
-                await self._fail(f"redis unavailable: {type(error).__name__}: {error}")
+                await self._fail("message broker unreachable", detail=f"{type(error).__name__}: {error}")
                 return
             try:
                 async with self._delivery:
@@ -417,7 +421,7 @@ class StreamHub:
 
     async def _fan_out(self, events: list[dict[str, Any]]) -> None:
         """Queue `events` (in id order) for every stream, the last one with the
-        stream's updated metrics (one query per distinct filter, not per stream)."""
+        stream's updated metrics (one query for every distinct filter, not one per stream or filter)."""
         events = [event for event in events if event["id"] > self.last_id]
         if not events:
             return
@@ -425,12 +429,14 @@ class StreamHub:
         clients = list(self.clients)
         last_id = events[-1]["id"]
         metrics: dict[tuple, bytes] = {}
-        for key in {client.filter_key for client in clients}:
-            try:
-                payload = await db(selectors.stream_metrics)(stores=key[0], items=key[1], last_event_id=last_id)
-            except Exception as error:  # the sales still go out
-                logger.warning("stream metrics failed", extra={"error": str(error)})
-                continue
+        try:
+            payloads = await db(selectors.stream_metrics_many)(
+                keys=list({client.filter_key for client in clients}), last_event_id=last_id
+            )
+        except Exception as error:  # the sales still go out
+            logger.warning("stream metrics failed", extra={"error": str(error)})
+            payloads = {}
+        for key, payload in payloads.items():
             metrics[key] = sse_frame(event="metrics", data=payload, event_id=last_id)
         queried = time.monotonic()
         # Streams that registered during the query have read the log after these committed.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum, Value
 from django.utils import timezone
 
 from sales.selectors import SalesFilters, daily_totals
@@ -60,16 +60,52 @@ def sales_event_summary(payload: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def replay_bounded(*, after_id: int) -> bool:
+    """Whether the events after `after_id` are few and recent enough to replay to a stream
+    (STREAMING_REPLAY_MAX_EVENTS, STREAMING_REPLAY_MAX_HOURS); past that the client reloads instead."""
+    later = SalesEvent.objects.filter(id__gt=after_id).order_by("id")
+    if later[settings.STREAMING_REPLAY_MAX_EVENTS : settings.STREAMING_REPLAY_MAX_EVENTS + 1].exists():
+        return False
+    first = later.values_list("timestamp", flat=True).first()
+    return first is None or first >= timezone.now() - timedelta(hours=settings.STREAMING_REPLAY_MAX_HOURS)
+
+
+FilterKey = tuple[tuple[int, ...], tuple[int, ...]]
+# Distinct stream filters whose metrics one query reads (a UNION ALL of one aggregate each).
+METRICS_KEYS_PER_QUERY = 100
+
+
 def stream_metrics(*, stores: tuple[int, ...] = (), items: tuple[int, ...] = (), last_event_id: int) -> dict[str, Any]:
     """The `metrics` event: today's and all-time sales for the stream's filters, from
     the smallest daily rollup that can answer them (the sales API's own source)."""
+    return stream_metrics_many(keys=[(stores, items)], last_event_id=last_event_id)[(stores, items)]
+
+
+def stream_metrics_many(*, keys: list[FilterKey], last_event_id: int) -> dict[FilterKey, dict[str, Any]]:
+    """`stream_metrics` of each (stores, items) filter in `keys`, in one query (per
+    METRICS_KEYS_PER_QUERY filters), so that a batch costs one round trip however varied the streams."""
     today = timezone.localdate()
-    daily = daily_totals(filters=SalesFilters(stores=stores, items=items))
+    totals: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(keys), METRICS_KEYS_PER_QUERY):
+        parts = [
+            daily_totals(filters=SalesFilters(stores=stores, items=items))
+            .order_by()
+            .annotate(key=Value(start + offset))
+            .values("key")
+            .annotate(today=Sum("sales", filter=Q(date=today)), total=Sum("sales"))
+            .values_list("key", "today", "total")
+            for offset, (stores, items) in enumerate(keys[start : start + METRICS_KEYS_PER_QUERY])
+        ]
+        rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        totals.update({index: (int(day or 0), int(total or 0)) for index, day, total in rows})
     return {
-        "date": today.isoformat(),
-        "today_total": daily.filter(date=today).aggregate(total=Sum("sales"))["total"] or 0,
-        "total_sales": daily.aggregate(total=Sum("sales"))["total"] or 0,
-        "last_event_id": last_event_id,
+        key: {
+            "date": today.isoformat(),
+            "today_total": totals.get(index, (0, 0))[0],
+            "total_sales": totals.get(index, (0, 0))[1],
+            "last_event_id": last_event_id,
+        }
+        for index, key in enumerate(keys)
     }
 
 

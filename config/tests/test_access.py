@@ -27,6 +27,9 @@ READS = [
     "/api/alerts/rules",
     "/api/alerts/states",
     "/api/alerts/history",
+    # The CSV exports: the same rules, and a refusal is JSON like every other.
+    "/api/sales/aggregated?format=csv&group_by=item",
+    "/api/sales/breakdown?by=item&format=csv",
 ]
 OPEN = ["/health", "/api/schema/", "/api/docs/", "/login/"]
 INGEST = "/api/sales/ingest"
@@ -57,7 +60,8 @@ def reads(sale) -> list[str]:
 
 def read_allowed(response) -> bool:
     # /api/sales/predictions has no forecast here: its answer (whatever it is) is not a refusal.
-    return response.status_code not in NOT_READERS and response["Content-Type"].startswith("application/json")
+    expected = "text/csv" if "format=csv" in response.wsgi_request.get_full_path() else "application/json"
+    return response.status_code not in NOT_READERS and response["Content-Type"].startswith(expected)
 
 
 def test_anonymous_gets_a_json_401_from_every_read_and_a_redirect_from_the_dashboard(anonymous_client, data):

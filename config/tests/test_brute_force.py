@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.services import access_token_ensure, user_in_group_ensure
+from core.services import access_token_create, user_in_group_ensure
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_a_lock_is_per_address(ana):
 def test_bad_tokens_are_throttled_per_client_and_a_good_one_works_again_after(ana):
     from core.throttling import TokenFailureThrottle
 
-    good = access_token_ensure(user=ana)
+    good = access_token_create(user=ana)
     limit = TokenFailureThrottle().num_requests
     guesser = APIClient(REMOTE_ADDR="203.0.113.9")
     for n in range(limit):
@@ -129,7 +129,7 @@ def test_signed_in_users_are_throttled_per_user(ana, monkeypatch):
     from core.throttling import AvailableUserRateThrottle
 
     monkeypatch.setattr(AvailableUserRateThrottle, "rate", "3/minute", raising=False)
-    token = access_token_ensure(user=ana)
+    token = access_token_create(user=ana)
     first = APIClient(REMOTE_ADDR="198.51.100.20")
     first.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert [first.get("/api/stores").status_code for _ in range(3)] == [200, 200, 200]
@@ -139,5 +139,5 @@ def test_signed_in_users_are_throttled_per_user(ana, monkeypatch):
     assert second.get("/api/stores").status_code == 429
     bo = user_in_group_ensure(username="bo", group="viewer")
     other = APIClient(REMOTE_ADDR="198.51.100.20")
-    other.credentials(HTTP_AUTHORIZATION=f"Token {access_token_ensure(user=bo)}")
+    other.credentials(HTTP_AUTHORIZATION=f"Token {access_token_create(user=bo)}")
     assert other.get("/api/stores").status_code == 200

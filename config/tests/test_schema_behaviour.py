@@ -112,3 +112,21 @@ def test_the_schema_states_the_date_bounds(client):
     assert timestamp["format"] == "date-time"
     assert f"({settings.STREAMING_EVENT_RETENTION_DAYS})" in timestamp["description"]
     assert "at most 5 minutes ahead" in timestamp["description"]
+
+
+def test_the_schema_is_built_once_per_process(anonymous_client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from core.views import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_rendered", {})
+    first = anonymous_client.get("/api/schema/")
+    assert first.status_code == 200 and b"/api/sales/aggregated" in first.content
+
+    def built_again(*args, **kwargs):
+        raise AssertionError("the schema was built a second time")
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", built_again)
+    again = anonymous_client.get("/api/schema/")
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]

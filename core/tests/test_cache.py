@@ -21,6 +21,8 @@ def test_every_cache_object_of_the_process_uses_one_connection_pool():
     assert second.get("pool-probe") == 1
     first_pool = first._cache.get_client(write=True).connection_pool
     assert second._cache.get_client(write=False).connection_pool is first_pool
+    # Earlier tests of this process may have used the pool from many threads at once (it keeps those connections).
+    opened_before = len(first_pool._available_connections) + len(first_pool._in_use_connections)
 
     # What a request thread under Daphne does: a cache object of its own, the same pool.
     pools = []
@@ -29,5 +31,5 @@ def test_every_cache_object_of_the_process_uses_one_connection_pool():
     thread.join()
     assert pools == [first_pool]
     # The pool reuses its connection instead of opening one per cache object.
-    assert len(first_pool._available_connections) + len(first_pool._in_use_connections) <= 2
+    assert len(first_pool._available_connections) + len(first_pool._in_use_connections) <= max(2, opened_before)
     second.delete("pool-probe")

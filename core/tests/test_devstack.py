@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from core.devstack import chromium_path, ensure_chromium
 
 
@@ -27,3 +29,43 @@ def test_the_browser_tests_look_where_make_test_checks(monkeypatch):
     assert chromium_path() == CHROMIUM
     monkeypatch.setenv("CHROMIUM_PATH", "/opt/chromium")
     assert chromium_path() == Path("/opt/chromium")
+
+
+@pytest.mark.parametrize(
+    ("host", "debug", "refused"),
+    [
+        ("127.0.0.1", True, False),
+        ("localhost", True, False),
+        ("::1", True, False),
+        ("[::1]", True, False),
+        ("0.0.0.0", True, True),
+        ("192.168.1.20", True, True),
+        ("dev.example.com", True, True),
+        ("0.0.0.0", False, False),
+    ],
+)
+def test_make_run_refuses_to_serve_beyond_this_machine_with_debug_on(host, debug, refused):
+    from core.devstack import debug_exposure_refusal
+
+    refusal = debug_exposure_refusal(host=host, debug=debug)
+    assert (refusal is not None) == refused
+    if refused:
+        assert f"HOST={host}" in refusal and "DEBUG" in refusal
+
+
+def test_make_run_stops_before_starting_anything_when_it_refuses():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOST": "0.0.0.0", "DEBUG": "true", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+    result = subprocess.run(
+        [sys.executable, "-m", "core.devstack", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "refusing to serve on HOST=0.0.0.0 with DEBUG on" in result.stderr

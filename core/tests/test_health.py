@@ -28,6 +28,7 @@ def checks(monkeypatch) -> Registry:
     for name, check in CORE_CHECKS.items():
         registry.register(name, check)
     monkeypatch.setattr(health, "HEALTH_CHECKS", registry)
+    monkeypatch.setattr(health, "_public_report", None)
     return registry
 
 
@@ -138,3 +139,23 @@ def test_anyone_sees_only_up_or_down_per_component(anonymous_client, client, sta
         response = visitor.get("/health")
         assert response.status_code == 503
         assert response.json() == {"status": "down", "checks": {"database": "up", "redis": "up", "stale": "down"}}
+
+
+RUNS: list[int] = []
+
+
+def counted_health() -> dict:
+    RUNS.append(1)
+    return {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_share_one_run_of_the_checks_staff_get_a_fresh_one(anonymous_client, staff_client):
+    health.health_check_register("counted", f"{__name__}.counted_health")
+    RUNS.clear()
+    for _ in range(5):
+        assert anonymous_client.get("/health").json()["checks"]["counted"] == "up"
+    assert len(RUNS) == 1
+    staff_client.get("/health")
+    staff_client.get("/health")
+    assert len(RUNS) == 3

@@ -479,3 +479,15 @@ def test_with_redis_away_the_page_says_live_updates_are_unavailable(sample_sales
     screenshot(phone, "redis-away-phone-dark")
     # The indicator's longer labels fit a phone's width beside the title (no sideways scrolling).
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_the_pages_csv_escapes_cells_a_spreadsheet_would_run(daphne_server, browser):
+    page = browser.page()
+    open_dashboard(page, daphne_server.url)
+    csv = page.evaluate(
+        """async () => {
+             const { toCsv } = await import(new URL('/static/frontend/js/format.js', location.href).href);
+             return toCsv(['name', 'sales'], [{name: '=1+2', sales: -3}, {name: '@A1', sales: 4}, {name: 'ok', sales: 5}]);
+           }"""
+    )
+    assert csv.split("\r\n") == ["name,sales", "'=1+2,-3", "'@A1,4", "ok,5", ""]

@@ -131,3 +131,50 @@ def test_aggregated_follows_new_writes(api_client, sales_dataset):
     assert {k: v for k, v in after.items() if k != "2016-03-01"} == {
         k: v for k, v in before.items() if k != "2016-03-01"
     }
+
+
+@pytest.mark.parametrize("filter_name", ["none", "two stores", "dates", "stores and items"])
+@pytest.mark.parametrize("group_by", [None, "store", "item"])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_pages_and_csv_each_hold_every_row_once(api_client, sales_dataset, granularity, group_by, filter_name):
+    query, selection = FILTERS[filter_name]
+    url = f"/api/sales/aggregated?granularity={granularity}&{query}" + (f"&group_by={group_by}" if group_by else "")
+    expected = _expected(rows_select(sales_dataset, **selection), granularity, group_by)
+    pages, following = [], f"{url}&page_size=7"
+    while following:
+        body = api_client.get(following).json()
+        assert len(body["results"]) <= 7
+        pages.append(body["results"])
+        following = body["next"]
+    assert [row for page in pages for row in page] == expected
+    assert all(len(page) == 7 for page in pages[:-1])
+    response = api_client.get(f"{url}&format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = b"".join(response).decode().splitlines()  # an async stream: iterating the response reads it
+    columns = ["period", *([group_by] if group_by else []), "sales"]
+    assert lines[0] == ",".join(columns)
+    assert lines[1:] == [",".join(str(row[c]) for c in columns) for row in expected]
+
+
+def test_a_bad_after_token_or_page_size_is_a_400_and_csv_errors_are_json(api_client, sales_dataset):
+    for query, parameter in [
+        ("after=bm9wZQ", "after"),
+        ("group_by=store&after=WyIyMDE2LTAxLTAxIl0", "after"),  # a token of an ungrouped page
+        ("page_size=0", "page_size"),
+        ("page_size=10001", "page_size"),
+    ]:
+        response = api_client.get(f"/api/sales/aggregated?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["parameter"] == parameter
+    response = api_client.get("/api/sales/aggregated?format=csv&granularity=year")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["parameter"] == "granularity"
+
+
+def test_an_unknown_format_is_a_400_naming_it(api_client, sales_dataset):
+    for path in ("/api/sales/aggregated", "/api/sales/breakdown"):
+        response = api_client.get(f"{path}?format=xlsx")
+        assert response.status_code == 400
+        assert response.json()["parameter"] == "format"

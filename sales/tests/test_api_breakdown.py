@@ -68,6 +68,7 @@ def test_breakdown_equals_rankings_computed_from_the_rows_over_random_filters(sa
         response = client.get(f"/api/sales/breakdown?{query}")
         assert response.status_code == 200, (query, response.content)
         body = response.json()
+        following = body.pop("next")
         by = params["by"]
         every = [1, 2, 3] if by == "store" else [1, 2, 3, 4]
         keys = selection.get("stores" if by == "store" else "items") or every
@@ -85,6 +86,10 @@ def test_breakdown_equals_rankings_computed_from_the_rows_over_random_filters(sa
             "offset": params["offset"],
             **expected,
         }, query
+        end = params["offset"] + params["top"]
+        assert (following is None) == (end >= body["count"]), query
+        if following:
+            assert f"offset={end}" in following and f"top={params['top']}" in following
 
 
 def test_the_rows_and_other_add_up_to_the_total_and_pages_cover_every_item_once(sales_dataset, client):
@@ -145,3 +150,23 @@ def test_stores_and_items_can_be_searched_by_name_or_id(sales_dataset, client):
     assert client.get("/api/stores?search=").json()["parameter"] == "search"
     too_long = client.get("/api/items?search=" + "x" * 101)
     assert too_long.status_code == 400 and too_long.json()["parameter"] == "search"
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_comes_out_escaped(client):
+    from sales.models import Item, Store
+    from sales.services import SaleRow, sales_record_batch
+
+    Store.objects.create(id=1, name='=HYPERLINK("http://evil.example","x")')
+    Store.objects.create(id=2, name="@SUM(A1)")
+    Store.objects.create(id=3, name="Plain, with a comma")
+    Item.objects.create(id=1, name="-2+3")
+    sales_record_batch(rows=[SaleRow(date=date(2017, 1, 2), store_id=s, item_id=1, sales=s) for s in (1, 2, 3)])
+    stores = b"".join(client.get("/api/sales/breakdown?by=store&format=csv")).decode().splitlines()
+    assert stores[0] == "rank,store,name,sales,share"
+    assert stores[1:] == [
+        '1,3,"Plain, with a comma",3,0.5',
+        "2,2,'@SUM(A1),2,0.333333",
+        '3,1,"\'=HYPERLINK(""http://evil.example"",""x"")",1,0.166667',
+    ]
+    items = b"".join(client.get("/api/sales/breakdown?by=item&format=csv")).decode().splitlines()
+    assert items[1] == "1,1,'-2+3,6,1.0"

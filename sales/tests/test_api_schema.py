@@ -9,7 +9,17 @@ from django.test import Client
 
 EXPECTED_PARAMETERS = {
     "/api/sales/": {"store", "item", "date_from", "date_to", "ordering", "page", "page_size", "after"},
-    "/api/sales/aggregated/": {"store", "item", "date_from", "date_to", "granularity", "group_by"},
+    "/api/sales/aggregated/": {
+        "store",
+        "item",
+        "date_from",
+        "date_to",
+        "granularity",
+        "group_by",
+        "page_size",
+        "after",
+        "format",
+    },
     "/api/sales/metrics/": {"store", "item", "date_from", "date_to"},
 }
 

@@ -58,10 +58,10 @@ def test_a_hundred_thousand_rows_get_the_row_limit_message(ingest_client):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_live_streams_are_capped_per_client_and_per_process(small_history, viewer_token, tmp_path, sse):
-    from core.services import access_token_ensure, user_in_group_ensure
+    from core.services import access_token_create, user_in_group_ensure
     from core.testing import DaphneProcess
 
-    other_token = access_token_ensure(user=user_in_group_ensure(username="wall", group="viewer"))
+    other_token = access_token_create(user=user_in_group_ensure(username="wall", group="viewer"))
     server = DaphneProcess(
         env={"STREAMING_MAX_PER_CLIENT": "2", "STREAMING_MAX_PER_PROCESS": "3"},
         log_dir=tmp_path,

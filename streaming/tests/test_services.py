@@ -140,3 +140,25 @@ def test_events_are_pruned_after_the_retention(small_history):
     new = services.sales_ingest(rows=[(1, 1, 1)])
     assert services.events_prune(older_than_days=30) == 1
     assert list(SalesEvent.objects.values_list("id", flat=True)) == [new.id]
+
+
+@pytest.mark.django_db
+def test_the_metrics_of_every_stream_filter_take_one_query(small_history):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sales.selectors import SalesFilters, daily_totals
+    from streaming.selectors import stream_metrics_many
+
+    services.sales_ingest(rows=[(1, 3, 5), (2, 1, 4)])  # something today
+    keys = [((), ()), ((1,), ()), ((), (2,)), ((1, 2), (3,)), ((2,), (1, 2))]
+    with CaptureQueriesContext(connection) as queries:
+        together = stream_metrics_many(keys=keys, last_event_id=7)
+    assert len(queries) == 1
+    for stores, items in keys:
+        daily = daily_totals(filters=SalesFilters(stores=stores, items=items))
+        expected = daily.aggregate(total=Sum("sales"))["total"] or 0
+        assert together[(stores, items)]["total_sales"] == expected
+        today = daily.filter(date=timezone.localdate()).aggregate(total=Sum("sales"))["total"] or 0
+        assert together[(stores, items)]["today_total"] == today
+        assert together[(stores, items)]["last_event_id"] == 7

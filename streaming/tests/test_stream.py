@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -288,3 +289,49 @@ def test_public_read_opens_the_stream_to_anyone(small_history, tmp_path, sse):
         assert sse(f"{server.url}/api/stream", anonymous=True).next(event="metrics") is not None
     finally:
         server.stop()
+
+
+@pytest.fixture
+def replay_server(django_db_setup, viewer_token, tmp_path):
+    """Daphne that replays at most 3 missed events."""
+    from config.testing import DaphneProcess
+
+    server = DaphneProcess(
+        env={"STREAMING_HEARTBEAT_SECONDS": "1", "STREAMING_REPLAY_MAX_EVENTS": "3"},
+        log_dir=tmp_path,
+        headers={"Authorization": f"Token {viewer_token}"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_replay_from_event_0_is_bounded_and_the_client_is_told_to_reload(small_history, replay_server, sse):
+    ids = [ingest([(1, 1, k + 1)]) for k in range(5)]
+    everything = sse(f"{replay_server.url}/api/stream?last_event_id=0")
+    first = everything.next()
+    while first.event not in ("reload", "sales", "metrics"):  # past the retry line
+        first = everything.next()
+    assert first.event == "reload"
+    assert first.id == str(ids[-1])
+    assert json.loads(first.data)["last_event_id"] == ids[-1]
+    assert "reload" in json.loads(first.data)["reason"]
+    assert json.loads(everything.next(event="metrics").data)["last_event_id"] == ids[-1]
+    assert not [i for i in everything.drain(seconds=1.5) if i.event == "sales"]
+    # Within the bound, the missed ones are replayed as before.
+    recent = sse(f"{replay_server.url}/api/stream?last_event_id={ids[1]}")
+    assert [e["id"] for e in recent.sales(3)] == ids[2:]
+
+
+def test_a_replay_of_events_older_than_the_bound_is_refused(small_history, replay_server, sse):
+    old = SalesEvent.objects.create(
+        timestamp=timezone.now() - timedelta(hours=settings.STREAMING_REPLAY_MAX_HOURS + 1),
+        date=timezone.localdate(),
+        source="ingest",
+        rows=[[1, 1, 1]],
+        total=1,
+    ).id
+    newer = ingest([(1, 1, 2)])
+    listener = sse(f"{replay_server.url}/api/stream?last_event_id={old - 1}")
+    assert json.loads(listener.next(event="reload").data)["last_event_id"] == newer
+    assert not [i for i in listener.drain(seconds=1.5) if i.event == "sales"]

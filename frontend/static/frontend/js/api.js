@@ -43,6 +43,17 @@ export async function getJSON(path, params = {}, { signal } = {}) {
   return body;
 }
 
+/** Every page of a paged read (the API's `next` links), their `results` joined into the first page's body. */
+export async function getAllPages(path, params = {}, { signal } = {}) {
+  const first = await getJSON(path, params, { signal });
+  const results = [...first.results];
+  for (let page = first; page.next; ) {
+    page = await getJSON(page.next, {}, { signal });
+    results.push(...page.results);
+  }
+  return { ...first, next: null, results };
+}
+
 /** The filter parameters shared by the sales endpoints, from the resolved dashboard state. */
 export function salesParams(view) {
   return { store: view.stores, item: view.items, date_from: view.dateFrom, date_to: view.dateTo };
@@ -50,7 +61,7 @@ export function salesParams(view) {
 
 export const api = {
   metrics: (view, opts) => getJSON("/api/sales/metrics", salesParams(view), opts),
-  aggregated: (view, extra, opts) => getJSON("/api/sales/aggregated", { ...salesParams(view), ...extra }, opts),
+  aggregated: (view, extra, opts) => getAllPages("/api/sales/aggregated", { ...salesParams(view), ...extra }, opts),
   breakdown: (view, extra, opts) => getJSON("/api/sales/breakdown", { ...salesParams(view), ...extra }, opts),
   predictions: (params, opts) => getJSON("/api/sales/predictions", params, opts),
 };

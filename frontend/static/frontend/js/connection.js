@@ -93,6 +93,11 @@ function open() {
   };
   source.addEventListener("sales", receive("sales"));
   source.addEventListener("metrics", receive("metrics"));
+  // More was missed than the server replays: it goes on from its newest batch, and the page reloads its figures.
+  source.addEventListener("reload", (message) => {
+    if (message.lastEventId) lastEventId = message.lastEventId;
+    handlers.reload?.();
+  });
   source.addEventListener("error", (event) => {
     downSince ||= Date.now();
     if (everOpened) reconnects += 1;
@@ -131,7 +136,7 @@ const queryOf = ({ stores, items }) =>
     .filter(Boolean)
     .join("&");
 
-/** Start the stream; handlers: {sales(event, {missed}), metrics(event), availability(live updates possible?)}. `known`: ids already shown; `view`: its stores and items. */
+/** Start the stream; handlers: {sales(event, {missed}), metrics(event), availability(live updates possible?), reload()}. `known`: ids already shown; `view`: its stores and items. */
 export function connect(nextHandlers, known = [], view = { stores: [], items: [] }) {
   handlers = nextHandlers;
   filterQuery = queryOf(view);

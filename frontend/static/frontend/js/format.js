@@ -106,8 +106,12 @@ export function periodsBetween(first, last, granularity) {
 }
 
 // ---------------------------------------------------------------- CSV
+// Text a spreadsheet would run as a formula gets a leading apostrophe (numbers, negative ones included, stay numbers).
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(value) {
-  const text = value == null ? "" : String(value);
+  let text = value == null ? "" : String(value);
+  if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -133,7 +133,14 @@ function subtitle() {
 export const load = loader(section, async (signal, nextView) => {
   view = nextView;
   const groupBy = view.compare || null;
-  const data = await api.aggregated(view, { granularity: view.granularity, group_by: groupBy }, { signal });
+  let compared = view;
+  if (groupBy && !(groupBy === "store" ? view.stores : view.items).length) {
+    // Without a selection, the biggest few: asked of the ranking, so that only their lines are read.
+    const top = await api.breakdown(view, { by: groupBy, top: MAX_COMPARED }, { signal });
+    const keys = top.rows.map((r) => r.id);
+    if (keys.length) compared = { ...view, [groupBy === "store" ? "stores" : "items"]: keys };
+  }
+  const data = await api.aggregated(compared, { granularity: view.granularity, group_by: groupBy }, { signal });
   const rows = data.results || [];
   const present = [...new Set(rows.map((r) => r.period))].sort();
   periods = present.length ? periodsBetween(present[0], present.at(-1), view.granularity) : [];

@@ -65,14 +65,14 @@ async function start() {
     reload(changed);
   });
   const recent = bootstrap.recent_batches || [];
+  const everything = new Set(Object.keys(getState()));
+  everything.delete("breakdown");
   live.prefill(recent, resolve());
   connect(
-    { sales: onSales, metrics: onMetrics, availability: live.setAvailability },
+    { sales: onSales, metrics: onMetrics, availability: live.setAvailability, reload: () => reload(everything) },
     recent.map((e) => e.id),
     resolve(),
   );
-  const everything = new Set(Object.keys(getState()));
-  everything.delete("breakdown");
   // A load finished on the upload page (in another tab of this browser): every panel reads the new history.
   new BroadcastChannel("sales-history").addEventListener("message", () => reload(everything));
   await reload(everything);
