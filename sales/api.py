@@ -323,7 +323,7 @@ class SalesAggregatedView(APIView):
         return Response({"granularity": granularity, "group_by": group_by, "results": _period_rows(rows)})
 
 
-_WINDOW = {
+_WINDOW: dict[str, serializers.Field] = {
     "sales": serializers.IntegerField(),
     "previous": serializers.IntegerField(allow_null=True),
     "growth_pct": serializers.FloatField(allow_null=True),
