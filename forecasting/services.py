@@ -596,9 +596,11 @@ def _backtest_score(*, levels: dict[str, _LevelStack]) -> tuple[dict, dict, dict
     content: dict[str, dict] = {}
     for level, stack in levels.items():
         name = choice[level][0]
+        actual = stack.actual
+        assert actual is not None  # backtests are scored only for a run with a holdout
         content[level] = {
             str(nominal): calibration_content(
-                actual=stack.actual, forecast=stack.backtest[name], nominal=nominal, looks=_looks(stack, name)
+                actual=actual, forecast=stack.backtest[name], nominal=nominal, looks=_looks(stack, name)
             )
             for nominal in (80, 95)
         }
@@ -607,7 +609,7 @@ def _backtest_score(*, levels: dict[str, _LevelStack]) -> tuple[dict, dict, dict
             row.accuracy = accuracy_of(
                 published={f: published[f][i] for f in SCORE_FIELDS},
                 naive={f: naive[f][i] for f in SCORE_FIELDS},
-                days=stack.actual.shape[1],
+                days=actual.shape[1],
             )
         summary[level] = {
             field: float(np.mean([r.accuracy[field] for r in stack.rows])) for field in stack.rows[0].accuracy
@@ -637,7 +639,9 @@ def _level_figures(stack: _LevelStack) -> dict[str, dict[str, np.ndarray]]:
             name: {field: np.array([s[name][field] for s in stack.scores]) for field in SCORE_FIELDS}
             for name in CANDIDATES
         }
-    return {name: scores_rows(actual=stack.actual, forecast=stack.backtest[name]) for name in CANDIDATES}
+    actual = stack.actual
+    assert actual is not None  # backtests are scored only for a run with a holdout
+    return {name: scores_rows(actual=actual, forecast=stack.backtest[name]) for name in CANDIDATES}
 
 
 POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95")
