@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 help:
 	@echo "make run    start the whole product (database, redis, web, worker, beat) and print its URL"
 	@echo "make test   run every test against real PostgreSQL, Redis, Daphne, Celery and Chromium"
-	@echo "make lint   ruff check, ruff format --check, makemigrations --check, Biome (CI runs it before make test)"
+	@echo "make lint   ruff check, ruff format --check, mypy, makemigrations --check, Biome (CI runs it before make test)"
 	@echo "make lint-js  Biome: format and lint check of the dashboard's JavaScript (npm run lint)"
 	@echo "make bench  run the benchmarks in bench/ (by hand; slow)"
 
@@ -37,6 +37,7 @@ INSTALLED := $(if $(wildcard $(STAMP)),,install)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(VENV)/bin/mypy .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	npm run --silent lint
 

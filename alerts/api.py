@@ -3,14 +3,16 @@ Viewers read, editors and staff write (core.access.EditAccess). Contact points' 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 
 from alerts import delivery, preview, selectors, services
@@ -32,7 +34,7 @@ def documented(serializer, *, tag: str = "alerts"):
     """The schema of an alerts viewset: its ids as the routes take them, and the JSON errors each action answers
     (a page past the end is a 404, bad input a 400, a reader's write a 403)."""
     errors = {400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
-    detail = {"parameters": [ID_PARAMETER], "tags": [tag]}
+    detail: dict[str, Any] = {"parameters": [ID_PARAMETER], "tags": [tag]}
     return extend_schema_view(
         list=extend_schema(
             tags=[tag], responses={200: serializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE}
@@ -48,8 +50,8 @@ def documented(serializer, *, tag: str = "alerts"):
 
 
 class AlertsViewSetMixin:
-    pagination_class = AlertsPagination
-    permission_classes = [EditAccess]
+    pagination_class: type[BasePagination] | None = AlertsPagination
+    permission_classes: Sequence[Any] = [EditAccess]
     lookup_value_regex = "[0-9]{1,9}"
 
 
@@ -117,11 +119,12 @@ class RuleSerializer(serializers.ModelSerializer):
         if level == Level.ITEM and store:
             raise serializers.ValidationError({"store": "an item rule takes no store (use level store_item)"})
         condition = merged.get("condition")
-        needs = {
+        required: dict[str, str] = {
             Rule.Condition.FORECAST_PERCENT: "percent",
             Rule.Condition.THRESHOLD: "threshold",
             Rule.Condition.NO_DATA: "no_data_intervals",
-        }.get(condition)
+        }
+        needs = required.get(condition or "")
         if needs and merged.get(needs) is None:
             raise serializers.ValidationError({needs: f"required for a {condition} rule"})
         if condition == Rule.Condition.FORECAST_INTERVAL and merged.get("interval", 80) not in (80, 95):
@@ -320,7 +323,7 @@ class StateChangeSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
     store = serializers.IntegerField(source="store_id", allow_null=True)
     item = serializers.IntegerField(source="item_id", allow_null=True)
-    silenced_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    silenced_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = StateChange
@@ -358,7 +361,8 @@ class AlertStateSerializer(serializers.Serializer):
     silenced_by = serializers.SerializerMethodField()
 
     def get_silenced_by(self, state) -> int | None:
-        silences = self.context.setdefault("silences", selectors.silences_active(now=timezone.now()))
+        # DRF hands every serializer of a request one context dict (the stubs type it as a Mapping).
+        silences = self.context.setdefault("silences", selectors.silences_active(now=timezone.now()))  # type: ignore[attr-defined]
         silence = selectors.silence_of(
             silences=silences, rule_id=state.rule_id, store=state.store_id, item=state.item_id
         )

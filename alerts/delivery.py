@@ -44,7 +44,7 @@ class DeliveryResult:
 
 
 def _fernet() -> Fernet:
-    key = settings.ALERTS_SECRETS_KEY
+    key: str | bytes = settings.ALERTS_SECRETS_KEY
     if not key:
         key = base64.urlsafe_b64encode(hashlib.sha256(("alerts-secrets:" + settings.SECRET_KEY).encode()).digest())
     return Fernet(key)
@@ -91,7 +91,7 @@ def webhook_url_check(url: str) -> None:
     except (OSError, ValueError) as error:
         raise DeliveryRefused(f"host {parsed.hostname!r} does not resolve ({error})") from None
     for info in infos:
-        kind = _address_kind(ipaddress.ip_address(info[4][0].split("%")[0]))
+        kind = _address_kind(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
         if kind and kind not in settings.ALERTS_WEBHOOK_ALLOW:
             raise DeliveryRefused(
                 f"host {parsed.hostname!r} resolves to a {kind} address ({info[4][0]}); ALERTS_WEBHOOK_ALLOW does not allow it"

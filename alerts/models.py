@@ -8,6 +8,8 @@ is delivered by whichever worker locks its row first (see services.notification_
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
@@ -168,6 +170,8 @@ class StateChange(models.Model):
     message = models.TextField(blank=True)
     silenced_by = models.ForeignKey("Silence", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_id = models.BigIntegerField(null=True, blank=True, help_text="the batch evaluated, if any")
+    # Not a column: the evaluation carries it on the change to the series' state row.
+    pending_since: datetime | None
 
     class Meta:
         ordering = ["-at", "-id"]

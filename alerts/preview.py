@@ -89,14 +89,14 @@ def _daily_actuals(*, scope: Scope, first: date, last: date) -> pd.DataFrame:
         query = query.filter(store_id=scope.store) if scope.store is not None else query
         rows = [(d, s, NONE, t) for d, s, t in query.values_list("date", "store_id", "sales")]
     elif scope.level == Level.ITEM:
-        query = DailyItemTotal.objects.filter(date__range=(first, last))
-        query = query.filter(item_id=scope.item) if scope.item is not None else query
-        rows = [(d, NONE, i, t) for d, i, t in query.values_list("date", "item_id", "sales")]
+        by_item = DailyItemTotal.objects.filter(date__range=(first, last))
+        by_item = by_item.filter(item_id=scope.item) if scope.item is not None else by_item
+        rows = [(d, NONE, i, t) for d, i, t in by_item.values_list("date", "item_id", "sales")]
     else:
-        query = Sale.objects.filter(date__range=(first, last))
-        query = query.filter(store_id=scope.store) if scope.store is not None else query
-        query = query.filter(item_id=scope.item) if scope.item is not None else query
-        rows = list(query.values_list("date", "store_id", "item_id", "sales"))
+        by_pair = Sale.objects.filter(date__range=(first, last))
+        by_pair = by_pair.filter(store_id=scope.store) if scope.store is not None else by_pair
+        by_pair = by_pair.filter(item_id=scope.item) if scope.item is not None else by_pair
+        rows = list(by_pair.values_list("date", "store_id", "item_id", "sales"))
     return pd.DataFrame(rows, columns=["day", "store", "item", "actual"])
 
 

@@ -167,15 +167,15 @@ def actuals_today(*, scope: Scope, day: date) -> pd.DataFrame:
         query = query.filter(store_id=scope.store) if scope.store is not None else query
         rows = [(s, NONE, t) for s, t in query.values_list("store_id", "sales")]
     elif scope.level == Level.ITEM:
-        query = DailyItemTotal.objects.filter(date=day)
-        query = query.filter(item_id=scope.item) if scope.item is not None else query
-        rows = [(NONE, i, t) for i, t in query.values_list("item_id", "sales")]
+        by_item = DailyItemTotal.objects.filter(date=day)
+        by_item = by_item.filter(item_id=scope.item) if scope.item is not None else by_item
+        rows = [(NONE, i, t) for i, t in by_item.values_list("item_id", "sales")]
     else:
         # Led by item, as the base table's index is: one probe per item rather than a scan of every day.
         items = [scope.item] if scope.item is not None else list(Item.objects.values_list("id", flat=True))
-        query = Sale.objects.filter(date=day, item_id__in=items)
-        query = query.filter(store_id=scope.store) if scope.store is not None else query
-        rows = list(query.values_list("store_id", "item_id", "sales"))
+        by_pair = Sale.objects.filter(date=day, item_id__in=items)
+        by_pair = by_pair.filter(store_id=scope.store) if scope.store is not None else by_pair
+        rows = list(by_pair.values_list("store_id", "item_id", "sales"))
     return pd.DataFrame(rows, columns=["store", "item", "actual"]).astype({"store": "int64", "item": "int64"})
 
 

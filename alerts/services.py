@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -318,7 +319,7 @@ def _notification(
     key = f"{key}-c{point.pk}"
     state = changes[0].to_state if kind != Notification.Kind.RESOLVED else State.NORMAL
     subject = f"[{kind.upper()}] {rule.name}: {len(changes)} series {state}"
-    body = {
+    body: dict[str, Any] = {
         "idempotency_key": key,
         "kind": kind,
         "rule": {"id": rule.pk, "name": rule.name, "condition": rule.condition, "level": rule.level},
@@ -530,7 +531,7 @@ def contact_point_test(*, point: ContactPoint) -> DeliveryOutcome:
     """Send a test notification to `point` now (one attempt; retried like any other if it fails)."""
     now = timezone.now()
     key = f"test-c{point.pk}-t{int(now.timestamp() * 1000)}"
-    body = {
+    body: dict[str, Any] = {
         "idempotency_key": key,
         "kind": "test",
         "rule": None,

@@ -34,6 +34,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,7 +128,8 @@ def _timed_pair(local, remote, runs: int) -> tuple[list[float], list[float]]:
         for _ in range(5):
             response = call()
             assert response.status_code == 200, (response.status_code, response.content[:200])
-    here, there = [], []
+    here: list[float] = []
+    there: list[float] = []
     for _ in range(runs):
         for call, samples in ((local, here), (remote, there)):
             started = time.perf_counter()
@@ -141,7 +143,7 @@ def _cell(samples: list[float]) -> str:
     return f"{p50:.1f} ({p95:.1f})"
 
 
-def bench_token() -> tuple[str, object]:
+def bench_token() -> tuple[str, Any]:
     """A token of a throwaway superuser (read access whatever PUBLIC_READ says); delete the user after."""
     from django.contrib.auth import get_user_model
 

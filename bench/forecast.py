@@ -54,7 +54,7 @@ from forecasting import services  # noqa: E402
 from forecasting.accuracy import smape  # noqa: E402
 from forecasting.candidates import CANDIDATES  # noqa: E402
 from forecasting.counts import POINT_FIELDS, Forecast, count_bands  # noqa: E402
-from forecasting.models import ForecastPoint, Level, SeriesForecast  # noqa: E402
+from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast  # noqa: E402
 from sales.sample import sample_generate  # noqa: E402
 from sales.services import sales_load_csv  # noqa: E402
 
@@ -114,7 +114,7 @@ def published_unseen(*, run, unseen: pd.DataFrame) -> dict[str, dict]:
         ),
         columns=["level", "store", "item", "date", "yhat", "lower_80", "upper_80", "lower_95", "upper_95"],
     )
-    out = {}
+    out: dict[str, dict] = {}
     for level in (Level.STORE_ITEM, Level.ITEM, Level.STORE, Level.TOTAL):
         actual, forecasts = [], []
         for (store, item), rows in points[points["level"] == level].groupby(["store", "item"], dropna=False):
@@ -123,13 +123,10 @@ def published_unseen(*, run, unseen: pd.DataFrame) -> dict[str, dict]:
             rows = rows[(days >= 0) & (days < UNSEEN_DAYS)].sort_values("date")
             if len(rows) != UNSEEN_DAYS:
                 raise RuntimeError(f"{len(rows)} published days inside the {UNSEEN_DAYS} unseen ones")
-            index = {
-                Level.STORE_ITEM: lambda d, s=store, i=item: (s, i, d),
-                Level.STORE: lambda d, s=store: (s, d),
-                Level.ITEM: lambda d, i=item: (i, d),
-                Level.TOTAL: lambda d: d,
-            }[level]
-            actual.append(np.array([sums[level].get(index(d), 0) for d in range(len(rows))], dtype=float))
+            # The index of the level's sums: (store, item, day), (store, day), (item, day) or the day alone.
+            key = {Level.STORE_ITEM: (store, item), Level.STORE: (store,), Level.ITEM: (item,), Level.TOTAL: ()}[level]
+            values = [sums[level].get((*key, d) if key else d, 0) for d in range(len(rows))]
+            actual.append(np.array(values, dtype=np.float64))
             forecasts.append(Forecast(**{n: rows[n].to_numpy() for n in POINT_FIELDS}))
         out[level] = figures(actual, forecasts) | {"series": len(actual), "model": run.summary[level]["model"]}
     return out
@@ -152,16 +149,15 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def refit_timed(*, workers: int):
-    """Wall and CPU seconds of a cold refit. On a shared machine the CPU seconds are the fairer figure."""
+def refit_timed(*, workers: int) -> tuple[float, float, ForecastRun]:
+    """Wall and CPU seconds of a cold refit, and the run. On a shared machine the CPU seconds are the fairer figure."""
     began, cpu = time.perf_counter(), cpu_seconds()
     run = services.forecast_refit(days=UNSEEN_DAYS, workers=workers, reselect_orders=True)
-    refit_timed.cpu = cpu_seconds() - cpu
-    return time.perf_counter() - began, run
+    return time.perf_counter() - began, cpu_seconds() - cpu, run
 
 
 def figures(actual: list[np.ndarray], forecasts: list[Forecast]) -> dict:
-    inside = {n: [] for n in (80, 95)}
+    inside: dict[int, list[np.ndarray]] = {n: [] for n in (80, 95)}
     scores = []
     for a, f in zip(actual, forecasts, strict=True):
         scores.append(smape(a, f.yhat))
@@ -175,7 +171,8 @@ def figures(actual: list[np.ndarray], forecasts: list[Forecast]) -> dict:
 
 
 def store_item_backtests(run) -> tuple[list, list[np.ndarray], dict[str, list[Forecast]]]:
-    keys, actual, by_candidate = [], [], {name: [] for name in CANDIDATES}
+    keys, actual = [], []
+    by_candidate: dict[str, list[Forecast]] = {name: [] for name in CANDIDATES}
     for series in SeriesForecast.objects.filter(run=run, level=Level.STORE_ITEM).order_by("store_id", "item_id"):
         keys.append((series.store_id, series.item_id))
         actual.append(np.asarray(series.backtest["actual"]))
@@ -314,16 +311,16 @@ def shape_bench(*, shape: str, seed: int, args, workdir: Path, window: int = 0) 
     shape = f"{shape}, seed {seed}" if len(args.seeds) > 1 else shape
     shape = f"{shape}, window {window} ({window * UNSEEN_DAYS} days back)" if args.windows > 1 else shape
     print(f"\n[{shape}] {summary.rows:,} rows; noise floor {summary.noise_floor_smape:.2f} ({summary.floor_point})")
-    seconds, run = refit_timed(workers=args.workers)
+    seconds, cpu, run = refit_timed(workers=args.workers)
     print(
-        f"[{shape}] full refit with backtests: {seconds:.1f} s wall, {refit_timed.cpu:.1f} CPU s "
-        f"({refit_timed.cpu / run.series_count:.3f} CPU s a series), {run.series_count} series, {args.workers} workers; "
+        f"[{shape}] full refit with backtests: {seconds:.1f} s wall, {cpu:.1f} CPU s "
+        f"({cpu / run.series_count:.3f} CPU s a series), {run.series_count} series, {args.workers} workers; "
         f"finishing step {run.parameters.get('finish_seconds', float('nan')):.1f} s"
     )
     keys, actual, by_candidate = store_item_backtests(run)
     chosen = run.summary[Level.STORE_ITEM]["model"]
     product = figures(actual, by_candidate[chosen])
-    rows = [(f"the product (published: {chosen})", product, seconds)]
+    rows: list[tuple[str, dict, float | None]] = [(f"the product (published: {chosen})", product, seconds)]
     labels = {
         "calendar": "  own calendar, partially pooled (candidate)",
         "pooled": "  company-wide calendar (previous model)",
@@ -360,7 +357,7 @@ def shape_bench(*, shape: str, seed: int, args, workdir: Path, window: int = 0) 
     return {
         "shape": shape,
         "seconds": seconds,
-        "cpu": refit_timed.cpu,
+        "cpu": cpu,
         "run": run,
         "product": product,
         "published": published,
@@ -418,10 +415,10 @@ def main() -> int:
                 seed=args.seeds[0],
             )
             load_before = os.getloadavg()
-            one_seconds, run = refit_timed(workers=1)
+            one_seconds, _cpu, run = refit_timed(workers=1)
             # The N-process refit again, right after the 1-process one: the same data and nearly the same
             # load from the machine's other users (the first shape's refit ran minutes earlier).
-            many_seconds, _run = refit_timed(workers=args.workers)
+            many_seconds, _cpu, _run = refit_timed(workers=args.workers)
             load_after = os.getloadavg()
             series = run.series_count
             per_process = series / one_seconds

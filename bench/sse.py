@@ -106,6 +106,7 @@ class Client(asyncio.Protocol):
                 self.ready.set()
                 return
             self.failed = None
+            assert self.transport is not None  # connection_made set it
             self.transport.write(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
             await self.ready.wait()
 
@@ -160,6 +161,7 @@ async def measure(
     clients: list[Client] = []
     tasks: list[asyncio.Task] = []
     try:
+        assert server.process is not None  # started
         pid = server.process.pid
         await asyncio.sleep(0.5)
         base_rss = rss_kib(pid)
@@ -285,8 +287,9 @@ def event_sizes() -> None:
                 profiles, day=date.today(), fraction=fraction, rng=rng, trend_horizon_days=365
             )[0]
             (hits,) = np.nonzero(units)
+            event_id = 123456
             event = {
-                "id": 123456,
+                "id": event_id,
                 "timestamp": "2026-11-26T12:00:00+00:00",
                 "date": "2026-11-26",
                 "source": "generator",
@@ -298,7 +301,7 @@ def event_sizes() -> None:
                 "total": int(units.sum()),
             }
             frames = EventFrames(event)
-            whole = len(sse_frame(event="sales", data=event, event_id=event["id"]))
+            whole = len(sse_frame(event="sales", data=event, event_id=event_id))
             summary = len(frames.frame() or b"")
             one_store = len(frames.frame(stores=(1,)) or b"")
             one_series = len(frames.frame(stores=(1,), items=(1,)) or b"")

@@ -134,6 +134,7 @@ def measure(path: Path, workdir: Path, *, repeat: int) -> dict:
             print(
                 f"  run {run}: load_train {reference[-1]:6.2f} s   upload + load {ours[-1]:6.2f} s (upload {uploaded:.2f} s)"
             )
+        assert server.process is not None and worker.process is not None  # both started
         return {
             "process": load_train_process_seconds(path),
             "reference": statistics.median(reference),

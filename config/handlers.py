@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
@@ -87,9 +88,9 @@ class AsyncOnlyASGIHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         """Build the chain from `self.middleware` (not settings.MIDDLEWARE), refusing any
         middleware that is not async-only."""
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
         handler = convert_exception_to_response(self._get_response_async)
         for path in reversed(self.middleware):
             factory = import_string(path)

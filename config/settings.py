@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -153,7 +154,7 @@ _redis_db = _redis_db if _redis_db.isdigit() else "0"
 # processes left in Redis). It is at-most-once across a Redis reconnect; the stream's event
 # log + Last-Event-ID make delivery complete (see streaming/hub.py). Redis pub/sub ignores the
 # db number, so the prefix carries it: deployments on different db numbers stay apart.
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": f"asgi.db{_redis_db}."},

@@ -144,7 +144,7 @@ async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
     from core.api import error_response  # core.api imports DRF's views, which import this module
 
     if settings.PUBLIC_READ:
-        request.reader = AnonymousUser()
+        request.reader = AnonymousUser()  # type: ignore[attr-defined]  # our own attribute, read by the stream
         return None
     try:
         user, bad_credentials = await request_user_async(request)
@@ -157,7 +157,7 @@ async def read_access_check_async(request: HttpRequest) -> JsonResponse | None:
         response["Retry-After"] = str(math.ceil(throttled.wait))
         return response
     if await user_can_read_async(user=user):
-        request.reader = user
+        request.reader = user  # type: ignore[attr-defined]  # our own attribute, read by the stream
         return None
     if bad_credentials or not user.is_authenticated:
         # DRF's own words, so that every path says the same.

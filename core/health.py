@@ -98,6 +98,6 @@ def health_report() -> tuple[bool, dict[str, Any]]:
     healthy (and "up") when every component is up. A check that raises is down, its details
     holding the error message (never a traceback)."""
     details = {name: _health_check_run(name) for name in HEALTH_CHECKS}
-    components = {name: COMPONENT_STATE.get(detail.get("status"), "down") for name, detail in details.items()}
+    components = {name: COMPONENT_STATE.get(detail.get("status", ""), "down") for name, detail in details.items()}
     healthy = all(state == "up" for state in components.values())
     return healthy, {"status": "up" if healthy else "down", "checks": components, "details": details}

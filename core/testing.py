@@ -127,6 +127,8 @@ class ManagedProcess:
         self.process = None
 
     def _signal_group(self, signum: int) -> None:
+        if self.process is None:
+            return
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)
 

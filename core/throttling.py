@@ -55,6 +55,9 @@ class TokenFailureThrottle(SimpleRateThrottle):
 
     scope = "token_failure"
     cache = cache
+    # Set from the rate by SimpleRateThrottle.__init__ (its stubs do not declare them).
+    num_requests: int
+    duration: int
 
     def get_cache_key(self, request, view=None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,7 @@ def candidates_fit(
     closed_future = design.closed(future)
     info: dict = {}
     reasons = []
-    chosen_order = None
+    chosen_order: tuple[int, int, int] | None = None
     if not np.all(np.isfinite(y)) or (y < 0).any():
         reasons.append("history has negative or non-finite values")
         y = np.nan_to_num(np.maximum(y, 0))
@@ -131,7 +132,8 @@ def candidates_fit(
             try:
                 forecast, model, level = calendar_candidate(history=history, shape=shape, order=order)
                 if name == "calendar" and model is not None:
-                    chosen_order = tuple(int(v) for v in model.order)
+                    p, d, q = (int(v) for v in model.order)
+                    chosen_order = (p, d, q)
                     order = chosen_order if order is None else order
                     info["aic"] = float(model.aic())
                 forecasts[name] = _closures_zeroed(forecast, closed=closed_future)
@@ -177,7 +179,7 @@ class SeriesHistory:
 
 def calendar_candidate(
     *, history: SeriesHistory, shape: np.ndarray, order: tuple[int, int, int] | None
-) -> tuple[CountForecast, object | None, float]:
+) -> tuple[CountForecast, Any, float]:
     """One calendar candidate: `shape`'s log rate, its level re-set as a ratio of sums over the last
     year (closures left out), and an ARIMA on the rest (`order`, or chosen when None). A series
     with fewer than ARIMA_MIN_DAYS since its first sale gets the calendar alone, with the level's
@@ -229,7 +231,7 @@ def model_choose(*, scores: dict[str, dict[str, float]]) -> dict[str, tuple[str,
         return ", ".join(f"{name} {value:.2f}" for name, value in sorted(level_scores.items(), key=lambda kv: kv[1]))
 
     bottom = scores.get("store_item") or scores.get("total") or {}
-    best = min(bottom, key=bottom.get) if bottom else "calendar"
+    best = min(bottom, key=lambda name: bottom[name]) if bottom else "calendar"
     out = {}
     for level, level_scores in scores.items():
         naive = min(NAIVE, key=lambda n: level_scores[n])

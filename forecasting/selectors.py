@@ -120,19 +120,24 @@ def series_history(*, keys: list[SeriesKey], start: date, end: date) -> dict[Ser
             daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", "sales"),
         )
     if Level.STORE in by_level:
-        filters = SalesFilters(stores=tuple(k.store for k in by_level[Level.STORE]), date_from=start, date_to=end)
+        stores = tuple(k.store for k in by_level[Level.STORE] if k.store is not None)
+        filters = SalesFilters(stores=stores, date_from=start, date_to=end)
         rows = daily_totals(filters=filters, group_by="store").values_list("store_id", "date", "sales")
         for store_id, day, sales in rows.iterator(chunk_size=10000):
             fill(SeriesKey(Level.STORE, store_id, None), [(day, sales)])
     if Level.ITEM in by_level:
-        filters = SalesFilters(items=tuple(k.item for k in by_level[Level.ITEM]), date_from=start, date_to=end)
+        items = tuple(k.item for k in by_level[Level.ITEM] if k.item is not None)
+        filters = SalesFilters(items=items, date_from=start, date_to=end)
         rows = daily_totals(filters=filters, group_by="item").values_list("item_id", "date", "sales")
         for item_id, day, sales in rows.iterator(chunk_size=10000):
             fill(SeriesKey(Level.ITEM, None, item_id), [(day, sales)])
     if Level.STORE_ITEM in by_level:
         pairs = by_level[Level.STORE_ITEM]
         filters = SalesFilters(
-            stores=tuple({k.store for k in pairs}), items=tuple({k.item for k in pairs}), date_from=start, date_to=end
+            stores=tuple({k.store for k in pairs if k.store is not None}),
+            items=tuple({k.item for k in pairs if k.item is not None}),
+            date_from=start,
+            date_to=end,
         )
         rows = daily_totals(filters=filters).values_list("store_id", "item_id", "date", "sales")
         for store_id, item_id, day, sales in rows.iterator(chunk_size=20000):
@@ -148,7 +153,7 @@ def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, int]
     days_with_data = list(
         daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", flat=True)
     )
-    values = series_history(keys=[key], start=start, end=end)[key] if days_with_data else []
+    values = series_history(keys=[key], start=start, end=end)[key] if days_with_data else np.zeros(0)
     return {day: int(values[(day - start).days]) for day in days_with_data}
 
 
@@ -263,7 +268,7 @@ class PublishedModel:
 @dataclass(frozen=True)
 class RunSummary:
     id: int
-    fitted_at: datetime
+    fitted_at: datetime | None  # a complete run's finished_at: always set
     horizon_days: int
 
 
@@ -444,7 +449,7 @@ def forecast_health() -> dict:
     """{"status": "ok" | "stale" | "empty", "age_seconds": float | None}: age of the latest complete run
     (stale after 36 h, i.e. a nightly refit was missed)."""
     run = forecast_run_latest()
-    if run is None:
+    if run is None or run.finished_at is None:  # the latest complete run: it has finished
         return {"status": "empty", "age_seconds": None}
     age = (timezone.now() - run.finished_at).total_seconds()
     return {

@@ -190,7 +190,8 @@ def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray, country: str = "") 
     `country`: an ISO code whose holidays (the `holidays` package) join the learnt fixed dates."""
     total = np.asarray(total, dtype=float)
     calendar = calendar_fit(days=days, total=total)
-    holidays, closures = ([], [])
+    holidays: list[str] = []
+    closures: list[str] = []
     # The total may be flat over the year while its items are not (summer and winter goods):
     # every series gets some yearly terms to shrink, whatever the total needed.
     if len(days) >= MIN_YEARLY_DAYS + VALIDATION_DAYS and calendar.fourier_k < MIN_SERIES_FOURIER_K:

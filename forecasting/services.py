@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -177,7 +178,7 @@ def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int)
     parents = [k for k in keys if k.level != Level.STORE_ITEM]
     histories = series_history(keys=parents, start=start, end=end)
     all_days = pd.date_range(start, end, freq="D")
-    parameters = {}
+    parameters: dict[str, Any] = {}
     for name, cut in (("", 0), ("backtest_", holdout)):
         if name and not holdout:
             continue
@@ -199,7 +200,8 @@ def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int)
 
 
 def _shape_name(key: SeriesKey) -> str:
-    return {Level.TOTAL: "total", Level.STORE: f"store {key.store}", Level.ITEM: f"item {key.item}"}[key.level]
+    names: dict[str, str] = {Level.TOTAL: "total", Level.STORE: f"store {key.store}", Level.ITEM: f"item {key.item}"}
+    return names[key.level]
 
 
 def _run_create(
@@ -224,7 +226,7 @@ def _run_create(
         ) from None
 
 
-def _series_carry_over(*, run: ForecastRun, previous: ForecastRun, refit: list[SeriesKey]) -> None:
+def _series_carry_over(*, run: ForecastRun, previous: ForecastRun | None, refit: list[SeriesKey]) -> None:
     """Copy the series a partial refit does not fit from the previous run into this one."""
     refit_set = set(refit)
     carried = []
@@ -407,13 +409,13 @@ def _previous_orders(*, keys: list[SeriesKey]) -> dict[SeriesKey, tuple[tuple | 
     if previous is None:
         return {}
     wanted = set(keys)
-    out = {}
+    out: dict[SeriesKey, tuple[tuple | None, date | None]] = {}
     for level, store, item, order, selected_on in SeriesForecast.objects.filter(
         run=previous, fallback=False, order__isnull=False
     ).values_list("level", "store_id", "item_id", "order", "order_selected_on"):
         key = SeriesKey(level, store, item)
         if key in wanted:
-            out[key] = (tuple(order), selected_on)
+            out[key] = (tuple(order) if order is not None else None, selected_on)
     return out
 
 
@@ -590,12 +592,15 @@ def _backtest_score(*, levels: dict[str, _LevelStack]) -> tuple[dict, dict, dict
     figures = {level: _level_figures(stack) for level, stack in levels.items()}
     scores = {level: {name: float(np.mean(f[name]["smape"])) for name in CANDIDATES} for level, f in figures.items()}
     choice = model_choose(scores=scores)
-    summary, content = {}, {}
+    summary: dict[str, dict[str, Any]] = {}
+    content: dict[str, dict] = {}
     for level, stack in levels.items():
         name = choice[level][0]
+        actual = stack.actual
+        assert actual is not None  # backtests are scored only for a run with a holdout
         content[level] = {
             str(nominal): calibration_content(
-                actual=stack.actual, forecast=stack.backtest[name], nominal=nominal, looks=_looks(stack, name)
+                actual=actual, forecast=stack.backtest[name], nominal=nominal, looks=_looks(stack, name)
             )
             for nominal in (80, 95)
         }
@@ -604,7 +609,7 @@ def _backtest_score(*, levels: dict[str, _LevelStack]) -> tuple[dict, dict, dict
             row.accuracy = accuracy_of(
                 published={f: published[f][i] for f in SCORE_FIELDS},
                 naive={f: naive[f][i] for f in SCORE_FIELDS},
-                days=stack.actual.shape[1],
+                days=actual.shape[1],
             )
         summary[level] = {
             field: float(np.mean([r.accuracy[field] for r in stack.rows])) for field in stack.rows[0].accuracy
@@ -634,7 +639,9 @@ def _level_figures(stack: _LevelStack) -> dict[str, dict[str, np.ndarray]]:
             name: {field: np.array([s[name][field] for s in stack.scores]) for field in SCORE_FIELDS}
             for name in CANDIDATES
         }
-    return {name: scores_rows(actual=stack.actual, forecast=stack.backtest[name]) for name in CANDIDATES}
+    actual = stack.actual
+    assert actual is not None  # backtests are scored only for a run with a holdout
+    return {name: scores_rows(actual=actual, forecast=stack.backtest[name]) for name in CANDIDATES}
 
 
 POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -740,7 +747,9 @@ def forecast_refit(
                 done += len(chunk)
                 if progress:
                     progress(done, total)
-        return forecast_run_finish(run_id=run.pk)
+        finished = forecast_run_finish(run_id=run.pk)
+        assert finished is not None  # None answers only a stale task's call (with run_started)
+        return finished
     except BaseException as exc:
         forecast_run_fail(run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -389,7 +389,7 @@ class SalesAggregatedView(CsvExportMixin, APIView):
         )
 
 
-_WINDOW = {
+_WINDOW: dict[str, serializers.Field] = {
     "sales": serializers.IntegerField(),
     "previous": serializers.IntegerField(allow_null=True),
     "growth_pct": serializers.FloatField(allow_null=True),

@@ -289,7 +289,8 @@ def staging_keys(*, cursor, layout: CsvLayout) -> tuple[list[int], list[int]]:
     are not plain positive integers are left to the write to refuse)."""
     s, i = _staged(layout, "store"), _staged(layout, "item")
     cursor.execute(f"SELECT {s}, {i} FROM {STAGING_TABLE} GROUP BY GROUPING SETS (({s}), ({i}))")
-    stores, items = set(), set()
+    stores: set[int] = set()
+    items: set[int] = set()
     for store, item in cursor.fetchall():
         text, found = (store, stores) if item is None else (item, items)
         if text and text.isascii() and text.isdigit() and text[0] != "0" and int(text) < 2**31:

@@ -216,5 +216,5 @@ class _FloorTally:
     def result(self) -> tuple[str, float]:
         if not self.series:
             return "mean", math.nan
-        point = min(self.sums, key=self.sums.get)
+        point = min(self.sums, key=lambda name: self.sums[name])
         return point, self.sums[point] / self.series

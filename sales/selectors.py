@@ -107,7 +107,7 @@ def stores_items_unknown(
 def _ids_present(model: type[models.Model], column: str, ids: frozenset[int]) -> frozenset[int]:
     if not ids:
         return frozenset()
-    return frozenset(model.objects.filter(**{f"{column}__in": ids}).values_list(column, flat=True).distinct())
+    return frozenset(model._default_manager.filter(**{f"{column}__in": ids}).values_list(column, flat=True).distinct())
 
 
 @dataclass(frozen=True)
@@ -219,10 +219,10 @@ def calendar_split(*, date_from: date | None, date_to: date | None) -> CalendarS
     last = date_to if date_to is None or date_to == _month_end(date_to) else date_to.replace(day=1) - timedelta(days=1)
     if first is not None and last is not None and first > last:
         return whole
-    days = []
-    if first != date_from:
+    days: list[tuple[date, date]] = []
+    if date_from is not None and first is not None and first != date_from:
         days.append((date_from, first - timedelta(days=1)))
-    if last != date_to:
+    if date_to is not None and last is not None and last != date_to:
         days.append((last + timedelta(days=1), date_to))
     return CalendarSplit(days=tuple(days), months=(first, last.replace(day=1) if last else None))
 
@@ -253,7 +253,7 @@ def _rollup_parts(*, filters: SalesFilters, group_by: str | None) -> list[tuple[
         return [
             (
                 _keyed(
-                    _dated(model.objects.all(), "date", filters.date_from, filters.date_to),
+                    _dated(model._default_manager.all(), "date", filters.date_from, filters.date_to),
                     filters=filters,
                     model=model,
                 ),
@@ -262,12 +262,15 @@ def _rollup_parts(*, filters: SalesFilters, group_by: str | None) -> list[tuple[
         ]
     split = calendar_split(date_from=filters.date_from, date_to=filters.date_to)
     parts = [
-        (_keyed(_dated(model.objects.all(), "date", *span), filters=filters, model=model), "date")
+        (_keyed(_dated(model._default_manager.all(), "date", *span), filters=filters, model=model), "date")
         for span in split.days
     ]
     if split.months is not None:
         parts.append(
-            (_keyed(_dated(monthly.objects.all(), "month", *split.months), filters=filters, model=monthly), "month")
+            (
+                _keyed(_dated(monthly._default_manager.all(), "month", *split.months), filters=filters, model=monthly),
+                "month",
+            )
         )
     return parts
 
@@ -334,7 +337,8 @@ def daily_totals(*, filters: SalesFilters, group_by: str | None = None) -> model
     them) whose sums over any set of days answer `filters`, split by `group_by`
     if given, from the smallest table that can. Sum them; never count them."""
     model = rollup_for(filters=filters, group_by=group_by)
-    return _keyed(_dated(model.objects.all(), "date", filters.date_from, filters.date_to), filters=filters, model=model)
+    queryset = model._default_manager.all()
+    return _keyed(_dated(queryset, "date", filters.date_from, filters.date_to), filters=filters, model=model)
 
 
 # What one row of each rollup is the total of, besides its day.
@@ -396,6 +400,7 @@ def _aggregated_rows(
         raise ValueError(f"unknown group_by {group_by!r}")
     key = f"{group_by}_id" if group_by else None
     keys = [key] if key else []
+    rows: Iterable[tuple[Any, ...]]
     if granularity == "month" and MONTHLY.get(rollup_for(filters=filters, group_by=group_by)):
         rows = _monthly_totals(filters=filters, group_by=group_by)
         return [row for row in rows if after is None or tuple(row[: len(keys) + 1]) > _after_tuple(after, keys)]

@@ -211,6 +211,7 @@ def sales_load_csv(
         shift_days = _load_shift(last=last) if align_to_today else 0
         stores, items = _load_keys_create(cursor=cursor, layout=layout)
         _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
+        assert first is not None and last is not None  # the write refused a file with a missing date
         stage("written", rows)
         total_rows = _load_rollups(cursor=cursor, append=append, rows=rows)
         generated_days = []
@@ -266,6 +267,7 @@ def _load_copy(*, cursor, path: Path, layout, progress) -> int:
     if copy_error is not None:
         problems, total = loading.file_structure_problems(path=path, layout=layout)
         raise LoadError(path=path, problems=problems or [loading.database_error_problem(copy_error)], total=total)
+    assert rows is not None  # write_step returns its step's result whenever it returns no error
     if rows == 0:
         problem = LoadProblem(line=None, column=None, value=None, message="has a header but no data rows")
         raise LoadError(path=path, problems=[problem])
@@ -275,7 +277,7 @@ def _load_copy(*, cursor, path: Path, layout, progress) -> int:
 def _load_shift(*, last: str | None) -> int:
     # A malformed last date leaves the shift at 0: the write refuses the file and says where.
     with contextlib.suppress(ValueError, TypeError):
-        return align_shift_days(last=date.fromisoformat(last), today=timezone.localdate())
+        return align_shift_days(last=date.fromisoformat(last or ""), today=timezone.localdate())
     return 0
 
 

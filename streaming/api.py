@@ -85,8 +85,8 @@ async def stream(request: HttpRequest):
     heartbeat comment; resumes after Last-Event-ID (header or ?last_event_id=)."""
     if request.method != "GET":
         return error_response("only GET is allowed", parameter="method", status=405)
-    if refusal := await read_access_check_async(request):
-        return refusal
+    if denied := await read_access_check_async(request):
+        return denied
     if name := empty_parameter_find(request.GET):
         return error_response("must not be empty: give a value or leave the parameter out.", parameter=name)
     try:
@@ -99,9 +99,9 @@ async def stream(request: HttpRequest):
     except ParameterError as error:
         return error_response(str(error), parameter=error.parameter)
     if refusal := stream_hub().stream_admit(client):
-        response = error_response(refusal, status=429)
-        response["Retry-After"] = str(max(1, settings.STREAMING_RETRY_MS // 1000))
-        return response
+        busy = error_response(refusal, status=429)
+        busy["Retry-After"] = str(max(1, settings.STREAMING_RETRY_MS // 1000))
+        return busy
     response = StreamingHttpResponse(_event_stream(client=client, last_id=last_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -187,7 +187,8 @@ class IngestRowSerializer(serializers.Serializer):
 
 
 class IngestSerializer(serializers.Serializer):
-    rows = IngestRowSerializer(many=True, allow_empty=False, max_length=MAX_INGEST_ROWS)
+    # many=True hands max_length to the ListSerializer; the stubs type the child's arguments only.
+    rows = IngestRowSerializer(many=True, allow_empty=False, max_length=MAX_INGEST_ROWS)  # type: ignore[call-arg]
     timestamp = serializers.DateTimeField(
         required=False,
         # The bounds move with the clock, so OpenAPI cannot hold them as constants: the description states them
@@ -256,7 +257,8 @@ class SalesEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     timestamp = serializers.DateTimeField()
     date = serializers.DateField()
-    source = serializers.ChoiceField(choices=["generator", "ingest"])
+    # A field named like Field.source, which the stubs type as the attribute.
+    source = serializers.ChoiceField(choices=["generator", "ingest"])  # type: ignore[assignment]
     kind = serializers.ChoiceField(choices=SalesEvent.Kind.choices)
     rows = SalesEventRowSerializer(many=True)
     total = serializers.IntegerField()

@@ -278,9 +278,9 @@ def history_days_generate(*, start: date, end: date, seed: int | None = None) ->
     have = set(DailyTotal.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
     days = [start + timedelta(days=k) for k in range((end - start).days + 1)]
     days = [day for day in days if day not in have]
-    if not days or not profile_fit():
+    profiles = selectors.profile_arrays() if days and profile_fit() else None
+    if profiles is None:
         return []
-    profiles = selectors.profile_arrays()
     rng = np.random.default_rng(seed)
     for day in days:
         units = simulation.interval_draw(

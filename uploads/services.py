@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -70,7 +70,13 @@ def upload_create(*, user: Any, filename: str, size: int) -> UploadJob:
     return job
 
 
-def upload_chunk_write(*, job: UploadJob, offset: int, body: BinaryIO, length: int) -> int:
+class Readable(Protocol):
+    """Where a piece's bytes come from: the request itself (its body is read as it arrives), or a file."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def upload_chunk_write(*, job: UploadJob, offset: int, body: Readable, length: int) -> int:
     """Append `length` bytes of `body` at `offset` (which must be where the file ends now), written to
     disk as they are read. Returns the new offset; at the end of the file the job is ready for its preview."""
     with transaction.atomic():
@@ -89,7 +95,7 @@ def upload_chunk_write(*, job: UploadJob, offset: int, body: BinaryIO, length: i
     return job.received
 
 
-def _piece_write(*, path: Path, offset: int, body: BinaryIO, length: int) -> int:
+def _piece_write(*, path: Path, offset: int, body: Readable, length: int) -> int:
     written = 0
     with path.open("r+b") as out:
         out.seek(offset)

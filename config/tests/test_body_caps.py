@@ -57,6 +57,7 @@ def raw_request(server: DaphneProcess, head: str, *, body_bytes: int = 0, chunke
 
 
 def rss(server: DaphneProcess) -> int:
+    assert server.process is not None
     return psutil.Process(server.process.pid).memory_info().rss
 
 

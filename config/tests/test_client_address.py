@@ -48,7 +48,9 @@ def login(server: DaphneProcess, *, source: str, password: str, forwarded: str |
     """A login through the form (with its CSRF token) from the loopback address `source`."""
     with httpx.Client(base_url=server.url, transport=httpx.HTTPTransport(local_address=source), timeout=10) as client:
         form = client.get("/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        assert found is not None, form.text
+        token = found.group(1)
         headers = {"X-Forwarded-For": forwarded} if forwarded else {}
         data = {"username": "ana", "password": password, "csrfmiddlewaretoken": token}
         return client.post("/login/", data=data, headers=headers).status_code

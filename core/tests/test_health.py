@@ -24,7 +24,7 @@ def checks(monkeypatch) -> Registry:
     # Other apps register their own checks; these tests are about the mechanism and
     # the core checks, whatever state the other apps' data is in.
     assert set(CORE_CHECKS.items()) <= set(health.HEALTH_CHECKS.entries().items())
-    registry = Registry("health check")
+    registry: Registry[health.HealthCheck] = Registry("health check")
     for name, check in CORE_CHECKS.items():
         registry.register(name, check)
     monkeypatch.setattr(health, "HEALTH_CHECKS", registry)

@@ -50,11 +50,11 @@ def _thanksgiving_lift(run) -> tuple[date, float]:
     """The next Thanksgiving in the horizon and its forecast mean over its four neighbouring Thursdays' (total)."""
     thanksgiving = _thanksgivings(run.training_end + timedelta(days=1), run.training_end + timedelta(days=365))[0]
     total = SeriesForecast.objects.get(run=run, level=Level.TOTAL)
-    points = {p.date: p.mean for p in ForecastPoint.objects.filter(series=total)}
+    points = {p.date: p.mean for p in ForecastPoint.objects.filter(series=total) if p.mean is not None}
     neighbours = [
         thanksgiving + timedelta(weeks=w) for w in (-2, -1, 1, 2) if thanksgiving + timedelta(weeks=w) in points
     ]
-    return thanksgiving, points[thanksgiving] / np.mean([points[d] for d in neighbours])
+    return thanksgiving, points[thanksgiving] / float(np.mean([points[d] for d in neighbours]))
 
 
 def test_a_moving_holiday_is_forecast_only_with_its_country(thanksgiving_history, settings, client):

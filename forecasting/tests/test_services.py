@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _points(run: ForecastRun, key: SeriesKey) -> list[ForecastPoint]:
     series = selectors.forecast_series_get(run=run, key=key)
+    assert series is not None, key
     return selectors.forecast_points(series=series)
 
 

@@ -57,15 +57,17 @@ def assert_answers_match_the_base_table(*, seed: int, stores: int, items: int, r
     for _ in range(rounds):
         filters = random_filters(rng, stores=stores, items=items)
         rows = base_rows(filters)
-        for by, column in (("store", 1), ("item", 2)):
+        groupings: tuple[tuple[selectors.GroupBy, int], ...] = (("store", 1), ("item", 2))
+        for by, column in groupings:
+            keyed = [(day, (store, item)[column - 1], units) for day, store, item, units in rows]
             expected: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-            for row in rows:
-                expected[row[column]][0] += row[3]
-                expected[row[column]][1] += 1
+            for _, key, units in keyed:
+                expected[key][0] += units
+                expected[key][1] += 1
             assert selectors.sales_by_key(filters=filters, by=by) == {k: tuple(v) for k, v in expected.items()}
             monthly: dict[tuple, int] = defaultdict(int)
-            for row in rows:
-                monthly[(row[0].replace(day=1), row[column])] += row[3]
+            for day, key, units in keyed:
+                monthly[(day.replace(day=1), key)] += units
             answer = selectors.sales_aggregated(filters=filters, granularity="month", group_by=by)
             assert answer == [{"period": p, by: k, "sales": v} for (p, k), v in sorted(monthly.items())], filters
         assert selectors.sale_count(filters=filters) == len(rows)
