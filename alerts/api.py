@@ -20,9 +20,30 @@ from core.api import ERROR_RESPONSE
 
 
 class AlertsPagination(PageNumberPagination):
+    """Pages of 100 (`page_size` up to 500). A `page` or `page_size` that is not a whole number in range is
+    a 400 naming it, not silently the default."""
+
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        for name, most in (("page", None), ("page_size", self.max_page_size)):
+            raw = request.query_params.get(name)
+            if raw is None:
+                continue
+            if not raw.isdigit() or int(raw) < 1 or (most is not None and int(raw) > most):
+                limit = f" and at most {most}" if most else ""
+                raise serializers.ValidationError({name: f"a whole number from 1{limit}"})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1}
+            if parameter["name"] == "page_size":
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
 
 
 ID_PARAMETER = OpenApiParameter("id", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, OpenApiParameter.PATH)
@@ -249,14 +270,19 @@ class ContactPointViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "TestNotification",
-            fields={
-                "status": serializers.CharField(),
-                "retry_in": serializers.FloatField(allow_null=True),
-                "error": serializers.CharField(),
-            },
-        ),
+        parameters=[ID_PARAMETER],
+        responses={
+            403: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            200: inline_serializer(
+                "TestNotification",
+                fields={
+                    "status": serializers.CharField(),
+                    "retry_in": serializers.FloatField(allow_null=True),
+                    "error": serializers.CharField(),
+                },
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None) -> Response:
