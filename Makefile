@@ -45,7 +45,7 @@ lint-js: $(INSTALLED)
 	npm run --silent lint
 
 bench: install
-	for b in load read api sse forecast page; do $(PY) -m core.devstack exec $(PY) bench/$$b.py || exit 1; done
+	for b in load read api sse forecast page alerts; do $(PY) -m core.devstack exec $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles

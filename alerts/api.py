@@ -22,9 +22,30 @@ from core.api import ERROR_RESPONSE
 
 
 class AlertsPagination(PageNumberPagination):
+    """Pages of 100 (`page_size` up to 500). A `page` or `page_size` that is not a whole number in range is
+    a 400 naming it, not silently the default."""
+
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        for name, most in (("page", None), ("page_size", self.max_page_size)):
+            raw = request.query_params.get(name)
+            if raw is None:
+                continue
+            if not raw.isdigit() or int(raw) < 1 or (most is not None and int(raw) > most):
+                limit = f" and at most {most}" if most else ""
+                raise serializers.ValidationError({name: f"a whole number from 1{limit}"})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1}
+            if parameter["name"] == "page_size":
+                parameter["schema"]["maximum"] = self.max_page_size
+        return parameters
 
 
 ID_PARAMETER = OpenApiParameter("id", {"type": "integer", "minimum": 1, "maximum": 999_999_999}, OpenApiParameter.PATH)
@@ -35,7 +56,7 @@ def documented(serializer, *, tag: str = "alerts"):
     (a page past the end is a 404, bad input a 400, a reader's write a 403)."""
     errors = {400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
     detail: dict[str, Any] = {"parameters": [ID_PARAMETER], "tags": [tag]}
-    return extend_schema_view(
+    schemas = dict(
         list=extend_schema(
             tags=[tag], responses={200: serializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE}
         ),
@@ -47,6 +68,14 @@ def documented(serializer, *, tag: str = "alerts"):
             **detail, responses={200: serializer, 204: None, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
         ),
     )
+
+    def decorate(viewset):
+        # Only the actions the viewset has (drf-spectacular warns of the others).
+        return extend_schema_view(**{name: schema for name, schema in schemas.items() if hasattr(viewset, name)})(
+            viewset
+        )
+
+    return decorate
 
 
 class AlertsViewSetMixin:
@@ -252,14 +281,19 @@ class ContactPointViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         request=None,
-        responses=inline_serializer(
-            "TestNotification",
-            fields={
-                "status": serializers.CharField(),
-                "retry_in": serializers.FloatField(allow_null=True),
-                "error": serializers.CharField(),
-            },
-        ),
+        parameters=[ID_PARAMETER],
+        responses={
+            403: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            200: inline_serializer(
+                "TestNotification",
+                fields={
+                    "status": serializers.CharField(),
+                    "retry_in": serializers.FloatField(allow_null=True),
+                    "error": serializers.CharField(),
+                },
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None) -> Response:

@@ -8,10 +8,13 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from core.health import HEALTH_CHECKS
         from core.schedules import PERIODIC_SCHEDULES
+        from streaming.services import INTRADAY_SHARE
         from streaming.signals import batch_recorded
 
         HEALTH_CHECKS.register("alerts", "alerts.selectors.alerts_health")
         PERIODIC_SCHEDULES.register("alerts", "alerts.tasks.periodic_schedules")
+        # The live generator draws its day along the curve the rules are paced by.
+        INTRADAY_SHARE.register("alerts", "alerts.selectors.intraday_share")
         batch_recorded.connect(batch_evaluate_enqueue, dispatch_uid="alerts.batch_evaluate_enqueue")
 
 

@@ -204,7 +204,8 @@ class Notification(models.Model):
         SUPPRESSED = "suppressed"
 
     idempotency_key = models.CharField(max_length=120, unique=True)
-    rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    # SET_NULL: deleting a rule keeps what was sent for it, and never races a delivery in flight.
+    rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
     contact_point = models.ForeignKey(ContactPoint, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     changes = models.JSONField(default=list, help_text="ids of the state changes it reports")

@@ -142,6 +142,18 @@ def _curve_from(part: pd.DataFrame) -> PaceCurve | None:
     return PaceCurve(kind=CURVE_LEARNT, cumulative=cumulative, days=len(whole))
 
 
+def intraday_share(*, start: datetime, end: datetime, store_ids: np.ndarray) -> np.ndarray:
+    """The share of a day's sales each store (aligned on `store_ids`) usually makes in [start, end) of
+    start's day: the same curves the rules are paced by, registered as the live generator's shape."""
+    day = timezone.localdate(start)
+    curves = pace_curves(day=day)
+    midnight = timezone.make_aware(datetime.combine(day, time.min))
+    first = (start - midnight).total_seconds() / 60
+    last = min((end - midnight).total_seconds() / 60, 24 * 60)
+    shares = {int(s): curves.of(int(s)).share(last) - curves.of(int(s)).share(first) for s in np.unique(store_ids)}
+    return np.array([shares[int(s)] for s in store_ids], dtype=float)
+
+
 # ---------------------------------------------------------------- figures
 
 
@@ -250,10 +262,7 @@ def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame
     else:
         rows = [row for part in events.values_list("rows", flat=True) for row in part]
         frame = pd.DataFrame(rows, columns=["store", "item", "actual"]).groupby(["store", "item"], as_index=False).sum()
-    return scope_filter(
-        frame[["store", "item", "actual"]].astype({"store": "int64", "item": "int64"}),
-        Scope(scope.level, scope.store, scope.item),
-    )
+    return scope_filter(frame[["store", "item", "actual"]].astype({"store": "int64", "item": "int64"}), scope)
 
 
 # ---------------------------------------------------------------- reads for the API and the page

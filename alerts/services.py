@@ -123,7 +123,10 @@ def rule_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
     actual = selectors.actuals_today(scope=scope, day=day)
     actual = selectors.scope_filter(actual, scope)
     forecast = selectors.scope_filter(selectors.forecast_of_day(level=rule.level, day=day), scope)
-    keys = pd.concat([selectors.series_universe(scope=scope), forecast[["store", "item"]], actual[["store", "item"]]])
+    # Every series with a forecast or with sales today; a rule over one series judges it either way (and
+    # finds it in Error without a forecast). Not every store or item ever named: most have neither.
+    known = [] if rule.per_series else [selectors.series_universe(scope=scope)]
+    keys = pd.concat([*known, forecast[["store", "item"]], actual[["store", "item"]]])
     frame = (
         keys.drop_duplicates()
         .merge(forecast, how="left", on=["store", "item"])

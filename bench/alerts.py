@@ -184,7 +184,8 @@ def latency_measure(*, batches: int, workdir: Path) -> list[float]:
             latencies.append(
                 (receiver.accepted[-1]["at"] - started) * 1000 if len(receiver.accepted) > before else float("nan")
             )
-            rule.delete()
+            # Disabled, not deleted: its notification may still be committing its delivery attempt.
+            Rule.objects.filter(pk=rule.pk).update(enabled=False)
     finally:
         worker.stop()
         receiver.stop()

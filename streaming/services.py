@@ -11,7 +11,7 @@ nothing but latency: streams catch up from the event log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.registry import Registry
 from sales.models import DailyTotal
 from sales.selectors import history_frames
 from sales.services import SaleRow, sales_record_batch
@@ -260,7 +261,7 @@ def _interval_generate(
     units = simulation.interval_draw(
         profiles,
         day=timezone.localdate(start),
-        fraction=seconds * intervals / 86400,
+        fraction=_day_share(profiles, start=start, end=start + timedelta(seconds=seconds * intervals)),
         rng=rng,
         trend_horizon_days=settings.STREAMING_TREND_HORIZON_DAYS,
     )[0]
@@ -268,6 +269,25 @@ def _interval_generate(
     return sales_event_record(
         rows=rows, timestamp=now, source=SalesEvent.Source.GENERATOR, interval_start=key, kind=kind
     )
+
+
+# The share of a day's sales made between two moments, per store: `share(start=, end=, store_ids=)` -> an
+# array aligned on `store_ids`. Alerts registers the intraday curve its rules are paced by, so the generator
+# follows the same shape; with none registered the day is flat over 24 hours.
+INTRADAY_SHARE: Registry[Callable[..., np.ndarray]] = Registry("intraday share")
+
+
+def _day_share(profiles: simulation.ProfileArrays, *, start: datetime, end: datetime) -> float | np.ndarray:
+    """The fraction of each profile's day drawn for [start, end): the registered intraday shape, else flat."""
+    flat = (end - start).total_seconds() / 86400
+    share = INTRADAY_SHARE.one()
+    if share is None:
+        return flat
+    try:
+        return np.asarray(share(start=start, end=end, store_ids=profiles.store_ids), dtype=float)
+    except Exception as error:  # a broken shape must not stop the stream: flat, and say so
+        logger.warning("intraday share failed, drawing a flat day", extra={"error": str(error)})
+        return flat
 
 
 def history_days_generate(*, start: date, end: date, seed: int | None = None) -> list[date]:

@@ -135,3 +135,10 @@ def test_a_preview_replays_recorded_batches_where_there_are_some(shop, clock, ap
     assert by_time["08:30"]["actual"] == 240 and not by_time["08:30"]["firing"]
     assert by_time["08:45"]["firing"] and by_time["12:00"]["firing"]
     assert max(by_time) == "12:00"  # nothing judged after now
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=x", "page_size=0", "page_size=501", "page_size=%5C"])
+def test_a_bad_page_or_page_size_is_a_400_naming_it(shop, api_client, query):
+    answer = api_client.get(f"/api/alerts/rules?{query}")
+    assert answer.status_code == 400
+    assert answer.json()["parameter"] == query.split("=")[0]

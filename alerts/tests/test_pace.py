@@ -54,3 +54,25 @@ def test_a_curve_is_learnt_once_a_store_has_enough_whole_days_of_batches(shop, c
     assert store1.share(12 * 60) == pytest.approx(160 / 190)
     assert store1.share(12 * 60 + 15) == pytest.approx(1.0)
     assert curves.of(2).kind == "opening hours"
+
+
+def test_the_live_generator_follows_the_opening_hours(clock, settings, tmp_path):
+    from core.testing import history_load
+    from sales.models import Store
+    from streaming.models import SalesEvent
+    from streaming.services import tick_generate
+
+    history_load(tmp_path, stores=2, items=3, align_to_today=False)
+    settings.ALERTS_OPENING_HOURS = (8 * 60, 20 * 60)
+    StoreHours.objects.create(store=Store.objects.get(pk=2), opens=time(10), closes=time(18))
+    # 09:00-09:01: store 1 is open, store 2 is not (and it caught up nothing from a closed night).
+    clock.move_to(NOON.replace(hour=9, minute=1, second=5))
+    tick_generate(seed=1)
+    stores = {store for event in SalesEvent.objects.all() for store, _, _ in event.rows}
+    assert stores == {1}
+    # 21:00: both closed, nothing sold in the interval that just ended.
+    clock.move_to(NOON.replace(hour=21, minute=1, second=5))
+    before = SalesEvent.objects.count()
+    tick_generate(seed=2)
+    last = SalesEvent.objects.order_by("-id").first()
+    assert SalesEvent.objects.count() > before and last.kind == "generated" and last.total == 0

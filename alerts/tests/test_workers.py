@@ -88,3 +88,55 @@ def _queued_work() -> bool:
     with app.connection_for_write() as connection:
         waiting = connection.default_channel.client.llen("live")
     return busy or bool(waiting)
+
+
+def test_a_notification_whose_delivery_was_lost_is_sent_once_by_the_outbox_sweep(shop, clock, settings, two_workers):
+    """As after a worker or broker restart: the state change and its notification are committed, but the
+    queued delivery is gone. The sweep (beat, every minute) sends it, once however often it runs."""
+    from alerts.tasks import notifications_flush
+
+    settings.ALERTS_WEBHOOK_ALLOW = ["loopback"]
+    receiver = WebhookReceiver(signing_key="k")
+    receiver.start()
+    try:
+        point = services.contact_point_save(
+            fields={"name": "hook", "kind": "webhook"}, url=receiver.url, signing_key="k"
+        )
+        rule = Rule.objects.create(
+            name="store 1 sold",
+            level="store",
+            store_id=1,
+            condition="threshold",
+            direction="above",
+            threshold=0,
+            created_at=NOON - timedelta(hours=1),
+            updated_at=NOON,
+        )
+        rule.contact_points.add(point)
+        # Recorded without the signal's follow-up (the batch's task "lost"), judged here: nothing queued.
+        from streaming.signals import batch_recorded
+
+        with _receivers_muted(batch_recorded):
+            sales_ingest(rows=[(1, 1, 1)], timestamp=NOON)
+        services.alerts_evaluate(now=NOON)
+        (notification,) = Notification.objects.filter(rule=rule)
+        for _ in range(3):
+            notifications_flush.delay()
+        _wait_for(lambda: Notification.objects.filter(pk=notification.pk, status="sent").exists())
+        _wait_for(lambda: not _queued_work())
+    finally:
+        receiver.stop()
+    assert [r["key"] for r in receiver.accepted] == [notification.idempotency_key]
+
+
+class _receivers_muted:
+    def __init__(self, signal) -> None:
+        self.signal = signal
+
+    def __enter__(self):
+        self.saved, self.signal.receivers = self.signal.receivers, []
+        self.signal.sender_receivers_cache.clear()
+
+    def __exit__(self, *exc):
+        self.signal.receivers = self.saved
+        self.signal.sender_receivers_cache.clear()

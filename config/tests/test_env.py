@@ -52,3 +52,16 @@ def test_holiday_country_is_off_by_default_and_must_be_known(monkeypatch):
     monkeypatch.setenv("HOLIDAY_COUNTRY", "Atlantis")
     with pytest.raises(ImproperlyConfigured, match="HOLIDAY_COUNTRY='ATLANTIS' is not a country"):
         env.env_holiday_country("HOLIDAY_COUNTRY")
+
+
+def test_opening_hours_are_read_as_minutes_and_bad_ones_named(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import env_hours
+
+    monkeypatch.setenv("ALERTS_OPENING_HOURS", "08:30-24:00")
+    assert env_hours("ALERTS_OPENING_HOURS", "00:00-24:00") == (510, 1440)
+    for bad in ("8-20", "20:00-08:00", "08:00"):
+        monkeypatch.setenv("ALERTS_OPENING_HOURS", bad)
+        with pytest.raises(ImproperlyConfigured, match="ALERTS_OPENING_HOURS"):
+            env_hours("ALERTS_OPENING_HOURS", "00:00-24:00")
