@@ -35,7 +35,7 @@ class UploadJob(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADING)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.REPLACE)
     dry_run = models.BooleanField(default=False)
-    # Source column -> role (date, store, item, sales, or "" to ignore), as the user confirmed it.
+    # What the reader is given: role -> source column, as the user confirmed it ({}: the file's own names).
     columns = models.JSONField(default=dict, blank=True)
     layout = models.CharField(max_length=32, blank=True)
     rows_estimate = models.BigIntegerField(null=True, blank=True)

@@ -1,61 +1,63 @@
-"""What the upload needs from a file: the checks on a compressed one, the preview the page shows, and
-the plain CSV the loader reads.
+"""What the upload needs from a file: the checks on a compressed one, the preview the page shows, the
+mapping the load takes, and the dry run.
 
-This module is the one place the upload calls into the file reader: when `sales.reading` (layouts,
-compression, the normalized stream) is there, these functions become calls into it.
+This module is the one place the upload calls the file reader (`sales.reading`: layouts, compression,
+the normalized stream) and the loader's service for files (`sales.services.sales_load_files`).
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-import re
 import shutil
 import struct
+import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
-ROLES = ("date", "store", "item", "sales")
+from sales import reading
+from sales.loading import LoadError
+from sales.services import LoadSummary, sales_load_files
+
+ROLES = reading.ROLES
+REQUIRED_ROLES = ("date", "store", "item", "sales")
 PREVIEW_ROWS = 20
-PREVIEW_BYTES = 256 * 1024
-COPY_BYTES = 1 << 20
-# Column names that mean a role, lower-cased (what analysts' exports call them).
+# Column names that suggest a role when the file names none by its role (what analysts' exports call them).
 ROLE_NAMES = {
-    "date": {"date", "day", "ds", "sale_date", "sales_date", "week", "week_start"},
-    "store": {"store", "store_id", "store_nbr", "shop", "shop_id", "location", "location_id"},
-    "item": {"item", "item_id", "item_nbr", "product", "product_id", "sku", "article"},
-    "sales": {"sales", "units", "unit_sales", "quantity", "qty", "sold", "units_sold", "weekly_sales"},
+    "date": {"day", "ds", "sale_date", "sales_date", "week", "week_start"},
+    "store": {"store_id", "store_nbr", "shop", "shop_id", "location", "location_id"},
+    "item": {"item_id", "item_nbr", "product", "product_id", "sku", "article"},
+    "sales": {"units", "unit_sales", "quantity", "qty", "sold", "units_sold", "weekly_sales"},
 }
-_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
-_INTEGER = re.compile(r"^-?\d+$")
-_DECIMAL = re.compile(r"^-?\d*\.\d+$")
 
 
 class FileRefused(Exception):
-    """The file cannot be taken (a compression bomb, an unknown format); nothing was written."""
+    """The file cannot be taken (a compression bomb, a file that cannot be read); nothing was written."""
 
 
 @dataclass(frozen=True)
 class ColumnGuess:
     name: str
-    role: str  # one of ROLES, or "" (ignored)
-    type: str  # date, integer, decimal, text or empty
-    samples: list[str]
+    role: str  # one of ROLES, or "" (not loaded)
+    type: str  # integer, decimal, date, boolean, text or empty
 
 
 @dataclass(frozen=True)
 class Preview:
-    """The first rows of a file as the page shows them, with the layout and a role per column."""
+    """The first rows of a file as the page shows them: the layout recognised, a role per column, and
+    `mapping` (role -> column) for the load, {} when the reader recognises the file by itself."""
 
     layout: str
     compression: str
     columns: list[ColumnGuess]
     rows: list[list[str]]
     rows_estimate: int | None
+    mapping: dict[str, str]
+    roles: tuple[str, ...] = ROLES
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -64,39 +66,11 @@ class Preview:
 
 
 def file_compression(path: Path) -> str:
-    """ "gzip", "zip" or "" (plain), from the file's first bytes (never from its name)."""
+    """ "gzip", "zip", "7z", "parquet" or "none", from the file's first bytes (never from its name)."""
     with path.open("rb") as handle:
         head = handle.read(8)
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    if head.startswith((b"7z\xbc\xaf\x27\x1c", b"PAR1")):
-        raise FileRefused("7z and Parquet files are not read yet: upload the CSV, plain, gzip or zip")
-    return ""
-
-
-def expansion_limit(*, compressed_bytes: int) -> int:
-    """The most bytes a compressed file of this size may expand to."""
-    return min(settings.UPLOAD_MAX_BYTES, compressed_bytes * settings.UPLOAD_MAX_EXPANSION_RATIO)
-
-
-def file_expansion_check(path: Path) -> None:
-    """Refuse a compressed file whose own header says it expands past the cap or a sane ratio (a zip
-    bomb). The header can lie: file_prepare counts the bytes as it expands them, too."""
-    kind = file_compression(path)
-    size = path.stat().st_size
-    if kind == "zip":
-        with zipfile.ZipFile(path) as archive:
-            members = [info for info in archive.infolist() if not info.is_dir()]
-            if len(members) != 1:
-                raise FileRefused(f"the zip archive holds {len(members)} files; upload one CSV per archive")
-            declared = members[0].file_size
-    elif kind == "gzip":
-        declared = _gzip_declared(path)
-    else:
-        return
-    _expansion_refuse(declared=declared, size=size)
+    kinds = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"7z\xbc\xaf\x27\x1c": "7z", b"PAR1": "parquet"}
+    return next((kind for magic, kind in kinds.items() if head.startswith(magic)), "none")
 
 
 def _expansion_refuse(*, declared: int, size: int) -> None:
@@ -104,155 +78,126 @@ def _expansion_refuse(*, declared: int, size: int) -> None:
         raise FileRefused(
             f"the file expands to {declared:,} bytes, past the largest upload taken ({settings.UPLOAD_MAX_BYTES:,})"
         )
-    if declared > expansion_limit(compressed_bytes=size):
+    if declared > size * settings.UPLOAD_MAX_EXPANSION_RATIO:
         raise FileRefused(
             f"the file expands {declared / max(size, 1):,.0f} times (at most {settings.UPLOAD_MAX_EXPANSION_RATIO}"
             " times is taken): it looks like a compression bomb"
         )
 
 
-def _open_text_head(path: Path) -> bytes:
+def file_expanded_bytes(path: Path) -> int:
+    """What a compressed file's own header says it expands to (zip: its members; gzip: its trailer,
+    modulo 2**32); the file's size when it is not compressed that way."""
     kind = file_compression(path)
-    if kind == "gzip":
-        with gzip.open(path, "rb") as handle:
-            return handle.read(PREVIEW_BYTES)
-    if kind == "zip":
-        with zipfile.ZipFile(path) as archive:
-            member = next(info for info in archive.infolist() if not info.is_dir())
-            with archive.open(member) as handle:
-                return handle.read(PREVIEW_BYTES)
-    with path.open("rb") as handle:
-        return handle.read(PREVIEW_BYTES)
-
-
-def file_preview(*, path: Path, columns: dict[str, str] | None = None) -> Preview:
-    """The first rows of `path`, the layout recognised and a role and type per column; `columns`
-    (source column -> role, "" to ignore) overrides the guesses. Raises FileRefused."""
-    kind = file_compression(path)
-    head = _open_text_head(path).removeprefix(b"\xef\xbb\xbf")
-    text = head.decode("utf-8", errors="replace")
-    complete = text if len(head) < PREVIEW_BYTES else text[: text.rfind("\n") + 1]
-    lines = list(csv.reader(io.StringIO(complete)))
-    if not lines:
-        raise FileRefused("the file is empty (expected a header line, e.g. date,store,item,sales)")
-    header, rows = [name.strip() for name in lines[0]], lines[1 : PREVIEW_ROWS + 1]
-    roles = _roles_guess(header=header, columns=columns or {})
-    guesses = [
-        ColumnGuess(
-            name=name,
-            role=roles.get(name, ""),
-            type=_type_guess([row[n] for row in rows if n < len(row)]),
-            samples=[row[n] for row in rows[:3] if n < len(row)],
-        )
-        for n, name in enumerate(header)
-    ]
-    missing = [role for role in ROLES if role not in roles.values()]
-    estimate = None
-    if len(lines) > 1 and kind == "":
-        # Bytes per line in the head, times the file's size: close enough for "time left".
-        estimate = int(path.stat().st_size / (len(complete.encode()) / len(lines)))
-    return Preview(
-        layout="long", compression=kind or "none", columns=guesses, rows=rows, rows_estimate=estimate, missing=missing
-    )
-
-
-def _roles_guess(*, header: list[str], columns: dict[str, str]) -> dict[str, str]:
-    roles: dict[str, str] = {}
-    for name in header:
-        if name in columns:
-            role = columns[name]
-        else:
-            role = next((r for r, names in ROLE_NAMES.items() if name.lower() in names), "")
-        if role in ROLES and role not in roles.values():
-            roles[name] = role
-    return roles
-
-
-def _type_guess(values: list[str]) -> str:
-    values = [value.strip() for value in values if value.strip()]
-    if not values:
-        return "empty"
-    for name, pattern in (("date", _ISO_DATE), ("integer", _INTEGER), ("decimal", _DECIMAL)):
-        if all(pattern.match(value) for value in values):
-            return name
-    if all(_INTEGER.match(v) or _DECIMAL.match(v) for v in values):
-        return "decimal"
-    return "text"
-
-
-def file_prepared_bytes(*, path: Path, columns: dict[str, str]) -> int:
-    """The disk space file_prepare will take: none when the loader reads `path` as it is, else about
-    the size of the plain CSV (a compressed file's own header says how large)."""
-    kind = file_compression(path)
-    size = path.stat().st_size
     if kind == "zip":
         with zipfile.ZipFile(path) as archive:
             return sum(info.file_size for info in archive.infolist())
     if kind == "gzip":
-        return max(size, _gzip_declared(path))
-    with path.open("rb") as source:
-        header = next(
-            csv.reader([source.readline(1 << 20).decode("utf-8", errors="replace").removeprefix("\ufeff")]), []
-        )
-    renamed = [_column_rename(name.strip(), columns) for name in header]
-    return 0 if renamed == [name.strip().lower() for name in header] else size
+        with path.open("rb") as handle:
+            handle.seek(-4, 2)
+            return struct.unpack("<I", handle.read(4))[0]
+    return path.stat().st_size
 
 
-def _gzip_declared(path: Path) -> int:
-    with path.open("rb") as handle:
-        handle.seek(-4, 2)
-        return struct.unpack("<I", handle.read(4))[0]  # the size modulo 2**32
+def file_expansion_check(path: Path) -> None:
+    """Refuse at once a compressed file whose header says it expands past the upload cap or a sane
+    ratio (a zip bomb). A header can lie: the reader also counts the bytes as it expands them."""
+    try:
+        _expansion_refuse(declared=file_expanded_bytes(path), size=path.stat().st_size)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise FileRefused(f"cannot be read as {file_compression(path)} ({error})") from None
 
 
-def file_prepare(*, path: Path, columns: dict[str, str], target: Path) -> Path:
-    """A plain CSV the loader reads, with a date,store,item,sales header from `columns` (source column
-    -> role): `path` itself when nothing needs changing, else `target`, written piece by piece (bounded
-    memory). A compressed file is expanded, counting bytes: past the cap or the ratio it is refused."""
-    kind = file_compression(path)
-    size = path.stat().st_size
-    with _open_source(path, kind) as source:
-        first = source.readline(1 << 20)
-        header = next(csv.reader([first.decode("utf-8", errors="replace").removeprefix("\ufeff")]), [])
-        renamed = [_column_rename(name.strip(), columns) for name in header]
-        if kind == "" and renamed == [name.strip().lower() for name in header]:
-            return path
-        limit = expansion_limit(compressed_bytes=size) if kind else None
-        written = 0
-        with target.open("wb") as out:
-            out.write(_csv_line(renamed))
-            while chunk := source.read(COPY_BYTES):
-                written += len(chunk)
-                if limit is not None and written > limit:
-                    out.close()
-                    target.unlink(missing_ok=True)
-                    _expansion_refuse(declared=written, size=size)
-                out.write(chunk)
-    return target
+def file_preview(*, path: Path, columns: dict[str, str] | None = None) -> Preview:
+    """The first rows of `path`, its layout and a role and type per column. `columns` (source column
+    -> role, "" for none) corrects the roles found. Raises FileRefused when the file cannot be read."""
+    overrides = {name: role for name, role in (columns or {}).items() if role in ROLES or role == ""}
+    try:
+        shown = reading.preview(path=path, rows=PREVIEW_ROWS)
+        mapping: dict[str, str] = {}
+        if overrides or shown.layout is None:
+            mapping = _mapping(header=[c.name for c in shown.columns], found=shown, overrides=overrides)
+            shown = reading.preview(path=path, columns=mapping or None, rows=PREVIEW_ROWS)
+    except LoadError as error:
+        raise FileRefused("; ".join(str(problem) for problem in error.problems)) from None
+    roles = dict(shown.layout.roles) if shown.layout else mapping
+    by_column = {column: role for role, column in roles.items()}
+    guesses = [
+        ColumnGuess(name=c.name, role=c.role if c.role in ROLES else by_column.get(c.name, ""), type=c.type)
+        for c in shown.columns
+    ]
+    return Preview(
+        layout=shown.layout.name if shown.layout else "not recognised",
+        compression=file_compression(path),
+        columns=guesses,
+        rows=shown.rows,
+        rows_estimate=_rows_estimate(path=path, rows=shown.rows),
+        mapping=mapping if shown.layout else {},
+        missing=[] if shown.layout else [r for r in REQUIRED_ROLES if r not in mapping],
+        warnings=[*shown.problems, *(shown.layout.warnings if shown.layout else [])],
+    )
 
 
-def _open_source(path: Path, kind: str):
-    if kind == "gzip":
-        return gzip.open(path, "rb")
-    if kind == "zip":
-        archive = zipfile.ZipFile(path)
-        member = next(info for info in archive.infolist() if not info.is_dir())
-        return archive.open(member)
-    return path.open("rb")
+def _mapping(*, header: list[str], found: reading.Preview, overrides: dict[str, str]) -> dict[str, str]:
+    """Role -> column: the roles the reader found, else a guess from the column's name, then the user's
+    corrections (a role given to one column is taken from any other)."""
+    by_column = {c.name: c.role for c in found.columns if c.role in ROLES}
+    for name in header:
+        if name not in by_column:
+            guess = next((r for r, names in ROLE_NAMES.items() if name.lower() in names), None)
+            if guess and guess not in by_column.values():
+                by_column[name] = guess
+    for name, role in overrides.items():
+        by_column = {column: r for column, r in by_column.items() if r != role or not role}
+        by_column[name] = role
+    return {role: column for column, role in by_column.items() if role}
 
 
-def _column_rename(name: str, columns: dict[str, str]) -> str:
-    role = columns.get(name, "")
-    if role in ROLES:
-        return role
-    # A column not mapped keeps its name, unless that name is a role another column now holds.
-    lowered = name.lower()
-    return f"ignored_{lowered}" if lowered in ROLES else lowered
-
-
-def _csv_line(values: list[str]) -> bytes:
+def _rows_estimate(*, path: Path, rows: list[list[str]]) -> int | None:
+    """File size over the bytes of a shown row: close enough for "time left" (plain files only)."""
+    if file_compression(path) != "none" or not rows:
+        return None
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue().encode()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return int(path.stat().st_size / (len(buffer.getvalue().encode()) / len(rows)))
+
+
+def file_load(
+    *,
+    path: Path,
+    mapping: dict[str, str],
+    append: bool,
+    progress: Callable[[str, int], None],
+    on_wait: Callable[[], None],
+) -> LoadSummary:
+    """Load the sales file at `path` as load_train would (its follow-ups included)."""
+    try:
+        result = sales_load_files(
+            sales=path, columns=mapping or None, append=append, progress=progress, on_wait=on_wait
+        )
+    except OSError as error:
+        raise FileRefused(f"cannot be read ({error})") from None
+    return result.load
+
+
+def file_check(*, path: Path, mapping: dict[str, str], check: Callable[[Path], int]) -> int:
+    """A dry run: the file in the loader's own form (the reader's normalized stream), handed to
+    `check(path)`, which validates it without writing. Returns the rows."""
+    layout = reading.layout_detect(path=path, columns=mapping or None)
+    with tempfile.TemporaryDirectory(prefix="upload-check-") as folder:
+        normalized = Path(folder) / "normalized.csv"
+        with normalized.open("wb") as out:
+            for chunk in reading.sales_stream(path=path, layout=layout):
+                out.write(chunk)
+        try:
+            return check(normalized)
+        except LoadError as error:
+            raise LoadError(path=path, problems=error.problems, total=error.total) from None
+
+
+def load_bytes(path: Path) -> int:
+    """The temporary disk a load of `path` may take: about the size of its plain, long form."""
+    return max(file_expanded_bytes(path), path.stat().st_size)
 
 
 def disk_free(path: Path) -> int:

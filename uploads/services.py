@@ -4,6 +4,7 @@ clean-up after a worker died. The load itself goes through sales.services.sales_
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sales.loading import LoadError, LoadProblem
-from sales.services import LoadSummary, sales_load_csv
+from sales.services import LoadSummary
 from uploads import reading
 from uploads.models import UploadJob
 
@@ -141,7 +142,10 @@ def upload_job_submit(*, job: UploadJob, columns: dict[str, str], mode: str, dry
     preview = upload_preview(job=job, columns=columns)
     if preview.missing:
         raise UploadRefused(f"columns: no column is mapped to {', '.join(preview.missing)}")
-    job.columns = {column.name: column.role for column in preview.columns}
+    if preview.layout == "not recognised":
+        raise UploadRefused(f"the file's layout is not recognised: {'; '.join(preview.warnings)}")
+    # What the reader takes: role -> column, or {} when it recognises the file by itself.
+    job.columns = preview.mapping
     job.mode, job.dry_run, job.status = mode, dry_run, Status.QUEUED
     job.save(update_fields=["columns", "mode", "dry_run", "status"])
     cache.set(_progress_key(job.pk), {"stage": "queued", "rows": 0}, PROGRESS_TTL_SECONDS)
@@ -237,17 +241,19 @@ def upload_job_run(*, job_id: int) -> None:
 
 def _job_load(*, job: UploadJob, reporter: _Reporter) -> LoadSummary | int:
     path = upload_path(job)
-    _disk_check(need=reading.file_prepared_bytes(path=path, columns=job.columns), what="to load this file")
-    prepared = reading.file_prepare(path=path, columns=job.columns, target=path.with_suffix(".csv"))
-    try:
-        if job.dry_run:
-            return _csv_check(path=prepared, progress=reporter)
-        return sales_load_csv(
-            path=prepared, append=job.mode == UploadJob.Mode.APPEND, progress=reporter, on_wait=reporter.waiting
-        )
-    finally:
-        if prepared != path:
-            prepared.unlink(missing_ok=True)
+    need = reading.load_bytes(path)
+    _disk_check(need=need, what="to load this file")
+    if reading.disk_free(Path(tempfile.gettempdir())) < need:
+        raise UploadRefused(f"not enough free disk space in {tempfile.gettempdir()} to load this file", status=507)
+    if job.dry_run:
+        return reading.file_check(path=path, mapping=job.columns, check=lambda p: _csv_check(path=p, progress=reporter))
+    return reading.file_load(
+        path=path,
+        mapping=job.columns,
+        append=job.mode == UploadJob.Mode.APPEND,
+        progress=reporter,
+        on_wait=reporter.waiting,
+    )
 
 
 def _csv_check(*, path: Path, progress: _Reporter) -> int:

@@ -37,7 +37,7 @@ def history(tmp_path):
 
 
 def start(client, key: str, **options) -> dict:
-    answer = client.post(f"/api/uploads/{key}/start", {"columns": MAPPING, **options}, format="json")
+    answer = client.post(f"/api/uploads/{key}/start", {"columns": MAPPING} | options, format="json")
     assert answer.status_code == 202, answer.content
     return answer.json()
 
@@ -73,9 +73,9 @@ def _typed(data: bytes):
 
 
 def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_client, history, load_worker):
-    bad = b"day,shop,product,units\n2017-03-01,7,8,5\n2017-13-01,7,9,6\n2017-03-02,x,8,1\n"
+    bad = b"date,store,item,sales\n2017-03-01,7,8,5\n2017-13-01,7,9,6\n2017-03-02,x,8,1\n"
     key = tus_send(editor_client, bad)
-    start(editor_client, key)
+    start(editor_client, key, columns={})
     state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
     assert state["status"] == "failed" and state["problem_total"] == 2
     assert [(p["line"], p["column"], p["value"], p["message"]) for p in state["problems"]] == [
@@ -87,6 +87,18 @@ def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_cli
         "line,column,value,reason",
         "3,date,'2017-13-01',is not an ISO date (YYYY-MM-DD)",
         "4,store,'x',is not a positive integer",
+    ]
+    assert history_rows() == history
+
+
+def test_a_mapped_file_is_reported_by_its_own_column_names_as_load_train_does(editor_client, history, load_worker):
+    bad = NEW.replace(b"2017-03-02", b"2017-13-02")
+    key = tus_send(editor_client, bad)
+    start(editor_client, key)
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    assert state["status"] == "failed"
+    assert [(p["line"], p["column"], p["value"], p["message"]) for p in state["problems"]] == [
+        (4, "day", "'2017-13-02'", "is not an ISO date (YYYY-MM-DD)")
     ]
     assert history_rows() == history
 

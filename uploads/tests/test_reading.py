@@ -1,40 +1,37 @@
-"""What the upload reads from a file before the loader does: the plain CSV it hands over, and the
-compression bomb whose header lies."""
+"""What the upload asks of the reader: the preview with a mapping, and the sizes a compressed file declares."""
 
 from __future__ import annotations
 
 import gzip
-
-import pytest
+import io
+import zipfile
 
 from uploads import reading
 
-CSV = b"Day,Shop,Product,Units,date\n2017-01-01,1,1,5,x\n"
-MAPPING = {"Day": "date", "Shop": "store", "Product": "item", "Units": "sales", "date": ""}
 
-
-def test_a_file_already_in_the_loaders_shape_is_handed_over_as_it_is(tmp_path):
+def test_columns_named_otherwise_are_guessed_and_a_correction_wins(tmp_path):
     path = tmp_path / "a.upload"
-    path.write_bytes(b"date,store,item,sales\n2017-01-01,1,1,5\n")
-    columns = {"date": "date", "store": "store", "item": "item", "sales": "sales"}
-    assert reading.file_prepared_bytes(path=path, columns=columns) == 0
-    assert reading.file_prepare(path=path, columns=columns, target=tmp_path / "b.csv") == path
+    path.write_bytes(b"day,shop,product,units,qty\n2017-01-01,1,1,5,7\n")
+    guessed = reading.file_preview(path=path)
+    assert guessed.layout == "long" and guessed.missing == []
+    assert guessed.mapping == {"date": "day", "store": "shop", "item": "product", "sales": "units"}
+    corrected = reading.file_preview(path=path, columns={"qty": "sales"})
+    assert corrected.mapping == {"date": "day", "store": "shop", "item": "product", "sales": "qty"}
+    assert [(c.name, c.role) for c in corrected.columns][3:] == [("units", ""), ("qty", "sales")]
 
 
-def test_the_mapping_renames_the_header_and_a_column_left_out_gives_up_its_name(tmp_path):
+def test_a_layout_the_reader_knows_needs_no_mapping(tmp_path):
     path = tmp_path / "a.upload"
-    path.write_bytes(gzip.compress(CSV))
-    prepared = reading.file_prepare(path=path, columns=MAPPING, target=tmp_path / "b.csv")
-    assert prepared.read_bytes() == b"date,store,item,sales,ignored_date\n2017-01-01,1,1,5,x\n"
+    path.write_bytes(gzip.compress(b"id,date,store_nbr,item_nbr,unit_sales,onpromotion\n0,2017-01-01,1,1,5.5,False\n"))
+    preview = reading.file_preview(path=path)
+    assert (preview.layout, preview.compression, preview.mapping) == ("favorita", "gzip", {})
 
 
-def test_a_gzip_whose_header_understates_its_size_is_refused_as_it_expands(tmp_path, settings):
-    settings.UPLOAD_MAX_EXPANSION_RATIO = 100
-    data = bytearray(gzip.compress(b"date,store,item,sales\n" + b"0" * 20_000_000))
-    data[-4:] = (1000).to_bytes(4, "little")  # the trailer claims 1,000 bytes
+def test_the_size_a_zip_declares_counts_every_member(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.csv", b"x" * 1000)
+        archive.writestr("stores.csv", b"y" * 500)
     path = tmp_path / "a.upload"
-    path.write_bytes(bytes(data))
-    reading.file_expansion_check(path)  # the header alone lets it through
-    with pytest.raises(reading.FileRefused, match="compression bomb"):
-        reading.file_prepare(path=path, columns={}, target=tmp_path / "b.csv")
-    assert not (tmp_path / "b.csv").exists()
+    path.write_bytes(buffer.getvalue())
+    assert reading.file_expanded_bytes(path) == 1500

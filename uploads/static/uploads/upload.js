@@ -3,12 +3,17 @@
 const main = document.getElementById("main");
 const csrf = main.dataset.csrf;
 const CHUNK = Number(main.dataset.chunkBytes);
-const ROLES = ["date", "store", "item", "sales"];
+const LAYOUTS = {
+  long: "one row per day, store and item",
+  m5: "M5's wide file, a column per day",
+  favorita: "Favorita's train.csv",
+  walmart: "Walmart's weekly sales",
+};
 const POLL_MS = 700;
 const JOB_KEY = "upload-job";
 const $ = (id) => document.getElementById(id);
 let job = null; // the key of the upload being handled
-let columns = {}; // source column -> role, as the user last set it
+let columns = {}; // source column -> role, for the columns whose role the user corrected
 let sending = null;
 
 const fmtInt = (n) => (n == null ? "–" : Math.round(n).toLocaleString("en-US"));
@@ -115,11 +120,12 @@ async function preview() {
     show("mapping", true);
     return;
   }
-  columns = Object.fromEntries(data.columns.map((c) => [c.name, c.role]));
   const estimate = data.rows_estimate ? `, about ${fmtInt(data.rows_estimate)} rows` : "";
+  const layout = LAYOUTS[data.layout] ? `${data.layout} (${LAYOUTS[data.layout]})` : data.layout;
+  const warnings = data.warnings.length ? ` ${data.warnings.join(" ")}` : "";
   $("mapping-sub").textContent =
-    `Layout: ${data.layout} (one row per day, store and item)${estimate}; compression: ${data.compression}. ` +
-    `The first ${data.rows.length} rows are shown. Correct a column's role in its menu.`;
+    `Layout: ${layout}${estimate}; compression: ${data.compression}. ` +
+    `The first ${data.rows.length} rows are shown. Correct a column's role in its menu.${warnings}`;
   renderPreview(data);
   const missing = $("mapping-missing");
   missing.hidden = data.missing.length === 0;
@@ -144,15 +150,14 @@ function renderPreview(data) {
     const select = document.createElement("select");
     select.id = id;
     select.dataset.column = column.name;
-    for (const role of ["", ...ROLES]) {
-      const option = new Option(role ? `${role}` : "ignore", role, false, role === column.role);
-      select.append(option);
+    for (const role of ["", ...data.roles]) {
+      select.append(new Option(role ? role.replace("_", " ") : "not loaded", role, false, role === column.role));
     }
     select.addEventListener("change", () => {
+      // One column per role: a column that held it before lets it go.
+      for (const other of data.columns)
+        if (other.name !== column.name && other.role === select.value && select.value) columns[other.name] = "";
       columns[column.name] = select.value;
-      // One column per role: the column that held it before lets it go.
-      for (const [name, role] of Object.entries(columns))
-        if (name !== column.name && role === select.value) columns[name] = "";
       preview();
     });
     th.append(label, type, select);
