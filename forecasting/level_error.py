@@ -5,7 +5,7 @@ noise is small, and its error is dominated by how far the level of the next week
 level each series projects (a ratio of sums over the last year, times its calendar). One backtest
 window shows that error once. Here it is measured at every LEVEL_WINDOW_STEP-th origin of the
 history, as the store-items' projections would have made it then: each store-item records, per
-origin, its projected and its actual sales over the horizon (`level_windows`); the finishing step
+origin, its projected and its actual sales over the horizon, in parts (`level_windows`); the finishing step
 sums them into every parent and takes the spread of log(actual / projected) beyond the noise of
 the sums (`level_variance`), which widens that parent's intervals.
 """
@@ -22,6 +22,9 @@ LEVEL_WINDOW_STEP = 14
 # About two years of origins: enough windows to see the level move, few enough to store per series.
 LEVEL_WINDOWS_MAX = 52
 LEVEL_WINDOWS_MIN = 4
+# Each window is scored in parts (its first and second half): a level keeps moving inside a window,
+# so the later days miss by more than the window's sum shows.
+WINDOW_PARTS = 2
 
 
 def window_origins(*, days: int, horizon: int) -> np.ndarray:
@@ -36,33 +39,38 @@ def window_origins(*, days: int, horizon: int) -> np.ndarray:
 def level_windows(
     *, y: np.ndarray, days: pd.DatetimeIndex, design: Design, shapes: dict[str, np.ndarray], horizon: int
 ) -> dict[str, list[float]]:
-    """Per origin (`window_origins`), the sales of the `horizon` days after it ("actual") and, per
-    calendar shape, what the level re-set at that origin projected for them: the ratio of sales to
-    the calendar's rate over the year before (from the first sale on, closures left out), times the
-    rate over the window. 0 where the series had under MIN_SERIES_DAYS of sales history then."""
+    """Per origin (`window_origins`) and per part of its window (WINDOW_PARTS), the sales of those days
+    ("actual") and, per calendar shape, what the level re-set at that origin projected for them: the
+    ratio of sales to the calendar's rate over the year before (from the first sale on, closures left
+    out), times the rate over those days. 0 where the series had under MIN_SERIES_DAYS of sales
+    history then."""
     y = np.asarray(y, dtype=float)
     origins = window_origins(days=len(y), horizon=horizon)
+    part = horizon // WINDOW_PARTS
+    starts = np.concatenate([origins + k * part for k in range(WINDOW_PARTS)])
     sold = np.concatenate([[0.0], np.cumsum(y)])
     live_from = int(np.argmax(y > 0)) if (y > 0).any() else len(y)
-    start = np.maximum(origins - SCALE_WINDOW_DAYS, live_from)
-    known = origins - start >= MIN_SERIES_DAYS
+    begin = np.maximum(origins - SCALE_WINDOW_DAYS, live_from)
+    known = origins - begin >= MIN_SERIES_DAYS
     open_days = ~design.closed(days)
-    out = {"actual": [round(float(v), 2) for v in sold[origins + horizon] - sold[origins]]}
+    out = {"actual": [round(float(v), 2) for v in sold[starts + part] - sold[starts]]}
     for name, shape in shapes.items():
         rate = np.concatenate([[0.0], np.cumsum(np.exp(np.clip(design.features(days) @ shape, -30, 30)) * open_days)])
-        past = rate[origins] - rate[start]
-        level = np.divide(sold[origins] - sold[start], past, out=np.zeros(len(origins)), where=known & (past > 0))
-        out[name] = [round(float(v), 2) for v in level * (rate[origins + horizon] - rate[origins])]
+        past = rate[origins] - rate[begin]
+        level = np.divide(sold[origins] - sold[begin], past, out=np.zeros(len(origins)), where=known & (past > 0))
+        projected = np.tile(level, WINDOW_PARTS) * (rate[starts + part] - rate[starts])
+        out[name] = [round(float(v), 2) for v in projected]
     return out
 
 
 def level_variance(*, projected: np.ndarray, actual: np.ndarray, phi: float, horizon: int) -> float:
     """The variance (log scale) of a sum's level error: the mean square of log(actual / projected)
-    over the windows, less what the noise of sums that size explains (Poisson, 1 / projected, and
-    the daily overdispersion `phi` averaged over `horizon` days). 0 with under LEVEL_WINDOWS_MIN windows."""
+    over the windows' parts, less what the noise of sums that size explains (Poisson, 1 / projected,
+    and the daily overdispersion `phi` averaged over a part of a `horizon`-day window). 0 with under
+    LEVEL_WINDOWS_MIN windows."""
     ok = (projected > 0) & (actual > 0)
     if ok.sum() < LEVEL_WINDOWS_MIN:
         return 0.0
     error = np.log(actual[ok] / projected[ok])
-    noise = 1.0 / projected[ok] + phi / horizon
+    noise = 1.0 / projected[ok] + phi / max(horizon // WINDOW_PARTS, 1)
     return float(max(np.mean(error**2) - np.mean(noise), 0.0))
