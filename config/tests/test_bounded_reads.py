@@ -8,8 +8,8 @@ import psutil
 import psycopg
 import pytest
 
-from config import testing
-from config.testing import DaphneProcess, history_load
+from core import testing
+from core.testing import DaphneProcess, history_load
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

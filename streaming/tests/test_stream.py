@@ -294,7 +294,7 @@ def test_public_read_opens_the_stream_to_anyone(small_history, tmp_path, sse):
 @pytest.fixture
 def replay_server(django_db_setup, viewer_token, tmp_path):
     """Daphne that replays at most 3 missed events."""
-    from config.testing import DaphneProcess
+    from core.testing import DaphneProcess
 
     server = DaphneProcess(
         env={"STREAMING_HEARTBEAT_SECONDS": "1", "STREAMING_REPLAY_MAX_EVENTS": "3"},
