@@ -64,6 +64,8 @@ class CSVRenderer(BaseRenderer):
 class CsvExportMixin:
     """For an APIView: accept `?format=csv`; errors stay JSON whatever format was asked for."""
 
+    request: Any  # the APIView's (a DRF Request, where Django's View says HttpRequest)
+
     def get_renderers(self):
         return [*super().get_renderers(), CSVRenderer()]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -361,16 +362,16 @@ class SalesAggregatedView(CsvExportMixin, APIView):
     """Total units per day, week or month, optionally split by store or item: a page of rows in
     (period, store or item) order with a `next` link, or every row as CSV (`?format=csv`)."""
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         filters = sales_filters_parse(request.query_params)
         params = AggregatedParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         granularity = params.validated_data["granularity"]
         group_by = params.validated_data.get("group_by") or None
         if self.wants_csv():
-            rows = selectors.sales_aggregated_stream(filters=filters, granularity=granularity, group_by=group_by)
+            every = selectors.sales_aggregated_stream(filters=filters, granularity=granularity, group_by=group_by)
             header = ["period", *([group_by] if group_by else []), "sales"]
-            return csv_response(filename=f"sales-{granularity}.csv", header=header, rows=rows)
+            return csv_response(filename=f"sales-{granularity}.csv", header=header, rows=every)
         token = params.validated_data.get("after")
         after = aggregated_after_read(token, group_by=group_by) if token else None
         size = params.validated_data["page_size"]
@@ -522,7 +523,7 @@ class SalesBreakdownView(CsvExportMixin, APIView):
         return Response(BreakdownSerializer(body).data)
 
 
-def _breakdown_csv(*, filters: selectors.SalesFilters, by: str, order: str):
+def _breakdown_csv(*, filters: selectors.SalesFilters, by: selectors.GroupBy, order: selectors.BreakdownOrder):
     # Every rank: at most one row per store (item), which the ranking holds in memory anyway.
     breakdown = selectors.sales_breakdown(filters=filters, by=by, top=MAX_ID, order=order, offset=0)
     rows = ((rank, row.id, row.name, row.sales, row.share) for rank, row in enumerate(breakdown.rows, 1))

@@ -400,7 +400,6 @@ def _aggregated_rows(
         raise ValueError(f"unknown group_by {group_by!r}")
     key = f"{group_by}_id" if group_by else None
     keys = [key] if key else []
-    rows: Iterable[tuple[Any, ...]]
     if granularity == "month" and MONTHLY.get(rollup_for(filters=filters, group_by=group_by)):
         rows = _monthly_totals(filters=filters, group_by=group_by)
         return [row for row in rows if after is None or tuple(row[: len(keys) + 1]) > _after_tuple(after, keys)]
@@ -408,6 +407,7 @@ def _aggregated_rows(
     if after is not None:
         # The plain bound lets PostgreSQL start its index scan at the page's first day.
         queryset = queryset.filter(date__gte=after.period)
+    period: models.F | TruncWeek | TruncMonth
     if granularity == "day" and _ROLLUP_KEY.get(rollup_for(filters=filters, group_by=group_by), "") == group_by:
         # The rollup already holds one row per day (and key): read it as it is.
         period = models.F("date")

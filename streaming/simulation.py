@@ -140,13 +140,13 @@ def interval_draw(
     profiles: ProfileArrays,
     *,
     day: date,
-    fraction: float,
+    fraction: float | np.ndarray,
     rng: np.random.Generator,
     trend_horizon_days: int,
     intervals: int = 1,
 ) -> np.ndarray:
     """Units sold per store-item in `intervals` consecutive intervals of `day`,
-    each `fraction` of the day long. Returns int64 of shape (intervals, n)."""
+    each `fraction` of the day long (one number, or one per store-item). Returns int64 of shape (intervals, n)."""
     mean = expected_daily(profiles, day=day, trend_horizon_days=trend_horizon_days) * fraction
     extra = profiles.dispersion - 1.0
     overdispersed = extra > 1e-9

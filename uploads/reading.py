@@ -177,6 +177,7 @@ def file_load(
         )
     except OSError as error:
         raise FileRefused(f"cannot be read ({error})") from None
+    assert result.load is not None  # a sales file was given, so it was loaded
     return result.load
 
 
