@@ -145,3 +145,12 @@ def test_editors_see_the_link_on_the_dashboard(editor):
     browser.force_login(editor)
     assert "Upload data" in browser.get("/").content.decode()
     assert browser.get("/upload/").status_code == 200
+
+
+def test_the_history_is_in_the_admin_read_only(editor_client, staff_client):
+    tus_send(editor_client, CSV, filename="march.csv")
+    page = staff_client.get("/admin/uploads/uploadjob/")
+    assert page.status_code == 200 and "march.csv" in page.content.decode()
+    job = UploadJob.objects.get()
+    assert staff_client.get(f"/admin/uploads/uploadjob/{job.pk}/change/").status_code == 200
+    assert staff_client.post(f"/admin/uploads/uploadjob/{job.pk}/change/", {"filename": "x"}).status_code == 403
