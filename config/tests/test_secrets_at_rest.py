@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from django.core.cache import cache
 
-from config import testing
+from core import testing
 from core.services import access_token_create, user_in_group_ensure
 
 pytestmark = pytest.mark.django_db(transaction=True)
