@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 PYTHON3 ?= python3
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install lint lint-js bench clean help
+.PHONY: run test install lock lint lint-js bench clean help
 
 help:
 	@echo "make run    start the whole product (database, redis, web, worker, beat) and print its URL"
@@ -12,16 +12,29 @@ help:
 	@echo "make lint   ruff check, ruff format --check, mypy, makemigrations --check, Biome (CI runs it before make test)"
 	@echo "make lint-js  Biome: format and lint check of the dashboard's JavaScript (npm run lint)"
 	@echo "make bench  run the benchmarks in bench/ (by hand; slow)"
+	@echo "make lock   pin every package (with its hashes) in requirements.lock from pyproject.toml"
 
 install: $(STAMP)
 
+# Every package, dev tools included, exactly as locked: a download whose hash differs is refused. Then the
+# project itself, which brings nothing more (its dependencies are the locked set).
 $(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements.lock ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation .
 	npm ci --no-audit --no-fund --loglevel=error
 	$(PY) -m frontend.vendor
 	touch $(STAMP)
+
+# After a change to the dependencies in pyproject.toml. Versions already in the lock stay as they are unless
+# pyproject.toml asks otherwise (`make lock LOCK_ARGS=--upgrade` moves everything to the newest allowed).
+# pip-tools is the lock's tool, not the product's: installed here, not locked.
+lock:
+	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install --quiet pip-tools==7.7.0
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+		--no-emit-index-url --no-emit-find-links --custom-compile-command "make lock" \
+		--output-file requirements.lock $(LOCK_ARGS) pyproject.toml
 
 run: install
 	$(PY) -m core.devstack run

@@ -156,17 +156,21 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_comes_out_escaped(client):
     from sales.models import Item, Store
     from sales.services import SaleRow, sales_record_batch
 
-    Store.objects.create(id=1, name='=HYPERLINK("http://evil.example","x")')
-    Store.objects.create(id=2, name="@SUM(A1)")
-    Store.objects.create(id=3, name="Plain, with a comma")
-    Item.objects.create(id=1, name="-2+3")
-    sales_record_batch(rows=[SaleRow(date=date(2017, 1, 2), store_id=s, item_id=1, sales=s) for s in (1, 2, 3)])
-    stores = b"".join(client.get("/api/sales/breakdown?by=store&format=csv")).decode().splitlines()
+    # Ids of their own: the module's dataset may already hold stores and items 1 to 4.
+    Store.objects.create(id=901, name='=HYPERLINK("http://evil.example","x")')
+    Store.objects.create(id=902, name="@SUM(A1)")
+    Store.objects.create(id=903, name="Plain, with a comma")
+    Item.objects.create(id=901, name="-2+3")
+    sales_record_batch(
+        rows=[SaleRow(date=date(2017, 1, 2), store_id=s, item_id=901, sales=s - 900) for s in (901, 902, 903)]
+    )
+    selection = "store=901,902,903&item=901"
+    stores = b"".join(client.get(f"/api/sales/breakdown?by=store&{selection}&format=csv")).decode().splitlines()
     assert stores[0] == "rank,store,name,sales,share"
     assert stores[1:] == [
-        '1,3,"Plain, with a comma",3,0.5',
-        "2,2,'@SUM(A1),2,0.333333",
-        '3,1,"\'=HYPERLINK(""http://evil.example"",""x"")",1,0.166667',
+        '1,903,"Plain, with a comma",3,0.5',
+        "2,902,'@SUM(A1),2,0.333333",
+        '3,901,"\'=HYPERLINK(""http://evil.example"",""x"")",1,0.166667',
     ]
-    items = b"".join(client.get("/api/sales/breakdown?by=item&format=csv")).decode().splitlines()
-    assert items[1] == "1,1,'-2+3,6,1.0"
+    items = b"".join(client.get(f"/api/sales/breakdown?by=item&{selection}&format=csv")).decode().splitlines()
+    assert items[1:] == ["1,901,'-2+3,6,1.0"]
