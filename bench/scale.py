@@ -85,8 +85,12 @@ def measure_load(path: Path, items: int) -> dict:
     from sales.models import Item, Store
 
     # psql's copy checks the foreign keys: the stores and items exist first, as load_train makes them.
-    Store.objects.bulk_create([Store(id=n, name=f"Store {n}") for n in range(1, 11)], ignore_conflicts=True)
-    Item.objects.bulk_create([Item(id=n, name=f"Item {n}") for n in range(1, items + 1)], ignore_conflicts=True)
+    Store.objects.bulk_create(
+        [Store(id=n, code=str(n), name=f"Store {n}") for n in range(1, 11)], ignore_conflicts=True
+    )
+    Item.objects.bulk_create(
+        [Item(id=n, code=str(n), name=f"Item {n}") for n in range(1, items + 1)], ignore_conflicts=True
+    )
     sql("TRUNCATE sales_sale")
     sql("CHECKPOINT")
     command = f"\\copy sales_sale(date, store_id, item_id, sales) FROM '{path}' WITH (FORMAT csv, HEADER)"

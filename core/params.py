@@ -24,9 +24,16 @@ DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(2199, 12, 31)
 
 
+# Store and item codes: text as the files give it (`CA_1`, `FOODS_3_090`, `1`), without commas (the
+# list separator), control characters or spaces at either end.
+MAX_CODE_LENGTH = 64
+CODE_PATTERN = "^[^,\\s\\x00-\\x1f\\x7f](?:[^,\\x00-\\x1f\\x7f]*[^,\\s\\x00-\\x1f\\x7f])?$"
+
 # The OpenAPI schemas of what these parsers take: the schema says what the parser accepts.
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 ID_LIST_SCHEMA = {"type": "array", "items": ID_SCHEMA, "minItems": 1, "maxItems": MAX_IDS_PER_FILTER}
+CODE_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_CODE_LENGTH, "pattern": CODE_PATTERN}
+CODE_LIST_SCHEMA = {"type": "array", "items": CODE_SCHEMA, "minItems": 1, "maxItems": MAX_IDS_PER_FILTER}
 # OpenAPI 3.0 has no bounds for a string's format; the x- keys carry them under the names of the JSON
 # Schema vocabulary that has (ajv-formats' formatMinimum/formatMaximum), and the description says them.
 DATE_SCHEMA = {
@@ -64,6 +71,35 @@ def id_list_parse(parts: list[str]) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
+def code_list_parse(parts: list[str]) -> tuple[str, ...]:
+    """Sorted distinct codes from their text (already split on commas and stripped); ValueError naming
+    the bad part."""
+    if len(parts) > MAX_IDS_PER_FILTER:
+        raise ValueError(f"at most {MAX_IDS_PER_FILTER} codes are accepted.")
+    for part in parts:
+        if len(part) > MAX_CODE_LENGTH:
+            raise ValueError(f"{part[:40]!r}... is longer than {MAX_CODE_LENGTH} characters.")
+        if any(ord(char) < 32 or ord(char) == 127 for char in part):
+            raise ValueError(f"{part[:40]!r} contains a control character.")
+    return tuple(sorted(set(parts)))
+
+
+def code_list_param(query: QueryDict, name: str) -> tuple[str, ...]:
+    """The codes of parameter `name` (empty when absent); ParameterError when bad."""
+    try:
+        return code_list_parse(id_list_split(query.getlist(name)))
+    except ValueError as error:
+        raise ParameterError(name, str(error)) from None
+
+
+def code_param(query: QueryDict, name: str) -> str | None:
+    """The one code of parameter `name` (None when absent); ParameterError when bad or several."""
+    codes = code_list_param(query, name)
+    if len(codes) > 1:
+        raise ParameterError(name, f"{name} takes one code, got {len(codes)}.")
+    return codes[0] if codes else None
+
+
 def id_list_param(query: QueryDict, name: str) -> tuple[int, ...]:
     """The ids of parameter `name` (empty when absent); ParameterError when bad."""
     try:
@@ -97,6 +133,25 @@ class IdListField(forms.Field):
             return id_list_parse(value)
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
+
+
+class CodeListField(IdListField):
+    def to_python(self, value):
+        if not value:
+            return ()
+        try:
+            return code_list_parse(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+class CodeListFilter(django_filters.Filter):
+    """Codes (`CA_1,CA_2` or repeated); the view resolves them to ids (sales.selectors.codes_resolve)."""
+
+    field_class = CodeListField
+
+    def filter(self, qs, value):
+        return qs
 
 
 class IdListFilter(django_filters.Filter):

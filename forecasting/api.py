@@ -15,9 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
-from core.params import ID_SCHEMA, ParameterError, id_param
+from core.params import CODE_SCHEMA, ParameterError, code_param
 from forecasting import selectors
 from forecasting.models import Level
+from sales.models import Item, Store
+from sales.selectors import codes_resolve_each
 
 
 class PredictionParamsSerializer(serializers.Serializer):
@@ -52,8 +54,8 @@ def _figure(**kwargs) -> RoundedFloatField:
 
 class SeriesSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.values)
-    store = serializers.IntegerField(allow_null=True)
-    item = serializers.IntegerField(allow_null=True)
+    store = serializers.CharField(allow_null=True, help_text="store code")
+    item = serializers.CharField(allow_null=True, help_text="item code")
 
 
 class ActualDaySerializer(serializers.Serializer):
@@ -166,18 +168,30 @@ PREDICTIONS_RESPONSE = PolymorphicProxySerializer(
 # ---------------------------------------------------------------- view
 
 
-def _ids_parse(request: Request) -> dict[str, int | None]:
-    """store and item through the one id parser every API uses (core.params)."""
+def _codes_parse(request: Request) -> dict[str, str | None]:
+    """store and item: one code each, through the one code parser every API uses (core.params)."""
     try:
-        return {name: id_param(request.query_params, name) for name in ("store", "item")}
+        return {name: code_param(request.query_params, name) for name in ("store", "item")}
     except ParameterError as error:
         raise exceptions.ValidationError({error.parameter: [str(error)]}) from None
 
 
+def _ids_resolve(codes: dict[str, str | None]) -> dict[str, int | None]:
+    """The internal ids the forecasts are keyed by; a code that names nothing is a 404."""
+    ids: dict[str, int | None] = {}
+    for name, model in (("store", Store), ("item", Item)):
+        code = codes[name]
+        found = codes_resolve_each(model=model, codes=[code]) if code is not None else {}
+        if code is not None and code not in found:
+            raise exceptions.NotFound(f"unknown {name} {code}")
+        ids[name] = found.get(code) if code is not None else None
+    return ids
+
+
 @extend_schema(
     parameters=[
-        OpenApiParameter("store", ID_SCHEMA, description="one store id; omit for all stores"),
-        OpenApiParameter("item", ID_SCHEMA, description="one item id; omit for all items"),
+        OpenApiParameter("store", CODE_SCHEMA, description="one store code; omit for all stores"),
+        OpenApiParameter("item", CODE_SCHEMA, description="one item code; omit for all items"),
         OpenApiParameter(
             "days",
             {"type": "integer", "minimum": 1, "maximum": settings.FORECAST_DAYS},
@@ -194,7 +208,8 @@ class PredictionsView(APIView):
     or "none", with a `message`. An unknown store or item is a 404."""
 
     def get(self, request: Request) -> Response:
-        ids = _ids_parse(request)
+        codes = _codes_parse(request)
+        ids = _ids_resolve(codes)
         params = PredictionParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:
@@ -205,6 +220,10 @@ class PredictionsView(APIView):
             raise exceptions.NotFound(str(error)) from None
         except ValueError as error:
             raise exceptions.ValidationError({"days": [str(error)]}) from None
-        if isinstance(detail, selectors.ForecastPending):
-            return Response(ForecastPendingSerializer(detail).data)
-        return Response(ForecastReadySerializer(detail).data)
+        serializer = (
+            ForecastPendingSerializer if isinstance(detail, selectors.ForecastPending) else ForecastReadySerializer
+        )
+        body = serializer(detail).data
+        # The series as the request named it: codes, not the internal ids the forecasts are keyed by.
+        body["series"] = {**body["series"], "store": codes["store"], "item": codes["item"]}
+        return Response(body)

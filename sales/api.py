@@ -32,7 +32,15 @@ from core.paging import (
     keyset_token_read,
     next_link,
 )
-from core.params import DATE_BOUNDS_TEXT, DATE_SCHEMA, ID_LIST_SCHEMA, MAX_ID, BoundedDateFilter, IdListFilter
+from core.params import (
+    CODE_LIST_SCHEMA,
+    CODE_SCHEMA,
+    DATE_BOUNDS_TEXT,
+    DATE_SCHEMA,
+    MAX_ID,
+    BoundedDateFilter,
+    CodeListFilter,
+)
 from sales import selectors
 from sales.models import Item, Sale, Store
 
@@ -50,11 +58,29 @@ class SalesFiltersForm(forms.Form):
         return cleaned
 
 
+class CatalogueCodeFilter(CodeListFilter):
+    """Store (item) codes, resolved to the internal ids the history is keyed by."""
+
+    def __init__(self, *args, catalogue: type[Store] | type[Item], **kwargs):
+        # Not `model`: django-filter sets that to the filterset's model.
+        self.catalogue = catalogue
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": selectors.codes_resolve(model=self.catalogue, codes=value)})
+
+
 class SalesFilterSet(django_filters.FilterSet):
     """The filters shared by every sales endpoint."""
 
-    store = IdListFilter(field_name="store_id", help_text="One or several store ids: 1,2 or store=1&store=2.")
-    item = IdListFilter(field_name="item_id", help_text="One or several item ids: 1,2 or item=1&item=2.")
+    store = CatalogueCodeFilter(
+        field_name="store_id", catalogue=Store, help_text="One or several store codes: CA_1,CA_2 or store=1&store=2."
+    )
+    item = CatalogueCodeFilter(
+        field_name="item_id", catalogue=Item, help_text="One or several item codes: FOODS_3_090 or item=1&item=2."
+    )
     date_from = BoundedDateFilter(field_name="date", lookup_expr="gte", help_text=f"First day, {DATE_BOUNDS_TEXT}.")
     date_to = BoundedDateFilter(field_name="date", lookup_expr="lte", help_text=f"Last day, {DATE_BOUNDS_TEXT}.")
 
@@ -117,8 +143,8 @@ def sales_filters_parse(query_params) -> selectors.SalesFilters:
     _filterset_validate(filterset)
     data = filterset.form.cleaned_data
     return selectors.SalesFilters(
-        stores=data.get("store") or (),
-        items=data.get("item") or (),
+        stores=selectors.codes_resolve(model=Store, codes=data.get("store") or ()),
+        items=selectors.codes_resolve(model=Item, codes=data.get("item") or ()),
         date_from=data.get("date_from"),
         date_to=data.get("date_to"),
     )
@@ -129,17 +155,19 @@ def sales_filters_parse(query_params) -> selectors.SalesFilters:
 FILTER_PARAMETERS = [
     OpenApiParameter(
         "store",
-        ID_LIST_SCHEMA,
+        CODE_LIST_SCHEMA,
         style="form",
         explode=False,
-        description="Store id(s): `1`, `1,2,3` (or repeated `store=1&store=2`). Positive integers.",
+        description="Store code(s) as in the loaded file: `CA_1`, `1,2,3` (or repeated `store=1&store=2`). "
+        "A code that names no store selects nothing.",
     ),
     OpenApiParameter(
         "item",
-        ID_LIST_SCHEMA,
+        CODE_LIST_SCHEMA,
         style="form",
         explode=False,
-        description="Item id(s): `1`, `1,2,3` (or repeated `item=1&item=2`). Positive integers.",
+        description="Item code(s) as in the loaded file: `FOODS_3_090`, `1,2` (or repeated `item=1&item=2`). "
+        "A code that names no item selects nothing.",
     ),
     OpenApiParameter("date_from", DATE_SCHEMA, description=f"First day included, {DATE_BOUNDS_TEXT}."),
     OpenApiParameter(
@@ -152,22 +180,29 @@ FILTER_PARAMETERS = [
 
 
 class StoreSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(help_text="the store's code, as the files and every filter give it")
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
     class Meta:
         model = Store
-        fields = ["id", "name"]
+        fields = ["code", "name", "region", "attributes"]
 
 
 class ItemSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(help_text="the item's code, as the files and every filter give it")
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    category = serializers.CharField(source="department.category.code", read_only=True, allow_null=True, default=None)
+
     class Meta:
         model = Item
-        fields = ["id", "name"]
+        fields = ["code", "name", "department", "category", "attributes"]
 
 
 class SaleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.DateField()
-    store = serializers.IntegerField(source="store_id")
-    item = serializers.IntegerField(source="item_id")
+    store = serializers.CharField(source="store.code", help_text="the store's code")
+    item = serializers.CharField(source="item.code", help_text="the item's code")
     sales = serializers.IntegerField()
     generated = serializers.BooleanField(help_text="drawn by the demo's generator, not reported sales")
 
@@ -210,7 +245,7 @@ class SearchParamsSerializer(serializers.Serializer):
 SEARCH_PARAMETER = OpenApiParameter(
     "search",
     {"type": "string", "minLength": 1},
-    description="Only names containing this text (any case), or the id itself.",
+    description="Only stores (items) whose code or name contains this text (any case).",
 )
 
 
@@ -230,40 +265,48 @@ def _detail_schema(serializer, *, digits: int):
     )
 
 
+def _code_detail_schema(serializer):
+    """A store's (item's) route: its code, and the JSON 404."""
+    return extend_schema(
+        parameters=[OpenApiParameter("code", CODE_SCHEMA, OpenApiParameter.PATH)],
+        responses={200: serializer, 404: ERROR_RESPONSE},
+    )
+
+
+class CatalogueViewSet(viewsets.ReadOnlyModelViewSet):
+    """Stores or items in id order, paged (page / page_size, or the `after` token), found by code."""
+
+    lookup_field = "code"
+    filter_backends: list = []
+    list_selector: Any = None
+
+    def get_queryset(self):
+        search = _search_param(self.request) if self.action == "list" else None
+        return type(self).list_selector(search=search)
+
+
 @extend_schema(tags=["sales"])
 @extend_schema_view(
     list=extend_schema(parameters=[SEARCH_PARAMETER], responses={200: StoreSerializer(many=True), 400: ERROR_RESPONSE}),
-    retrieve=_detail_schema(StoreSerializer, digits=9),
+    retrieve=_code_detail_schema(StoreSerializer),
 )
-class StoreViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every store, or those matching `search` (not paginated)."""
+class StoreViewSet(CatalogueViewSet):
+    """Stores in id order, paged; `search` finds them by code or name."""
 
     serializer_class = StoreSerializer
-    pagination_class = None
-    filter_backends: list = []
-
-    def get_queryset(self):
-        if self.action == "list":
-            return selectors.store_list(search=_search_param(self.request))
-        return selectors.store_list()
+    list_selector = staticmethod(selectors.store_list)
 
 
 @extend_schema(tags=["sales"])
 @extend_schema_view(
     list=extend_schema(parameters=[SEARCH_PARAMETER], responses={200: ItemSerializer(many=True), 400: ERROR_RESPONSE}),
-    retrieve=_detail_schema(ItemSerializer, digits=9),
+    retrieve=_code_detail_schema(ItemSerializer),
 )
-class ItemViewSet(viewsets.ReadOnlyModelViewSet):
-    """Every item, or those matching `search` (not paginated)."""
+class ItemViewSet(CatalogueViewSet):
+    """Items in id order, paged; `search` finds them by code or name."""
 
     serializer_class = ItemSerializer
-    pagination_class = None
-    filter_backends: list = []
-
-    def get_queryset(self):
-        if self.action == "list":
-            return selectors.item_list(search=_search_param(self.request))
-        return selectors.item_list()
+    list_selector = staticmethod(selectors.item_list)
 
 
 @extend_schema(tags=["sales"])
@@ -277,7 +320,8 @@ class SaleViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Sale.objects.none()  # for schema introspection; get_queryset is what runs
 
     def get_queryset(self):
-        return selectors.sale_list()
+        # The page's rows bring their store's and item's codes along (a join on a page, not on the table).
+        return selectors.sale_list().select_related("store", "item")
 
     def row_count(self) -> int:
         """The list's row count for the pagination, from the rollups (no COUNT(*) of the table)."""
@@ -303,6 +347,7 @@ class SaleViewSet(viewsets.ReadOnlyModelViewSet):
 def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         row["period"] = row["period"].isoformat()
+        row.pop(selectors.AGGREGATED_KEY, None)
     return rows
 
 
@@ -346,8 +391,8 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "SalesAggregatedRow",
                     fields={
                         "period": serializers.DateField(),
-                        "store": serializers.IntegerField(required=False),
-                        "item": serializers.IntegerField(required=False),
+                        "store": serializers.CharField(required=False, help_text="store code"),
+                        "item": serializers.CharField(required=False, help_text="item code"),
                         "sales": serializers.IntegerField(),
                     },
                     many=True,
@@ -383,7 +428,8 @@ class SalesAggregatedView(CsvExportMixin, APIView):
             rows = rows[:size]
             last = rows[-1]
             following = next_link(
-                request, after=keyset_token_make([last["period"], *([last[group_by]] if group_by else [])])
+                request,
+                after=keyset_token_make([last["period"], *([last[selectors.AGGREGATED_KEY]] if group_by else [])]),
             )
         return Response(
             {"granularity": granularity, "group_by": group_by, "next": following, "results": _period_rows(rows)}
@@ -450,7 +496,7 @@ class BreakdownParamsSerializer(serializers.Serializer):
 
 
 class BreakdownRowSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(help_text="the store's (item's) code")
     name = serializers.CharField()
     sales = serializers.IntegerField()
     share = serializers.FloatField(allow_null=True, help_text="of `total`, 0 to 1; null when total is 0")

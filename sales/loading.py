@@ -34,6 +34,9 @@ from sales import rollups
 logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("date", "store", "item", "sales")
+# The other roles of the normalized stream (sales.reading), read when present.
+OPTIONAL_COLUMNS = ("store_name", "item_name", "category", "department", "region", "unit")
+CODE_MAX_LENGTH = 64
 MAX_LISTED_PROBLEMS = 10
 CHUNK_BYTES = 1 << 20
 MAX_HEADER_BYTES = 64 * 1024
@@ -47,11 +50,9 @@ STAGING_TABLE = "sales_load_staging"
 # DateStyle is pinned to ISO so that a date prints as YYYY-MM-DD.
 # The length check keeps out what PostgreSQL accepts as a date but Python cannot read back
 # ('infinity', '-infinity', years past 9999): one such row would break every later read.
-_FAST_VALID = (
-    "length({d}) = 10 AND {d}::date::text = {d} "
-    "AND {s}::int::text = {s} AND {i}::int::text = {i} AND {v}::int::text = {v} "
-    "AND {s}::int > 0 AND {i}::int > 0 AND {v}::int >= 0"
-)
+# Store and item codes are checked by the join that turns them into ids (catalogue_create_from_staging
+# only creates valid ones, see _CODE_OK).
+_FAST_VALID = "length({d}) = 10 AND {d}::date::text = {d} AND {v}::int::text = {v} AND {v}::int >= 0"
 
 # The same rules without any cast that could fail, for the error report. Dates:
 # the shape first, then the calendar, inside CASE so that nothing is cast
@@ -67,11 +68,18 @@ _INT_OK = """CASE
     WHEN {c} IS NULL OR {c} !~ '^PATTERN$' THEN false
     ELSE length({c}) < 10 OR {c} COLLATE "C" <= '2147483647'
 END"""
-_POSITIVE_OK = _INT_OK.replace("PATTERN", "[1-9]\\d{{0,9}}")
+# A code: 1 to CODE_MAX_LENGTH characters, no comma (the API's list separator), no control character,
+# no space at either end.
+_CODE_OK = (
+    "({c} IS NOT NULL AND length({c}) <= " + str(CODE_MAX_LENGTH) + " AND {c} = btrim({c}) AND {c} !~ '[,[:cntrl:]]')"
+)
+_CODE_MESSAGE = (
+    f"is not a code (1 to {CODE_MAX_LENGTH} characters, no comma, no space at either end; every row needs one)"
+)
 _COLUMN_CHECKS = {
     "date": (_DATE_OK, "is not an ISO date (YYYY-MM-DD)"),
-    "store": (_POSITIVE_OK, "is not a positive integer"),
-    "item": (_POSITIVE_OK, "is not a positive integer"),
+    "store": (_CODE_OK, _CODE_MESSAGE),
+    "item": (_CODE_OK, _CODE_MESSAGE),
     "sales": (_INT_OK.replace("PATTERN", "(0|[1-9]\\d{{0,9}})"), "is not a non-negative integer"),
 }
 
@@ -178,13 +186,13 @@ def csv_read_header(*, path: Path) -> CsvLayout:
         detail = f"missing {', '.join(missing)}" if missing else f"{', '.join(doubled)} more than once"
         raise fail(f"the header must name date, store, item and sales ({detail})", line=1, value=_show(text))
     warnings = []
-    extra = [name or "(blank)" for name in names if name not in REQUIRED_COLUMNS]
+    extra = [name or "(blank)" for name in names if name not in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)]
     if extra:
         warnings.append(f"{path}: ignoring extra column(s) {', '.join(extra)}")
     data_offset = len(head) if end == -1 else end + 1
     return CsvLayout(
         names=names,
-        positions={name: names.index(name) for name in REQUIRED_COLUMNS},
+        positions={name: names.index(name) for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if name in names},
         data_offset=data_offset,
         warnings=warnings,
     )
@@ -284,18 +292,57 @@ def staging_duplicates(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem],
     return problems, rows[0][0] if rows else 0
 
 
-def staging_keys(*, cursor, layout: CsvLayout) -> tuple[list[int], list[int]]:
-    """The distinct store and item numbers in the staging table (values that
-    are not plain positive integers are left to the write to refuse)."""
-    s, i = _staged(layout, "store"), _staged(layout, "item")
-    cursor.execute(f"SELECT {s}, {i} FROM {STAGING_TABLE} GROUP BY GROUPING SETS (({s}), ({i}))")
-    stores: set[int] = set()
-    items: set[int] = set()
-    for store, item in cursor.fetchall():
-        text, found = (store, stores) if item is None else (item, items)
-        if text and text.isascii() and text.isdigit() and text[0] != "0" and int(text) < 2**31:
-            found.add(int(text))
-    return sorted(stores), sorted(items)
+@dataclass(frozen=True)
+class CatalogueKind:
+    """Stores or items, as the loader creates them from the staged codes."""
+
+    table: str
+    role: str  # the stream's code column
+    name_role: str  # its display-name column
+    default_name: str  # the name of a new one the stream does not name: "Store CA_1"
+
+
+STORES = CatalogueKind("sales_store", "store", "store_name", "Store ")
+ITEMS = CatalogueKind("sales_item", "item", "item_name", "Item ")
+
+
+def catalogue_create_from_staging(*, cursor, layout: CsvLayout, kind: CatalogueKind) -> int:
+    """Create the stores (items) whose codes the staging table names and the catalogue lacks, with the
+    stream's name where it gives one; existing ones are kept as they are (an admin may have renamed one).
+    Returns how many distinct valid codes the file names.
+
+    Ids: a code that is a whole number n gets id n when that id is free, so that a history loaded before
+    codes existed keeps its ids; any other code gets the next id above every id in use, in code order.
+    Codes that are not valid are left out: the write then refuses their rows and says where."""
+    code = _staged(layout, kind.role)
+    name = f"nullif(max({_staged(layout, kind.name_role)}), '')" if kind.name_role in layout.positions else "NULL"
+    # Two loads (or a load and the catalogue loader) must not hand out the same id.
+    cursor.execute(f"LOCK TABLE {kind.table} IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute(
+        f"""
+        WITH named AS (
+            SELECT {code} AS code, {name} AS name FROM {STAGING_TABLE}
+            WHERE {_CODE_OK.format(c=code)} GROUP BY {code}
+        ),
+        new AS (
+            SELECT code, name, CASE WHEN named.code ~ '^[1-9][0-9]{{0,8}}$'
+                AND NOT EXISTS (SELECT FROM {kind.table} t WHERE t.id = named.code::int)
+                THEN named.code::int END AS wanted
+            FROM named WHERE NOT EXISTS (SELECT FROM {kind.table} t WHERE t.code = named.code)
+        ),
+        top AS (SELECT greatest((SELECT coalesce(max(id), 0) FROM {kind.table}),
+                                (SELECT coalesce(max(wanted), 0) FROM new)) AS id),
+        inserted AS (
+            INSERT INTO {kind.table} (id, code, name, attributes)
+            SELECT coalesce(wanted, top.id + row_number() OVER (PARTITION BY wanted IS NULL ORDER BY code)),
+                   code, coalesce(name, %s || code), '{{}}'
+            FROM new, top
+        )
+        SELECT count(*) FROM named
+        """,
+        [kind.default_name],
+    )
+    return cursor.fetchone()[0]
 
 
 # ---------------------------------------------------------------- structure (error path)
@@ -446,10 +493,8 @@ def sales_upsert_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> 
     The file is checked before the upsert rather than by it: a rolled-back
     upsert would still have drawn ids from sales_sale's sequence, and a failed
     load must leave no trace."""
-    d, s, i, v = (_staged(layout, name) for name in REQUIRED_COLUMNS)
-    cursor.execute(
-        f"SELECT count(*) FILTER (WHERE {_FAST_VALID.format(d=d, s=s, i=i, v=v)}), count(*) FROM {STAGING_TABLE}"
-    )
+    d, s, i, _ = (_staged(layout, name) for name in REQUIRED_COLUMNS)
+    cursor.execute(f"SELECT (SELECT count(*) FROM ({_typed_select(layout, 0)}) AS t), count(*) FROM {STAGING_TABLE}")
     valid, staged = cursor.fetchone()
     if valid != staged:
         return valid
@@ -503,10 +548,15 @@ def _sales_insert_new_days(*, cursor, typed: str) -> int:
 
 
 def _typed_select(layout: CsvLayout, shift_days: int) -> str:
+    """The staged rows that are valid, typed, with their codes turned into ids (a code left out of the
+    catalogue because it is not valid drops its row, and the write then refuses the file)."""
     d, s, i, v = (_staged(layout, name) for name in REQUIRED_COLUMNS)
     shift = f" + {int(shift_days)}" if shift_days else ""
-    valid = _FAST_VALID.format(d=d, s=s, i=i, v=v)
-    return f"SELECT {d}::date{shift}, {s}::int, {i}::int, {v}::int FROM {STAGING_TABLE} WHERE {valid}"
+    valid = _FAST_VALID.format(d=f"n.{d}", v=f"n.{v}")
+    return (
+        f"SELECT n.{d}::date{shift}, st.id, it.id, n.{v}::int FROM {STAGING_TABLE} n "
+        f"JOIN sales_store st ON st.code = n.{s} JOIN sales_item it ON it.code = n.{i} WHERE {valid}"
+    )
 
 
 def tables_analyze(*, cursor) -> None:

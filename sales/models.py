@@ -10,28 +10,82 @@ from __future__ import annotations
 
 from django.db import models
 
+# A store's or item's code as the files and the API give it: text such as `CA_1` or `FOODS_3_090`,
+# or a number such as `1`.
+CODE_MAX_LENGTH = 64
+
+
+class Region(models.Model):
+    """A group of stores (a state, a district), known by its code."""
+
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Category(models.Model):
+    """The top of the item hierarchy (a category holds departments, a department holds items)."""
+
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Department(models.Model):
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True, related_name="departments")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
 
 class Store(models.Model):
-    # The id is the store number from the CSV, not a surrogate.
+    """A store, known by its `code` in files, URLs and the API. The integer id is internal (the history's
+    key, for speed); a store whose code is a whole number n was given id n when it was created (when free)."""
+
     id = models.PositiveIntegerField(primary_key=True)
-    name = models.CharField(max_length=100)
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=200)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="stores")
+    # What else the attribute file says about it (city, type, cluster...), kept as given.
+    attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.name or self.code
 
 
 class Item(models.Model):
+    """An item, known by its `code`; see Store for the id."""
+
     id = models.PositiveIntegerField(primary_key=True)
-    name = models.CharField(max_length=100)
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
+    name = models.CharField(max_length=200)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="items")
+    attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.name or self.code
 
 
 class Sale(models.Model):

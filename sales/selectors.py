@@ -59,22 +59,51 @@ class SalesFilters:
 
 
 def _searched(queryset: models.QuerySet, search: str | None) -> models.QuerySet:
-    """Names containing `search` (any case), or the id itself when `search` is a number."""
+    """Codes or names containing `search` (any case)."""
     search = (search or "").strip()
     if not search:
         return queryset
-    match = Q(name__icontains=search)
-    if search.isascii() and search.isdigit() and len(search) <= 9:
-        match |= Q(id=int(search))
-    return queryset.filter(match)
+    return queryset.filter(Q(code__icontains=search) | Q(name__icontains=search))
 
 
 def store_list(*, search: str | None = None) -> models.QuerySet[Store]:
-    return _searched(Store.objects.order_by("id"), search)
+    return _searched(Store.objects.select_related("region").order_by("id"), search)
 
 
 def item_list(*, search: str | None = None) -> models.QuerySet[Item]:
-    return _searched(Item.objects.order_by("id"), search)
+    return _searched(Item.objects.select_related("department__category").order_by("id"), search)
+
+
+# A code that names no store (item) resolves to this id, which none has: the selection is then empty,
+# as it was for an unknown number before codes.
+NO_ID = 0
+
+
+def codes_resolve(*, model: type[Store] | type[Item], codes: Iterable[str]) -> tuple[int, ...]:
+    """The ids of the stores (items) with these codes, sorted; NO_ID stands for the codes that name
+    none. Empty for no codes (no filter)."""
+    codes = set(codes)
+    if not codes:
+        return ()
+    found = dict(model.objects.filter(code__in=codes).values_list("code", "id"))
+    ids = set(found.values()) | ({NO_ID} if len(found) < len(codes) else set())
+    return tuple(sorted(ids))
+
+
+def codes_resolve_each(*, model: type[Store] | type[Item], codes: Iterable[str]) -> dict[str, int]:
+    """{code: id} of the stores (items) these codes name (a code that names none is left out)."""
+    codes = set(codes)
+    if not codes:
+        return {}
+    return dict(model.objects.filter(code__in=codes).values_list("code", "id"))
+
+
+def codes_of(*, model: type[Store] | type[Item], ids: Iterable[int]) -> dict[int, str]:
+    """{id: code} of these stores (items): how every answer turns internal ids back into codes."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(model.objects.filter(id__in=ids).values_list("id", "code"))
 
 
 @dataclass(frozen=True)
@@ -353,6 +382,10 @@ class AggregatedKey:
     key: int | None = None
 
 
+# A grouped row's internal id, for the next page's `after` key (the answer names the store or item by code).
+AGGREGATED_KEY = "_key"
+
+
 def sales_aggregated(
     *,
     filters: SalesFilters,
@@ -365,12 +398,20 @@ def sales_aggregated(
     its month), optionally split by store or item.
 
     Returns [{"period": date, "sales": int}] or, grouped, [{"period": date,
-    "store" | "item": id, "sales": int}], sorted by period then key: at most `limit` rows,
+    "store" | "item": code, "sales": int}], sorted by period then key: at most `limit` rows,
     those after `after` (keyset paging: a deep page costs what it returns).
     """
     rows = _aggregated_rows(filters=filters, granularity=granularity, group_by=group_by, after=after)
     if limit is not None:
         rows = rows[:limit]
+    rows = list(rows)
+    if group_by is not None:
+        # Paged by internal id (the `after` key), answered by code.
+        codes = codes_of(model=Store if group_by == "store" else Item, ids={row[1] for row in rows})
+        return [
+            {"period": period, group_by: codes.get(key, str(key)), "sales": units, AGGREGATED_KEY: key}
+            for period, key, units in rows
+        ]
     return [_aggregated_dict(row, group_by=group_by) for row in rows]
 
 
@@ -380,7 +421,12 @@ def sales_aggregated_stream(
     """Every row of `sales_aggregated` as a (period, [key,] units) tuple, read from PostgreSQL in
     batches (a server-side cursor), so that memory stays flat however many rows there are."""
     rows = _aggregated_rows(filters=filters, granularity=granularity, group_by=group_by, after=None)
-    return rows.iterator(chunk_size=5000) if isinstance(rows, models.QuerySet) else iter(rows)
+    found = rows.iterator(chunk_size=5000) if isinstance(rows, models.QuerySet) else iter(rows)
+    if group_by is None:
+        return found
+    model = Store if group_by == "store" else Item
+    codes = dict(model.objects.values_list("id", "code"))  # one row per store (item): bounded by the catalogue
+    return ((period, codes.get(key, str(key)), units) for period, key, units in found)
 
 
 def _aggregated_dict(row: tuple, *, group_by: GroupBy | None) -> dict[str, Any]:
@@ -446,7 +492,7 @@ BREAKDOWN_ORDERS: tuple[str, ...] = ("desc", "asc")
 
 @dataclass(frozen=True)
 class BreakdownRow:
-    id: int
+    id: str  # the store's (item's) code
     name: str
     sales: int
     share: float | None
@@ -486,13 +532,14 @@ def sales_breakdown(
     known = (Store if by == "store" else Item).objects.order_by()
     if keys:
         known = known.filter(id__in=keys)
-    names = dict(known.values_list("id", "name"))
+    catalogue = {key: (code, name) for key, code, name in known.values_list("id", "code", "name")}
+    names = {key: name for key, (_, name) in catalogue.items()}
     ranked = sorted(names, key=lambda key: (-sold.get(key, 0) if order == "desc" else sold.get(key, 0), key))
     total = sum(sold.get(key, 0) for key in names)
     page = ranked[offset : offset + top]
     rows = [
         BreakdownRow(
-            id=key,
+            id=catalogue[key][0],
             name=names[key],
             sales=sold.get(key, 0),
             share=round(sold.get(key, 0) / total, 6) if total else None,
@@ -543,10 +590,17 @@ def _window(current: int | None, previous: int | None, *, compared: bool = True)
     return {"sales": current, "previous": previous, "growth_pct": _growth_pct(current, previous)}
 
 
-def _ranked(*, totals: dict[int, tuple[int, int]], by: GroupBy, names: dict[int, str]) -> list[dict[str, Any]]:
-    """Every store (or item) of `totals` (from sales_by_key), best first (ties by id)."""
-    ranked = sorted(totals.items(), key=lambda entry: (-entry[1][0], entry[0]))
-    return [{by: key, "name": names.get(key, ""), "sales": units} for key, (units, _) in ranked]
+def _ranked(
+    *, totals: dict[int, tuple[int, int]], by: GroupBy, model: type[Store] | type[Item], top: int
+) -> list[dict[str, Any]]:
+    """The `top` stores (or items) of `totals` (from sales_by_key), best first (ties by id), by code."""
+    ranked = sorted(totals.items(), key=lambda entry: (-entry[1][0], entry[0]))[:top]
+    found = model.objects.filter(id__in=[key for key, _ in ranked]).values_list("id", "code", "name")
+    catalogue = {key: (code, name) for key, code, name in found}
+    return [
+        {by: catalogue.get(key, (str(key), ""))[0], "name": catalogue.get(key, ("", ""))[1], "sales": units}
+        for key, (units, _) in ranked
+    ]
 
 
 TODAY_FORECAST_KEYS = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -591,7 +645,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     windows_end, windows = _metrics_windows(filters=filters, last=last, today=today)
     best = daily.values("date").annotate(total=Sum("sales")).order_by("-total", "date").values_list("date", "total")
     best_date, best_units = best.first()
-    stores, items, rows = _metrics_rankings(filters=filters)
+    stores, items, rows, counts = _metrics_rankings(filters=filters)
     days = (last - first).days + 1
     return {
         "date_from": first,
@@ -604,9 +658,9 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "last_30_days": windows[30],
         "year_over_year": windows[365],
         "best_day": {"date": best_date, "sales": best_units},
-        "top_stores": stores[:5],
-        "top_items": items[:5],
-        "counts": {"stores": len(stores), "items": len(items), "rows": rows},
+        "top_stores": stores,
+        "top_items": items,
+        "counts": {"stores": counts[0], "items": counts[1], "rows": rows},
         "today": today_block,
     }
 
@@ -673,11 +727,15 @@ def _metrics_windows(*, filters: SalesFilters, last: date, today: date) -> tuple
     return (windows_end if sums["first"] is not None else None), {days: window(days) for days in (7, 30, 365)}
 
 
-def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int]:
-    """Every store and every item with sales in the selection, best first, and its sales_sale row count."""
+TOP_RANKED = 5
+
+
+def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int, tuple[int, int]]:
+    """The top stores and items with sales in the selection, best first, its sales_sale row count, and
+    how many stores and items have sales in it."""
     by_store, by_item = sales_by_key(filters=filters, by="store"), sales_by_key(filters=filters, by="item")
-    stores = _ranked(totals=by_store, by="store", names=dict(Store.objects.values_list("id", "name")))
-    items = _ranked(totals=by_item, by="item", names=dict(Item.objects.values_list("id", "name")))
+    stores = _ranked(totals=by_store, by="store", model=Store, top=TOP_RANKED)
+    items = _ranked(totals=by_item, by="item", model=Item, top=TOP_RANKED)
     # Counted from whichever of the two read a rollup (the same figure either way).
     rows = sum(count for _, count in (by_item if filters.items and not filters.stores else by_store).values())
-    return stores, items, rows
+    return stores, items, rows, (len(by_store), len(by_item))

@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.registry import Registry
 from sales import loading, reading, rollups
 from sales.loading import LoadError, LoadProblem
-from sales.models import DailyTotal, Item, Store
+from sales.models import DailyTotal
 from sales.signals import history_loaded
 
 logger = logging.getLogger(__name__)
@@ -172,7 +172,8 @@ def sales_load_csv(
 
     By default the file replaces the whole history; with `append` its rows are
     upserted (a (date, store, item) already present takes the file's units).
-    Stores and items it names are created as "Store N" / "Item N" when missing,
+    Stores and items are named by code; those it names are created when missing (as "Store <code>" /
+    "Item <code>" unless the file has a name column),
     and the daily rollups are rebuilt from sales_sale. With `align_to_today`
     every date moves by the whole number of weeks that puts the last one in the
     week before today (`timezone.localdate()`, the TIME_ZONE setting), and the days
@@ -235,8 +236,8 @@ def sales_load_csv(
         total_rows=total_rows,
         date_from=date.fromisoformat(first) + timedelta(days=shift_days),
         date_to=date.fromisoformat(last) + timedelta(days=shift_days),
-        stores=len(stores),
-        items=len(items),
+        stores=stores,
+        items=items,
         seconds=seconds,
         appended=append,
         shift_days=shift_days,
@@ -281,11 +282,11 @@ def _load_shift(*, last: str | None) -> int:
     return 0
 
 
-def _load_keys_create(*, cursor, layout) -> tuple[list[int], list[int]]:
-    """Create the stores and items the file names; existing names are kept (an admin may have renamed one)."""
-    stores, items = loading.staging_keys(cursor=cursor, layout=layout)
-    Store.objects.bulk_create([Store(id=n, name=f"Store {n}") for n in stores], ignore_conflicts=True)
-    Item.objects.bulk_create([Item(id=n, name=f"Item {n}") for n in items], ignore_conflicts=True)
+def _load_keys_create(*, cursor, layout) -> tuple[int, int]:
+    """Create the stores and items the file names by code (existing ones are kept: an admin may have
+    renamed one); how many stores and items the file names."""
+    stores = loading.catalogue_create_from_staging(cursor=cursor, layout=layout, kind=loading.STORES)
+    items = loading.catalogue_create_from_staging(cursor=cursor, layout=layout, kind=loading.ITEMS)
     return stores, items
 
 

@@ -9,9 +9,11 @@ from sales import api
 
 urlpatterns = [
     re_path(r"^api/stores/?$", api.StoreViewSet.as_view({"get": "list"}), name="store-list"),
-    re_path(r"^api/stores/(?P<pk>[0-9]{1,9})/?$", api.StoreViewSet.as_view({"get": "retrieve"}), name="store-detail"),
+    re_path(
+        r"^api/stores/(?P<code>[^/,]{1,64})/?$", api.StoreViewSet.as_view({"get": "retrieve"}), name="store-detail"
+    ),
     re_path(r"^api/items/?$", api.ItemViewSet.as_view({"get": "list"}), name="item-list"),
-    re_path(r"^api/items/(?P<pk>[0-9]{1,9})/?$", api.ItemViewSet.as_view({"get": "retrieve"}), name="item-detail"),
+    re_path(r"^api/items/(?P<code>[^/,]{1,64})/?$", api.ItemViewSet.as_view({"get": "retrieve"}), name="item-detail"),
     re_path(r"^api/sales/aggregated/?$", api.SalesAggregatedView.as_view(), name="sales-aggregated"),
     re_path(r"^api/sales/breakdown/?$", api.SalesBreakdownView.as_view(), name="sales-breakdown"),
     re_path(r"^api/sales/metrics/?$", api.SalesMetricsView.as_view(), name="sales-metrics"),

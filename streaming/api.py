@@ -27,9 +27,10 @@ from rest_framework.views import APIView
 
 from core.access import IngestAccess, read_access_check_async
 from core.api import body_size_check, error_response
-from core.params import ParameterError, empty_parameter_find, id_list_param
+from core.params import MAX_CODE_LENGTH, ParameterError, code_list_param, empty_parameter_find
 from core.throttling import ThrottledTokenAuthentication
-from sales.selectors import stores_items_unknown
+from sales.models import Item, Store
+from sales.selectors import codes_resolve_each
 from streaming import selectors, services
 from streaming.hub import (
     CAUSE_BROKER,
@@ -91,8 +92,8 @@ async def stream(request: HttpRequest):
         return error_response("must not be empty: give a value or leave the parameter out.", parameter=name)
     try:
         client = StreamClient(
-            stores=id_list_param(request.GET, "store"),
-            items=id_list_param(request.GET, "item"),
+            stores=code_list_param(request.GET, "store"),
+            items=code_list_param(request.GET, "item"),
             owner=_stream_owner(request),
         )
         last_id = _last_event_id(request)
@@ -181,8 +182,9 @@ async def stream_status(request: HttpRequest) -> JsonResponse:
 
 
 class IngestRowSerializer(serializers.Serializer):
-    store = serializers.IntegerField()
-    item = serializers.IntegerField()
+    # Codes; a JSON number (`"store": 1`, as before codes) reads as its text.
+    store = serializers.CharField(max_length=MAX_CODE_LENGTH, help_text="the store's code (a number reads as its text)")
+    item = serializers.CharField(max_length=MAX_CODE_LENGTH, help_text="the item's code (a number reads as its text)")
     quantity = serializers.IntegerField(min_value=0, max_value=MAX_INGEST_QUANTITY)
 
 
@@ -212,15 +214,16 @@ class IngestSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        unknown = stores_items_unknown(
-            store_ids=(row["store"] for row in attrs["rows"]), item_ids=(row["item"] for row in attrs["rows"])
-        )
-        per_key: dict[tuple[int, int], int] = {}
+        """Every code names a store (item): its id is added to the row as store_id (item_id)."""
+        store_ids = codes_resolve_each(model=Store, codes={row["store"] for row in attrs["rows"]})
+        item_ids = codes_resolve_each(model=Item, codes={row["item"] for row in attrs["rows"]})
+        per_key: dict[tuple[str, str], int] = {}
         for index, row in enumerate(attrs["rows"]):
-            if row["store"] in unknown.stores:
-                raise serializers.ValidationError({f"rows[{index}].store": f"unknown store {row['store']}"})
-            if row["item"] in unknown.items:
-                raise serializers.ValidationError({f"rows[{index}].item": f"unknown item {row['item']}"})
+            if row["store"] not in store_ids:
+                raise serializers.ValidationError({f"rows[{index}].store": f"unknown store {row['store']!r}"})
+            if row["item"] not in item_ids:
+                raise serializers.ValidationError({f"rows[{index}].item": f"unknown item {row['item']!r}"})
+            row["store_id"], row["item_id"] = store_ids[row["store"]], item_ids[row["item"]]
             key = (row["store"], row["item"])
             per_key[key] = per_key.get(key, 0) + row["quantity"]
             if per_key[key] > MAX_INGEST_QUANTITY:
@@ -245,8 +248,8 @@ class SafeJSONParser(JSONParser):
 
 
 class SalesEventRowSerializer(serializers.Serializer):
-    store = serializers.IntegerField()
-    item = serializers.IntegerField()
+    store = serializers.CharField(help_text="store code")
+    item = serializers.CharField(help_text="item code")
     quantity = serializers.IntegerField()
 
 
@@ -293,7 +296,8 @@ class IngestView(APIView):
         data = serializer.validated_data
         try:
             event = services.sales_ingest(
-                rows=[(r["store"], r["item"], r["quantity"]) for r in data["rows"]], timestamp=data.get("timestamp")
+                rows=[(r["store_id"], r["item_id"], r["quantity"]) for r in data["rows"]],
+                timestamp=data.get("timestamp"),
             )
         except DataError:
             # A day's units past the column's range: the transaction rolled back, nothing was added.

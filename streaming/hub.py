@@ -79,19 +79,19 @@ class EventFrames:
     def __init__(self, event: dict[str, Any]) -> None:
         self.event = event
         self._summary: dict[str, Any] | None = None
-        self._frames: dict[tuple[tuple[int, ...], tuple[int, ...]], bytes | None] = {}
+        self._frames: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes | None] = {}
 
     @property
     def id(self) -> int:
         return self.event["id"]
 
-    def frame(self, *, stores: tuple[int, ...] = (), items: tuple[int, ...] = ()) -> bytes | None:
+    def frame(self, *, stores: tuple[str, ...] = (), items: tuple[str, ...] = ()) -> bytes | None:
         key = (stores, items)
         if key not in self._frames:
             self._frames[key] = self._build(stores=stores, items=items)
         return self._frames[key]
 
-    def _build(self, *, stores: tuple[int, ...], items: tuple[int, ...]) -> bytes | None:
+    def _build(self, *, stores: tuple[str, ...], items: tuple[str, ...]) -> bytes | None:
         if self._summary is None:
             self._summary = selectors.sales_event_summary(self.event)
         data = dict(self._summary)
@@ -153,13 +153,13 @@ HEARTBEAT_ENTRY = HeartbeatEntry()
 class StreamClient:
     """One open SSE response: its filters and its bounded queue of `QueueEntry`."""
 
-    stores: tuple[int, ...] = ()
-    items: tuple[int, ...] = ()
+    stores: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
     owner: str = ""  # whose stream it is, for the per-client cap: "user:<id>" or "address:<ip>"
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=settings.STREAMING_CLIENT_QUEUE_SIZE))
 
     @property
-    def filter_key(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def filter_key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return (self.stores, self.items)
 
     def offer(self, entry: QueueEntry) -> None:

@@ -64,7 +64,8 @@ class SalesEvent(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATED)
     # Only generated batches have one; it makes the tick idempotent per interval.
     interval_start = models.DateTimeField(null=True, blank=True)
-    # [[store, item, quantity], ...]: compact, the API expands it.
+    # [[store code, item code, quantity], ...]: compact, the API expands it. Events logged before codes
+    # existed hold the store's and item's ids, which were their codes (payload and summary say str(id)).
     rows = models.JSONField()
     total = models.BigIntegerField()
     # What every stream and the page's feed show of the batch (see `breakdown`), kept at write: a
@@ -88,16 +89,16 @@ class SalesEvent(models.Model):
         return f"event {self.id} {self.source} {self.timestamp:%Y-%m-%d %H:%M:%S}: {self.total}"
 
     @staticmethod
-    def breakdown(rows: list[list[int]]) -> dict:
-        """A batch's size and its units per store and per item (`[[id, units], ...]`, by id, only
+    def breakdown(rows: list[list]) -> dict:
+        """A batch's size and its units per store and per item (`[[code, units], ...]`, by code, only
         those with units) from its compact `rows`: its size grows with the stores and items a batch
         touches, not with their product (for a whole day of tens of thousands of series, tens of KB
         instead of megabytes)."""
-        stores: dict[int, int] = {}
-        items: dict[int, int] = {}
+        stores: dict[str, int] = {}
+        items: dict[str, int] = {}
         for store, item, quantity in rows:
-            stores[store] = stores.get(store, 0) + quantity
-            items[item] = items.get(item, 0) + quantity
+            stores[str(store)] = stores.get(str(store), 0) + quantity
+            items[str(item)] = items.get(str(item), 0) + quantity
         return {
             "row_count": len(rows),
             "stores": [[store, units] for store, units in sorted(stores.items()) if units],
@@ -123,4 +124,5 @@ class SalesEvent(models.Model):
     def payload(self) -> dict:
         """The whole batch, rows included: the ingest answer, and what is published to the stream
         processes (each stream gets a summary of it, see streaming.selectors.sales_event_summary)."""
-        return self._batch_fields() | {"rows": [{"store": s, "item": i, "quantity": q} for s, i, q in self.rows]}
+        rows = [{"store": str(s), "item": str(i), "quantity": q} for s, i, q in self.rows]
+        return self._batch_fields() | {"rows": rows}

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db.models import Max, Q, Sum, Value
 from django.utils import timezone
 
-from sales.selectors import SalesFilters, daily_totals
+from sales.models import Item, Store
+from sales.selectors import SalesFilters, codes_resolve, daily_totals
 from streaming import simulation
 from streaming.models import SalesEvent, SalesProfile
 
@@ -70,13 +71,13 @@ def replay_bounded(*, after_id: int) -> bool:
     return first is None or first >= timezone.now() - timedelta(hours=settings.STREAMING_REPLAY_MAX_HOURS)
 
 
-FilterKey = tuple[tuple[int, ...], tuple[int, ...]]
+FilterKey = tuple[tuple[str, ...], tuple[str, ...]]
 # Distinct stream filters whose metrics one query reads (a UNION ALL of one aggregate each).
 METRICS_KEYS_PER_QUERY = 100
 
 
-def stream_metrics(*, stores: tuple[int, ...] = (), items: tuple[int, ...] = (), last_event_id: int) -> dict[str, Any]:
-    """The `metrics` event: today's and all-time sales for the stream's filters, from
+def stream_metrics(*, stores: tuple[str, ...] = (), items: tuple[str, ...] = (), last_event_id: int) -> dict[str, Any]:
+    """The `metrics` event: today's and all-time sales for the stream's filters (store and item codes), from
     the smallest daily rollup that can answer them (the sales API's own source)."""
     return stream_metrics_many(keys=[(stores, items)], last_event_id=last_event_id)[(stores, items)]
 
@@ -88,7 +89,11 @@ def stream_metrics_many(*, keys: list[FilterKey], last_event_id: int) -> dict[Fi
     totals: dict[int, tuple[int, int]] = {}
     for start in range(0, len(keys), METRICS_KEYS_PER_QUERY):
         parts = [
-            daily_totals(filters=SalesFilters(stores=stores, items=items))
+            daily_totals(
+                filters=SalesFilters(
+                    stores=codes_resolve(model=Store, codes=stores), items=codes_resolve(model=Item, codes=items)
+                )
+            )
             .order_by()
             .annotate(key=Value(start + offset))
             .values("key")

@@ -24,8 +24,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.registry import Registry
-from sales.models import DailyTotal
-from sales.selectors import history_frames
+from sales.models import DailyTotal, Item, Store
+from sales.selectors import codes_of, history_frames
 from sales.services import SaleRow, sales_record_batch
 from streaming import selectors, simulation
 from streaming.models import SalesEvent, SalesProfile
@@ -106,6 +106,10 @@ def sales_event_record(
         if quantity:
             merged[(store_id, item_id)] = merged.get((store_id, item_id), 0) + int(quantity)
     compact = [[s, i, q] for (s, i), q in sorted(merged.items())]
+    store_codes = codes_of(model=Store, ids={s for s, _, _ in compact})
+    item_codes = codes_of(model=Item, ids={i for _, i, _ in compact})
+    # The log speaks codes, as the stream, the API and the page do; the history keeps its ids.
+    logged = [[store_codes[s], item_codes[i], q] for s, i, q in compact]
     with transaction.atomic():
         # Ids are taken and committed one writer at a time, so commit order is id order and
         # a stream that has delivered id N can never later see a smaller id commit. The ORM
@@ -127,9 +131,9 @@ def sales_event_record(
             source=source,
             kind=kind,
             interval_start=interval_start,
-            rows=compact,
+            rows=logged,
             total=total,
-            row_breakdown=SalesEvent.breakdown(compact),
+            row_breakdown=SalesEvent.breakdown(logged),
         )
         if total:
             payload = event.payload()

@@ -40,8 +40,8 @@ NOT_READERS = {401, 403}
 def data(db):
     from sales.services import SaleRow, sales_record_batch
 
-    Store.objects.create(id=1, name="Store 1")
-    Item.objects.create(id=1, name="Item 1")
+    Store.objects.create(id=1, code="1", name="Store 1")
+    Item.objects.create(id=1, code="1", name="Item 1")
     # Through the write path, so that the rollups the API reads agree.
     sales_record_batch(rows=[SaleRow(date=date(2017, 1, 2), store_id=1, item_id=1, sales=5)])
     return Sale.objects.get()

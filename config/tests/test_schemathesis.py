@@ -31,8 +31,8 @@ def tiny_history(db):
     from sales.models import Item, Store
     from sales.services import SaleRow, sales_record_batch
 
-    Store.objects.bulk_create([Store(id=i, name=f"Store {i}") for i in (1, 2)])
-    Item.objects.bulk_create([Item(id=i, name=f"Item {i}") for i in (1, 2)])
+    Store.objects.bulk_create([Store(id=i, code=str(i), name=f"Store {i}") for i in (1, 2)])
+    Item.objects.bulk_create([Item(id=i, code=str(i), name=f"Item {i}") for i in (1, 2)])
     first = timezone.localdate() - timedelta(days=20)
     sales_record_batch(
         rows=[

@@ -29,7 +29,7 @@ def test_no_forecast_yet_is_a_200_that_says_so(small_history, client):
     body = response.json()
     assert body["status"] == "none"
     assert "no forecast yet" in body["message"]
-    assert body["series"] == {"level": "store", "store": 1, "item": None}
+    assert body["series"] == {"level": "store", "store": "1", "item": None}
     assert body["forecast"] == [] and body["running_since"] is None
     predictions_schema().validate(body)
 
@@ -86,7 +86,11 @@ def _check_shape(fitted, client, query, level, store, item):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ready"
-    assert body["series"] == {"level": level, "store": store, "item": item}
+    assert body["series"] == {
+        "level": level,
+        "store": None if store is None else str(store),
+        "item": None if item is None else str(item),
+    }
     assert body["run"]["id"] == fitted.pk and body["run"]["horizon_days"] == 14
     model = body["model"]
     assert {"name", "order", "seasonal_order", "exogenous", "training_start", "training_end", "fallback"} <= set(model)
@@ -152,7 +156,8 @@ BAD = [
     ("?days=15", 400, "days", "at most 14"),
     ("?days=0", 400, "days", "days"),
     ("?days=soon", 400, "days", "days"),
-    ("?store=abc", 400, "store", "store"),
+    ("?store=abc", 404, None, "unknown store abc"),
+    ("?store=a%01b", 400, "store", "store"),
     ("?item=1,2", 400, "item", "item"),
 ]
 

@@ -269,7 +269,7 @@ def test_a_partial_refit_also_fits_series_that_appeared_after_the_last_run(small
     from sales.services import SaleRow, sales_record_batch
 
     full = services.forecast_refit(days=7)
-    Item.objects.create(id=9, name="Item 9")
+    Item.objects.create(id=9, code="9", name="Item 9")
     sales_record_batch(rows=[SaleRow(date=timezone.localdate(), store_id=2, item_id=9, sales=4)])
     partial = services.forecast_refit(days=7, store_ids=[1])
     assert partial.status == ForecastRun.Status.COMPLETE

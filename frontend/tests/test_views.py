@@ -24,8 +24,8 @@ def bootstrap_of(response) -> dict:
 @pytest.mark.django_db
 @override_settings(TIME_ZONE="Europe/Berlin", STREAMING_INTERVAL_SECONDS=30, FORECAST_DAYS=14)
 def test_the_page_embeds_stores_items_and_the_date_span(client):
-    Store.objects.bulk_create([Store(id=2, name="Store 2"), Store(id=1, name="Store 1")])
-    Item.objects.create(id=7, name="Item 7")
+    Store.objects.bulk_create([Store(id=2, code="2", name="Store 2"), Store(id=1, code="1", name="Store 1")])
+    Item.objects.create(id=7, code="7", name="Item 7")
     DailyTotal.objects.bulk_create(
         [DailyTotal(date=date(2017, 1, 3), sales=5), DailyTotal(date=date(2016, 12, 30), sales=9)]
     )
@@ -48,7 +48,7 @@ def test_an_empty_database_still_serves_the_page(client):
 
 @pytest.mark.django_db
 def test_names_are_escaped_inside_the_embedded_json(client):
-    Store.objects.create(id=1, name="</script><script>alert(1)</script>")
+    Store.objects.create(id=1, code="1", name="</script><script>alert(1)</script>")
     response = client.get("/")
     assert "<script>alert(1)" not in response.text
     assert bootstrap_of(response)["stores"][0]["name"] == "</script><script>alert(1)</script>"
@@ -86,8 +86,8 @@ def test_the_live_curve_before_the_page_opened_comes_from_the_event_log(client):
 
     from streaming.services import sales_ingest
 
-    Store.objects.create(id=1, name="Store 1")
-    Item.objects.create(id=1, name="Item 1")
+    Store.objects.create(id=1, code="1", name="Store 1")
+    Item.objects.create(id=1, code="1", name="Item 1")
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     for minute, units in [(62, 5), (64, 7), (180, 11)]:
         sales_ingest(rows=[(1, 1, units)], timestamp=midnight + timedelta(minutes=minute))
@@ -106,8 +106,8 @@ def test_the_feed_embeds_todays_batches_as_the_stream_sends_them_without_reading
     from streaming.selectors import sales_event_summary
     from streaming.services import sales_ingest
 
-    Store.objects.bulk_create([Store(id=1, name="Store 1"), Store(id=2, name="Store 2")])
-    Item.objects.bulk_create([Item(id=1, name="Item 1"), Item(id=4, name="Item 4")])
+    Store.objects.bulk_create([Store(id=1, code="1", name="Store 1"), Store(id=2, code="2", name="Store 2")])
+    Item.objects.bulk_create([Item(id=1, code="1", name="Item 1"), Item(id=4, code="4", name="Item 4")])
     now = timezone.now()
     events = [
         sales_ingest(rows=[(1, 1, 2), (2, 4, 3), (2, 1, 1), (1, 4, 0)], timestamp=now - timedelta(minutes=2)),

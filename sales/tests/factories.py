@@ -21,11 +21,11 @@ from sales.services import SaleRow, sales_record_batch
 
 
 def stores_create(*, ids: Iterable[int]) -> list[Store]:
-    return [Store.objects.get_or_create(id=i, defaults={"name": f"Store {i}"})[0] for i in ids]
+    return [Store.objects.get_or_create(id=i, defaults={"code": str(i), "name": f"Store {i}"})[0] for i in ids]
 
 
 def items_create(*, ids: Iterable[int]) -> list[Item]:
-    return [Item.objects.get_or_create(id=i, defaults={"name": f"Item {i}"})[0] for i in ids]
+    return [Item.objects.get_or_create(id=i, defaults={"code": str(i), "name": f"Item {i}"})[0] for i in ids]
 
 
 def dataset_create(

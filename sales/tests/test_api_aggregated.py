@@ -34,7 +34,7 @@ def _expected(rows, granularity: str, group_by: str | None) -> list[dict]:
         totals = totals_by(rows, lambda r: (period_of(r.date, granularity),))
         return [{"period": key[0].isoformat(), "sales": value} for key, value in sorted(totals.items())]
     totals = totals_by(rows, lambda r: (period_of(r.date, granularity), getattr(r, f"{group_by}_id")))
-    return [{"period": p.isoformat(), group_by: k, "sales": value} for (p, k), value in sorted(totals.items())]
+    return [{"period": p.isoformat(), group_by: str(k), "sales": value} for (p, k), value in sorted(totals.items())]
 
 
 def _base_table(query_filters: dict, granularity: str, group_by: str | None) -> list[dict]:
@@ -59,7 +59,7 @@ def _base_table(query_filters: dict, granularity: str, group_by: str | None) -> 
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if group_by:
-        return [{"period": p.isoformat(), group_by: k, "sales": int(s)} for p, k, s in rows]
+        return [{"period": p.isoformat(), group_by: str(k), "sales": int(s)} for p, k, s in rows]
     return [{"period": p.isoformat(), "sales": int(s)} for p, s in rows]
 
 

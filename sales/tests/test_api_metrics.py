@@ -28,7 +28,7 @@ def _window(history, last: date, days: int) -> dict:
 def _ranking(rows, attribute: str, label: str) -> list[dict]:
     totals = totals_by(rows, lambda r: getattr(r, attribute))
     ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [{label: key, "name": f"{label.title()} {key}", "sales": value} for key, value in ranked]
+    return [{label: str(key), "name": f"{label.title()} {key}", "sales": value} for key, value in ranked]
 
 
 def _expected_metrics(rows, history) -> dict:

@@ -293,15 +293,13 @@ def bad_file_cases() -> list:
         pytest.param(f"{HEADER}\ninfinity,1,1,3\n", ["line 2", "column date", "'infinity'"], id="infinity-date"),
         pytest.param(f"{HEADER}\n-infinity,1,1,3\n", ["line 2", "column date", "'-infinity'"], id="minus-infinity"),
         pytest.param(f"{HEADER}\n10000-01-01,1,1,3\n", ["line 2", "column date", "'10000-01-01'"], id="year-10000"),
+        # Codes are text (`CA_1`, `1`); a row needs one, without a comma or a space at either end.
         pytest.param(
-            f"{HEADER}\n2017-01-02,0,1,3\n", ["line 2", "column store", "'0'", "positive integer"], id="store-zero"
+            f"{HEADER}\n2017-01-02,,1,3\n", ["line 2", "column store", "''", "is not a code"], id="store-empty"
         ),
-        pytest.param(f"{HEADER}\n2017-01-02,-4,1,3\n", ["column store", "'-4'"], id="store-negative"),
-        pytest.param(f"{HEADER}\n2017-01-02,abc,1,3\n", ["column store", "'abc'"], id="store-text"),
-        pytest.param(
-            f"{HEADER}\n2017-01-02,1,1.5,3\n", ["column item", "'1.5'", "positive integer"], id="item-decimal"
-        ),
-        pytest.param(f"{HEADER}\n2017-01-02,1,99999999999,3\n", ["column item", "'99999999999'"], id="item-too-big"),
+        pytest.param(f"{HEADER}\n2017-01-02, 1,1,3\n", ["line 2", "column store", "' 1'"], id="store-padded"),
+        pytest.param(f'{HEADER}\n2017-01-02,"1,2",1,3\n', ["column store", "'1,2'", "no comma"], id="store-comma"),
+        pytest.param(f"{HEADER}\n2017-01-02,1,{'x' * 65},3\n", ["column item", "64 characters"], id="item-too-long"),
         pytest.param(
             f"{HEADER}\n2017-01-02,1,1,-1\n",
             ["line 2", "column sales", "'-1'", "non-negative integer"],
@@ -387,7 +385,7 @@ def test_a_bad_file_is_refused_by_append_too_and_changes_nothing(tmp_path, loade
 
 def test_many_problems_list_the_first_ten_and_count_them_all(tmp_path, loaded):
     rows = [f"2017-01-{d:02d},1,{i},-{i}" for d in range(1, 4) for i in range(1, 6)]  # 15 bad sales values
-    rows[4] = "2017-13-01,x,1,-1"  # three bad values on line 6
+    rows[4] = "2017-13-01,,1,-1"  # three bad values on line 6
     message = load_error(write(tmp_path, "\n".join([HEADER, *rows]) + "\n", "bad.csv"))
 
     assert "17 problems (first 10 listed)" in message
@@ -400,7 +398,7 @@ def test_many_problems_list_the_first_ten_and_count_them_all(tmp_path, loaded):
         "  line 5, column sales: '-4' is not a non-negative integer",
         "  line 6, column date: '2017-13-01' is not an ISO date (YYYY-MM-DD)",
     ]
-    assert listed[5] == "  line 6, column store: 'x' is not a positive integer"
+    assert listed[5].startswith("  line 6, column store: '' is not a code")
     assert snapshot() == loaded
 
 

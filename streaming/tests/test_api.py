@@ -39,7 +39,8 @@ def test_ingest_goes_through_the_same_path_as_the_generator(small_history, token
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["source"] == "ingest" and body["total"] == 9
-    assert body["rows"] == [{"store": 1, "item": 2, "quantity": 5}, {"store": 2, "item": 3, "quantity": 4}]
+    # Codes: a JSON number reads as its text, and the answer speaks text.
+    assert body["rows"] == [{"store": "1", "item": "2", "quantity": 5}, {"store": "2", "item": "3", "quantity": 4}]
     assert set(body) == {"id", "timestamp", "date", "source", "kind", "rows", "total"}
     assert body["kind"] == "ingested"
     after = state()
@@ -146,9 +147,9 @@ def test_ingest_past_the_column_range_gets_400_and_changes_nothing(small_history
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [
-        ("store=abc", "store"),
-        ("item=1,x", "item"),
-        ("store=0", "store"),
+        ("store=a%01b", "store"),
+        ("item=1," + "x" * 65, "item"),
+        ("store=%7F", "store"),
         ("last_event_id=-1", "last_event_id"),
         ("last_event_id=z", "last_event_id"),
     ],

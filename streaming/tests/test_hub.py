@@ -18,9 +18,9 @@ EVENT = {
     "source": "generator",
     "kind": "generated",
     "rows": [
-        {"store": 1, "item": 1, "quantity": 2},
-        {"store": 2, "item": 1, "quantity": 3},
-        {"store": 2, "item": 4, "quantity": 5},
+        {"store": "1", "item": "1", "quantity": 2},
+        {"store": "CA_2", "item": "1", "quantity": 3},
+        {"store": "CA_2", "item": "4", "quantity": 5},
     ],
     "total": 10,
 }
@@ -43,16 +43,16 @@ def test_streams_without_filters_get_summaries_and_filtered_ones_their_rows():
     frames = EventFrames(EVENT)
     everything = StreamClient()
     summary = {key: value for key, value in EVENT.items() if key != "rows"}
-    summary |= {"row_count": 3, "stores": [[1, 2], [2, 8]], "items": [[1, 5], [4, 5]]}
+    summary |= {"row_count": 3, "stores": [["1", 2], ["CA_2", 8]], "items": [["1", 5], ["4", 5]]}
     assert _data(everything.sales_frame(frames)) == summary
     # Serialised once, whichever stream asks.
     assert StreamClient().sales_frame(frames) is everything.sales_frame(frames)
-    store_two = StreamClient(stores=(2,))
+    store_two = StreamClient(stores=("CA_2",))
     frame = store_two.sales_frame(frames).decode()
     assert frame.startswith("event: sales\nid: 7\ndata: ")
     assert _data(frame.encode()) == {**summary, "rows": [EVENT["rows"][1], EVENT["rows"][2]]}
-    assert _data(StreamClient(stores=(2,), items=(4,)).sales_frame(frames))["rows"] == [EVENT["rows"][2]]
-    assert StreamClient(items=(9,)).sales_frame(frames) is None
+    assert _data(StreamClient(stores=("CA_2",), items=("4",)).sales_frame(frames))["rows"] == [EVENT["rows"][2]]
+    assert StreamClient(items=("9",)).sales_frame(frames) is None
 
 
 def test_an_empty_batch_is_sent_to_nobody():

@@ -103,7 +103,7 @@ def test_ingest_over_http_reaches_the_stream(small_history, stream_server, sse, 
     received = listener.sales(1)[0]
     assert received == selectors.sales_event_summary(response.json())
     assert received["source"] == "ingest" and received["kind"] == "ingested"
-    assert received["stores"] == [[2, 6]] and received["items"] == [[3, 6]] and received["total"] == 6
+    assert received["stores"] == [["2", 6]] and received["items"] == [["3", 6]] and received["total"] == 6
 
 
 def test_last_event_id_replays_exactly_the_missed_batches_then_goes_live(small_history, stream_server, sse):
@@ -153,10 +153,10 @@ def test_filters_narrow_the_stream(small_history, stream_server, sse):
     mixed = ingest([(1, 3, 2), (2, 1, 4), (2, 2, 8), (2, 3, 1)])
     (received,) = listener.sales(1)
     assert received["id"] == mixed
-    assert received["rows"] == [{"store": 2, "item": 1, "quantity": 4}, {"store": 2, "item": 3, "quantity": 1}]
+    assert received["rows"] == [{"store": "2", "item": "1", "quantity": 4}, {"store": "2", "item": "3", "quantity": 1}]
     # The summaries and the total are the whole batch's; the rows are this stream's.
     assert received["total"] == 15 and received["row_count"] == 4
-    assert received["stores"] == [[1, 2], [2, 13]] and received["items"] == [[1, 4], [2, 8], [3, 3]]
+    assert received["stores"] == [["1", 2], ["2", 13]] and received["items"] == [["1", 4], ["2", 8], ["3", 3]]
     metrics = json.loads(listener.next(event="metrics").data)
     assert metrics["today_total"] == 5 and metrics["last_event_id"] == mixed
     replay = sse(f"{stream_server.url}/api/stream?store=2&item=1,3&last_event_id=0")
