@@ -7,13 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from sales.selectors import generated_first_day, history_span, item_list, store_list
+from sales.selectors import catalogue_named, generated_first_day, history_span
 from streaming.selectors import recent_batches, today_curve
 
 
-def dashboard_bootstrap() -> dict[str, Any]:
-    """Stores, items and the date span of the history, embedded in the page so the
-    filters and the range presets work before (and without) any API answer.
+def dashboard_bootstrap(*, stores: list[str] = (), items: list[str] = ()) -> dict[str, Any]:
+    """The names of the selected stores and items (`catalogue_named`) and the date span of the history,
+    embedded in the page so the filters and the range presets work before (and without) any API answer.
 
     `date_from`/`date_to` are the first and last day with any sales (ISO strings,
     None when the database is empty); the presets (30 d, 90 d, ...) count back
@@ -23,8 +23,7 @@ def dashboard_bootstrap() -> dict[str, Any]:
     span = history_span()
     generated_from = generated_first_day()
     return {
-        "stores": list(store_list().values("id", "name")),
-        "items": list(item_list().values("id", "name")),
+        "named": catalogue_named(stores=list(stores), items=list(items)),
         "date_from": span.first.isoformat() if span.first else None,
         "date_to": span.last.isoformat() if span.last else None,
         "generated_from": generated_from.isoformat() if generated_from else None,

@@ -8,13 +8,17 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from core.access import read_required, user_can_edit
+from core.params import id_list_split
 from frontend.selectors import alerts_bootstrap, dashboard_bootstrap
 
 
 @require_safe
 @read_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {"bootstrap": dashboard_bootstrap(), "can_edit": user_can_edit(user=request.user)}
+    # The URL's store and item codes (the page's own state, store=CA_1,CA_2): only their names are embedded.
+    codes = {name: id_list_split(request.GET.getlist(name)) for name in ("store", "item")}
+    bootstrap = dashboard_bootstrap(stores=codes["store"], items=codes["item"])
+    context = {"bootstrap": bootstrap, "can_edit": user_can_edit(user=request.user)}
     return render(request, "frontend/dashboard.html", context)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -283,6 +284,13 @@ class CatalogueViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         search = _search_param(self.request) if self.action == "list" else None
         return type(self).list_selector(search=search)
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(code=self.kwargs["code"])
+        except ObjectDoesNotExist:
+            word = self.get_queryset().model._meta.verbose_name
+            raise exceptions.NotFound(f"no {word} with code {self.kwargs['code']!r}") from None
 
 
 @extend_schema(tags=["sales"])

@@ -90,6 +90,19 @@ def codes_resolve(*, model: type[Store] | type[Item], codes: Iterable[str]) -> t
     return tuple(sorted(ids))
 
 
+# The most codes of each kind `catalogue_named` looks up (the API takes as many per filter).
+MAX_NAMED_CODES = 1000
+
+
+def catalogue_named(*, stores: list[str], items: list[str]) -> dict[str, list[dict[str, str]]]:
+    """The codes and names of the stores and items among these codes (the dashboard URL's selection): the
+    page shows their names at once and never embeds the whole catalogue (its pickers search the API)."""
+    return {
+        "stores": list(Store.objects.filter(code__in=stores[:MAX_NAMED_CODES]).values("code", "name")),
+        "items": list(Item.objects.filter(code__in=items[:MAX_NAMED_CODES]).values("code", "name")),
+    }
+
+
 def codes_resolve_each(*, model: type[Store] | type[Item], codes: Iterable[str]) -> dict[str, int]:
     """{code: id} of the stores (items) these codes name (a code that names none is left out)."""
     codes = set(codes)

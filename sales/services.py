@@ -189,73 +189,105 @@ def sales_load_csv(
     lacks a required column, or any row is malformed or repeated.
     """
     path = Path(path)
-    clock = loading.Stopwatch()
-    timings: dict[str, float] = {}
-
-    def stage(name: str, rows: int = 0) -> None:
-        timings[name] = round(clock.seconds, 3)
-        if progress is not None:
-            progress(name, rows)
-
+    run = _LoadRun(clock=loading.Stopwatch(), progress=progress)
     layout = loading.csv_read_header(path=path)
     for warning in layout.warnings:
         logger.warning(warning)
     with transaction.atomic(), connection.cursor() as cursor:
         load_lock_take(cursor=cursor, on_wait=on_wait)
-        # Index builds after a bulk insert are much faster with room to sort in
-        # memory; dates must print as YYYY-MM-DD for the validity check.
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=progress)
-        stage("copied", rows)
-        first, last = loading.staging_date_range(cursor=cursor, layout=layout)
-        shift_days = _load_shift(last=last) if align_to_today else 0
-        stores, items = _load_keys_create(cursor=cursor, layout=layout)
-        _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
-        assert first is not None and last is not None  # the write refused a file with a missing date
-        stage("written", rows)
-        total_rows = _load_rollups(cursor=cursor, append=append, rows=rows)
-        generated_days = []
-        if align_to_today:
-            stage("rebuilt", rows)
-            generated_days = history_gap_fill_after(after=date.fromisoformat(last) + timedelta(days=shift_days))
-            if generated_days:
-                cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
-                total_rows = cursor.fetchone()[0]
+        written = _load_in_transaction(
+            cursor=cursor, path=path, layout=layout, run=run, append=append, align_to_today=align_to_today
+        )
         if followups:
             transaction.on_commit(lambda: history_loaded.send_robust(sender=LoadSummary, appended=append))
-        stage("rollups", rows)
-
+        run.stage("rollups", written.rows)
     if not append and not connection.in_atomic_block:
-        stage("committed", rows)
+        run.stage("committed", written.rows)
         loading.tables_vacuum()
-    seconds = clock.seconds
-    summary = LoadSummary(
-        path=path,
-        rows=rows,
-        total_rows=total_rows,
-        date_from=date.fromisoformat(first) + timedelta(days=shift_days),
-        date_to=date.fromisoformat(last) + timedelta(days=shift_days),
-        stores=stores,
-        items=items,
-        seconds=seconds,
-        appended=append,
-        shift_days=shift_days,
-        warnings=list(layout.warnings),
-        generated_days=generated_days,
-        timings=timings | {"done": round(seconds, 3)},
-    )
+    summary = _load_summary(path=path, layout=layout, run=run, written=written, append=append)
     logger.info(
         "history loaded",
         extra={
             "path": str(path),
-            "rows": rows,
+            "rows": summary.rows,
             "append": append,
-            "shift_days": shift_days,
-            "seconds": round(seconds, 2),
+            "shift_days": summary.shift_days,
+            "seconds": round(summary.seconds, 2),
         },
     )
     return summary
+
+
+@dataclass
+class _LoadRun:
+    """A load's clock, its stage timings, and whom to tell about progress."""
+
+    clock: loading.Stopwatch
+    progress: Callable[[str, int], None] | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def stage(self, name: str, rows: int = 0) -> None:
+        self.timings[name] = round(self.clock.seconds, 3)
+        if self.progress is not None:
+            self.progress(name, rows)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What the transaction wrote: the file's rows, dates (as text, before any shift) and keys."""
+
+    rows: int
+    total_rows: int
+    first: str
+    last: str
+    shift_days: int
+    stores: int
+    items: int
+    generated_days: list[date]
+
+
+def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: bool, align_to_today: bool) -> _Written:
+    """Staging, codes, the write, the rollups and the gap fill, inside the load's transaction."""
+    # Index builds after a bulk insert are much faster with room to sort in
+    # memory; dates must print as YYYY-MM-DD for the validity check.
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+    rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=run.progress)
+    run.stage("copied", rows)
+    first, last = loading.staging_date_range(cursor=cursor, layout=layout)
+    shift_days = _load_shift(last=last) if align_to_today else 0
+    stores, items = _load_keys_create(cursor=cursor, layout=layout)
+    _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
+    assert first is not None and last is not None  # the write refused a file with a missing date
+    run.stage("written", rows)
+    total_rows = _load_rollups(cursor=cursor, append=append, rows=rows)
+    generated_days: list[date] = []
+    if align_to_today:
+        run.stage("rebuilt", rows)
+        generated_days = history_gap_fill_after(after=date.fromisoformat(last) + timedelta(days=shift_days))
+        if generated_days:
+            cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
+            total_rows = cursor.fetchone()[0]
+    return _Written(rows, total_rows, first, last, shift_days, stores, items, generated_days)
+
+
+def _load_summary(*, path: Path, layout, run: _LoadRun, written: _Written, append: bool) -> LoadSummary:
+    seconds = run.clock.seconds
+    return LoadSummary(
+        path=path,
+        rows=written.rows,
+        total_rows=written.total_rows,
+        date_from=date.fromisoformat(written.first) + timedelta(days=written.shift_days),
+        date_to=date.fromisoformat(written.last) + timedelta(days=written.shift_days),
+        stores=written.stores,
+        items=written.items,
+        seconds=seconds,
+        appended=append,
+        shift_days=written.shift_days,
+        warnings=list(layout.warnings),
+        generated_days=written.generated_days,
+        timings=run.timings | {"done": round(seconds, 3)},
+    )
 
 
 def _load_copy(*, cursor, path: Path, layout, progress) -> int:

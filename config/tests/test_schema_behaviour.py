@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from core.params import CODE_SCHEMA
+
 pytestmark = pytest.mark.django_db
 
 
@@ -29,12 +31,20 @@ def test_an_empty_parameter_gets_a_400_naming_it(client, url, parameter):
     }
 
 
-@pytest.mark.parametrize("url", ["/api/nothing-here", "/api/stores/abc", "/api/items/1234567890", "/api/sales/x/y"])
-def test_every_api_404_is_json(client, url):
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("/api/nothing-here", "not found: /api/nothing-here"),
+        ("/api/stores/abc", "no store with code 'abc'"),
+        ("/api/items/1234567890", "no item with code '1234567890'"),
+        ("/api/sales/x/y", "not found: /api/sales/x/y"),
+    ],
+)
+def test_every_api_404_is_json(client, url, error):
     response = client.get(url)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"error": f"not found: {url}"}
+    assert response.json() == {"error": error}
 
 
 def test_a_page_404_stays_a_page(client):
@@ -45,8 +55,8 @@ def test_a_page_404_stays_a_page(client):
 @pytest.mark.parametrize(
     ("query", "parameter", "words"),
     [
-        ("store=1,2", "store", "takes one id"),
-        ("item=0", "item", "not a positive whole number"),
+        ("store=1,2", "store", "takes one code"),
+        ("item=a%01", "item", "control character"),
         (f"days={settings.FORECAST_DAYS + 1}", "days", "less than or equal to"),
         ("days=0", "days", "greater than or equal to"),
     ],
@@ -62,17 +72,17 @@ def test_the_schema_types_ids_days_and_404s(client):
     metrics = {p["name"]: p for p in schema["paths"]["/api/sales/metrics/"]["get"]["parameters"]}
     assert metrics["store"]["schema"] == {
         "type": "array",
-        "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        "items": CODE_SCHEMA,
         "minItems": 1,
         "maxItems": 1000,
     }
     assert (metrics["store"]["style"], metrics["store"]["explode"]) == ("form", False)
     predictions = {p["name"]: p for p in schema["paths"]["/api/sales/predictions/"]["get"]["parameters"]}
     assert predictions["days"]["schema"] == {"type": "integer", "minimum": 1, "maximum": settings.FORECAST_DAYS}
-    assert predictions["store"]["schema"]["type"] == "integer"
-    detail = schema["paths"]["/api/stores/{id}/"]["get"]
-    (id_parameter,) = [p for p in detail["parameters"] if p["name"] == "id"]
-    assert id_parameter["schema"] == {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+    assert predictions["store"]["schema"]["type"] == "string"
+    detail = schema["paths"]["/api/stores/{code}/"]["get"]
+    (code_parameter,) = [p for p in detail["parameters"] if p["name"] == "code"]
+    assert code_parameter["schema"] == CODE_SCHEMA
     assert "404" in detail["responses"]
 
 

@@ -1,4 +1,5 @@
 // The JSON API (see notes/API_CONTRACT.md). Every call can be aborted; errors carry the HTTP status and the API's message.
+import { rememberNames } from "./state.js";
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -59,9 +60,23 @@ export function salesParams(view) {
   return { store: view.stores, item: view.items, date_from: view.dateFrom, date_to: view.dateTo };
 }
 
+/** Answers that name stores or items (by code) teach the page their names: it holds no catalogue of its own. */
+async function metrics(view, opts) {
+  const body = await getJSON("/api/sales/metrics", salesParams(view), opts);
+  rememberNames("store", body.top_stores, "store");
+  rememberNames("item", body.top_items, "item");
+  return body;
+}
+
+async function breakdown(view, extra, opts) {
+  const body = await getJSON("/api/sales/breakdown", { ...salesParams(view), ...extra }, opts);
+  rememberNames(body.by, body.rows, "id");
+  return body;
+}
+
 export const api = {
-  metrics: (view, opts) => getJSON("/api/sales/metrics", salesParams(view), opts),
+  metrics,
   aggregated: (view, extra, opts) => getAllPages("/api/sales/aggregated", { ...salesParams(view), ...extra }, opts),
-  breakdown: (view, extra, opts) => getJSON("/api/sales/breakdown", { ...salesParams(view), ...extra }, opts),
+  breakdown,
   predictions: (params, opts) => getJSON("/api/sales/predictions", params, opts),
 };

@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
 import { downloadCsv, escapeHtml, fmtBig, fmtDay, fmtInt } from "./format.js";
 import { loader, panelState } from "./panel.js";
-import { getState, inRange, itemName, setState, storeName } from "./state.js";
+import { byCode, getState, inRange, itemName, setState, storeName } from "./state.js";
 
 const TOP = 15; // bars per page
 const GRID = 20; // stores and items in the heatmap
@@ -119,7 +119,7 @@ function renderHeatmap() {
   let max = 0;
   for (const [si, s] of cells.stores.entries())
     for (const [ii, i] of cells.items.entries()) {
-      const v = cells.units.get(`${s}:${i}`) || 0;
+      const v = cells.units.get(`${s}\u0000${i}`) || 0;
       max = Math.max(max, v);
       data.push([ii, si, v]);
     }
@@ -176,8 +176,8 @@ async function loadCells(signal) {
     api.breakdown(view, { ...lead, by: "item" }, { signal }),
   ]);
   const grid = {
-    stores: stores.rows.map((r) => r.id).sort((a, b) => a - b),
-    items: items.rows.map((r) => r.id).sort((a, b) => a - b),
+    stores: stores.rows.map((r) => r.id).sort(byCode),
+    items: items.rows.map((r) => r.id).sort(byCode),
     units: new Map(),
   };
   const parts = await Promise.all(
@@ -186,7 +186,7 @@ async function loadCells(signal) {
     ),
   );
   parts.forEach((part, index) => {
-    for (const row of part.rows) grid.units.set(`${grid.stores[index]}:${row.id}`, row.sales);
+    for (const row of part.rows) grid.units.set(`${grid.stores[index]}\u0000${row.id}`, row.sales);
   });
   cellsLoadedAt = Date.now();
   return grid;
@@ -254,7 +254,7 @@ export function applyBatch(event, batch) {
   if (cells && !event.rows) cellsRefreshSoon();
   else if (cells) {
     for (const r of event.rows) {
-      const key = `${r.store}:${r.item}`;
+      const key = `${r.store}\u0000${r.item}`;
       if (cells.units.has(key) || (cells.stores.includes(r.store) && cells.items.includes(r.item)))
         cells.units.set(key, (cells.units.get(key) || 0) + r.quantity);
     }
@@ -304,8 +304,8 @@ export function init() {
   section.querySelector('[data-act="csv"]').addEventListener("click", async () => {
     if (mode() === "heatmap" && cells) {
       const rows = [...cells.units.entries()].map(([key, sales]) => ({
-        store: Number(key.split(":")[0]),
-        item: Number(key.split(":")[1]),
+        store: key.slice(0, key.indexOf("\u0000")),
+        item: key.slice(key.indexOf("\u0000") + 1),
         sales,
       }));
       downloadCsv("breakdown-store-item.csv", ["store", "item", "sales"], rows);

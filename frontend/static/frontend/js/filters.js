@@ -1,6 +1,6 @@
 // The filter bar: controls mirror the state (URL) and every change goes through setState.
 import { createPicker } from "./picker.js";
-import { bootstrap, getState, resetState, setState } from "./state.js";
+import { bootstrap, byCode, getState, itemName, rememberNames, resetState, setState, storeName } from "./state.js";
 
 const form = document.getElementById("filters");
 const pickers = {};
@@ -20,13 +20,18 @@ export function syncControls(state = getState()) {
 }
 
 export function init() {
-  for (const [kind, options, word] of [
-    ["store", bootstrap.stores, "stores"],
-    ["item", bootstrap.items, "items"],
+  for (const [kind, word, nameOf] of [
+    ["store", "stores", storeName],
+    ["item", "items", itemName],
   ]) {
-    // Picking every one is no filter at all: keep the URL short and the API on its fast path.
-    const onChange = (ids) => setState({ [kind]: ids.length === options.length ? [] : ids });
-    pickers[kind] = createPicker(form.querySelector(`#f-${word}`), options, { word, onChange });
+    pickers[kind] = createPicker(form.querySelector(`#f-${word}`), {
+      source: `/api/${word}`,
+      word,
+      onChange: (codes) => setState({ [kind]: codes }),
+      nameOf,
+      seen: (rows) => rememberNames(kind, rows),
+      order: byCode,
+    });
   }
   const dates = [form.querySelector("#f-from"), form.querySelector("#f-to")];
   for (const input of dates) {

@@ -1,56 +1,78 @@
-// A searchable multi-select for thousands of options (the ARIA combobox pattern with a listbox):
-// type to narrow, arrows to move, Enter to pick or unpick, Escape to close, Backspace to drop the last pick.
+// A searchable multi-select (ARIA combobox + listbox) whose options come from the API's paged list: type to
+// narrow, arrows to move, Enter to pick or unpick, Escape to close, Backspace to drop the last pick.
+import { getJSON } from "./api.js";
 import { el } from "./format.js";
 
-const SHOWN = 50; // options drawn at once; typing narrows the rest
+const SHOWN = 50; // options asked for at once; typing narrows the rest
+const TYPING_MS = 150; // wait this long after a key before asking the API
 
 function withData(node, id) {
   node.dataset.id = String(id);
   return node;
 }
 
-/** A picker over `options` ([{id, name}]) in `root` (.picker). `onChange(ids)` gets the new selection. */
-export function createPicker(root, options, { word, onChange }) {
+/** A picker over `source` (an API list of {code, name}) in `root`; `onChange(codes)` gets the selection,
+ *  `nameOf` names a chip, `seen(rows)` hears of every option shown, `order` sorts codes. */
+export function createPicker(root, { source, word, onChange, nameOf, seen, order }) {
   const input = root.querySelector(".picker__input");
   const list = root.querySelector(".picker__list");
   const chips = root.querySelector(".picker__chips");
   const more = root.querySelector(".picker__more");
   const popup = root.querySelector(".picker__popup");
-  const byId = new Map(options.map((o) => [o.id, o]));
   let selected = [];
   let matches = [];
+  let total = 0;
   let active = -1;
+  let asked = null; // the search text of the answer shown
+  let pending = null;
+  let timer = 0;
 
-  const optionId = (id) => `${list.id}-${id}`;
+  const optionId = (code) => `${list.id}-${encodeURIComponent(code).replaceAll("%", "_")}`;
   const isOpen = () => input.getAttribute("aria-expanded") === "true";
 
-  function search(text) {
-    const query = text.trim().toLowerCase();
-    if (!query) return options;
-    const number = /^\d+$/.test(query) ? Number(query) : null;
-    const exact = number != null && byId.has(number) ? [byId.get(number)] : [];
-    return [...exact, ...options.filter((o) => o.id !== number && o.name.toLowerCase().includes(query))];
+  /** Ask the API for the options matching the input (the latest question wins). */
+  async function search() {
+    const text = input.value.trim();
+    if (text === asked) return;
+    pending?.abort();
+    pending = new AbortController();
+    try {
+      const body = await getJSON(source, { search: text || null, page_size: SHOWN }, { signal: pending.signal });
+      asked = text;
+      matches = body.results;
+      total = body.count;
+      seen(matches);
+      if (active >= matches.length) active = matches.length - 1;
+      draw();
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      more.textContent = `Cannot search ${word}: ${error.message}`;
+    }
+  }
+
+  function searchSoon() {
+    clearTimeout(timer);
+    timer = setTimeout(search, TYPING_MS);
   }
 
   function draw() {
-    matches = search(input.value);
-    const shown = matches.slice(0, SHOWN);
+    const shown = matches;
     const chosen = new Set(selected);
     list.replaceChildren(
       ...shown.map((o, index) =>
         withData(
           el("li", {
-            id: optionId(o.id),
+            id: optionId(o.code),
             role: "option",
             className: index === active ? "is-active" : "",
-            textContent: o.name,
-            ariaSelected: String(chosen.has(o.id)),
+            textContent: o.name && !o.name.includes(o.code) ? `${o.name} · ${o.code}` : o.name || o.code,
+            ariaSelected: String(chosen.has(o.code)),
           }),
-          o.id,
+          o.code,
         ),
       ),
     );
-    const rest = matches.length - shown.length;
+    const rest = total - shown.length;
     more.textContent = !matches.length
       ? `No ${word} match “${input.value.trim()}”.`
       : rest > 0
@@ -69,6 +91,7 @@ export function createPicker(root, options, { word, onChange }) {
     input.setAttribute("aria-expanded", "true");
     popup.hidden = false;
     draw();
+    search();
   }
 
   function close() {
@@ -78,8 +101,8 @@ export function createPicker(root, options, { word, onChange }) {
     active = -1;
   }
 
-  function toggle(id) {
-    const next = selected.includes(id) ? selected.filter((s) => s !== id) : [...selected, id].sort((a, b) => a - b);
+  function toggle(code) {
+    const next = selected.includes(code) ? selected.filter((s) => s !== code) : [...selected, code].sort(order);
     onChange(next);
   }
 
@@ -94,7 +117,7 @@ export function createPicker(root, options, { word, onChange }) {
   input.addEventListener("input", () => {
     active = input.value.trim() ? 0 : -1; // Enter picks the best match straight away
     open();
-    draw();
+    searchSoon();
   });
   input.addEventListener("focus", open);
   input.addEventListener("click", open);
@@ -103,7 +126,11 @@ export function createPicker(root, options, { word, onChange }) {
     else if (event.key === "ArrowUp") move(-1);
     else if (event.key === "Home" && isOpen() && !input.value) move(-active);
     else if (event.key === "Enter") {
-      if (isOpen() && active >= 0 && matches[active]) toggle(matches[active].id);
+      if (!isOpen()) return event.preventDefault();
+      // Typed ahead of the answer: ask now, then pick its best match.
+      clearTimeout(timer);
+      const index = active; // a key pressed meanwhile (Escape) must not change what Enter picks
+      search().then(() => index >= 0 && matches[index] && toggle(matches[index].code));
     } else if (event.key === "Escape") {
       if (!isOpen() && !input.value) return;
       input.value = "";
@@ -119,13 +146,13 @@ export function createPicker(root, options, { word, onChange }) {
     if (!option) return;
     event.preventDefault();
     active = [...list.children].indexOf(option);
-    toggle(Number(option.dataset.id));
+    toggle(option.dataset.id);
   });
   chips.addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-id]");
+    const button = event.target.closest("button[data-id], button[data-clear]");
     if (!button) return;
-    if (button.dataset.id === "all") onChange([]);
-    else toggle(Number(button.dataset.id));
+    if (button.dataset.clear) onChange([]);
+    else toggle(button.dataset.id);
     input.focus();
   });
   document.addEventListener("mousedown", (event) => {
@@ -135,18 +162,18 @@ export function createPicker(root, options, { word, onChange }) {
     if (!root.contains(event.relatedTarget)) close();
   });
 
-  /** Show `ids` as the selection (after a change, a reload, or back/forward). */
-  function set(ids) {
-    selected = [...ids];
-    const chip = (id) => {
-      const name = byId.get(id)?.name ?? String(id);
+  /** Show `codes` as the selection (after a change, a reload, or back/forward). */
+  function set(codes) {
+    selected = [...codes];
+    const chip = (code) => {
+      const name = nameOf(code);
       const button = el(
         "button",
         { type: "button", className: "chip", title: `Remove ${name}`, ariaLabel: `Remove ${name}` },
         el("span", { textContent: name }),
         el("span", { ariaHidden: "true", textContent: "×" }),
       );
-      return el("li", {}, withData(button, id));
+      return el("li", {}, withData(button, code));
     };
     const shown = selected.slice(0, 3).map(chip);
     if (selected.length > 3) {
@@ -156,7 +183,8 @@ export function createPicker(root, options, { word, onChange }) {
         title: `Clear all ${selected.length} ${word}`,
         textContent: `+${selected.length - 3} · clear`,
       });
-      shown.push(el("li", {}, withData(clear, "all")));
+      clear.dataset.clear = "all";
+      shown.push(el("li", {}, clear));
     }
     chips.replaceChildren(...shown);
     input.placeholder = selected.length ? `Add ${word}…` : `All ${word} · type to find`;

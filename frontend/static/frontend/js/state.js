@@ -17,13 +17,30 @@ const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 const listeners = new Set();
 let current = read(location.search);
 
-function ids(text, known) {
-  const valid = new Set(known.map((k) => k.id));
+/** Codes sort as people read them: "2" before "10", "CA_2" before "CA_10". */
+export function byCode(a, b) {
+  return a.localeCompare(b, undefined, { numeric: true });
+}
+
+/** Store or item codes from the URL (`CA_1,CA_2`): text, as the API takes them. */
+function codes(text) {
   const list = (text || "")
     .split(",")
-    .map(Number)
-    .filter((n) => valid.has(n));
-  return [...new Set(list)].sort((a, b) => a - b);
+    .map((code) => code.trim())
+    .filter((code) => code && code.length <= 64);
+  return [...new Set(list)].sort(byCode);
+}
+
+// Names by code, from the bootstrap (the URL's selection) and API answers: never the whole catalogue.
+const names = { store: new Map(), item: new Map() };
+for (const [kind, list] of [
+  ["store", bootstrap.named.stores],
+  ["item", bootstrap.named.items],
+])
+  for (const { code, name } of list) names[kind].set(code, name);
+
+export function rememberNames(kind, rows, key = "code") {
+  for (const row of rows || []) if (row[key] != null && row.name) names[kind].set(String(row[key]), row.name);
 }
 
 function read(search) {
@@ -37,8 +54,8 @@ function read(search) {
     const value = params.get(key);
     if (value && ISO_DAY.test(value)) state[key] = value;
   }
-  state.store = ids(params.get("store"), bootstrap.stores);
-  state.item = ids(params.get("item"), bootstrap.items);
+  state.store = codes(params.get("store"));
+  state.item = codes(params.get("item"));
   if (state.range === "custom" && !state.from && !state.to) state.range = DEFAULTS.range;
   if (state.range !== "custom") state.from = state.to = "";
   return state;
@@ -133,5 +150,5 @@ export function batchShare(view, event) {
   return share;
 }
 
-export const storeName = (id) => bootstrap.stores.find((s) => s.id === id)?.name ?? `Store ${id}`;
-export const itemName = (id) => bootstrap.items.find((s) => s.id === id)?.name ?? `Item ${id}`;
+export const storeName = (code) => names.store.get(String(code)) ?? String(code);
+export const itemName = (code) => names.item.get(String(code)) ?? String(code);
