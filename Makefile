@@ -32,8 +32,8 @@ $(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 lock:
 	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
 	$(PY) -m pip install --quiet pip-tools==7.7.0
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
-		--no-emit-index-url --no-emit-find-links --custom-compile-command "make lock" \
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --extra dev --no-emit-index-url --no-emit-find-links \
 		--output-file requirements.lock $(LOCK_ARGS) pyproject.toml
 
 run: install
