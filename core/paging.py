@@ -75,8 +75,6 @@ class CsvExportMixin:
         except Http404:  # DRF's answer to an unknown ?format=
             raise exceptions.ValidationError({"format": "must be json or csv."}) from None
 
-    request: Any  # the view's, set by DRF
-
     def wants_csv(self) -> bool:
         return getattr(self.request.accepted_renderer, "format", None) == "csv"
 
