@@ -11,7 +11,7 @@ from django.db.models import Max, Q, Sum, Value
 from django.utils import timezone
 
 from sales.models import Item, Store
-from sales.selectors import SalesFilters, codes_resolve, daily_totals
+from sales.selectors import NO_ID, SalesFilters, codes_resolve_each, daily_totals
 from streaming import simulation
 from streaming.models import SalesEvent, SalesProfile
 
@@ -83,17 +83,21 @@ def stream_metrics(*, stores: tuple[str, ...] = (), items: tuple[str, ...] = (),
 
 
 def stream_metrics_many(*, keys: list[FilterKey], last_event_id: int) -> dict[FilterKey, dict[str, Any]]:
-    """`stream_metrics` of each (stores, items) filter in `keys`, in one query (per
-    METRICS_KEYS_PER_QUERY filters), so that a batch costs one round trip however varied the streams."""
+    """`stream_metrics` of each (stores, items) filter in `keys`: the codes of every filter resolved at once,
+    then one query (per METRICS_KEYS_PER_QUERY filters), so that a batch costs the same few round trips
+    however varied the streams."""
     today = timezone.localdate()
+    store_ids = codes_resolve_each(model=Store, codes={code for stores, _ in keys for code in stores})
+    item_ids = codes_resolve_each(model=Item, codes={code for _, items in keys for code in items})
+
+    def ids(codes: tuple[str, ...], known: dict[str, int]) -> tuple[int, ...]:
+        # A code that names nothing matches nothing (NO_ID), as codes_resolve does.
+        return tuple(sorted({known.get(code, NO_ID) for code in codes}))
+
     totals: dict[int, tuple[int, int]] = {}
     for start in range(0, len(keys), METRICS_KEYS_PER_QUERY):
         parts = [
-            daily_totals(
-                filters=SalesFilters(
-                    stores=codes_resolve(model=Store, codes=stores), items=codes_resolve(model=Item, codes=items)
-                )
-            )
+            daily_totals(filters=SalesFilters(stores=ids(stores, store_ids), items=ids(items, item_ids)))
             .order_by()
             .annotate(key=Value(start + offset))
             .values("key")

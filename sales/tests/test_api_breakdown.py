@@ -162,10 +162,10 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_comes_out_escaped(client):
     from sales.services import SaleRow, sales_record_batch
 
     # Ids of their own: the module's dataset may already hold stores and items 1 to 4.
-    Store.objects.create(id=901, name='=HYPERLINK("http://evil.example","x")')
-    Store.objects.create(id=902, name="@SUM(A1)")
-    Store.objects.create(id=903, name="Plain, with a comma")
-    Item.objects.create(id=901, name="-2+3")
+    Store.objects.create(id=901, code="901", name='=HYPERLINK("http://evil.example","x")')
+    Store.objects.create(id=902, code="902", name="@SUM(A1)")
+    Store.objects.create(id=903, code="903", name="Plain, with a comma")
+    Item.objects.create(id=901, code="901", name="-2+3")
     sales_record_batch(
         rows=[SaleRow(date=date(2017, 1, 2), store_id=s, item_id=901, sales=s - 900) for s in (901, 902, 903)]
     )

@@ -147,18 +147,24 @@ def test_the_metrics_of_every_stream_filter_take_one_query(small_history):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from sales.selectors import SalesFilters, daily_totals
+    from sales.models import Item, Store
+    from sales.selectors import SalesFilters, codes_resolve, daily_totals
     from streaming.selectors import stream_metrics_many
 
     services.sales_ingest(rows=[(1, 3, 5), (2, 1, 4)])  # something today
-    keys = [((), ()), ((1,), ()), ((), (2,)), ((1, 2), (3,)), ((2,), (1, 2))]
+    keys = [((), ()), (("1",), ()), ((), ("2",)), (("1", "2"), ("3",)), (("2",), ("1", "2")), (("nope",), ())]
     with CaptureQueriesContext(connection) as queries:
         together = stream_metrics_many(keys=keys, last_event_id=7)
-    assert len(queries) == 1
+    # The store codes and the item codes of every filter, looked up once each, then one query for the totals.
+    assert len(queries) == 3
     for stores, items in keys:
-        daily = daily_totals(filters=SalesFilters(stores=stores, items=items))
+        resolved = SalesFilters(
+            stores=codes_resolve(model=Store, codes=stores), items=codes_resolve(model=Item, codes=items)
+        )
+        daily = daily_totals(filters=resolved)
         expected = daily.aggregate(total=Sum("sales"))["total"] or 0
         assert together[(stores, items)]["total_sales"] == expected
         today = daily.filter(date=timezone.localdate()).aggregate(total=Sum("sales"))["total"] or 0
         assert together[(stores, items)]["today_total"] == today
         assert together[(stores, items)]["last_event_id"] == 7
+    assert together[(("nope",), ())]["total_sales"] == 0
