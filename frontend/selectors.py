@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from sales.selectors import catalogue_named, generated_first_day, history_span
+from sales.selectors import catalogue_named, generated_first_day, history_span, store_list
 from streaming.selectors import recent_batches, today_curve
 
 

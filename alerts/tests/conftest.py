@@ -25,8 +25,8 @@ def clock():
 def shop(db):
     from sales.models import Item, Store
 
-    Store.objects.bulk_create([Store(id=s, name=f"Store {s}") for s in (1, 2)])
-    Item.objects.bulk_create([Item(id=i, name=f"Item {i}") for i in (1, 2, 3)])
+    Store.objects.bulk_create([Store(id=s, code=str(s), name=f"Store {s}") for s in (1, 2)])
+    Item.objects.bulk_create([Item(id=i, code=str(i), name=f"Item {i}") for i in (1, 2, 3)])
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_batch_recorded_is_sent_after_the_commit_with_the_event_id():
-    Store.objects.create(id=1, name="Store 1")
-    Item.objects.create(id=1, name="Item 1")
+    Store.objects.create(id=1, code="1", name="Store 1")
+    Item.objects.create(id=1, code="1", name="Item 1")
     seen: list[tuple[int, bool]] = []
 
     def receiver(sender, *, event_id, **kwargs):
@@ -35,8 +35,8 @@ def test_batch_recorded_is_sent_after_the_commit_with_the_event_id():
 
 
 def test_a_failing_receiver_does_not_undo_the_batch():
-    Store.objects.create(id=1, name="Store 1")
-    Item.objects.create(id=1, name="Item 1")
+    Store.objects.create(id=1, code="1", name="Store 1")
+    Item.objects.create(id=1, code="1", name="Item 1")
 
     def broken(sender, **kwargs):
         raise RuntimeError("receiver bug")
