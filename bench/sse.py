@@ -295,7 +295,7 @@ def event_sizes() -> None:
                 "source": "generator",
                 "kind": "generated",
                 "rows": [
-                    {"store": int(profiles.store_ids[k]), "item": int(profiles.item_ids[k]), "quantity": int(units[k])}
+                    {"store": str(profiles.store_ids[k]), "item": str(profiles.item_ids[k]), "quantity": int(units[k])}
                     for k in hits
                 ],
                 "total": int(units.sum()),
@@ -303,8 +303,8 @@ def event_sizes() -> None:
             frames = EventFrames(event)
             whole = len(sse_frame(event="sales", data=event, event_id=event_id))
             summary = len(frames.frame() or b"")
-            one_store = len(frames.frame(stores=(1,)) or b"")
-            one_series = len(frames.frame(stores=(1,), items=(1,)) or b"")
+            one_store = len(frames.frame(stores=("1",)) or b"")
+            one_series = len(frames.frame(stores=("1",), items=("1",)) or b"")
             print(
                 f"{label + ', ' + what:40} {len(hits):>7,} {whole:>12,} {summary:>9,} {one_store:>9,} {one_series:>15,}"
             )

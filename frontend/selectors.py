@@ -11,7 +11,7 @@ from sales.selectors import catalogue_named, generated_first_day, history_span, 
 from streaming.selectors import recent_batches, today_curve
 
 
-def dashboard_bootstrap(*, stores: list[str] = (), items: list[str] = ()) -> dict[str, Any]:
+def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | None = None) -> dict[str, Any]:
     """The names of the selected stores and items (`catalogue_named`) and the date span of the history,
     embedded in the page so the filters and the range presets work before (and without) any API answer.
 
@@ -23,7 +23,7 @@ def dashboard_bootstrap(*, stores: list[str] = (), items: list[str] = ()) -> dic
     span = history_span()
     generated_from = generated_first_day()
     return {
-        "named": catalogue_named(stores=list(stores), items=list(items)),
+        "named": catalogue_named(stores=stores or [], items=items or []),
         "date_from": span.first.isoformat() if span.first else None,
         "date_to": span.last.isoformat() if span.last else None,
         "generated_from": generated_from.isoformat() if generated_from else None,

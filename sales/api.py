@@ -182,7 +182,9 @@ FILTER_PARAMETERS = [
 
 class StoreSerializer(serializers.ModelSerializer):
     code = serializers.CharField(help_text="the store's code, as the files and every filter give it")
-    region = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    region: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Store
@@ -191,7 +193,9 @@ class StoreSerializer(serializers.ModelSerializer):
 
 class ItemSerializer(serializers.ModelSerializer):
     code = serializers.CharField(help_text="the item's code, as the files and every filter give it")
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    department: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     category = serializers.CharField(source="department.category.code", read_only=True, allow_null=True, default=None)
 
     class Meta:

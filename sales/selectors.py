@@ -98,8 +98,14 @@ def catalogue_named(*, stores: list[str], items: list[str]) -> dict[str, list[di
     """The codes and names of the stores and items among these codes (the dashboard URL's selection): the
     page shows their names at once and never embeds the whole catalogue (its pickers search the API)."""
     return {
-        "stores": list(Store.objects.filter(code__in=stores[:MAX_NAMED_CODES]).values("code", "name")),
-        "items": list(Item.objects.filter(code__in=items[:MAX_NAMED_CODES]).values("code", "name")),
+        "stores": [
+            {"code": code, "name": name}
+            for code, name in Store.objects.filter(code__in=stores[:MAX_NAMED_CODES]).values_list("code", "name")
+        ],
+        "items": [
+            {"code": code, "name": name}
+            for code, name in Item.objects.filter(code__in=items[:MAX_NAMED_CODES]).values_list("code", "name")
+        ],
     }
 
 
