@@ -8,6 +8,7 @@ import csv
 import io
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import EditAccess, user_can_edit
+from core.api import ERROR_RESPONSE
 from uploads import reading, selectors, services, tasks
 from uploads.models import UploadJob
 
@@ -79,6 +81,12 @@ class MappingSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False)
 
 
+# Every route: a reader who is not an editor gets a 403, an unknown key a 404; writes may be refused with the
+# reason (400 bad mapping, 409 wrong state, 413 too large, 422 unreadable file, 507 no disk).
+READ_ERRORS = {403: ERROR_RESPONSE, 404: ERROR_RESPONSE}
+WRITE_ERRORS = {400: ERROR_RESPONSE, 409: ERROR_RESPONSE, 413: ERROR_RESPONSE, 422: ERROR_RESPONSE, 507: ERROR_RESPONSE}
+
+
 def _job(request, key: str) -> UploadJob:
     services.upload_jobs_reap()
     job = selectors.upload_job_get(user=request.user, key=key)
@@ -94,7 +102,7 @@ def _job_answer(job: UploadJob) -> dict:
 class UploadListView(APIView):
     permission_classes = [UploadAccess]
 
-    @extend_schema(responses=UploadJobSerializer(many=True))
+    @extend_schema(responses={200: UploadJobSerializer(many=True), 403: ERROR_RESPONSE})
     def get(self, request):
         services.upload_jobs_reap()
         return Response(
@@ -105,7 +113,7 @@ class UploadListView(APIView):
 class UploadDetailView(APIView):
     permission_classes = [UploadAccess]
 
-    @extend_schema(responses=UploadJobSerializer)
+    @extend_schema(responses={200: UploadJobSerializer, **READ_ERRORS})
     def get(self, request, key: str):
         return Response(_job_answer(_job(request, key)))
 
@@ -115,7 +123,7 @@ class UploadPreviewView(APIView):
 
     permission_classes = [UploadAccess]
 
-    @extend_schema(request=MappingSerializer)
+    @extend_schema(request=MappingSerializer, responses={200: OpenApiTypes.OBJECT, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
         mapping = MappingSerializer(data=request.data)
         mapping.is_valid(raise_exception=True)
@@ -129,7 +137,7 @@ class UploadPreviewView(APIView):
 class UploadStartView(APIView):
     permission_classes = [UploadAccess]
 
-    @extend_schema(request=MappingSerializer, responses=UploadJobSerializer)
+    @extend_schema(request=MappingSerializer, responses={202: UploadJobSerializer, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
         mapping = MappingSerializer(data=request.data)
         mapping.is_valid(raise_exception=True)
@@ -144,7 +152,7 @@ class UploadStartView(APIView):
 class UploadCancelView(APIView):
     permission_classes = [UploadAccess]
 
-    @extend_schema(request=None, responses=UploadJobSerializer)
+    @extend_schema(request=None, responses={202: UploadJobSerializer, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
         try:
             job = services.upload_job_cancel(job=_job(request, key))
@@ -158,7 +166,7 @@ class UploadReportView(APIView):
 
     permission_classes = [UploadAccess]
 
-    @extend_schema(responses={(200, "text/csv"): str})
+    @extend_schema(responses={(200, "text/csv"): str, **READ_ERRORS})
     def get(self, request, key: str):
         job = _job(request, key)
         buffer = io.StringIO()

@@ -17,13 +17,15 @@ def test_install_schedules_installs_every_apps_schedules(settings):
         "streaming-tick": "streaming.tasks.tick_generate",
         "streaming-nightly-profile": "streaming.tasks.profile_refresh",
         "forecasting-nightly-refit": "forecasting.tasks.forecast_refit_all",
+        "alerts-no-data": "alerts.tasks.alerts_evaluate_no_data",
+        "alerts-outbox": "alerts.tasks.notifications_flush",
     }
     assert installed["streaming-tick"].interval.every == settings.STREAMING_INTERVAL_SECONDS
     profile = installed["streaming-nightly-profile"].crontab
     assert (profile.hour, profile.minute) == ("1", "30")
     # Installing again updates in place rather than adding a second entry.
     call_command("install_schedules", stdout=None)
-    assert PeriodicTask.objects.exclude(name="celery.backend_cleanup").count() == 3
+    assert PeriodicTask.objects.exclude(name="celery.backend_cleanup").count() == 5
 
 
 def test_a_schedule_has_exactly_one_kind_of_timing():
