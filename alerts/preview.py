@@ -138,7 +138,7 @@ def _batch_replay(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFra
         rows = []
         for moment, pairs in events.values_list("timestamp", f"row_breakdown__{key}"):
             rows += [(moment, i if key == "stores" else NONE, i if key == "items" else NONE, u) for i, u in pairs or ()]
-    frame = pd.DataFrame(rows, columns=["moment", "store", "item", "units"])
+    frame = selectors.event_codes_to_ids(pd.DataFrame(rows, columns=["moment", "store", "item", "units"]))
     if frame.empty:
         return frame.assign(day=[], minutes=[], actual=[])
     frame = selectors.scope_filter(frame, scope)

@@ -20,9 +20,27 @@ from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State,
 from forecasting.models import ForecastPoint
 from forecasting.selectors import forecast_run_latest
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.selectors import NO_ID, codes_resolve_each
 from streaming.models import SalesEvent
 
 NONE = -1
+
+
+def event_codes_to_ids(frame: pd.DataFrame, *, columns: tuple[str, ...] = ("store", "item")) -> pd.DataFrame:
+    """The event log names stores and items by code (its rows and breakdowns); the alerts work on ids. Each
+    code becomes its store's (item's) id, a code the catalogue lacks NO_ID (it matches no rule's scope), and
+    NONE ("any") stays as it is."""
+    models = {"store": Store, "item": Item}
+    for column in columns:
+        values = frame[column]
+        codes = {value for value in values if isinstance(value, str)}
+        if not codes:
+            continue
+        known = codes_resolve_each(model=models[column], codes=codes)
+        frame[column] = [known.get(value, NO_ID) if isinstance(value, str) else value for value in values]
+    return frame
+
+
 # The pace curve's resolution: cumulative shares at every quarter hour (97 points, 00:00 .. 24:00).
 STEP_MINUTES = 15
 GRID = np.arange(0, 24 * 60 + 1, STEP_MINUTES, dtype=float)
@@ -113,7 +131,7 @@ def _curves_learnt(*, day: date) -> dict[int, PaceCurve]:
     ]
     if not rows:
         return {}
-    frame = pd.DataFrame(rows, columns=["moment", "store", "units"])
+    frame = event_codes_to_ids(pd.DataFrame(rows, columns=["moment", "store", "units"]), columns=("store",))
     local = frame["moment"].dt.tz_convert(timezone.get_current_timezone())
     frame["date"] = local.dt.date
     frame["bin"] = (local.dt.hour * 60 + local.dt.minute) // STEP_MINUTES
@@ -255,13 +273,16 @@ def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame
         key = "stores" if scope.level == Level.STORE else "items"
         pairs = [pair for part in events.values_list(f"row_breakdown__{key}", flat=True) for pair in part or ()]
         frame = pd.DataFrame(pairs, columns=["id", "actual"]).groupby("id", as_index=False)["actual"].sum()
+        frame = event_codes_to_ids(frame.rename(columns={"id": key[:-1]}), columns=(key[:-1],))
+        frame = frame.rename(columns={key[:-1]: "id"})
         other = NONE
         frame = frame.assign(
             store=frame["id"] if key == "stores" else other, item=frame["id"] if key == "items" else other
         )
     else:
         rows = [row for part in events.values_list("rows", flat=True) for row in part]
-        frame = pd.DataFrame(rows, columns=["store", "item", "actual"]).groupby(["store", "item"], as_index=False).sum()
+        frame = event_codes_to_ids(pd.DataFrame(rows, columns=["store", "item", "actual"]))
+        frame = frame.groupby(["store", "item"], as_index=False).sum()
     return scope_filter(frame[["store", "item", "actual"]].astype({"store": "int64", "item": "int64"}), scope)
 
 

@@ -126,9 +126,10 @@ def test_metrics_follow_the_filters(small_history):
     assert everything["today_total"] == 23
     assert everything["total_sales"] == int(small_history["sales"].sum()) + 23
     assert everything["date"] == timezone.localdate().isoformat()
-    assert selectors.stream_metrics(stores=(1,), last_event_id=event.id)["today_total"] == 12
-    assert selectors.stream_metrics(items=(1,), last_event_id=event.id)["today_total"] == 16
-    one = selectors.stream_metrics(stores=(1,), items=(2,), last_event_id=event.id)
+    # The stream's filters are codes (a whole-number code names the store or item of that id here).
+    assert selectors.stream_metrics(stores=("1",), last_event_id=event.id)["today_total"] == 12
+    assert selectors.stream_metrics(items=("1",), last_event_id=event.id)["today_total"] == 16
+    one = selectors.stream_metrics(stores=("1",), items=("2",), last_event_id=event.id)
     expected = small_history.query("store == 1 and item == 2")["sales"].sum() + 7
     assert (one["today_total"], one["total_sales"]) == (7, expected)
 

@@ -73,20 +73,20 @@ def _typed(data: bytes):
 
 
 def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_client, history, load_worker):
-    bad = b"date,store,item,sales\n2017-03-01,7,8,5\n2017-13-01,7,9,6\n2017-03-02,x,8,1\n"
+    bad = b"date,store,item,sales\n2017-03-01,7,8,5\n2017-13-01,7,9,6\n2017-03-02,7,8,x\n"
     key = tus_send(editor_client, bad)
     start(editor_client, key, columns={})
     state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
     assert state["status"] == "failed" and state["problem_total"] == 2
     assert [(p["line"], p["column"], p["value"], p["message"]) for p in state["problems"]] == [
         (3, "date", "'2017-13-01'", "is not an ISO date (YYYY-MM-DD)"),
-        (4, "store", "'x'", "is not a positive integer"),
+        (4, "sales", "'x'", "is not a non-negative integer"),
     ]
     report = editor_client.get(f"/api/uploads/{key}/report.csv").content.decode().splitlines()
     assert report == [
         "line,column,value,reason",
         "3,date,'2017-13-01',is not an ISO date (YYYY-MM-DD)",
-        "4,store,'x',is not a positive integer",
+        "4,sales,'x',is not a non-negative integer",
     ]
     assert history_rows() == history
 

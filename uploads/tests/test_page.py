@@ -100,7 +100,7 @@ def test_a_bad_file_shows_its_report_and_the_page_passes_axe_at_every_width(
     path = tmp_path / "bad.csv"
     recent_file(path)
     lines = path.read_text().splitlines()
-    lines[3] = lines[3].replace(",1,", ",one,", 1)
+    lines[3] = lines[3].rsplit(",", 1)[0] + ",one"  # units that are not a number (any text is a code)
     path.write_text("\n".join(lines) + "\n")
     before = in_thread(_history)
     page = editor_browser.page()
@@ -112,7 +112,7 @@ def test_a_bad_file_shows_its_report_and_the_page_passes_axe_at_every_width(
     assert "1 problem(s) in bad.csv; nothing was written" in page.inner_text("#load-label")
     assert "line 4" not in page.inner_text("#report")  # a table, not sentences
     assert page.eval_on_selector_all("#report tbody tr", "rows => rows.map((r) => r.innerText)") == [
-        "4\titem\t'one'\tis not a positive integer"
+        "4\tamount\t'one'\tis not a decimal number (at most 3 decimal places)"
     ]
     assert in_thread(_history) == before
     key = page.get_attribute("#report-csv", "href")

@@ -32,10 +32,12 @@ function codes(text) {
 }
 
 // Names by code, from the bootstrap (the URL's selection) and API answers: never the whole catalogue.
+// Other pages (alerts) import the API module, and through it this one, with a bootstrap of their own.
+const named = bootstrap.named ?? { stores: [], items: [] };
 const names = { store: new Map(), item: new Map() };
 for (const [kind, list] of [
-  ["store", bootstrap.named.stores],
-  ["item", bootstrap.named.items],
+  ["store", named.stores],
+  ["item", named.items],
 ])
   for (const { code, name } of list) names[kind].set(code, name);
 
