@@ -30,7 +30,7 @@ def event_codes_to_ids(frame: pd.DataFrame, *, columns: tuple[str, ...] = ("stor
     """The event log names stores and items by code (its rows and breakdowns); the alerts work on ids. Each
     code becomes its store's (item's) id, a code the catalogue lacks NO_ID (it matches no rule's scope), and
     NONE ("any") stays as it is."""
-    models = {"store": Store, "item": Item}
+    models: dict[str, type[Store] | type[Item]] = {"store": Store, "item": Item}
     for column in columns:
         values = frame[column]
         codes = {value for value in values if isinstance(value, str)}

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -101,6 +102,7 @@ def _job_answer(job: UploadJob) -> dict:
 
 class UploadListView(APIView):
     permission_classes = [UploadAccess]
+    parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
     @extend_schema(responses={200: UploadJobSerializer(many=True), 403: ERROR_RESPONSE})
     def get(self, request):
@@ -112,6 +114,7 @@ class UploadListView(APIView):
 
 class UploadDetailView(APIView):
     permission_classes = [UploadAccess]
+    parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
     @extend_schema(responses={200: UploadJobSerializer, **READ_ERRORS})
     def get(self, request, key: str):
@@ -122,6 +125,7 @@ class UploadPreviewView(APIView):
     """The first rows, the layout and a role and type per column, with the mapping sent applied."""
 
     permission_classes = [UploadAccess]
+    parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
     @extend_schema(request=MappingSerializer, responses={200: OpenApiTypes.OBJECT, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
@@ -136,6 +140,7 @@ class UploadPreviewView(APIView):
 
 class UploadStartView(APIView):
     permission_classes = [UploadAccess]
+    parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
     @extend_schema(request=MappingSerializer, responses={202: UploadJobSerializer, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
@@ -151,6 +156,7 @@ class UploadStartView(APIView):
 
 class UploadCancelView(APIView):
     permission_classes = [UploadAccess]
+    parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
     @extend_schema(request=None, responses={202: UploadJobSerializer, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
@@ -165,6 +171,7 @@ class UploadReportView(APIView):
     """The whole validation report as CSV: line, column, value, reason."""
 
     permission_classes = [UploadAccess]
+    parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
     @extend_schema(responses={(200, "text/csv"): str, **READ_ERRORS})
     def get(self, request, key: str):

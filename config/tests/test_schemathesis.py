@@ -13,6 +13,7 @@ import schemathesis
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, assume, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -87,6 +88,10 @@ def test_the_api_matches_its_schema(tiny_history, unthrottled_server):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 operation_check(operation, mode, daphne_server.headers)
+            except Unsatisfiable:
+                # No invalid request can be made of an operation that takes no input at all (the upload list).
+                if mode is not GenerationMode.NEGATIVE:
+                    raise
             except BaseException as failure:
                 if isinstance(failure, KeyboardInterrupt):
                     raise

@@ -33,7 +33,11 @@ def _thanksgivings(first: date, last: date) -> list[date]:
 def thanksgiving_history(tmp_path):
     # Ending three days ago, so that loading aligned to today shifts no date.
     end = timezone.localdate() - timedelta(days=3)
-    start = end - timedelta(days=3 * 365 + 7)  # three past Thanksgivings, whatever today is
+    # Exactly three past Thanksgivings, whatever today is: from 300 days before the third last (the one
+    # before it is at least 358 days earlier). A fixed span of three years and a week holds four when it
+    # ends a few days after one.
+    third_last = _thanksgivings(end - timedelta(days=4 * 366), end)[-3]
+    start = third_last - timedelta(days=300)
     path = tmp_path / "train.csv"
     sample_generate(path=path, stores=1, items=2, start=start, end=end, shape="tidy")
     frame = pd.read_csv(path)
