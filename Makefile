@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 help:
 	@echo "make run    start the whole product (database, redis, web, worker, beat) and print its URL"
 	@echo "make test   run every test against real PostgreSQL, Redis, Daphne, Celery and Chromium"
-	@echo "make lint   ruff check, ruff format --check, mypy, makemigrations --check, Biome (CI runs it before make test)"
+	@echo "make lint   ruff check, ruff format --check, mypy, makemigrations --check, import-linter, Biome (CI runs it before make test)"
 	@echo "make lint-js  Biome: format and lint check of the dashboard's JavaScript (npm run lint)"
 	@echo "make bench  run the benchmarks in bench/ (by hand; slow)"
 	@echo "make lock   pin every package (with its hashes) in requirements.lock from pyproject.toml"
@@ -52,6 +52,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(VENV)/bin/mypy .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true $(VENV)/bin/lint-imports
 	npm run --silent lint
 
 lint-js: $(INSTALLED)
