@@ -235,7 +235,6 @@ class MonthlyStoreItemTotal(models.Model):
 # sit in the row whose department is null (one per key, NULLS NOT DISTINCT), so that a level's groups
 # always add up to the total. Sales as exact decimals (numeric(18,3)), like every rollup. No foreign-key
 # constraints in the database, like MonthlyStoreItemTotal: a day adds a row per store and department.
-UNITS = {"max_digits": 18, "decimal_places": 3}
 
 
 class DailyDepartmentTotal(models.Model):
@@ -243,7 +242,7 @@ class DailyDepartmentTotal(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
     )
-    sales = models.DecimalField(**UNITS)
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -261,7 +260,7 @@ class MonthlyDepartmentTotal(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
     )
-    sales = models.DecimalField(**UNITS)
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -285,7 +284,7 @@ class DailyStoreDepartmentTotal(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
     )
-    sales = models.DecimalField(**UNITS)
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -306,7 +305,7 @@ class MonthlyStoreDepartmentTotal(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
     )
-    sales = models.DecimalField(**UNITS)
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
     rows = models.IntegerField(default=0)
 
     class Meta:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
 
 from sales import rollups
@@ -145,13 +145,18 @@ def rollups_mismatches() -> list[str]:
             | ~Exists(Item.objects.filter(pk=OuterRef("item_id")))
         )
         problems += [f"{model._meta.db_table} names an unknown store or item: {row}" for row in orphans.values()[:5]]
-    for model in (DailyStoreDepartmentTotal, MonthlyStoreDepartmentTotal, DailyDepartmentTotal, MonthlyDepartmentTotal):
-        unknown = ~Exists(Department.objects.filter(pk=OuterRef("department_id"))) & Q(department_id__isnull=False)
-        if model in (DailyStoreDepartmentTotal, MonthlyStoreDepartmentTotal):
-            unknown |= ~Exists(Store.objects.filter(pk=OuterRef("store_id")))
-        problems += [
-            f"{model._meta.db_table} names an unknown key: {row}" for row in model.objects.filter(unknown).values()[:5]
-        ]
+    by_department: tuple[type[models.Model], ...] = (
+        DailyStoreDepartmentTotal,
+        MonthlyStoreDepartmentTotal,
+        DailyDepartmentTotal,
+        MonthlyDepartmentTotal,
+    )
+    for rollup_model in by_department:
+        unknown: Q = Q(~Exists(Department.objects.filter(pk=OuterRef("department_id"))), department_id__isnull=False)
+        if rollup_model in (DailyStoreDepartmentTotal, MonthlyStoreDepartmentTotal):
+            unknown |= Q(~Exists(Store.objects.filter(pk=OuterRef("store_id"))))
+        found = rollup_model._default_manager.filter(unknown).values()[:5]
+        problems += [f"{rollup_model._meta.db_table} names an unknown key: {row}" for row in found]
     with connection.cursor() as cursor:
         for rollup in rollups.ALL_ROLLUPS:
             problems += _rollup_mismatches(cursor=cursor, rollup=rollup)
