@@ -10,6 +10,7 @@ cached: the rollups are kept in step by every write.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import logging
 from collections import defaultdict
@@ -85,6 +86,29 @@ class SalesFilters:
         """Whether a level of the hierarchy (region, category, department) is filtered."""
         return bool(self.regions or self.categories or self.departments)
 
+    # The levels' filters as the ids of the stores, departments and items under them, read once per filters.
+    # As lists of ids rather than subqueries: PostgreSQL then reads the rollups' (store, department, date)
+    # index for just those keys (a subquery's selectivity is unknown to it when it plans, and it read
+    # every key's rows by date instead: up to three times slower at 913,000 rows).
+    @functools.cached_property
+    def region_stores(self) -> tuple[int, ...]:
+        return tuple(level_members(level="region", ids=self.regions).values_list("id", flat=True))
+
+    @functools.cached_property
+    def category_departments(self) -> tuple[int, ...]:
+        found = Department.objects.filter(category_id__in=self.categories).order_by("id")
+        return tuple(found.values_list("id", flat=True))
+
+    @functools.cached_property
+    def level_items(self) -> tuple[int, ...]:
+        """The items under both the departments and the categories filtered (either may be empty: no filter)."""
+        items = Item.objects.order_by("id")
+        if self.departments:
+            items = items.filter(department_id__in=self.departments)
+        if self.categories:
+            items = items.filter(department__category_id__in=self.categories)
+        return tuple(items.values_list("id", flat=True))
+
 
 def units_number(value: Any) -> Any:
     """Units as the answers give them: a whole number of units as an int. The rollups by department hold
@@ -153,10 +177,10 @@ def level_members(*, level: str, ids: Iterable[int]) -> models.QuerySet:
     """The ids (a subquery) of the stores in these regions, or of the items in these categories
     (departments)."""
     if level == "region":
-        return Store.objects.filter(region_id__in=ids).values("id")
+        return Store.objects.filter(region_id__in=ids).order_by("id").values("id")
     if level == "department":
-        return Item.objects.filter(department_id__in=ids).values("id")
-    return Item.objects.filter(department__category_id__in=ids).values("id")
+        return Item.objects.filter(department_id__in=ids).order_by("id").values("id")
+    return Item.objects.filter(department__category_id__in=ids).order_by("id").values("id")
 
 
 # The most codes of each kind `catalogue_named` looks up (the API takes as many per filter).
@@ -406,20 +430,17 @@ def _keyed(queryset: models.QuerySet, *, filters: SalesFilters, model: type[mode
     if by_store and filters.stores:
         queryset = queryset.filter(store_id__in=filters.stores)
     if by_store and filters.regions:
-        queryset = queryset.filter(store_id__in=level_members(level="region", ids=filters.regions))
+        queryset = queryset.filter(store_id__in=filters.region_stores)
     if item_side == "item":
         if filters.items:
             queryset = queryset.filter(item_id__in=filters.items)
-        if filters.departments:
-            queryset = queryset.filter(item_id__in=level_members(level="department", ids=filters.departments))
-        if filters.categories:
-            queryset = queryset.filter(item_id__in=level_members(level="category", ids=filters.categories))
+        if filters.departments or filters.categories:
+            queryset = queryset.filter(item_id__in=filters.level_items)
     if item_side == "department":
         if filters.departments:
             queryset = queryset.filter(department_id__in=filters.departments)
         if filters.categories:
-            departments = Department.objects.filter(category_id__in=filters.categories).values("id")
-            queryset = queryset.filter(department_id__in=departments)
+            queryset = queryset.filter(department_id__in=filters.category_departments)
     return queryset
 
 
