@@ -464,6 +464,8 @@ def run_size(items: int | None, args) -> dict:
     result["sizes"] = measure_sizes()
     (result["db_bytes"],) = sql("SELECT pg_database_size(current_database())")[0]
     if args.requests_only:
+        if items is not None and not args.keep:
+            path.unlink()
         return result
     result["page"] = measure_page(cookie, args.loads)
     print(f"  page: cold render {result['page']:.2f} s")
