@@ -53,6 +53,9 @@ class ParameterError(ValueError):
         self.parameter = parameter
 
 
+EMPTY_PART = "an empty code: two commas in a row, or one at either end."
+
+
 def id_list_split(values: Iterable[str]) -> list[str]:
     """The non-empty parts of `1,2` as well as of repeated `store=1&store=2` (and mixes of both)."""
     parts = [part.strip() for value in values for part in str(value).split(",")]
@@ -65,6 +68,8 @@ def id_list_parse(parts: list[str]) -> tuple[int, ...]:
         raise ValueError(f"at most {MAX_IDS_PER_FILTER} ids are accepted.")
     ids = set()
     for part in parts:
+        if not part:
+            raise ValueError(EMPTY_PART)
         if not part.isascii() or not part.isdigit() or not 1 <= int(part) <= MAX_ID:
             raise ValueError(f"{part[:40]!r} is not a positive whole number id.")
         ids.add(int(part))
@@ -77,6 +82,8 @@ def code_list_parse(parts: list[str]) -> tuple[str, ...]:
     if len(parts) > MAX_IDS_PER_FILTER:
         raise ValueError(f"at most {MAX_IDS_PER_FILTER} codes are accepted.")
     for part in parts:
+        if not part:
+            raise ValueError(EMPTY_PART)
         if len(part) > MAX_CODE_LENGTH:
             raise ValueError(f"{part[:40]!r}... is longer than {MAX_CODE_LENGTH} characters.")
         if any(ord(char) < 32 or ord(char) == 127 for char in part):
@@ -112,7 +119,8 @@ def id_list_param(query: QueryDict, name: str) -> tuple[int, ...]:
 
 
 class IdListWidget(forms.TextInput):
-    """Reads `store=1,2` as well as `store=1&store=2` (and mixes of both)."""
+    """Reads `store=1,2` as well as `store=1&store=2` (and mixes of both). Empty parts are kept, for the
+    field to refuse: `store=,` or `store=1,,2` is not a list of codes (the schema says so), not "no filter"."""
 
     def value_from_datadict(self, data, files, name):
         if isinstance(data, MultiValueDict):
@@ -120,7 +128,7 @@ class IdListWidget(forms.TextInput):
         else:
             value = data.get(name)
             values = [] if value is None else [value]
-        return id_list_split(values) or None
+        return [part.strip() for value in values for part in str(value).split(",")] or None
 
 
 class IdListField(forms.Field):

@@ -73,6 +73,29 @@ class CatalogueCodeFilter(CodeListFilter):
         return qs.filter(**{f"{self.field_name}__in": selectors.codes_resolve(model=self.catalogue, codes=value)})
 
 
+class LevelCodeFilter(CodeListFilter):
+    """Region (category, department) codes: the sales rows of the stores (items) under those nodes.
+    `level` is also the parameter's name."""
+
+    def __init__(self, *args, level: str, **kwargs):
+        self.level = level
+        super().__init__(*args, field_name="store_id" if level == "region" else "item_id", **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        members = selectors.level_members(level=self.level, ids=_level_ids(self.level, value))
+        return qs.filter(**{f"{self.field_name}__in": members})
+
+
+def _level_ids(level: str, codes) -> tuple[int, ...]:
+    """The ids of a level's codes; a 400 naming the parameter (the level) for a code that names none."""
+    try:
+        return selectors.level_codes_resolve(level=level, codes=codes)
+    except selectors.UnknownCodes as error:
+        raise exceptions.ValidationError({level: [f"{error}."]}) from None
+
+
 class SalesFilterSet(django_filters.FilterSet):
     """The filters shared by every sales endpoint."""
 
@@ -82,6 +105,9 @@ class SalesFilterSet(django_filters.FilterSet):
     item = CatalogueCodeFilter(
         field_name="item_id", catalogue=Item, help_text="One or several item codes: FOODS_3_090 or item=1&item=2."
     )
+    region = LevelCodeFilter(level="region", help_text="One or several region codes: CA,TX.")
+    category = LevelCodeFilter(level="category", help_text="One or several category codes: FOODS,HOBBIES.")
+    department = LevelCodeFilter(level="department", help_text="One or several department codes: FOODS_3.")
     date_from = BoundedDateFilter(field_name="date", lookup_expr="gte", help_text=f"First day, {DATE_BOUNDS_TEXT}.")
     date_to = BoundedDateFilter(field_name="date", lookup_expr="lte", help_text=f"Last day, {DATE_BOUNDS_TEXT}.")
 
@@ -148,6 +174,9 @@ def sales_filters_parse(query_params) -> selectors.SalesFilters:
         items=selectors.codes_resolve(model=Item, codes=data.get("item") or ()),
         date_from=data.get("date_from"),
         date_to=data.get("date_to"),
+        regions=_level_ids("region", data.get("region") or ()),
+        categories=_level_ids("category", data.get("category") or ()),
+        departments=_level_ids("department", data.get("department") or ()),
     )
 
 
@@ -169,6 +198,21 @@ FILTER_PARAMETERS = [
         explode=False,
         description="Item code(s) as in the loaded file: `FOODS_3_090`, `1,2` (or repeated `item=1&item=2`). "
         "A code that names no item selects nothing.",
+    ),
+    *(
+        OpenApiParameter(
+            level,
+            CODE_LIST_SCHEMA,
+            style="form",
+            explode=False,
+            description=f"{level.capitalize()} code(s): `{example}` (or repeated). The sales of the {members} under "
+            f"them; combined with the other filters by AND. A code that names no {level} is a 400.",
+        )
+        for level, example, members in (
+            ("region", "CA,TX", "stores"),
+            ("category", "FOODS,HOBBIES", "items"),
+            ("department", "FOODS_3", "items"),
+        )
     ),
     OpenApiParameter("date_from", DATE_SCHEMA, description=f"First day included, {DATE_BOUNDS_TEXT}."),
     OpenApiParameter(
@@ -231,7 +275,9 @@ def aggregated_after_read(token: str, *, group_by: str | None) -> selectors.Aggr
             raise ValueError("shape")
         period = forms.DateField().clean(values[0])
         key = values[1] if group_by else None
-        if group_by and (type(key) is not int or not 1 <= key <= MAX_ID):
+        # A level's unassigned group has key 0 (selectors.UNASSIGNED).
+        lowest = selectors.UNASSIGNED if group_by in selectors.LEVELS else 1
+        if group_by and (type(key) is not int or not lowest <= key <= MAX_ID):
             raise ValueError("key")
     except (ValueError, forms.ValidationError):
         raise exceptions.ValidationError(
@@ -378,7 +424,9 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "group_by",
             OpenApiTypes.STR,
             enum=list(selectors.GROUP_BYS),
-            description="Split each period's total by store or by item. Omit for one total per period.",
+            description="Split each period's total by store, item, region, category or department (rows name it "
+            "by code; by a level, the units outside the hierarchy form a group whose code is null). Omit for one "
+            "total per period.",
         ),
         OpenApiParameter(
             "page_size",
@@ -405,6 +453,12 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "period": serializers.DateField(),
                         "store": serializers.CharField(required=False, help_text="store code"),
                         "item": serializers.CharField(required=False, help_text="item code"),
+                        **{
+                            level: serializers.CharField(
+                                required=False, allow_null=True, help_text=f"{level} code, null: unassigned"
+                            )
+                            for level in selectors.LEVELS
+                        },
                         "sales": serializers.IntegerField(),
                     },
                     many=True,
@@ -508,7 +562,9 @@ class BreakdownParamsSerializer(serializers.Serializer):
 
 
 class BreakdownRowSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="the store's (item's) code")
+    id = serializers.CharField(
+        allow_null=True, help_text="the store's (item's, region's...) code; null for the unassigned group"
+    )
     name = serializers.CharField()
     sales = serializers.IntegerField()
     share = serializers.FloatField(allow_null=True, help_text="of `total`, 0 to 1; null when total is 0")
@@ -536,7 +592,14 @@ class BreakdownSerializer(serializers.Serializer):
     tags=["sales"],
     parameters=[
         *FILTER_PARAMETERS,
-        OpenApiParameter("by", OpenApiTypes.STR, enum=list(selectors.GROUP_BYS), default="store"),
+        OpenApiParameter(
+            "by",
+            OpenApiTypes.STR,
+            enum=list(selectors.GROUP_BYS),
+            default="store",
+            description="Rank stores, items, regions, categories or departments. By a level, the units outside "
+            "the hierarchy are ranked as one row whose id is null.",
+        ),
         OpenApiParameter("top", OpenApiTypes.INT, default=10, description=f"Rows to return, 1 to {MAX_BREAKDOWN_TOP}."),
         OpenApiParameter(
             "order",

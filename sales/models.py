@@ -225,3 +225,96 @@ class MonthlyStoreItemTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} store {self.store_id} item {self.item_id}: {self.sales}"
+
+
+# ---------------------------------------------------------------- rollups by department
+# Keyed by the item's department at the time of the write (rollups_add joins the deltas to sales_item);
+# `rollups_hierarchy_rebuild` recomputes them after an item changes department. Categories are read
+# through the department and regions through the store (a join at read time on a table of a few
+# hundred rows), so moving a department or a store needs no rebuild. Units of items with no department
+# sit in the row whose department is null (one per key, NULLS NOT DISTINCT), so that a level's groups
+# always add up to the total. Sales as exact decimals (numeric(18,3)), like every rollup. No foreign-key
+# constraints in the database, like MonthlyStoreItemTotal: a day adds a row per store and department.
+
+
+class DailyDepartmentTotal(models.Model):
+    date = models.DateField()
+    department = models.ForeignKey(
+        Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
+    )
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
+    rows = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["department", "date"], name="dailydepartment_uniq", nulls_distinct=False),
+        ]
+        indexes = [models.Index(fields=["date"], name="dailydepartment_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.date} department {self.department_id}: {self.sales}"
+
+
+class MonthlyDepartmentTotal(models.Model):
+    month = models.DateField()
+    department = models.ForeignKey(
+        Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
+    )
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
+    rows = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "month"], name="monthlydepartment_uniq", nulls_distinct=False
+            ),
+        ]
+        indexes = [models.Index(fields=["month"], name="monthlydepartment_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} department {self.department_id}: {self.sales}"
+
+
+class DailyStoreDepartmentTotal(models.Model):
+    """Sales of one department in one store on one day: what answers a store or region selection
+    together with a department or category one (Foods in Texas), without reading every item's rows."""
+
+    date = models.DateField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
+    )
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
+    rows = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "department", "date"], name="dailystoredepartment_uniq", nulls_distinct=False
+            ),
+        ]
+        indexes = [models.Index(fields=["date"], name="dailystoredept_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.date} store {self.store_id} department {self.department_id}: {self.sales}"
+
+
+class MonthlyStoreDepartmentTotal(models.Model):
+    month = models.DateField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.DO_NOTHING, null=True, db_index=False, db_constraint=False
+    )
+    sales = models.DecimalField(max_digits=18, decimal_places=3)
+    rows = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "department", "month"], name="monthlystoredepartment_uniq", nulls_distinct=False
+            ),
+        ]
+        indexes = [models.Index(fields=["month"], name="monthlystoredept_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} store {self.store_id} department {self.department_id}: {self.sales}"

@@ -9,29 +9,39 @@ cached: the rollups are kept in step by every write.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
 from django.db import connection, models
 from django.db.models import Count, Max, Min, Q, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from core.registry import Registry
 from sales.models import (
+    Category,
+    DailyDepartmentTotal,
     DailyItemTotal,
+    DailyStoreDepartmentTotal,
     DailyStoreTotal,
     DailyTotal,
+    Department,
     Item,
+    MonthlyDepartmentTotal,
     MonthlyItemTotal,
+    MonthlyStoreDepartmentTotal,
     MonthlyStoreItemTotal,
     MonthlyStoreTotal,
+    Region,
     Sale,
     Store,
 )
@@ -39,20 +49,73 @@ from sales.models import (
 logger = logging.getLogger(__name__)
 
 Granularity = Literal["day", "week", "month"]
-GroupBy = Literal["store", "item"]
+GroupBy = Literal["store", "item", "region", "category", "department"]
 GRANULARITIES: tuple[str, ...] = ("day", "week", "month")
-GROUP_BYS: tuple[str, ...] = ("store", "item")
+GROUP_BYS: tuple[str, ...] = ("store", "item", "region", "category", "department")
+# The levels above stores and items. Grouped by one, the stores (items) that have none form one group
+# whose key is UNASSIGNED (its code null), so that a level's groups always add up to the total.
+LEVELS: tuple[str, ...] = ("region", "category", "department")
+UNASSIGNED = 0
+
+Catalogue = type[Store] | type[Item] | type[Region] | type[Category] | type[Department]
+# The catalogue each grouping names its rows from.
+CATALOGUES: dict[str, Catalogue] = {
+    "store": Store,
+    "item": Item,
+    "region": Region,
+    "category": Category,
+    "department": Department,
+}
 
 
 @dataclass(frozen=True)
 class SalesFilters:
-    """The filters every sales endpoint shares. Empty tuples / None mean "no filter";
-    dates are inclusive."""
+    """The filters every sales endpoint shares, as internal ids. Empty tuples / None mean "no filter";
+    dates are inclusive; filters of different kinds combine with AND (Foods in Texas)."""
 
     stores: tuple[int, ...] = ()
     items: tuple[int, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
+    regions: tuple[int, ...] = ()
+    categories: tuple[int, ...] = ()
+    departments: tuple[int, ...] = ()
+
+    @property
+    def by_level(self) -> bool:
+        """Whether a level of the hierarchy (region, category, department) is filtered."""
+        return bool(self.regions or self.categories or self.departments)
+
+    # The levels' filters as the ids of the stores, departments and items under them, read once per filters.
+    # As lists of ids rather than subqueries: PostgreSQL then reads the rollups' (store, department, date)
+    # index for just those keys (a subquery's selectivity is unknown to it when it plans, and it read
+    # every key's rows by date instead: up to three times slower at 913,000 rows).
+    @functools.cached_property
+    def region_stores(self) -> tuple[int, ...]:
+        return tuple(level_members(level="region", ids=self.regions).values_list("id", flat=True))
+
+    @functools.cached_property
+    def category_departments(self) -> tuple[int, ...]:
+        found = Department.objects.filter(category_id__in=self.categories).order_by("id")
+        return tuple(found.values_list("id", flat=True))
+
+    @functools.cached_property
+    def level_items(self) -> tuple[int, ...]:
+        """The items under both the departments and the categories filtered (either may be empty: no filter)."""
+        items = Item.objects.order_by("id")
+        if self.departments:
+            items = items.filter(department_id__in=self.departments)
+        if self.categories:
+            items = items.filter(department__category_id__in=self.categories)
+        return tuple(items.values_list("id", flat=True))
+
+
+def units_number(value: Any) -> Any:
+    """Units as the answers give them: a whole number of units as an int. The rollups by department hold
+    exact decimals (numeric(18,3)); the others whole numbers, and both kinds must read alike."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
 
 
 # ---------------------------------------------------------------- lists
@@ -79,8 +142,8 @@ def item_list(*, search: str | None = None) -> models.QuerySet[Item]:
 NO_ID = 0
 
 
-def codes_resolve(*, model: type[Store] | type[Item], codes: Iterable[str]) -> tuple[int, ...]:
-    """The ids of the stores (items) with these codes, sorted; NO_ID stands for the codes that name
+def codes_resolve(*, model: Catalogue, codes: Iterable[str]) -> tuple[int, ...]:
+    """The ids of the stores (items, regions, categories, departments) with these codes, sorted; NO_ID stands for the codes that name
     none. Empty for no codes (no filter)."""
     codes = set(codes)
     if not codes:
@@ -88,6 +151,36 @@ def codes_resolve(*, model: type[Store] | type[Item], codes: Iterable[str]) -> t
     found = dict(model.objects.filter(code__in=codes).values_list("code", "id"))
     ids = set(found.values()) | ({NO_ID} if len(found) < len(codes) else set())
     return tuple(sorted(ids))
+
+
+class UnknownCodes(LookupError):
+    """Codes of a level (region, category, department) that name no node of it."""
+
+    def __init__(self, *, level: str, codes: list[str]) -> None:
+        super().__init__(f"no {level} with code {', '.join(repr(code) for code in codes[:5])}")
+        self.level = level
+        self.codes = codes
+
+
+def level_codes_resolve(*, level: str, codes: Iterable[str]) -> tuple[int, ...]:
+    """The sorted ids of the regions (categories, departments) with these codes; UnknownCodes if one
+    names none. A level's nodes are few and typed by hand, so a typo is refused rather than answered
+    with an empty selection. Empty for no codes (no filter)."""
+    codes = set(codes)
+    found = codes_resolve_each(model=CATALOGUES[level], codes=codes)
+    if len(found) < len(codes):
+        raise UnknownCodes(level=level, codes=sorted(codes - set(found)))
+    return tuple(sorted(found.values()))
+
+
+def level_members(*, level: str, ids: Iterable[int]) -> models.QuerySet:
+    """The ids (a subquery) of the stores in these regions, or of the items in these categories
+    (departments)."""
+    if level == "region":
+        return Store.objects.filter(region_id__in=ids).order_by("id").values("id")
+    if level == "department":
+        return Item.objects.filter(department_id__in=ids).order_by("id").values("id")
+    return Item.objects.filter(department__category_id__in=ids).order_by("id").values("id")
 
 
 # The most codes of each kind `catalogue_named` looks up (the API takes as many per filter).
@@ -109,7 +202,7 @@ def catalogue_named(*, stores: list[str], items: list[str]) -> dict[str, list[di
     }
 
 
-def codes_resolve_each(*, model: type[Store] | type[Item], codes: Iterable[str]) -> dict[str, int]:
+def codes_resolve_each(*, model: Catalogue, codes: Iterable[str]) -> dict[str, int]:
     """{code: id} of the stores (items) these codes name (a code that names none is left out)."""
     codes = set(codes)
     if not codes:
@@ -117,12 +210,20 @@ def codes_resolve_each(*, model: type[Store] | type[Item], codes: Iterable[str])
     return dict(model.objects.filter(code__in=codes).values_list("code", "id"))
 
 
-def codes_of(*, model: type[Store] | type[Item], ids: Iterable[int]) -> dict[int, str]:
-    """{id: code} of these stores (items): how every answer turns internal ids back into codes."""
+def codes_of(*, model: Catalogue, ids: Iterable[int]) -> dict[int, str]:
+    """{id: code} of these stores (items, or a level's nodes): how every answer turns internal ids back
+    into codes."""
     ids = set(ids)
     if not ids:
         return {}
     return dict(model.objects.filter(id__in=ids).values_list("id", "code"))
+
+
+def _code(codes: dict[int, str], key: int, *, group_by: str) -> str | None:
+    """A grouped row's code: null for a level's unassigned group."""
+    if group_by in LEVELS and key == UNASSIGNED:
+        return None
+    return codes.get(key, str(key))
 
 
 @dataclass(frozen=True)
@@ -218,27 +319,68 @@ def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
             yield frame
 
 
+# The grain of each table: whether it is keyed by store, and by item or by department.
+_GRAIN: dict[type[models.Model], tuple[bool, str | None]] = {
+    DailyTotal: (False, None),
+    DailyStoreTotal: (True, None),
+    MonthlyStoreTotal: (True, None),
+    DailyItemTotal: (False, "item"),
+    MonthlyItemTotal: (False, "item"),
+    DailyDepartmentTotal: (False, "department"),
+    MonthlyDepartmentTotal: (False, "department"),
+    DailyStoreDepartmentTotal: (True, "department"),
+    MonthlyStoreDepartmentTotal: (True, "department"),
+    Sale: (True, "item"),
+    MonthlyStoreItemTotal: (True, "item"),
+}
+_DAILY: dict[tuple[bool, str | None], type[models.Model]] = {
+    (False, None): DailyTotal,
+    (True, None): DailyStoreTotal,
+    (False, "item"): DailyItemTotal,
+    (False, "department"): DailyDepartmentTotal,
+    (True, "department"): DailyStoreDepartmentTotal,
+    (True, "item"): Sale,
+}
+
+
 def rollup_for(*, filters: SalesFilters, group_by: str | None = None) -> type[models.Model]:
-    """Which table answers these store/item filters, split by `group_by`: the smallest daily one
-    with a fine enough grain (sales_sale itself only when stores and items both matter). The one
-    place that decides it."""
-    needs_store = bool(filters.stores) or group_by == "store"
-    needs_item = bool(filters.items) or group_by == "item"
-    if needs_store and needs_item:
-        return Sale
-    if needs_store:
-        return DailyStoreTotal
-    if needs_item:
-        return DailyItemTotal
-    return DailyTotal
+    """Which table answers these filters, split by `group_by`: the smallest daily one with a fine
+    enough grain (sales_sale itself only when stores and items both matter). Regions are read through
+    the store, categories through the department: the rollups by store and by department answer
+    them. The one place that decides it."""
+    by_store = bool(filters.stores or filters.regions) or group_by in ("store", "region")
+    item_side: str | None = None
+    if filters.items or group_by == "item":
+        item_side = "item"
+    elif filters.departments or filters.categories or group_by in ("department", "category"):
+        item_side = "department"
+    return _DAILY[(by_store, item_side)]
 
 
-# The monthly rollup beside each per-store and per-item daily one.
+# The monthly rollup beside each daily one keyed by more than the day.
 MONTHLY: dict[type[models.Model], type[models.Model]] = {
     DailyStoreTotal: MonthlyStoreTotal,
     DailyItemTotal: MonthlyItemTotal,
     Sale: MonthlyStoreItemTotal,
+    DailyDepartmentTotal: MonthlyDepartmentTotal,
+    DailyStoreDepartmentTotal: MonthlyStoreDepartmentTotal,
 }
+
+
+def group_key(*, model: type[models.Model], group_by: str) -> models.Expression | models.F:
+    """The expression of a row's group in `model` (one `rollup_for` chose for this group_by): a store's
+    or item's id, or the id of the node above it, UNASSIGNED where it has none."""
+    _, item_side = _GRAIN[model]
+    path = {
+        "store": "store_id",
+        "item": "item_id",
+        "region": "store__region_id",
+        "department": "department_id" if item_side == "department" else "item__department_id",
+        "category": "department__category_id" if item_side == "department" else "item__department__category_id",
+    }[group_by]
+    if group_by in LEVELS:
+        return Coalesce(models.F(path), UNASSIGNED)
+    return models.F(path)
 
 
 def _month_end(day: date) -> date:
@@ -284,10 +426,21 @@ def _dated(queryset: models.QuerySet, field: str, start: date | None, end: date 
 
 
 def _keyed(queryset: models.QuerySet, *, filters: SalesFilters, model: type[models.Model]) -> models.QuerySet:
-    if filters.stores and model in (Sale, DailyStoreTotal, MonthlyStoreTotal, MonthlyStoreItemTotal):
+    by_store, item_side = _GRAIN[model]
+    if by_store and filters.stores:
         queryset = queryset.filter(store_id__in=filters.stores)
-    if filters.items and model in (Sale, DailyItemTotal, MonthlyItemTotal, MonthlyStoreItemTotal):
-        queryset = queryset.filter(item_id__in=filters.items)
+    if by_store and filters.regions:
+        queryset = queryset.filter(store_id__in=filters.region_stores)
+    if item_side == "item":
+        if filters.items:
+            queryset = queryset.filter(item_id__in=filters.items)
+        if filters.departments or filters.categories:
+            queryset = queryset.filter(item_id__in=filters.level_items)
+    if item_side == "department":
+        if filters.departments:
+            queryset = queryset.filter(department_id__in=filters.departments)
+        if filters.categories:
+            queryset = queryset.filter(department_id__in=filters.category_departments)
     return queryset
 
 
@@ -357,20 +510,23 @@ def history_keys() -> HistoryKeys:
 
 
 def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[int, int]]:
-    """Units and sales_sale rows of each store (or item) with rows in the selection:
-    {id: (units, rows)}. Reads at most a few dozen rollup rows per store or item whatever the
+    """Units and sales_sale rows of each store (item, or node of a level: UNASSIGNED for those
+    with none) with rows in the selection: {id: (units, rows)}. Reads at most a few dozen rollup rows per store or item whatever the
     length of the history (whole months from the monthly rollups)."""
-    key = f"{by}_id"
     totals: dict[int, tuple[int, int]] = {}
     for queryset, _ in _rollup_parts(filters=filters, group_by=by):
         rows = Count("id") if queryset.model is Sale else Sum("rows")
         grouped = (
-            queryset.values(key).annotate(units=Sum("sales"), count=rows).order_by().values_list(key, "units", "count")
+            queryset.annotate(group=group_key(model=queryset.model, group_by=by))
+            .values("group")
+            .annotate(units=Sum("sales"), count=rows)
+            .order_by()
+            .values_list("group", "units", "count")
         )
         for ident, units, count in grouped:
             before = totals.get(ident, (0, 0))
             totals[ident] = (before[0] + units, before[1] + count)
-    return totals
+    return {ident: (units_number(units), count) for ident, (units, count) in totals.items()}
 
 
 def sale_count(*, filters: SalesFilters) -> int:
@@ -390,12 +546,18 @@ def daily_totals(*, filters: SalesFilters, group_by: str | None = None) -> model
 
 
 # What one row of each rollup is the total of, besides its day.
-_ROLLUP_KEY: dict[type[models.Model], str | None] = {DailyTotal: None, DailyStoreTotal: "store", DailyItemTotal: "item"}
+_ROLLUP_KEY: dict[type[models.Model], str | None] = {
+    DailyTotal: None,
+    DailyStoreTotal: "store",
+    DailyItemTotal: "item",
+    DailyDepartmentTotal: "department",
+}
 
 
 @dataclass(frozen=True)
 class AggregatedKey:
-    """Where a page of `sales_aggregated` ends: its last row's period (and store or item id)."""
+    """Where a page of `sales_aggregated` ends: its last row's period (and the group's id, UNASSIGNED for
+    a level's unassigned group)."""
 
     period: date
     key: int | None = None
@@ -426,9 +588,14 @@ def sales_aggregated(
     rows = list(rows)
     if group_by is not None:
         # Paged by internal id (the `after` key), answered by code.
-        codes = codes_of(model=Store if group_by == "store" else Item, ids={row[1] for row in rows})
+        codes = codes_of(model=CATALOGUES[group_by], ids={row[1] for row in rows})
         return [
-            {"period": period, group_by: codes.get(key, str(key)), "sales": units, AGGREGATED_KEY: key}
+            {
+                "period": period,
+                group_by: _code(codes, key, group_by=group_by),
+                "sales": units_number(units),
+                AGGREGATED_KEY: key,
+            }
             for period, key, units in rows
         ]
     return [_aggregated_dict(row, group_by=group_by) for row in rows]
@@ -442,16 +609,16 @@ def sales_aggregated_stream(
     rows = _aggregated_rows(filters=filters, granularity=granularity, group_by=group_by, after=None)
     found = rows.iterator(chunk_size=5000) if isinstance(rows, models.QuerySet) else iter(rows)
     if group_by is None:
-        return found
-    model = Store if group_by == "store" else Item
-    codes = dict(model.objects.values_list("id", "code"))  # one row per store (item): bounded by the catalogue
-    return ((period, codes.get(key, str(key)), units) for period, key, units in found)
+        return ((period, units_number(units)) for period, units in found)
+    # One row per store (item, node): bounded by the catalogue.
+    codes = dict(CATALOGUES[group_by].objects.values_list("id", "code"))
+    return ((period, _code(codes, key, group_by=group_by), units_number(units)) for period, key, units in found)
 
 
 def _aggregated_dict(row: tuple, *, group_by: GroupBy | None) -> dict[str, Any]:
     if group_by is None:
-        return {"period": row[0], "sales": row[1]}
-    return {"period": row[0], group_by: row[1], "sales": row[2]}
+        return {"period": row[0], "sales": units_number(row[1])}
+    return {"period": row[0], group_by: row[1], "sales": units_number(row[2])}
 
 
 def _aggregated_rows(
@@ -463,17 +630,20 @@ def _aggregated_rows(
         raise ValueError(f"unknown granularity {granularity!r}")
     if group_by not in (None, *GROUP_BYS):
         raise ValueError(f"unknown group_by {group_by!r}")
-    key = f"{group_by}_id" if group_by else None
+    model = rollup_for(filters=filters, group_by=group_by)
+    key = "group" if group_by else None
     keys = [key] if key else []
-    if granularity == "month" and MONTHLY.get(rollup_for(filters=filters, group_by=group_by)):
+    if granularity == "month" and MONTHLY.get(model):
         rows = _monthly_totals(filters=filters, group_by=group_by)
         return [row for row in rows if after is None or tuple(row[: len(keys) + 1]) > _after_tuple(after, keys)]
     queryset = daily_totals(filters=filters, group_by=group_by)
+    if group_by:
+        queryset = queryset.annotate(group=group_key(model=model, group_by=group_by))
     if after is not None:
         # The plain bound lets PostgreSQL start its index scan at the page's first day.
         queryset = queryset.filter(date__gte=after.period)
     period: models.F | TruncWeek | TruncMonth
-    if granularity == "day" and _ROLLUP_KEY.get(rollup_for(filters=filters, group_by=group_by), "") == group_by:
+    if granularity == "day" and _ROLLUP_KEY.get(model, "") == group_by:
         # The rollup already holds one row per day (and key): read it as it is.
         period = models.F("date")
         rows = queryset.annotate(period=period).order_by("date", *keys).values_list("period", *keys, "sales")
@@ -511,7 +681,7 @@ BREAKDOWN_ORDERS: tuple[str, ...] = ("desc", "asc")
 
 @dataclass(frozen=True)
 class BreakdownRow:
-    id: str  # the store's (item's) code
+    id: str | None  # the store's (item's, node's) code; null for a level's unassigned group
     name: str
     sales: int
     share: float | None
@@ -519,8 +689,8 @@ class BreakdownRow:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """One page of a ranking of stores or items. `count` is how many stores (items) the
-    selection holds, sold or not; `other` sums those not on this page, so that
+    """One page of a ranking of stores, items or a level's nodes. `count` is how many stores (items,
+    nodes, and the unassigned group when it sold) the selection holds, sold or not; `other` sums those not on this page, so that
     sum(rows.sales) + other.sales == total."""
 
     by: GroupBy
@@ -535,9 +705,10 @@ class Breakdown:
 def sales_breakdown(
     *, filters: SalesFilters, by: GroupBy, top: int = 10, order: BreakdownOrder = "desc", offset: int = 0
 ) -> Breakdown:
-    """Stores (or items) ranked by units sold in the selection: best first ("desc") or worst
-    first ("asc"), ties by id; `top` rows from position `offset`. Every store (item) the
-    store/item filters allow counts, with 0 when it sold nothing.
+    """Stores (items, regions, categories, departments) ranked by units sold in the selection: best
+    first ("desc") or worst first ("asc"), ties by id; `top` rows from position `offset`. Every store
+    (item, node) the filters allow counts, with 0 when it sold nothing; grouped by a level, the units
+    of stores (items) outside the hierarchy form an "Unassigned" row with a null code.
 
     Read from the per-store or per-item rollups (whole months from the monthly ones) unless
     the other key is filtered too; at most a few rows per store (item) come back from
@@ -547,11 +718,12 @@ def sales_breakdown(
     if order not in BREAKDOWN_ORDERS:
         raise ValueError(f"unknown order {order!r}")
     sold = {key: units for key, (units, _) in sales_by_key(filters=filters, by=by).items()}
-    keys = filters.stores if by == "store" else filters.items
-    known = (Store if by == "store" else Item).objects.order_by()
-    if keys:
-        known = known.filter(id__in=keys)
-    catalogue = {key: (code, name) for key, code, name in known.values_list("id", "code", "name")}
+    known = _breakdown_catalogue(filters=filters, by=by)
+    catalogue: dict[int, tuple[str | None, str]] = {
+        key: (code, name) for key, code, name in known.values_list("id", "code", "name")
+    }
+    if by in LEVELS and UNASSIGNED in sold:
+        catalogue[UNASSIGNED] = (None, UNASSIGNED_NAME)
     names = {key: name for key, (_, name) in catalogue.items()}
     ranked = sorted(names, key=lambda key: (-sold.get(key, 0) if order == "desc" else sold.get(key, 0), key))
     total = sum(sold.get(key, 0) for key in names)
@@ -577,17 +749,54 @@ def sales_breakdown(
     )
 
 
+UNASSIGNED_NAME = "Unassigned"
+
+
+def _breakdown_catalogue(*, filters: SalesFilters, by: GroupBy) -> models.QuerySet:
+    """The stores (items, nodes) a ranking by `by` counts, sold or not: those that the filters on their
+    own level, the levels above it and the level just below it allow."""
+    known = CATALOGUES[by].objects.order_by()
+    limits: dict[str, tuple[int, ...]] = {
+        "store": {"id__in": filters.stores, "region_id__in": filters.regions},
+        "item": {
+            "id__in": filters.items,
+            "department_id__in": filters.departments,
+            "department__category_id__in": filters.categories,
+        },
+        "region": {"id__in": filters.regions},
+        "department": {"id__in": filters.departments, "category_id__in": filters.categories},
+        "category": {"id__in": filters.categories},
+    }[by]
+    for lookup, ids in limits.items():
+        if ids:
+            known = known.filter(**{lookup: ids})
+    # The nodes of the stores, items or departments selected (Texas when two of its stores are).
+    below: dict[str, tuple[tuple[int, ...], Catalogue, str]] = {
+        "region": (filters.stores, Store, "region_id"),
+        "department": (filters.items, Item, "department_id"),
+        "category": (filters.departments, Department, "category_id"),
+    }
+    if by in below and below[by][0]:
+        ids, model, column = below[by]
+        known = known.filter(id__in=model.objects.filter(id__in=ids).values(column))
+    if by == "category" and filters.items:
+        known = known.filter(id__in=Item.objects.filter(id__in=filters.items).values("department__category_id"))
+    return known
+
+
 def _monthly_totals(*, filters: SalesFilters, group_by: GroupBy | None) -> list[tuple]:
     """(month, [key,] units) rows sorted like sales_aggregated's, from the monthly rollup for the
     whole months and the daily one for the days at either end."""
-    key = [f"{group_by}_id"] if group_by else []
+    key = ["group"] if group_by else []
     totals: dict[tuple, int] = defaultdict(int)
     for queryset, field in _rollup_parts(filters=filters, group_by=group_by):
         period = models.F("month") if field == "month" else TruncMonth("date", output_field=models.DateField())
+        if group_by:
+            queryset = queryset.annotate(group=group_key(model=queryset.model, group_by=group_by))
         grouped = queryset.annotate(period=period).values("period", *key).annotate(units=Sum("sales")).order_by()
         for row in grouped.values_list("period", *key, "units"):
             totals[row[:-1]] += row[-1]
-    return [(*group, units) for group, units in sorted(totals.items())]
+    return [(*group, units_number(units)) for group, units in sorted(totals.items())]
 
 
 # ---------------------------------------------------------------- metrics
@@ -602,7 +811,8 @@ def _growth_pct(current: int, previous: int) -> float | None:
 def _window(current: int | None, previous: int | None, *, compared: bool = True) -> dict[str, Any]:
     """A KPI window. Not `compared` (the window before reaches back past the first day with
     data): previous and growth are null, since a partly empty window would make growth look huge."""
-    current = current or 0
+    current = units_number(current or 0)
+    previous = units_number(previous)
     if not compared:
         return {"sales": current, "previous": None, "growth_pct": None}
     previous = previous or 0
@@ -631,11 +841,12 @@ TODAY_FORECAST: Registry[Callable[..., dict[str, Any]]] = Registry("forecast of 
 def sales_today_forecast(*, filters: SalesFilters, day: date) -> dict[str, float | None]:
     """Forecast of `day`'s total for this selection, with 80 % and 95 % bounds (all
     None before the first complete forecast run, outside its horizon, or with no
-    forecast provider registered).
+    forecast provider registered, or for a selection by region, category or department: the
+    forecasts are of stores and items, and the sum of a level's would have no honest bounds).
 
     The one place the metrics read forecasts from."""
     provider = TODAY_FORECAST.one()
-    if provider is None:
+    if provider is None or filters.by_level:
         return dict.fromkeys(TODAY_FORECAST_KEYS)
     forecast = provider(store_ids=list(filters.stores) or None, item_ids=list(filters.items) or None, day=day)
     return {key: forecast[key] for key in TODAY_FORECAST_KEYS}
@@ -657,7 +868,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     today = today or timezone.localdate()
     daily = daily_totals(filters=filters)
     span = daily.aggregate(first=Min("date"), last=Max("date"), total=Sum("sales"))
-    first, last, total = span["first"], span["last"], span["total"]
+    first, last, total = span["first"], span["last"], units_number(span["total"])
     today_block = _metrics_today(filters=filters, today=today)
     if first is None:
         return _metrics_empty(today_block=today_block)
@@ -676,7 +887,7 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "last_7_days": windows[7],
         "last_30_days": windows[30],
         "year_over_year": windows[365],
-        "best_day": {"date": best_date, "sales": best_units},
+        "best_day": {"date": best_date, "sales": units_number(best_units)},
         "top_stores": stores,
         "top_items": items,
         "counts": {"stores": counts[0], "items": counts[1], "rows": rows},
@@ -686,9 +897,9 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
 
 def _metrics_today(*, filters: SalesFilters, today: date) -> dict[str, Any]:
     """Today's units with the store/item filters (whatever the dates), and its forecast."""
-    undated = SalesFilters(stores=filters.stores, items=filters.items)
+    undated = dataclasses.replace(filters, date_from=None, date_to=None)
     actual = daily_totals(filters=undated).filter(date=today).aggregate(total=Sum("sales"))["total"]
-    return {"date": today, "actual": actual or 0, **sales_today_forecast(filters=filters, day=today)}
+    return {"date": today, "actual": units_number(actual or 0), **sales_today_forecast(filters=filters, day=today)}
 
 
 def _metrics_empty(*, today_block: dict[str, Any]) -> dict[str, Any]:
@@ -727,7 +938,7 @@ def _metrics_windows(*, filters: SalesFilters, last: date, today: date) -> tuple
 
     # "The 30 days before" a date range usually lie outside it: the windows read the history up
     # to their end with the store/item filters only.
-    history = daily_totals(filters=SalesFilters(stores=filters.stores, items=filters.items, date_to=windows_end))
+    history = daily_totals(filters=dataclasses.replace(filters, date_from=None, date_to=windows_end))
     sums = history.aggregate(
         first=Min("date"),
         w7=between(7, 0),

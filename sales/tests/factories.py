@@ -12,11 +12,21 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 
-from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db import connection, models
+from django.db.models import Exists, OuterRef, Q
 
 from sales import rollups
-from sales.models import Item, MonthlyStoreItemTotal, Sale, Store
+from sales.models import (
+    DailyDepartmentTotal,
+    DailyStoreDepartmentTotal,
+    Department,
+    Item,
+    MonthlyDepartmentTotal,
+    MonthlyStoreDepartmentTotal,
+    MonthlyStoreItemTotal,
+    Sale,
+    Store,
+)
 from sales.services import SaleRow, sales_record_batch
 
 
@@ -124,10 +134,10 @@ def totals_by(rows: list[SaleRow], key) -> dict:
 
 
 def rollups_mismatches() -> list[str]:
-    """Every rollup row that differs from a fresh GROUP BY of sales_sale (units or row count), and
-    every sales or store-item rollup row naming a store or item that does not exist (those tables have
-    no foreign-key constraint in the database: the writers keep it true), as text; empty when every
-    rollup is in step."""
+    """Every rollup row that differs from a fresh GROUP BY of sales_sale (units or row count; the rollups
+    by department join each row's item to its department as it is now), and every sales or rollup row
+    naming a store, item or department that does not exist (those tables have no foreign-key constraint
+    in the database: the writers keep it true), as text; empty when every rollup is in step."""
     problems = []
     for model in (Sale, MonthlyStoreItemTotal):
         orphans = model.objects.filter(
@@ -135,22 +145,41 @@ def rollups_mismatches() -> list[str]:
             | ~Exists(Item.objects.filter(pk=OuterRef("item_id")))
         )
         problems += [f"{model._meta.db_table} names an unknown store or item: {row}" for row in orphans.values()[:5]]
+    by_department: tuple[type[models.Model], ...] = (
+        DailyStoreDepartmentTotal,
+        MonthlyStoreDepartmentTotal,
+        DailyDepartmentTotal,
+        MonthlyDepartmentTotal,
+    )
+    for rollup_model in by_department:
+        unknown: Q = Q(~Exists(Department.objects.filter(pk=OuterRef("department_id"))), department_id__isnull=False)
+        if rollup_model in (DailyStoreDepartmentTotal, MonthlyStoreDepartmentTotal):
+            unknown |= Q(~Exists(Store.objects.filter(pk=OuterRef("store_id"))))
+        found = rollup_model._default_manager.filter(unknown).values()[:5]
+        problems += [f"{rollup_model._meta.db_table} names an unknown key: {row}" for row in found]
     with connection.cursor() as cursor:
-        for rollup in rollups.ROLLUPS:
-            count = len(rollup.keys)
-            base_keys = ", ".join(f"b{n}" for n in range(count))
-            roll_keys = ", ".join(f"r{n}" for n in range(count))
-            cursor.execute(
-                f"""
-                SELECT * FROM (
-                    SELECT {", ".join(rollup.exprs)}, sum(sales)::bigint, count(*)::int FROM sales_sale
-                    GROUP BY {", ".join(rollup.exprs)}
-                ) AS base ({base_keys}, b_sales, b_rows)
-                FULL JOIN (SELECT {", ".join(rollup.keys)}, sales, rows FROM {rollup.table})
-                    AS r ({roll_keys}, r_sales, r_rows) ON ({base_keys}) = ({roll_keys})
-                WHERE b_sales IS DISTINCT FROM r_sales OR b_rows IS DISTINCT FROM r_rows
-                LIMIT 5
-                """
-            )
-            problems += [f"{rollup.table}: {row}" for row in cursor.fetchall()]
+        for rollup in rollups.ALL_ROLLUPS:
+            problems += _rollup_mismatches(cursor=cursor, rollup=rollup)
     return problems
+
+
+def _rollup_mismatches(*, cursor, rollup: rollups.Rollup) -> list[str]:
+    count = len(rollup.keys)
+    base_keys = ", ".join(f"b{n}" for n in range(count))
+    roll_keys = ", ".join(f"r{n}" for n in range(count))
+    # The null department as 0 on both sides: a FULL JOIN needs an equality (IS NOT DISTINCT FROM is not one).
+    exprs = ", ".join(f"coalesce({e}, 0)" if e == "department_id" else e for e in rollup.exprs)
+    keys = ", ".join(f"coalesce({k}, 0)" if k == "department_id" else k for k in rollup.keys)
+    cursor.execute(
+        f"""
+        SELECT * FROM (
+            SELECT {exprs}, sum(sales), count(*)::int FROM {rollup.relation("sales_sale")} AS d
+            GROUP BY {exprs}
+        ) AS base ({base_keys}, b_sales, b_rows)
+        FULL JOIN (SELECT {keys}, sales, rows FROM {rollup.table})
+            AS r ({roll_keys}, r_sales, r_rows) ON ({base_keys}) = ({roll_keys})
+        WHERE b_sales IS DISTINCT FROM r_sales OR b_rows IS DISTINCT FROM r_rows
+        LIMIT 5
+        """
+    )
+    return [f"{rollup.table}: {row}" for row in cursor.fetchall()]

@@ -7,11 +7,13 @@ import yaml
 from django.core.management import call_command
 from django.test import Client
 
+LEVELS = ("region", "category", "department")
 EXPECTED_PARAMETERS = {
-    "/api/sales/": {"store", "item", "date_from", "date_to", "ordering", "page", "page_size", "after"},
+    "/api/sales/": {"store", "item", *LEVELS, "date_from", "date_to", "ordering", "page", "page_size", "after"},
     "/api/sales/aggregated/": {
         "store",
         "item",
+        *LEVELS,
         "date_from",
         "date_to",
         "granularity",
@@ -20,7 +22,19 @@ EXPECTED_PARAMETERS = {
         "after",
         "format",
     },
-    "/api/sales/metrics/": {"store", "item", "date_from", "date_to"},
+    "/api/sales/metrics/": {"store", "item", *LEVELS, "date_from", "date_to"},
+    "/api/sales/breakdown/": {
+        "store",
+        "item",
+        *LEVELS,
+        "date_from",
+        "date_to",
+        "by",
+        "top",
+        "order",
+        "offset",
+        "format",
+    },
 }
 
 
@@ -43,7 +57,10 @@ def test_schema_describes_every_parameter(schema, path):
 def test_schema_lists_the_choices(schema):
     aggregated = {p["name"]: p for p in schema["paths"]["/api/sales/aggregated/"]["get"]["parameters"]}
     assert set(aggregated["granularity"]["schema"]["enum"]) == {"day", "week", "month"}
-    assert set(aggregated["group_by"]["schema"]["enum"]) == {"store", "item"}
+    assert set(aggregated["group_by"]["schema"]["enum"]) == {"store", "item", *LEVELS}
+    breakdown = {p["name"]: p for p in schema["paths"]["/api/sales/breakdown/"]["get"]["parameters"]}
+    assert set(breakdown["by"]["schema"]["enum"]) == {"store", "item", *LEVELS}
+    assert breakdown["department"]["schema"] == aggregated["store"]["schema"]  # codes, one or several
     sales = {p["name"]: p for p in schema["paths"]["/api/sales/"]["get"]["parameters"]}
     assert sales["page_size"]["schema"]["maximum"] == 1000
     assert "-date" in sales["ordering"]["schema"]["enum"]
