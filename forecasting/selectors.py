@@ -147,14 +147,14 @@ def series_history(*, keys: list[SeriesKey], start: date, end: date) -> dict[Ser
     return out
 
 
-def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, int]:
+def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, Units]:
     """Sales of one series per day start..end, only for days that have any sales recorded at all
     (so a day that has not happened yet is absent, and a day with data but none for this series is 0)."""
     days_with_data = list(
         daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", flat=True)
     )
     values = series_history(keys=[key], start=start, end=end)[key] if days_with_data else np.zeros(0)
-    return {day: int(values[(day - start).days]) for day in days_with_data}
+    return {day: units_of(values[(day - start).days]) for day in days_with_data}
 
 
 # ---------------------------------------------------------------- runs
@@ -186,10 +186,20 @@ ACCURACY_NAMES = (
 )
 
 
+Units = int | float
+
+
+def units_of(value: float) -> Units:
+    """A day's sales as the API shows them: a whole number as an int (counts look as they always did),
+    any other (dollars, kilograms) as a float."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 @dataclass(frozen=True)
 class ActualDay:
     date: date
-    sales: int
+    sales: Units
 
 
 @dataclass(frozen=True)
@@ -204,7 +214,7 @@ class ForecastDay:
     upper_80: float
     lower_95: float
     upper_95: float
-    actual: int | None
+    actual: Units | None
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,7 @@ class ForecastDetail:
     today: ForecastDay | None
     status: str = "ready"
     point: str = "median"  # which statistic `yhat` is; `mean` is the one that adds up
+    kind: str = "count"  # the series' values (SeriesKind): counts, continuous (dollars, kg) or signed
 
 
 @dataclass(frozen=True)
@@ -380,6 +391,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
         actuals=[ActualDay(date=day, sales=sales) for day, sales in sorted(history.items())],
         forecast=[day for on, day in days_of.items() if on >= forecast_start],
         today=days_of.get(today) if today < forecast_start else None,
+        kind=series.kind,
     )
 
 

@@ -233,8 +233,10 @@ def overdispersion(y: np.ndarray) -> float:
 
 def shape_fit(*, y: np.ndarray, days: pd.DatetimeIndex, design: Design, prior: np.ndarray | None) -> np.ndarray:
     """Coefficients of log(rate) on the design: penalized Poisson regression (IRLS) toward `prior`
-    (None: no penalty). Days before the first sale (not launched yet) and closures are left out."""
-    y = np.asarray(y, dtype=float)
+    (None: no penalty). Days before the first sale (not launched yet) and closures are left out.
+    A day of net returns (below zero) counts as a day without sales: the shape is that of the rate of
+    sales, and a series' level is re-set from its net sales (candidates.calendar_candidate)."""
+    y = np.maximum(np.asarray(y, dtype=float), 0.0)
     x_all = design.features(days)
     p = x_all.shape[1]
     live = np.zeros(len(y), dtype=bool)

@@ -27,7 +27,7 @@ from forecasting import pool
 from forecasting.accuracy import SCORE_FIELDS, accuracy_of, candidate_scores, scores_rows
 from forecasting.calibration import calibration_content
 from forecasting.candidates import CANDIDATES, CandidateFit, candidates_fit, model_choose
-from forecasting.counts import CountForecast, count_bands
+from forecasting.counts import CountForecast, count_bands, forecasts_stack, series_kind
 from forecasting.level_error import level_variance, level_windows
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.pooled_calendar import FOURIER_PERIOD, SCALE_WINDOW_DAYS
@@ -317,6 +317,8 @@ def _series_fit(
     if _order_due(key=key, selected_on=selected_on, today=today):
         order, selected_on = None, None
     results, windows = {}, {}
+    # One kind for both fits (a backtest cut before the first return is still a series with returns).
+    kind = series_kind(y)
     for fit_spec in fits:
         part = y[: len(y) - fit_spec.cut]
         coef = shape_fit(y=part, days=fit_spec.days, design=fit_spec.design, prior=_prior(key, fit_spec.shapes))
@@ -329,6 +331,7 @@ def _series_fit(
             pooled_coef=pooled,
             horizon=fit_spec.horizon,
             order=order,
+            kind=kind,
         )
         if order is None and results[fit_spec.name].order is not None:
             order, selected_on = results[fit_spec.name].order, today
@@ -346,6 +349,7 @@ def _series_fit(
         level=key.level,
         store_id=key.store,
         item_id=key.item,
+        kind=kind,
         order=list(fit.order) if fit.order else None,
         order_selected_on=selected_on if fit.order else None,
         fallback=fit.fallback,
@@ -517,12 +521,7 @@ def _levels_stack(*, series: list[SeriesForecast], holdout: int) -> dict[str, _L
 
 
 def _stacked(candidates: list[Candidates]) -> dict[str, CountForecast]:
-    return {
-        name: CountForecast(
-            mean=np.vstack([c[name].mean for c in candidates]), phi=np.vstack([c[name].phi for c in candidates])
-        )
-        for name in CANDIDATES
-    }
+    return {name: forecasts_stack([c[name] for c in candidates]) for name in CANDIDATES}
 
 
 def _windows_stacked(rows: list[SeriesForecast]) -> dict[str, dict[str, np.ndarray]]:
@@ -579,9 +578,9 @@ def _level_error_add(*, forecasts: dict[str, CountForecast], windows: dict[str, 
                 for i in range(len(forecast.mean))
             ]
         )
-        daily = 1.0 / np.maximum(forecast.mean, 1e-9) + forecast.phi
+        daily = forecast.relative_variance()
         looks[name] = np.mean(daily / (daily + variance[:, None]), axis=1)
-        forecast.phi = forecast.phi + variance[:, None]
+        forecast.widen(variance[:, None])
     return looks
 
 
@@ -644,7 +643,7 @@ def _level_figures(stack: _LevelStack) -> dict[str, dict[str, np.ndarray]]:
     return {name: scores_rows(actual=actual, forecast=stack.backtest[name]) for name in CANDIDATES}
 
 
-POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95")
+POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95", "signed")
 
 
 def _points_copy(*, run: ForecastRun, levels: dict[str, _LevelStack], choice: dict, content: dict) -> None:
@@ -658,6 +657,7 @@ def _points_copy(*, run: ForecastRun, levels: dict[str, _LevelStack], choice: di
         frame = {"series_id": np.repeat(ids, len(dates)), "date": np.tile(dates.strftime("%Y-%m-%d"), len(ids))}
         frame |= {"yhat": bands.yhat.ravel(), "mean": np.round(forecast.mean, 4).ravel()}
         frame |= {name: getattr(bands, name).ravel() for name in ("lower_80", "upper_80", "lower_95", "upper_95")}
+        frame["signed"] = np.where((forecast.floor() < 0).ravel(), "t", "f")
         frames.append(pd.DataFrame(frame, columns=list(POINT_COLUMNS)))
     text = pd.concat(frames).to_csv(index=False, header=False)
     table = ForecastPoint._meta.db_table
