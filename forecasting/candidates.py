@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.counts import COUNT, SIGNED, CountForecast, Forecast, series_kind
-from forecasting.pooled_calendar import SCALE_WINDOW_DAYS
+from forecasting.pooled_calendar import SCALE_WINDOW_DAYS, step_days
 from forecasting.residual import FitError, arima_continuous, arima_count, continuous_forecast
 from forecasting.series_calendar import MIN_SERIES_DAYS, Design, holiday_effects, overdispersion
 
@@ -69,13 +69,14 @@ def _naive_sd(y: np.ndarray, lag: int) -> float:
     return float(np.sqrt(np.mean((recent[lag:] - recent[:-lag]) ** 2)))
 
 
-def naive_candidates(*, y: np.ndarray, horizon: int, kind: str = COUNT) -> dict[str, CountForecast]:
+def naive_candidates(*, y: np.ndarray, horizon: int, kind: str = COUNT, step: int = 1) -> dict[str, CountForecast]:
     """Seasonal naive (last week) and same day last year (52 weeks back), with their own spread.
     A week-apart error holds two draws' noise, hence the halving inside _naive_phi. A series that is
-    not counts (`kind`) gets a normal spread from the same errors (_naive_sd)."""
+    not counts (`kind`) gets a normal spread from the same errors (_naive_sd). `step`: days per
+    observation (7: weekly, whose lags are 1 and 52 observations)."""
     y = np.asarray(y, dtype=float)
     out = {}
-    for name, lag in (("seasonal_naive", 7), ("last_year", 364)):
+    for name, lag in (("seasonal_naive", 7 // step or 1), ("last_year", 364 // step)):
         if len(y) >= lag:
             mean = np.array([y[len(y) - lag + (h % lag)] for h in range(horizon)])
         else:
@@ -136,7 +137,8 @@ def candidates_fit(
     is left out, and the reason recorded."""
     y = np.asarray(y, dtype=float)
     kind = kind or series_kind(y)
-    future = pd.date_range(days[-1] + timedelta(days=1), periods=horizon, freq="D")
+    step = step_days(days)
+    future = pd.date_range(days[-1] + timedelta(days=step), periods=horizon, freq=f"{step}D")
     closed_future = design.closed(future)
     info: dict = {"kind": kind}
     reasons = []
@@ -144,9 +146,9 @@ def candidates_fit(
     if not np.all(np.isfinite(y)):
         reasons.append("history has non-finite values")
         y = np.nan_to_num(y)
-        forecasts = naive_candidates(y=y, horizon=horizon, kind=kind)
+        forecasts = naive_candidates(y=y, horizon=horizon, kind=kind, step=step)
     else:
-        forecasts = naive_candidates(y=y, horizon=horizon, kind=kind)
+        forecasts = naive_candidates(y=y, horizon=horizon, kind=kind, step=step)
         history = SeriesHistory.of(y=y, days=days, future=future, design=design, kind=kind)
         for name, shape in (("calendar", coef), ("pooled", pooled_coef)):
             try:
@@ -190,6 +192,7 @@ class SeriesHistory:
     closed_past: np.ndarray
     extra_sigma: float
     kind: str = COUNT
+    step: int = 1
 
     @classmethod
     def of(
@@ -203,6 +206,7 @@ class SeriesHistory:
             closed_past=design.closed(days),
             extra_sigma=design.extra_sigma,
             kind=kind,
+            step=step_days(days),
         )
 
 
@@ -218,7 +222,7 @@ def calendar_candidate(
     if live_days < MIN_SERIES_DAYS:
         raise FitError(f"only {live_days} days since the first sale (need {MIN_SERIES_DAYS})")
     log_rate = history.x_past @ shape
-    recent = slice(max(live_from, len(y) - SCALE_WINDOW_DAYS), len(y))
+    recent = slice(max(live_from, len(y) - SCALE_WINDOW_DAYS // history.step), len(y))
     open_recent = ~history.closed_past[recent]
     level = y[recent][open_recent].sum() / np.exp(log_rate[recent][open_recent]).sum()
     if not (math.isfinite(level) and level > 0):
