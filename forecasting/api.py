@@ -131,10 +131,17 @@ class PublishedModelSerializer(serializers.Serializer):
     candidates = serializers.DictField(child=_figure(), help_text="backtest SMAPE of each candidate on the level")
 
 
+FREQUENCY_HELP = (
+    "D: a point a day; W: a point a week (a weekly history), dated on the week's last day: its figures, "
+    "intervals and actuals are the week's"
+)
+
+
 class RunSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     fitted_at = IsoDateTimeField()
     horizon_days = serializers.IntegerField()
+    frequency = serializers.ChoiceField(choices=["D", "W"], help_text=FREQUENCY_HELP)
 
 
 class ForecastReadySerializer(serializers.Serializer):
@@ -144,6 +151,7 @@ class ForecastReadySerializer(serializers.Serializer):
     model = PublishedModelSerializer()
     model_reason = serializers.CharField(allow_null=True)
     point = serializers.ChoiceField(choices=["median"], help_text="which statistic yhat is")
+    frequency = serializers.ChoiceField(choices=["D", "W"], help_text=FREQUENCY_HELP)
     kind = serializers.ChoiceField(
         choices=SeriesKind.values,
         help_text="the series' values: count (whole units, bounds >= 0), continuous (dollars, kilograms; "

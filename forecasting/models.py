@@ -19,7 +19,14 @@ class ForecastRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    horizon_days = models.PositiveIntegerField()
+
+    class Frequency(models.TextChoices):
+        DAILY = "D"
+        WEEKLY = "W"  # one observation a week, dated on the week's last day
+
+    # The history's frequency, decided from its dates (selectors.history_step): one point a day or a week.
+    frequency = models.CharField(max_length=1, choices=Frequency.choices, default=Frequency.DAILY)
+    horizon_days = models.PositiveIntegerField()  # a whole number of the frequency's periods
     # Training range: the full history used for the forecast; the backtest fits on
     # training_start .. training_end - holdout_days and scores the last holdout_days.
     training_start = models.DateField()
@@ -45,6 +52,11 @@ class ForecastRun(models.Model):
 
     def __str__(self) -> str:
         return f"forecast run {self.pk} ({self.status}, to {self.training_end})"
+
+    @property
+    def step_days(self) -> int:
+        """Days per point: 1 (daily) or 7 (weekly)."""
+        return 7 if self.frequency == self.Frequency.WEEKLY else 1
 
 
 class Level(models.TextChoices):

@@ -6,6 +6,7 @@ one place that decides which run that is.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -84,6 +85,16 @@ def history_range() -> tuple[date, date] | None:
     if bounds["last"] is None:
         return None
     return bounds["first"], bounds["last"]
+
+
+def history_step(*, start: date, end: date) -> int:
+    """Days between a history's observations: 7 when its dates (days with any sales) are a week apart
+    (a weekly history: one row a week, dated on the week's last day), else 1."""
+    dates = list(
+        daily_totals(filters=SalesFilters(date_from=start, date_to=end)).order_by("date").values_list("date", flat=True)
+    )
+    gaps = {(b - a).days % 7 for a, b in itertools.pairwise(dates)}
+    return 7 if len(dates) >= 8 and gaps == {0} else 1
 
 
 def series_keys_all() -> list[SeriesKey]:
@@ -280,6 +291,7 @@ class RunSummary:
     id: int
     fitted_at: datetime | None  # a complete run's finished_at: always set
     horizon_days: int
+    frequency: str = "D"  # ForecastRun.Frequency: a point a day ("D") or a week ("W")
 
 
 @dataclass(frozen=True)
@@ -299,6 +311,7 @@ class ForecastDetail:
     status: str = "ready"
     point: str = "median"  # which statistic `yhat` is; `mean` is the one that adds up
     kind: str = "count"  # the series' values (SeriesKind): counts, continuous (dollars, kg) or signed
+    frequency: str = "D"  # a point a day ("D"), or a week ("W": dated on the week's last day)
 
 
 @dataclass(frozen=True)
@@ -353,8 +366,10 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     # Published from tomorrow (or, for a history that is not current, from the day after it); the
     # days fitted before that (today) are not part of the horizon.
     today = timezone.localdate()
-    fitted_start = run.training_end + timedelta(days=1)
-    forecast_start = today + timedelta(days=1) if forecast_lead_days(end=run.training_end) else fitted_start
+    step = run.step_days
+    fitted_start = run.training_end + timedelta(days=step)
+    lead = step == 1 and forecast_lead_days(end=run.training_end)  # a weekly run publishes from its next week
+    forecast_start = today + timedelta(days=1) if lead else fitted_start
     horizon = max(0, run.horizon_days - (forecast_start - fitted_start).days)
     if days is None:
         days = horizon
@@ -363,7 +378,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     series = forecast_series_get(run=run, key=key)
     if series is None:
         return forecast_pending(key=key)
-    points = forecast_points(series=series, days=(forecast_start - fitted_start).days + days)
+    points = forecast_points(series=series, days=math.ceil(((forecast_start - fitted_start).days + days) / step))
     recent_start = max(run.training_start, run.training_end - timedelta(days=89))
     history = series_actuals(key=key, start=recent_start, end=run.training_end)
     live = series_actuals(key=key, start=fitted_start, end=forecast_start + timedelta(days=max(days, 1) - 1))
@@ -384,7 +399,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     level = AccuracyFigures.from_figures(run.summary.get(key.level, {}))
     return ForecastDetail(
         series=key,
-        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=horizon),
+        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=horizon, frequency=run.frequency),
         model=_model_of(run=run, series=series),
         model_reason=series.model_reason or None,
         accuracy=SeriesAccuracy(**vars(own), holdout_days=run.holdout_days, level=level),
@@ -392,6 +407,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
         forecast=[day for on, day in days_of.items() if on >= forecast_start],
         today=days_of.get(today) if today < forecast_start else None,
         kind=series.kind,
+        frequency=run.frequency,
     )
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import pandas as pd
+import pytest
 
+from core.testing import history_load
+from forecasting import services
 from forecasting.candidates import candidates_fit
+from forecasting.models import ForecastRun, SeriesForecast
 from forecasting.series_calendar import design_fit, shape_fit
 
 # Three years of weeks ending on a Friday, and the year after them.
@@ -57,3 +63,35 @@ def test_a_weekly_history_peaks_in_its_known_week():
     assert forecast.max() > 1.35 * np.median(ordinary)
     christmas = int(np.flatnonzero(_holds(FUTURE, 12, 25))[0])
     assert forecast[christmas] > 1.2 * np.median(ordinary)
+
+
+# ---------------------------------------------------------------- a whole refit, in the database
+
+
+def _weekly(frame: pd.DataFrame) -> None:
+    """The generated days summed into weeks ending on Friday, one row a week dated on its Friday."""
+    friday = frame["date"] + pd.to_timedelta((4 - frame["date"].dt.day_of_week) % 7, unit="D")
+    frame["sales"] = frame.groupby([friday, "store", "item"])["sales"].transform("sum")
+    frame.drop(frame.index[frame["date"] != friday], inplace=True)
+
+
+@pytest.mark.django_db
+def test_a_weekly_history_is_forecast_by_week_and_the_api_says_so(tmp_path, api_client):
+    history_load(tmp_path, align_to_today=False, edit=_weekly)
+    run = services.forecast_refit(days=30)
+    assert run.frequency == ForecastRun.Frequency.WEEKLY
+    assert run.training_end.weekday() == 4  # a Friday
+    # 30 days are five weeks (ceil(30 / 7)), each dated on its Friday; backtested on 13 weeks.
+    assert run.horizon_days == 35 and run.holdout_days == 91
+    expected = [run.training_end + timedelta(days=7 * k) for k in range(1, 6)]
+    for series in SeriesForecast.objects.filter(run=run):
+        assert [p.date for p in series.points.order_by("date")] == expected, series
+        assert not series.fallback, series.fallback_reason
+    body = api_client.get("/api/sales/predictions?store=1").json()
+    assert body["status"] == "ready"
+    assert body["frequency"] == body["run"]["frequency"] == "W"
+    assert [day["date"] for day in body["forecast"]] == [d.isoformat() for d in expected]
+    assert {date.fromisoformat(day["date"]).weekday() for day in body["actuals"]} == {4}
+    assert body["accuracy"]["coverage_80"] is not None
+    two_weeks = api_client.get("/api/sales/predictions?store=1&days=10").json()
+    assert len(two_weeks["forecast"]) == 2
