@@ -12,6 +12,9 @@ negative ("signed") may have a negative bound.
 
 from __future__ import annotations
 
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,7 +149,39 @@ def _count_dist(mean: np.ndarray, phi: np.ndarray):
     return stats.nbinom(n, n / (n + mean))
 
 
+# The negative-binomial quantiles of a whole level (the finishing step: about 30,000 series x 90 days)
+# are most of its time. scipy's special functions release the GIL, so a large array is split across
+# threads, one per core: the same values, on every core.
+QUANTILE_THREADS = os.cpu_count() or 1
+PARALLEL_MIN_POINTS = 20_000
+
+
+def _in_parallel(function, *arrays: np.ndarray, **kwargs) -> tuple[np.ndarray, ...]:
+    """`function(*arrays, **kwargs)` (element-wise, returning a tuple of arrays shaped like its inputs),
+    computed in QUANTILE_THREADS threads over parts of the flattened arrays when they are large."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    flat = [np.broadcast_to(np.asarray(a, dtype=float), shape).ravel() for a in arrays]
+    size = int(np.prod(shape))
+    if QUANTILE_THREADS < 2 or size < PARALLEL_MIN_POINTS:
+        return tuple(np.reshape(r, shape) for r in function(*flat, **kwargs))
+    bounds = np.linspace(0, size, QUANTILE_THREADS + 1).astype(int)
+    parts = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+    with ThreadPoolExecutor(max_workers=QUANTILE_THREADS) as executor:
+        results = list(executor.map(lambda part: function(*(f[part] for f in flat), **kwargs), parts))
+    return tuple(np.concatenate([r[i] for r in results]).reshape(shape) for i in range(len(results[0])))
+
+
+def _count_median(mean: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray]:
+    return (_count_dist(mean, phi).median(),)
+
+
 def count_interval(mean: np.ndarray, phi: np.ndarray, *, content: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integer bounds (in parallel for a large array: `_in_parallel`); see `_count_interval`."""
+    lower, upper = _in_parallel(_count_interval, mean, phi, content=content)
+    return lower, upper
+
+
+def _count_interval(mean: np.ndarray, phi: np.ndarray, *, content: float) -> tuple[np.ndarray, np.ndarray]:
     """Integer bounds [L, U] holding about `content` of the distribution: the L whose tail below
     is nearest (1 - content) / 2, then the U that makes F(U) - F(L - 1) nearest `content`.
     Nearest, not merely at least: the integer bounds of low counts otherwise cover far more
@@ -223,7 +258,8 @@ def coverage_of(*, actual: np.ndarray, forecast: CountForecast, content: float) 
 def count_point(forecast: CountForecast) -> np.ndarray:
     """The published point: the median of the predictive distribution (0 where a count's mean is 0;
     a continuous one's is its mean, no lower than its floor)."""
-    counted = np.where(forecast.mean > 0, _count_dist(forecast.mean, forecast.phi).median(), 0.0)
+    (median,) = _in_parallel(_count_median, forecast.mean, forecast.phi)
+    counted = np.where(forecast.mean > 0, median, 0.0)
     continuous = forecast.continuous()
     if not continuous.any():
         return counted
