@@ -502,8 +502,8 @@ def forecast_today(
     empty = {"date": today.isoformat(), "forecast": None}
     empty |= dict.fromkeys(("lower_80", "upper_80", "lower_95", "upper_95"))
     run = forecast_run_latest()
-    if run is None:
-        return empty
+    if run is None or run.frequency != ForecastRun.Frequency.DAILY:
+        return empty  # a weekly run's points are weeks: none of them is a day's
     series = SeriesForecast.objects.filter(run=run)
     if store_ids and item_ids:
         series = series.filter(level=Level.STORE_ITEM, store_id__in=store_ids, item_id__in=item_ids)
