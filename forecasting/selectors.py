@@ -363,14 +363,9 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     run = forecast_run_latest()
     if run is None:
         return forecast_pending(key=key)
-    # Published from tomorrow (or, for a history that is not current, from the day after it); the
-    # days fitted before that (today) are not part of the horizon.
     today = timezone.localdate()
     step = run.step_days
-    fitted_start = run.training_end + timedelta(days=step)
-    lead = step == 1 and forecast_lead_days(end=run.training_end)  # a weekly run publishes from its next week
-    forecast_start = today + timedelta(days=1) if lead else fitted_start
-    horizon = max(0, run.horizon_days - (forecast_start - fitted_start).days)
+    fitted_start, forecast_start, horizon = _published_span(run=run, today=today)
     if days is None:
         days = horizon
     if days > horizon:
@@ -409,6 +404,16 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
         kind=series.kind,
         frequency=run.frequency,
     )
+
+
+def _published_span(*, run: ForecastRun, today: date) -> tuple[date, date, int]:
+    """(first fitted point's date, first published date, days published). Published from tomorrow (or, for a
+    history that is not current, from the day after it); the days fitted before that (today) are not part of
+    the horizon. A weekly run publishes from the week after its history's last."""
+    fitted_start = run.training_end + timedelta(days=run.step_days)
+    lead = run.step_days == 1 and forecast_lead_days(end=run.training_end)
+    forecast_start = today + timedelta(days=1) if lead else fitted_start
+    return fitted_start, forecast_start, max(0, run.horizon_days - (forecast_start - fitted_start).days)
 
 
 def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
