@@ -69,11 +69,15 @@ class CountForecast:
     sd: np.ndarray | None = None
     signed: np.ndarray | None = None
 
-    def as_dict(self) -> dict[str, list[float]]:
-        out = {"mean": [round(float(v), 4) for v in self.mean], "phi": [round(float(v), 6) for v in self.phi]}
+    def as_dict(self) -> dict[str, list[float] | bool]:
+        """JSON of one series' forecast: "sd" and "signed" only for a continuous one."""
+        out: dict[str, list[float] | bool] = {
+            "mean": [round(float(v), 4) for v in self.mean],
+            "phi": [round(float(v), 6) for v in self.phi],
+        }
         if self.sd is not None:
             out["sd"] = [round(float(v), 6) for v in self.sd]
-            out["signed"] = bool(np.any(self.signed)) if self.signed is not None else False  # type: ignore[assignment]
+            out["signed"] = bool(np.any(self.signed)) if self.signed is not None else False
         return out
 
     @classmethod
