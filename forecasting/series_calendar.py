@@ -39,6 +39,8 @@ TAU_FOURIER = 0.2
 TAU_TREND = 0.1
 TAU_HOLIDAY = 0.5
 HOLIDAY_MAX = 20
+# A holiday week moves a weekly total by at least this much (log scale, about 8 %).
+HOLIDAY_WEEK_MIN_EFFECT = 0.08
 # A run's country holidays reach this far past the history: any horizon (FORECAST_DAYS <= 365) fits.
 COUNTRY_HOLIDAYS_AHEAD_DAYS = 400
 MIN_SERIES_FOURIER_K = 4
@@ -221,7 +223,8 @@ def holiday_weeks_find(*, days: pd.DatetimeIndex, total: np.ndarray, calendar: C
     grouped = frame.groupby("label")
     stats_ = grouped["r"].agg(["mean", "min", "max", "count"])
     stats_["weeks"] = grouped["week"].agg(lambda w: tuple(sorted(w)))
-    strong = (stats_["count"] >= 2) & (stats_["mean"].abs() > 3 * noise)
+    # A sum of a week's sales is smooth: beyond its noise, the calendar's own misfit must not pass for holidays.
+    strong = (stats_["count"] >= 2) & (stats_["mean"].abs() > max(3 * noise, HOLIDAY_WEEK_MIN_EFFECT))
     same_side = (stats_["min"] > 1.5 * noise) | (stats_["max"] < -1.5 * noise)
     found = stats_[strong & same_side & (stats_.index != "02-29")]
     found = found.loc[found["mean"].abs().sort_values(ascending=False).index].drop_duplicates("weeks")
