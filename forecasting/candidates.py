@@ -254,7 +254,7 @@ def _continuous_candidate(
     *, history: SeriesHistory, log_rate: np.ndarray, future_log_rate: np.ndarray, order: tuple[int, int, int] | None
 ) -> tuple[CountForecast, Any]:
     """A calendar candidate of a series that is not counts: the calendar's relative error's spread
-    alone while the series is young, else an ARIMA on it (residual.arima_continuous)."""
+    alone while the series is young, else an ARIMA on its scaled error (residual.arima_continuous)."""
     y, live = history.y, slice(history.live_from, len(history.y))
     signed = history.kind == SIGNED
     if len(y) - history.live_from < ARIMA_MIN_DAYS:

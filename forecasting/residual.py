@@ -188,6 +188,13 @@ def arima_count(
     return CountForecast(mean=point, phi=phi), model
 
 
+# A continuous series' daily spread grows as rate ** CONTINUOUS_SPREAD_POWER: as a count's Poisson noise
+# does (0.5), not in proportion to the rate (1), which measured too narrow where the rate falls below the
+# backtest window's (takings of counted units; README, "Units that are not counts"). The form holds in
+# any unit: a price or a kilogram rescales the constant, which the ARIMA's variance carries.
+CONTINUOUS_SPREAD_POWER = 0.5
+
+
 def arima_continuous(
     *,
     y: np.ndarray,
@@ -199,15 +206,15 @@ def arima_continuous(
     signed: bool = False,
 ) -> tuple[CountForecast, object]:
     """The continuous counterpart of `arima_count`, for dollars, kilograms or net units: ARIMA on the
-    relative residual y / rate - 1 over the last ARIMA_WINDOW_DAYS (defined for values at or below
-    zero, where log1p is not), and a normal forecast: mean rate x (1 + the ARIMA's mean), standard
-    deviation rate x the ARIMA's horizon standard error (with the calendar's own error,
-    `extra_sigma`, in quadrature). A spread proportional to the rate, as the counts' overdispersion
-    is; no Poisson term, which has no meaning in another unit. `signed`: the series may go below zero
-    (its mean is not floored at zero)."""
+    scaled residual (y - rate) / rate ** CONTINUOUS_SPREAD_POWER over the last ARIMA_WINDOW_DAYS
+    (defined for values at or below zero, where log1p is not), and a normal forecast: mean rate +
+    scale x the ARIMA's mean, standard deviation scale x the ARIMA's horizon standard error (with the
+    calendar's own error, `extra_sigma`, times the rate, in quadrature). `signed`: the series may go
+    below zero (its mean is not floored at zero)."""
     rate = np.exp(log_rate)
     open_days = np.ones(len(y), dtype=bool) if closed is None else ~np.asarray(closed, dtype=bool)
-    residual = np.where(open_days, np.asarray(y, dtype=float) / np.maximum(rate, 1e-9) - 1.0, 0.0)
+    scale = np.maximum(rate, 1e-9) ** CONTINUOUS_SPREAD_POWER
+    residual = np.where(open_days, (np.asarray(y, dtype=float) - rate) / scale, 0.0)
     window = residual[-ARIMA_WINDOW_DAYS:]
     model = order_select(window) if order is None else arima_fit(window, tuple(order))
     horizon = len(future_log_rate)
@@ -219,10 +226,11 @@ def arima_continuous(
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(se))):
         raise FitError("non-finite forecast")
     future_rate = np.exp(future_log_rate)
-    point = future_rate * (1 + mean)
+    future_scale = future_rate**CONTINUOUS_SPREAD_POWER
+    point = future_rate + future_scale * mean
     if not signed:
         point = np.maximum(point, 0.0)
-    sd = future_rate * np.sqrt(se**2 + extra_sigma**2)
+    sd = np.sqrt((future_scale * se) ** 2 + (future_rate * extra_sigma) ** 2)
     return continuous_forecast(mean=point, sd=sd, signed=signed), model
 
 
