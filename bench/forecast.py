@@ -21,6 +21,9 @@ calibrated intervals) on those days, per level (store-item, item, store, total),
 fit nor the backtest calibration saw; the goals are checked on it. `--speedup` also refits the
 first shape on 1 worker process: series per second per process, the speedup from 1 to N
 processes, and a projection for 30,490 series (the M5 data).
+`--units dollars` prices every item (a fixed price from 0.99 to 19.99 each) and forecasts takings, not units:
+every series' history becomes fractional (the continuous model, normal intervals), read through a patched
+history reader until the sales table holds decimals (so the refit runs in this process: `--workers 1`).
 `--windows N` repeats each sample with its history ending 90, 180, ... days earlier, and `--seeds`
 with other samples: the goals are checked on the figures pooled over them (a sum's error is dominated
 by level shifts, which one window of one sample shows once).
@@ -63,7 +66,48 @@ FLOOR_GOAL = 1.10
 UNSEEN_DAYS = 90
 
 
-def shape_load(*, shape: str, stores: int, items: int, years: int, workdir: Path, seed: int = 42, back: int = 0):
+def item_prices(*, items: int) -> dict[int, float]:
+    """A fixed shelf price per item (by code, which is its id for generated whole-number codes)."""
+    rng = np.random.default_rng(2024)
+    return {item: float(np.round(rng.uniform(0.99, 19.99), 2)) for item in range(1, items + 1)}
+
+
+def takings_patch(*, prices: dict[int, float]) -> None:
+    """Every series' history in dollars: a store-item's units times its item's price, a store's, an item's and
+    the total's the sums of their store-items' takings (services reads histories through this)."""
+    from forecasting.selectors import SeriesKey, series_history
+    from sales.selectors import history_keys
+
+    def takings(*, keys: list, start, end) -> dict:
+        pairs = [SeriesKey(Level.STORE_ITEM, s, i) for s, i in history_keys().pairs]
+        wanted = pairs if any(k.level != Level.STORE_ITEM for k in keys) else keys
+        units = series_history(keys=wanted, start=start, end=end)
+        out = {k: np.round(y * prices.get(k.item or 0, 1.0), 2) for k, y in units.items()}
+        for key in keys:
+            if key.level == Level.STORE_ITEM:
+                continue
+            if key.level == Level.TOTAL:
+                members = pairs
+            else:
+                field = "store" if key.level == Level.STORE else "item"
+                members = [k for k in pairs if getattr(k, field) == getattr(key, field)]
+            out[key] = np.round(np.sum([out[k] for k in members], axis=0), 2)
+        return {k: out[k] for k in keys}
+
+    services.series_history = takings
+
+
+def shape_load(
+    *,
+    shape: str,
+    stores: int,
+    items: int,
+    years: int,
+    workdir: Path,
+    seed: int = 42,
+    back: int = 0,
+    prices: dict[int, float] | None = None,
+):
     """Generate `years` of history ending yesterday (`back` days before it: an earlier backtest
     window) plus UNSEEN_DAYS after it; load the history only (ending yesterday, the load neither
     shifts it nor fills a gap before today; ending earlier, it is forecast from the day after it).
@@ -84,7 +128,10 @@ def shape_load(*, shape: str, stores: int, items: int, years: int, workdir: Path
     seen = frame["date"].dt.date <= end
     frame[seen].to_csv(path, index=False, date_format="%Y-%m-%d")
     sales_load_csv(path=path, align_to_today=not back, followups=False)
-    return summary, frame[~seen]
+    unseen = frame[~seen]
+    if prices:
+        unseen = unseen.assign(sales=np.round(unseen["sales"] * unseen["item"].map(prices), 2))
+    return summary, unseen
 
 
 def published_unseen(*, run, unseen: pd.DataFrame) -> dict[str, dict]:
@@ -307,6 +354,7 @@ def shape_bench(*, shape: str, seed: int, args, workdir: Path, window: int = 0) 
         workdir=workdir,
         seed=seed,
         back=window * UNSEEN_DAYS,
+        prices=item_prices(items=args.items) if args.units == "dollars" else None,
     )
     shape = f"{shape}, seed {seed}" if len(args.seeds) > 1 else shape
     shape = f"{shape}, window {window} ({window * UNSEEN_DAYS} days back)" if args.windows > 1 else shape
@@ -374,6 +422,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--reference-series", type=int, default=3)
     parser.add_argument("--speedup", action="store_true")
+    parser.add_argument("--units", choices=["units", "dollars"], default="units")
     parser.add_argument("--statsforecast-python")
     parser.add_argument(
         "--statsforecast-series",
@@ -396,6 +445,10 @@ def main() -> int:
         "checked on the figures pooled over them (one series' coverage over 90 days is a single draw)",
     )
     args = parser.parse_args()
+    if args.units == "dollars":
+        if args.workers != 1:
+            parser.error("--units dollars patches the history reader in this process: give --workers 1")
+        takings_patch(prices=item_prices(items=args.items))
     print(f"{os.cpu_count()} cores, {args.workers} worker processes; the database's sales history is REPLACED")
     results = []
     with tempfile.TemporaryDirectory() as workdir:

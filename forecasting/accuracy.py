@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from forecasting.counts import CountForecast, Forecast, count_bands
+from forecasting.counts import CountForecast, Forecast, count_bands, forecasts_stack
 
 
 def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
@@ -44,11 +44,11 @@ SCORE_FIELDS = ("smape", "mae", "coverage_80", "coverage_95")
 
 
 def scores_rows(*, actual: np.ndarray, forecast: CountForecast) -> dict[str, np.ndarray]:
-    """Per row of 2-D arrays (series x days), the figures of `accuracy_compute` for a count forecast's
+    """Per row of 2-D arrays (series x days), the figures of `accuracy_compute` for a forecast's
     bands at their nominal content: SMAPE and MAE of its median, 80 / 95 % coverage (percent of days
     inside). One vectorised pass over every series of a level instead of one per series."""
     actual = np.atleast_2d(np.asarray(actual, dtype=float))
-    bands = count_bands(CountForecast(mean=np.atleast_2d(forecast.mean), phi=np.atleast_2d(forecast.phi)))
+    bands = count_bands(forecast.atleast_2d())
     point = bands.yhat
     denominator = np.abs(actual) + np.abs(point)
     terms = np.divide(200 * np.abs(point - actual), denominator, out=np.zeros_like(denominator), where=denominator != 0)
@@ -67,9 +67,7 @@ def scores_rows(*, actual: np.ndarray, forecast: CountForecast) -> dict[str, np.
 def candidate_scores(*, actual: np.ndarray, forecasts: dict[str, CountForecast]) -> dict[str, dict[str, float]]:
     """Every candidate's backtest figures for one series: {candidate: {field: value}} (SCORE_FIELDS)."""
     names = list(forecasts)
-    stacked = CountForecast(
-        mean=np.vstack([forecasts[n].mean for n in names]), phi=np.vstack([forecasts[n].phi for n in names])
-    )
+    stacked = forecasts_stack([forecasts[n] for n in names])
     rows = scores_rows(actual=np.tile(np.asarray(actual, dtype=float), (len(names), 1)), forecast=stacked)
     return {name: {field: float(rows[field][i]) for field in SCORE_FIELDS} for i, name in enumerate(names)}
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from core.api import ERROR_RESPONSE
 from core.params import CODE_SCHEMA, ParameterError, code_param
 from forecasting import selectors
-from forecasting.models import Level
+from forecasting.models import Level, SeriesKind
 from sales.models import Item, Store
 from sales.selectors import codes_resolve_each
 
@@ -48,6 +48,14 @@ class IsoDateTimeField(serializers.DateTimeField):
         return value.isoformat()
 
 
+class UnitsField(serializers.FloatField):
+    """Sales in the series' unit: a whole number as a JSON integer, any other to 3 decimals."""
+
+    def to_representation(self, value):
+        value = float(value)
+        return int(value) if value.is_integer() else round(value, 3)
+
+
 def _figure(**kwargs) -> RoundedFloatField:
     return RoundedFloatField(allow_null=True, **kwargs)
 
@@ -60,7 +68,7 @@ class SeriesSerializer(serializers.Serializer):
 
 class ActualDaySerializer(serializers.Serializer):
     date = serializers.DateField()
-    sales = serializers.IntegerField()
+    sales = UnitsField()
 
 
 class ForecastDaySerializer(serializers.Serializer):
@@ -71,7 +79,7 @@ class ForecastDaySerializer(serializers.Serializer):
     upper_80 = RoundedFloatField()
     lower_95 = RoundedFloatField()
     upper_95 = RoundedFloatField()
-    actual = serializers.IntegerField(allow_null=True, help_text="sales so far; null for a day still to come")
+    actual = UnitsField(allow_null=True, help_text="sales so far; null for a day still to come")
 
 
 class AccuracyFiguresSerializer(serializers.Serializer):
@@ -123,10 +131,17 @@ class PublishedModelSerializer(serializers.Serializer):
     candidates = serializers.DictField(child=_figure(), help_text="backtest SMAPE of each candidate on the level")
 
 
+FREQUENCY_HELP = (
+    "D: a point a day; W: a point a week (a weekly history), dated on the week's last day: its figures, "
+    "intervals and actuals are the week's"
+)
+
+
 class RunSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     fitted_at = IsoDateTimeField()
     horizon_days = serializers.IntegerField()
+    frequency = serializers.ChoiceField(choices=["D", "W"], help_text=FREQUENCY_HELP)
 
 
 class ForecastReadySerializer(serializers.Serializer):
@@ -136,6 +151,12 @@ class ForecastReadySerializer(serializers.Serializer):
     model = PublishedModelSerializer()
     model_reason = serializers.CharField(allow_null=True)
     point = serializers.ChoiceField(choices=["median"], help_text="which statistic yhat is")
+    frequency = serializers.ChoiceField(choices=["D", "W"], help_text=FREQUENCY_HELP)
+    kind = serializers.ChoiceField(
+        choices=SeriesKind.values,
+        help_text="the series' values: count (whole units, bounds >= 0), continuous (dollars, kilograms; "
+        "bounds >= 0) or signed (net of returns: bounds may be negative)",
+    )
     accuracy = SeriesAccuracySerializer()
     actuals = ActualDaySerializer(many=True)
     forecast = ForecastDaySerializer(many=True, help_text="from tomorrow")

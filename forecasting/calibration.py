@@ -39,9 +39,7 @@ def calibration_content(
     if not series:
         return nominal / 100
     rows = np.unique(np.linspace(0, series - 1, min(series, CALIBRATION_MAX_SERIES)).round().astype(int))
-    sample = CountForecast(
-        mean=np.atleast_2d(forecast.mean)[rows].ravel(), phi=np.atleast_2d(forecast.phi)[rows].ravel()
-    )
+    sample = forecast.take(rows)
     found = _content_found(actual=actual[rows].ravel(), forecast=sample, nominal=nominal)
     looks = series if looks is None else looks
     trust = looks / (looks + CALIBRATION_PRIOR_SERIES)

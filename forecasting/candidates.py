@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.counts import CountForecast, Forecast
-from forecasting.pooled_calendar import SCALE_WINDOW_DAYS
-from forecasting.residual import FitError, arima_count
+from forecasting.counts import COUNT, SIGNED, CountForecast, Forecast, series_kind
+from forecasting.pooled_calendar import SCALE_WINDOW_DAYS, step_days
+from forecasting.residual import FitError, arima_continuous, arima_count, continuous_forecast
 from forecasting.series_calendar import MIN_SERIES_DAYS, Design, holiday_effects, overdispersion
 
 # A series with fewer days since its first sale skips the ARIMA: its calendar alone is forecast.
@@ -38,10 +38,12 @@ CANDIDATE_NAMES = {
 
 @dataclass
 class CandidateFit:
-    """Every candidate's count forecast for one series, and what the model learnt."""
+    """Every candidate's forecast for one series, what the model learnt, and the series' `kind`
+    (counts.series_kind: count, continuous or signed)."""
 
     forecasts: dict[str, CountForecast]
     order: tuple[int, int, int] | None
+    kind: str = COUNT
     fallback: bool = False
     reason: str = ""
     info: dict = field(default_factory=dict)
@@ -58,17 +60,33 @@ def _naive_phi(y: np.ndarray, lag: int) -> float:
     return float(np.clip((np.mean(errors**2) / 2 - mean) / max(np.mean(recent[lag:] ** 2), 1e-9), 0.0, 4.0))
 
 
-def naive_candidates(*, y: np.ndarray, horizon: int) -> dict[str, CountForecast]:
+def _naive_sd(y: np.ndarray, lag: int) -> float:
+    """A continuous series' naive forecast error: the root mean square of its lag-apart differences
+    over the last year (each holds two draws' noise, as the naive forecast's error does)."""
+    if len(y) <= lag + 7:
+        return float(np.std(y)) if len(y) > 1 else 0.0
+    recent = y[-min(len(y), lag + 365) :]
+    return float(np.sqrt(np.mean((recent[lag:] - recent[:-lag]) ** 2)))
+
+
+def naive_candidates(*, y: np.ndarray, horizon: int, kind: str = COUNT, step: int = 1) -> dict[str, CountForecast]:
     """Seasonal naive (last week) and same day last year (52 weeks back), with their own spread.
-    A week-apart error holds two draws' noise, hence the halving inside _naive_phi."""
+    A week-apart error holds two draws' noise, hence the halving inside _naive_phi. A series that is
+    not counts (`kind`) gets a normal spread from the same errors (_naive_sd). `step`: days per
+    observation (7: weekly, whose lags are 1 and 52 observations)."""
     y = np.asarray(y, dtype=float)
     out = {}
-    for name, lag in (("seasonal_naive", 7), ("last_year", 364)):
+    for name, lag in (("seasonal_naive", 7 // step or 1), ("last_year", 364 // step)):
         if len(y) >= lag:
             mean = np.array([y[len(y) - lag + (h % lag)] for h in range(horizon)])
         else:
             mean = seasonal_naive(y=y, horizon=horizon).yhat
-        out[name] = CountForecast(mean=mean, phi=np.full(horizon, 2 * _naive_phi(y, min(lag, len(y) - 1)) + 0.01))
+        step = min(lag, len(y) - 1)
+        if kind == COUNT:
+            out[name] = CountForecast(mean=mean, phi=np.full(horizon, 2 * _naive_phi(y, step) + 0.01))
+        else:
+            sd = np.full(horizon, _naive_sd(y, step) + 1e-9)
+            out[name] = continuous_forecast(mean=mean, sd=sd, signed=kind == SIGNED)
     return out
 
 
@@ -109,25 +127,29 @@ def candidates_fit(
     pooled_coef: np.ndarray,
     horizon: int,
     order: tuple[int, int, int] | None = None,
+    kind: str | None = None,
 ) -> CandidateFit:
     """Every candidate for one series: its own calendar (`coef`, from shape_fit) and the pooled one
     (`pooled_coef`, the total's shape), each with a level from the last year and an ARIMA on the
     rest; seasonal naive; same day last year. The own calendar's ARIMA order is chosen unless
-    `order` is given, and the pooled one reuses it. Never raises: a model that cannot be fitted
+    `order` is given, and the pooled one reuses it. `kind` (counts.series_kind; from `y` when None)
+    decides between count and normal forecasts. Never raises: a model that cannot be fitted
     is left out, and the reason recorded."""
     y = np.asarray(y, dtype=float)
-    future = pd.date_range(days[-1] + timedelta(days=1), periods=horizon, freq="D")
+    kind = kind or series_kind(y)
+    step = step_days(days)
+    future = pd.date_range(days[-1] + timedelta(days=step), periods=horizon, freq=f"{step}D")
     closed_future = design.closed(future)
-    info: dict = {}
+    info: dict = {"kind": kind}
     reasons = []
     chosen_order: tuple[int, int, int] | None = None
-    if not np.all(np.isfinite(y)) or (y < 0).any():
-        reasons.append("history has negative or non-finite values")
-        y = np.nan_to_num(np.maximum(y, 0))
-        forecasts = naive_candidates(y=y, horizon=horizon)
+    if not np.all(np.isfinite(y)):
+        reasons.append("history has non-finite values")
+        y = np.nan_to_num(y)
+        forecasts = naive_candidates(y=y, horizon=horizon, kind=kind, step=step)
     else:
-        forecasts = naive_candidates(y=y, horizon=horizon)
-        history = SeriesHistory.of(y=y, days=days, future=future, design=design)
+        forecasts = naive_candidates(y=y, horizon=horizon, kind=kind, step=step)
+        history = SeriesHistory.of(y=y, days=days, future=future, design=design, kind=kind)
         for name, shape in (("calendar", coef), ("pooled", pooled_coef)):
             try:
                 forecast, model, level = calendar_candidate(history=history, shape=shape, order=order)
@@ -142,14 +164,19 @@ def candidates_fit(
             except Exception as exc:  # one model of one series must not stop the run
                 reasons.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
     for name in NAIVE:
-        forecasts[name].mean = np.where(closed_future, 0.0, forecasts[name].mean)
+        _closed_zero(forecasts[name], closed=closed_future)
     info["holidays"], country_holidays = holiday_effects(design=design, coef=coef)
     info["closures"] = list(design.closures)
     if country_holidays:
         info["country_holidays"] = country_holidays
     fallback = "calendar" not in forecasts
     return CandidateFit(
-        forecasts=forecasts, order=chosen_order, fallback=fallback, reason="; ".join(reasons)[:500], info=info
+        forecasts=forecasts,
+        order=chosen_order,
+        kind=kind,
+        fallback=fallback,
+        reason="; ".join(reasons)[:500],
+        info=info,
     )
 
 
@@ -164,9 +191,13 @@ class SeriesHistory:
     x_future: np.ndarray
     closed_past: np.ndarray
     extra_sigma: float
+    kind: str = COUNT
+    step: int = 1
 
     @classmethod
-    def of(cls, *, y: np.ndarray, days: pd.DatetimeIndex, future: pd.DatetimeIndex, design: Design) -> SeriesHistory:
+    def of(
+        cls, *, y: np.ndarray, days: pd.DatetimeIndex, future: pd.DatetimeIndex, design: Design, kind: str = COUNT
+    ) -> SeriesHistory:
         return cls(
             y=y,
             live_from=int(np.argmax(y > 0)) if (y > 0).any() else len(y),
@@ -174,6 +205,8 @@ class SeriesHistory:
             x_future=design.features(future),
             closed_past=design.closed(days),
             extra_sigma=design.extra_sigma,
+            kind=kind,
+            step=step_days(days),
         )
 
 
@@ -189,7 +222,7 @@ def calendar_candidate(
     if live_days < MIN_SERIES_DAYS:
         raise FitError(f"only {live_days} days since the first sale (need {MIN_SERIES_DAYS})")
     log_rate = history.x_past @ shape
-    recent = slice(max(live_from, len(y) - SCALE_WINDOW_DAYS), len(y))
+    recent = slice(max(live_from, len(y) - SCALE_WINDOW_DAYS // history.step), len(y))
     open_recent = ~history.closed_past[recent]
     level = y[recent][open_recent].sum() / np.exp(log_rate[recent][open_recent]).sum()
     if not (math.isfinite(level) and level > 0):
@@ -197,6 +230,11 @@ def calendar_candidate(
     log_rate = log_rate + math.log(level)
     future_log_rate = history.x_future @ shape + math.log(level)
     live = slice(live_from, len(y))
+    if history.kind != COUNT:
+        return (
+            *_continuous_candidate(history=history, log_rate=log_rate, future_log_rate=future_log_rate, order=order),
+            level,
+        )
     if live_days < ARIMA_MIN_DAYS:
         phi0 = overdispersion(y[live]) + 1.0 / max(y[live].sum(), 1.0)
         phi = np.full(len(future_log_rate), phi0 + history.extra_sigma**2)
@@ -212,12 +250,44 @@ def calendar_candidate(
     return forecast, model, level
 
 
+def _continuous_candidate(
+    *, history: SeriesHistory, log_rate: np.ndarray, future_log_rate: np.ndarray, order: tuple[int, int, int] | None
+) -> tuple[CountForecast, Any]:
+    """A calendar candidate of a series that is not counts: the calendar's relative error's spread
+    alone while the series is young, else an ARIMA on its scaled error (residual.arima_continuous)."""
+    y, live = history.y, slice(history.live_from, len(history.y))
+    signed = history.kind == SIGNED
+    if len(y) - history.live_from < ARIMA_MIN_DAYS:
+        open_live = ~history.closed_past[live]
+        relative = y[live][open_live] / np.exp(log_rate[live][open_live]) - 1.0
+        cv = math.sqrt(float(np.mean(relative**2)) + history.extra_sigma**2)
+        mean = np.exp(future_log_rate)
+        return continuous_forecast(mean=mean, sd=mean * cv, signed=signed), None
+    return arima_continuous(
+        y=y[live],
+        log_rate=log_rate[live],
+        future_log_rate=future_log_rate,
+        order=order,
+        extra_sigma=history.extra_sigma,
+        closed=history.closed_past[live],
+        signed=signed,
+    )
+
+
 def _closures_zeroed(forecast: CountForecast, *, closed: np.ndarray) -> CountForecast:
     """The forecast with closures at zero, checked finite (FitError otherwise)."""
-    forecast.mean = np.where(closed, 0.0, forecast.mean)
-    if not (np.all(np.isfinite(forecast.mean)) and np.all(np.isfinite(forecast.phi))):
+    _closed_zero(forecast, closed=closed)
+    spread = forecast.phi if forecast.sd is None else forecast.sd
+    if not (np.all(np.isfinite(forecast.mean)) and np.all(np.isfinite(spread))):
         raise FitError("non-finite forecast")
     return forecast
+
+
+def _closed_zero(forecast: CountForecast, *, closed: np.ndarray) -> None:
+    """Closures forecast as exactly zero (a continuous forecast's spread too)."""
+    forecast.mean = np.where(closed, 0.0, forecast.mean)
+    if forecast.sd is not None:
+        forecast.sd = np.where(closed, 0.0, forecast.sd)
 
 
 def model_choose(*, scores: dict[str, dict[str, float]]) -> dict[str, tuple[str, str]]:

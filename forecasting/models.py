@@ -19,7 +19,14 @@ class ForecastRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    horizon_days = models.PositiveIntegerField()
+
+    class Frequency(models.TextChoices):
+        DAILY = "D"
+        WEEKLY = "W"  # one observation a week, dated on the week's last day
+
+    # The history's frequency, decided from its dates (selectors.history_step): one point a day or a week.
+    frequency = models.CharField(max_length=1, choices=Frequency.choices, default=Frequency.DAILY)
+    horizon_days = models.PositiveIntegerField()  # a whole number of the frequency's periods
     # Training range: the full history used for the forecast; the backtest fits on
     # training_start .. training_end - holdout_days and scores the last holdout_days.
     training_start = models.DateField()
@@ -46,12 +53,23 @@ class ForecastRun(models.Model):
     def __str__(self) -> str:
         return f"forecast run {self.pk} ({self.status}, to {self.training_end})"
 
+    @property
+    def step_days(self) -> int:
+        """Days per point: 1 (daily) or 7 (weekly)."""
+        return 7 if self.frequency == self.Frequency.WEEKLY else 1
+
 
 class Level(models.TextChoices):
     TOTAL = "total"
     STORE = "store"
     ITEM = "item"
     STORE_ITEM = "store_item"
+
+
+class SeriesKind(models.TextChoices):
+    COUNT = "count"
+    CONTINUOUS = "continuous"
+    SIGNED = "signed"
 
 
 class SeriesForecast(models.Model):
@@ -66,6 +84,10 @@ class SeriesForecast(models.Model):
     # but may drop a store, and it must not block deleting one.
     store_id = models.PositiveIntegerField(null=True, blank=True)
     item_id = models.PositiveIntegerField(null=True, blank=True)
+    # What its history's values are (counts.series_kind): "count" (all whole and >= 0: negative-binomial
+    # forecasts, whole-number bounds), "continuous" (fractional: dollars, kilograms; normal forecasts) or
+    # "signed" (went below zero: net returns; its bounds may too).
+    kind = models.CharField(max_length=10, choices=SeriesKind.choices, default=SeriesKind.COUNT)
     order = models.JSONField(null=True, blank=True)  # [p, d, q] of the residual ARIMA; null for a fallback
     order_selected_on = models.DateField(null=True, blank=True)
     fallback = models.BooleanField(default=False)
@@ -93,7 +115,11 @@ class SeriesForecast(models.Model):
 
 
 class ForecastPoint(models.Model):
-    """One reconciled forecast day of one series: never negative, lower <= yhat <= upper."""
+    """One reconciled forecast day of one series: lower <= yhat <= upper, never negative unless `signed`.
+
+    The database holds both: the bounds are ordered for every point, and only a point of a series whose
+    history went below zero (net returns: `signed`, its series' kind "signed") may have a negative
+    lower bound. Count and continuous series' points are >= 0."""
 
     series = models.ForeignKey(SeriesForecast, on_delete=models.CASCADE, related_name="points")
     date = models.DateField()
@@ -103,15 +129,20 @@ class ForecastPoint(models.Model):
     upper_80 = models.FloatField()
     lower_95 = models.FloatField()
     upper_95 = models.FloatField()
+    signed = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["date"]
         constraints = [
             models.UniqueConstraint(fields=["series", "date"], name="forecastpoint_series_date_uniq"),
             models.CheckConstraint(
-                condition=models.Q(lower_95__gte=0, lower_95__lte=models.F("lower_80"), lower_80__lte=models.F("yhat"))
+                condition=models.Q(lower_95__lte=models.F("lower_80"), lower_80__lte=models.F("yhat"))
                 & models.Q(yhat__lte=models.F("upper_80"), upper_80__lte=models.F("upper_95")),
                 name="forecastpoint_intervals_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(signed=True) | models.Q(lower_95__gte=0),
+                name="forecastpoint_non_negative_unless_signed",
             ),
         ]
 

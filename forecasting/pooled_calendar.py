@@ -41,9 +41,10 @@ class Calendar:
     coef: tuple[float, ...]
     fourier_k: int = FOURIER_K
     extra_sigma: float = 0.0
+    step_days: int = 1
 
     def features(self, days: pd.DatetimeIndex) -> np.ndarray:
-        return calendar_features(days, origin=self.origin, fourier_k=self.fourier_k)
+        return calendar_features(days, origin=self.origin, fourier_k=self.fourier_k, weekly=self.step_days > 1)
 
     def log_level(self, days: pd.DatetimeIndex) -> np.ndarray:
         return self.features(days) @ np.asarray(self.coef)
@@ -54,6 +55,7 @@ class Calendar:
             "coef": list(self.coef),
             "fourier_k": self.fourier_k,
             "extra_sigma": self.extra_sigma,
+            "step_days": self.step_days,
         }
 
     @classmethod
@@ -63,6 +65,7 @@ class Calendar:
             coef=tuple(data["coef"]),
             fourier_k=data["fourier_k"],
             extra_sigma=data.get("extra_sigma", 0.0),
+            step_days=data.get("step_days", 1),
         )
 
     def exogenous(self) -> list[str]:
@@ -72,12 +75,23 @@ class Calendar:
         return [*terms, "trend", "scale(store x item)"]
 
 
-def calendar_features(days: pd.DatetimeIndex, *, origin: date, fourier_k: int) -> np.ndarray:
-    """Design matrix: intercept, 6 weekday dummies (Monday is the base), 2k Fourier terms, trend in years."""
+def step_days(days: pd.DatetimeIndex) -> int:
+    """Days between a history's observations: 1 (daily), 7 (weekly)."""
+    return int((days[1] - days[0]).days) if len(days) > 1 else 1
+
+
+def span_days(days: pd.DatetimeIndex) -> int:
+    """Days a history covers (each observation covering `step_days`)."""
+    return int((days[-1] - days[0]).days) + step_days(days) if len(days) else 0
+
+
+def calendar_features(days: pd.DatetimeIndex, *, origin: date, fourier_k: int, weekly: bool = False) -> np.ndarray:
+    """Design matrix: intercept, 6 weekday dummies (Monday is the base), 2k Fourier terms, trend in years.
+    `weekly` observations have no weekday: their 6 weekday columns are zero (one column layout for all)."""
     t = (days - pd.Timestamp(origin)).days.to_numpy(dtype=float)
     weekday = days.day_of_week.to_numpy()
     columns = [np.ones_like(t)]
-    columns += [(weekday == d).astype(float) for d in range(1, 7)]
+    columns += [(weekday == d).astype(float) * (not weekly) for d in range(1, 7)]
     for k in range(1, fourier_k + 1):
         angle = 2 * math.pi * k * t / FOURIER_PERIOD
         columns += [np.sin(angle), np.cos(angle)]
@@ -85,8 +99,10 @@ def calendar_features(days: pd.DatetimeIndex, *, origin: date, fourier_k: int) -
     return np.column_stack(columns)
 
 
-def _calendar_lstsq(days: pd.DatetimeIndex, log_total: np.ndarray, *, origin: date, fourier_k: int) -> np.ndarray:
-    x = calendar_features(days, origin=origin, fourier_k=fourier_k)
+def _calendar_lstsq(
+    days: pd.DatetimeIndex, log_total: np.ndarray, *, origin: date, fourier_k: int, weekly: bool
+) -> np.ndarray:
+    x = calendar_features(days, origin=origin, fourier_k=fourier_k, weekly=weekly)
     coef, *_ = np.linalg.lstsq(x, log_total, rcond=None)
     return coef
 
@@ -98,26 +114,33 @@ def calendar_fit(*, days: pd.DatetimeIndex, total: np.ndarray, fourier_k: int | 
     VALIDATION_DAYS of the history (fit before, score after); histories shorter
     than MIN_YEARLY_DAYS get no yearly terms, since one cycle cannot be told from a trend."""
     origin = days[0].date()
+    step = step_days(days)
+    weekly = step > 1
     total = np.asarray(total, dtype=float)
     keep = total > 0
     days_kept, log_total = days[keep], np.log(total[keep])
     flat = Calendar(
-        origin=origin, coef=tuple([0.0] * calendar_features(days[:1], origin=origin, fourier_k=0).shape[1]), fourier_k=0
+        origin=origin,
+        coef=tuple([0.0] * calendar_features(days[:1], origin=origin, fourier_k=0).shape[1]),
+        fourier_k=0,
+        step_days=step,
     )
     if keep.sum() < 28:
         return flat  # too little history for weekday effects: scale only
     extra_sigma = 0.0
     if fourier_k is None:
         fourier_k = 0
-        if len(days) >= MIN_YEARLY_DAYS + VALIDATION_DAYS:
-            cut = days[-VALIDATION_DAYS]
+        if span_days(days) >= MIN_YEARLY_DAYS + VALIDATION_DAYS:
+            cut = days[-1] - pd.Timedelta(days=VALIDATION_DAYS - 1)
             fit_part, val_part = days_kept < cut, days_kept >= cut
             scores = {}
             for k in FOURIER_K_GRID:
-                coef = _calendar_lstsq(days_kept[fit_part], log_total[fit_part], origin=origin, fourier_k=k)
-                x_fit = calendar_features(days_kept[fit_part], origin=origin, fourier_k=k)
-                x_val = calendar_features(days_kept[val_part], origin=origin, fourier_k=k)
-                in_sample = (log_total[fit_part] - x_fit @ coef)[-SCALE_WINDOW_DAYS:]
+                coef = _calendar_lstsq(
+                    days_kept[fit_part], log_total[fit_part], origin=origin, fourier_k=k, weekly=weekly
+                )
+                x_fit = calendar_features(days_kept[fit_part], origin=origin, fourier_k=k, weekly=weekly)
+                x_val = calendar_features(days_kept[val_part], origin=origin, fourier_k=k, weekly=weekly)
+                in_sample = (log_total[fit_part] - x_fit @ coef)[-SCALE_WINDOW_DAYS // step :]
                 # Score as candidates_fit uses it: the level re-set from the last year, the shape extrapolated.
                 error = log_total[val_part] - x_val @ coef - in_sample.mean()
                 scores[k] = (float(np.sqrt(np.mean(error**2))), float(error.std()), float(in_sample.std()))
@@ -128,7 +151,13 @@ def calendar_fit(*, days: pd.DatetimeIndex, total: np.ndarray, fourier_k: int | 
             # series' ARIMA follows anyway; counted here, it would widen every interval of a busy
             # series (a store, the total) far beyond its Poisson noise.
             extra_sigma = math.sqrt(max(error_sd**2 - in_sd**2, 0.0))
-    coef = _calendar_lstsq(days_kept, log_total, origin=origin, fourier_k=fourier_k)
+    coef = _calendar_lstsq(days_kept, log_total, origin=origin, fourier_k=fourier_k, weekly=weekly)
     if not np.all(np.isfinite(coef)):
         return flat
-    return Calendar(origin=origin, coef=tuple(float(c) for c in coef), fourier_k=fourier_k, extra_sigma=extra_sigma)
+    return Calendar(
+        origin=origin,
+        coef=tuple(float(c) for c in coef),
+        fourier_k=fourier_k,
+        extra_sigma=extra_sigma,
+        step_days=step,
+    )

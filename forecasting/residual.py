@@ -186,3 +186,56 @@ def arima_count(
     phi_in = float(np.clip(np.sum((observed - fitted) ** 2 - fitted) / np.sum(fitted**2), 0.0, 4.0))
     phi = phi_in * ratio**2 + extra_sigma**2
     return CountForecast(mean=point, phi=phi), model
+
+
+# A continuous series' daily spread grows as rate ** CONTINUOUS_SPREAD_POWER: as a count's Poisson noise
+# does (0.5), not in proportion to the rate (1), which measured too narrow where the rate falls below the
+# backtest window's (takings of counted units; README, "Units that are not counts"). The form holds in
+# any unit: a price or a kilogram rescales the constant, which the ARIMA's variance carries.
+CONTINUOUS_SPREAD_POWER = 0.5
+
+
+def arima_continuous(
+    *,
+    y: np.ndarray,
+    log_rate: np.ndarray,
+    future_log_rate: np.ndarray,
+    order,
+    extra_sigma: float,
+    closed: np.ndarray | None = None,
+    signed: bool = False,
+) -> tuple[CountForecast, object]:
+    """The continuous counterpart of `arima_count`, for dollars, kilograms or net units: ARIMA on the
+    scaled residual (y - rate) / rate ** CONTINUOUS_SPREAD_POWER over the last ARIMA_WINDOW_DAYS
+    (defined for values at or below zero, where log1p is not), and a normal forecast: mean rate +
+    scale x the ARIMA's mean, standard deviation scale x the ARIMA's horizon standard error (with the
+    calendar's own error, `extra_sigma`, times the rate, in quadrature). `signed`: the series may go
+    below zero (its mean is not floored at zero)."""
+    rate = np.exp(log_rate)
+    open_days = np.ones(len(y), dtype=bool) if closed is None else ~np.asarray(closed, dtype=bool)
+    scale = np.maximum(rate, 1e-9) ** CONTINUOUS_SPREAD_POWER
+    residual = np.where(open_days, (np.asarray(y, dtype=float) - rate) / scale, 0.0)
+    window = residual[-ARIMA_WINDOW_DAYS:]
+    model = order_select(window) if order is None else arima_fit(window, tuple(order))
+    horizon = len(future_log_rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mean, conf = model.predict(n_periods=horizon, return_conf_int=True, alpha=0.05)
+    mean = np.asarray(mean, dtype=float)
+    se = (np.asarray(conf, dtype=float)[:, 1] - mean) / Z[95]
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(se))):
+        raise FitError("non-finite forecast")
+    future_rate = np.exp(future_log_rate)
+    future_scale = future_rate**CONTINUOUS_SPREAD_POWER
+    point = future_rate + future_scale * mean
+    if not signed:
+        point = np.maximum(point, 0.0)
+    sd = np.sqrt((future_scale * se) ** 2 + (future_rate * extra_sigma) ** 2)
+    return continuous_forecast(mean=point, sd=sd, signed=signed), model
+
+
+def continuous_forecast(*, mean: np.ndarray, sd: np.ndarray, signed: bool) -> CountForecast:
+    """A normal forecast, with phi its squared coefficient of variation (see CountForecast)."""
+    mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
+    phi = (sd / np.maximum(np.abs(mean), 1e-9)) ** 2
+    return CountForecast(mean=mean, phi=phi, sd=sd, signed=np.full(mean.shape, signed))

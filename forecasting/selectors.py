@@ -6,6 +6,7 @@ one place that decides which run that is.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -86,6 +87,16 @@ def history_range() -> tuple[date, date] | None:
     return bounds["first"], bounds["last"]
 
 
+def history_step(*, start: date, end: date) -> int:
+    """Days between a history's observations: 7 when its dates (days with any sales) are a week apart
+    (a weekly history: one row a week, dated on the week's last day), else 1."""
+    dates = list(
+        daily_totals(filters=SalesFilters(date_from=start, date_to=end)).order_by("date").values_list("date", flat=True)
+    )
+    gaps = {(b - a).days % 7 for a, b in itertools.pairwise(dates)}
+    return 7 if len(dates) >= 8 and gaps == {0} else 1
+
+
 def series_keys_all() -> list[SeriesKey]:
     """Every series that has history: the total, each store, each item, each store-item pair with sales."""
     keys = history_keys()
@@ -147,14 +158,14 @@ def series_history(*, keys: list[SeriesKey], start: date, end: date) -> dict[Ser
     return out
 
 
-def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, int]:
+def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, Units]:
     """Sales of one series per day start..end, only for days that have any sales recorded at all
     (so a day that has not happened yet is absent, and a day with data but none for this series is 0)."""
     days_with_data = list(
         daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", flat=True)
     )
     values = series_history(keys=[key], start=start, end=end)[key] if days_with_data else np.zeros(0)
-    return {day: int(values[(day - start).days]) for day in days_with_data}
+    return {day: units_of(values[(day - start).days]) for day in days_with_data}
 
 
 # ---------------------------------------------------------------- runs
@@ -186,10 +197,20 @@ ACCURACY_NAMES = (
 )
 
 
+Units = int | float
+
+
+def units_of(value: float) -> Units:
+    """A day's sales as the API shows them: a whole number as an int (counts look as they always did),
+    any other (dollars, kilograms) as a float."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
 @dataclass(frozen=True)
 class ActualDay:
     date: date
-    sales: int
+    sales: Units
 
 
 @dataclass(frozen=True)
@@ -204,7 +225,7 @@ class ForecastDay:
     upper_80: float
     lower_95: float
     upper_95: float
-    actual: int | None
+    actual: Units | None
 
 
 @dataclass(frozen=True)
@@ -270,6 +291,7 @@ class RunSummary:
     id: int
     fitted_at: datetime | None  # a complete run's finished_at: always set
     horizon_days: int
+    frequency: str = "D"  # ForecastRun.Frequency: a point a day ("D") or a week ("W")
 
 
 @dataclass(frozen=True)
@@ -288,6 +310,8 @@ class ForecastDetail:
     today: ForecastDay | None
     status: str = "ready"
     point: str = "median"  # which statistic `yhat` is; `mean` is the one that adds up
+    kind: str = "count"  # the series' values (SeriesKind): counts, continuous (dollars, kg) or signed
+    frequency: str = "D"  # a point a day ("D"), or a week ("W": dated on the week's last day)
 
 
 @dataclass(frozen=True)
@@ -339,12 +363,9 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     run = forecast_run_latest()
     if run is None:
         return forecast_pending(key=key)
-    # Published from tomorrow (or, for a history that is not current, from the day after it); the
-    # days fitted before that (today) are not part of the horizon.
     today = timezone.localdate()
-    fitted_start = run.training_end + timedelta(days=1)
-    forecast_start = today + timedelta(days=1) if forecast_lead_days(end=run.training_end) else fitted_start
-    horizon = max(0, run.horizon_days - (forecast_start - fitted_start).days)
+    step = run.step_days
+    fitted_start, forecast_start, horizon = _published_span(run=run, today=today)
     if days is None:
         days = horizon
     if days > horizon:
@@ -352,7 +373,7 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     series = forecast_series_get(run=run, key=key)
     if series is None:
         return forecast_pending(key=key)
-    points = forecast_points(series=series, days=(forecast_start - fitted_start).days + days)
+    points = forecast_points(series=series, days=math.ceil(((forecast_start - fitted_start).days + days) / step))
     recent_start = max(run.training_start, run.training_end - timedelta(days=89))
     history = series_actuals(key=key, start=recent_start, end=run.training_end)
     live = series_actuals(key=key, start=fitted_start, end=forecast_start + timedelta(days=max(days, 1) - 1))
@@ -373,14 +394,26 @@ def forecast_detail(*, store: int | None, item: int | None, days: int | None) ->
     level = AccuracyFigures.from_figures(run.summary.get(key.level, {}))
     return ForecastDetail(
         series=key,
-        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=horizon),
+        run=RunSummary(id=run.pk, fitted_at=run.finished_at, horizon_days=horizon, frequency=run.frequency),
         model=_model_of(run=run, series=series),
         model_reason=series.model_reason or None,
         accuracy=SeriesAccuracy(**vars(own), holdout_days=run.holdout_days, level=level),
         actuals=[ActualDay(date=day, sales=sales) for day, sales in sorted(history.items())],
         forecast=[day for on, day in days_of.items() if on >= forecast_start],
         today=days_of.get(today) if today < forecast_start else None,
+        kind=series.kind,
+        frequency=run.frequency,
     )
+
+
+def _published_span(*, run: ForecastRun, today: date) -> tuple[date, date, int]:
+    """(first fitted point's date, first published date, days published). Published from tomorrow (or, for a
+    history that is not current, from the day after it); the days fitted before that (today) are not part of
+    the horizon. A weekly run publishes from the week after its history's last."""
+    fitted_start = run.training_end + timedelta(days=run.step_days)
+    lead = run.step_days == 1 and forecast_lead_days(end=run.training_end)
+    forecast_start = today + timedelta(days=1) if lead else fitted_start
+    return fitted_start, forecast_start, max(0, run.horizon_days - (forecast_start - fitted_start).days)
 
 
 def _model_of(*, run: ForecastRun, series: SeriesForecast) -> PublishedModel:
@@ -474,8 +507,8 @@ def forecast_today(
     empty = {"date": today.isoformat(), "forecast": None}
     empty |= dict.fromkeys(("lower_80", "upper_80", "lower_95", "upper_95"))
     run = forecast_run_latest()
-    if run is None:
-        return empty
+    if run is None or run.frequency != ForecastRun.Frequency.DAILY:
+        return empty  # a weekly run's points are weeks: none of them is a day's
     series = SeriesForecast.objects.filter(run=run)
     if store_ids and item_ids:
         series = series.filter(level=Level.STORE_ITEM, store_id__in=store_ids, item_id__in=item_ids)

@@ -22,7 +22,15 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from forecasting.pooled_calendar import MIN_YEARLY_DAYS, VALIDATION_DAYS, Calendar, calendar_features, calendar_fit
+from forecasting.pooled_calendar import (
+    MIN_YEARLY_DAYS,
+    VALIDATION_DAYS,
+    Calendar,
+    calendar_features,
+    calendar_fit,
+    span_days,
+    step_days,
+)
 
 # Prior spread (log scale) of a series' coefficient around its prior: weekday effects, the
 # k-th yearly harmonic (smoother shapes are likelier: tau / k), trend per year, a holiday.
@@ -31,6 +39,8 @@ TAU_FOURIER = 0.2
 TAU_TREND = 0.1
 TAU_HOLIDAY = 0.5
 HOLIDAY_MAX = 20
+# A holiday week moves a weekly total by at least this much (log scale, about 8 %).
+HOLIDAY_WEEK_MIN_EFFECT = 0.08
 # A run's country holidays reach this far past the history: any horizon (FORECAST_DAYS <= 365) fits.
 COUNTRY_HOLIDAYS_AHEAD_DAYS = 400
 MIN_SERIES_FOURIER_K = 4
@@ -61,6 +71,9 @@ class Design:
     extra_sigma: float = 0.0
     country: str = ""
     country_holidays: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Days per observation: 1, or 7 for a weekly history, each observation the week that ends on its
+    # date. A weekly design has no weekday, and its holidays are weeks: the week that holds the date.
+    step_days: int = 1
 
     def features(self, days: pd.DatetimeIndex) -> np.ndarray:
         """The design matrix of `days` (read-only). A run asks for the same few daily ranges for every
@@ -70,20 +83,24 @@ class Design:
         return self._features(days)
 
     def _features(self, days: pd.DatetimeIndex) -> np.ndarray:
-        base = calendar_features(days, origin=self.origin, fourier_k=self.fourier_k)
+        base = calendar_features(days, origin=self.origin, fourier_k=self.fourier_k, weekly=self.step_days > 1)
         columns = [base]
+        # Each observation's days (step_days of them, ending on its date): a holiday is in the observation
+        # when one of them is the holiday.
+        covered = [days - pd.Timedelta(days=back) for back in range(self.step_days)]
         if self.holidays:
-            labels = month_day(days)
-            columns += [(labels == h).astype(float)[:, None] for h in self.holidays]
+            labels = [month_day(d) for d in covered]
+            columns += [np.any([lab == h for lab in labels], axis=0).astype(float)[:, None] for h in self.holidays]
         if self.country_holidays:
-            day_numbers = days.to_numpy().astype("datetime64[D]")
-            columns += [
-                np.isin(day_numbers, np.array(dates, dtype="datetime64[D]")).astype(float)[:, None]
-                for _name, dates in self.country_holidays
-            ]
+            numbers = [d.to_numpy().astype("datetime64[D]") for d in covered]
+            for _name, dates in self.country_holidays:
+                wanted = np.array(dates, dtype="datetime64[D]")
+                columns.append(np.any([np.isin(n, wanted) for n in numbers], axis=0).astype(float)[:, None])
         return np.column_stack(columns) if len(columns) > 1 else base
 
     def closed(self, days: pd.DatetimeIndex) -> np.ndarray:
+        if self.step_days > 1:
+            return np.zeros(len(days), dtype=bool)  # a closed day is part of a week that is not
         return np.isin(month_day(days), self.closures)
 
     def tau(self) -> np.ndarray:
@@ -109,6 +126,7 @@ class Design:
             "extra_sigma": self.extra_sigma,
             "country": self.country,
             "country_holidays": [[name, list(dates)] for name, dates in self.country_holidays],
+            "step_days": self.step_days,
         }
 
     @classmethod
@@ -121,6 +139,7 @@ class Design:
             extra_sigma=data.get("extra_sigma", 0.0),
             country=data.get("country", ""),
             country_holidays=tuple((name, tuple(dates)) for name, dates in data.get("country_holidays", ())),
+            step_days=data.get("step_days", 1),
         )
 
 
@@ -185,6 +204,33 @@ def fixed_dates_find(*, days: pd.DatetimeIndex, total: np.ndarray, calendar: Cal
     return sorted(holidays), closures
 
 
+def holiday_weeks_find(*, days: pd.DatetimeIndex, total: np.ndarray, calendar: Calendar) -> list[str]:
+    """The holidays of a weekly history: fixed dates (MM-DD) whose week (the one holding the date) sits on
+    the same side of the calendar, far beyond its noise, every year (as `fixed_dates_find` for days).
+    A week holds seven dates that all qualify alike: one date is kept per distinct set of weeks. A
+    moving holiday is found through a date its week always holds (Thanksgiving's week ending on the
+    Friday after it always holds 23 November)."""
+    step = step_days(days)
+    total = np.asarray(total, dtype=float)
+    active = total > 0
+    residual = np.log(np.where(active, total, 1.0)) - calendar.log_level(days)
+    residual = residual - np.mean(residual[active])
+    noise = 1.4826 * float(np.median(np.abs(residual[active] - np.median(residual[active])))) or 1e-9
+    # Every (week, MM-DD it holds) pair, for the active weeks.
+    labels = np.concatenate([month_day(days[active] - pd.Timedelta(days=back)) for back in range(step)])
+    weeks = np.concatenate([np.flatnonzero(active)] * step)
+    frame = pd.DataFrame({"label": labels, "week": weeks, "r": residual[weeks]})
+    grouped = frame.groupby("label")
+    stats_ = grouped["r"].agg(["mean", "min", "max", "count"])
+    stats_["weeks"] = grouped["week"].agg(lambda w: tuple(sorted(w)))
+    # A sum of a week's sales is smooth: beyond its noise, the calendar's own misfit must not pass for holidays.
+    strong = (stats_["count"] >= 2) & (stats_["mean"].abs() > max(3 * noise, HOLIDAY_WEEK_MIN_EFFECT))
+    same_side = (stats_["min"] > 1.5 * noise) | (stats_["max"] < -1.5 * noise)
+    found = stats_[strong & same_side & (stats_.index != "02-29")]
+    found = found.loc[found["mean"].abs().sort_values(ascending=False).index].drop_duplicates("weeks")
+    return sorted(found.index[:HOLIDAY_MAX])
+
+
 def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray, country: str = "") -> tuple[Design, np.ndarray]:
     """The run's design and the total's own coefficients on it (the root of every prior).
     `country`: an ISO code whose holidays (the `holidays` package) join the learnt fixed dates."""
@@ -194,10 +240,15 @@ def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray, country: str = "") 
     closures: list[str] = []
     # The total may be flat over the year while its items are not (summer and winter goods):
     # every series gets some yearly terms to shrink, whatever the total needed.
-    if len(days) >= MIN_YEARLY_DAYS + VALIDATION_DAYS and calendar.fourier_k < MIN_SERIES_FOURIER_K:
+    if span_days(days) >= MIN_YEARLY_DAYS + VALIDATION_DAYS and calendar.fourier_k < MIN_SERIES_FOURIER_K:
         refit = calendar_fit(days=days, total=total, fourier_k=MIN_SERIES_FOURIER_K)
         calendar = replace(refit, extra_sigma=calendar.extra_sigma)
-    if len(days) >= 2 * 365:
+    step = step_days(days)
+    if step > 1 and span_days(days) >= 2 * 365:
+        # A country's holidays name the weeks exactly, moving ones too; learnt from few years, a date that
+        # a moving holiday's week held in each of them need not hold it next year.
+        holidays = [] if country else holiday_weeks_find(days=days, total=total, calendar=calendar)
+    elif len(days) >= 2 * 365:
         holidays, closures = fixed_dates_find(days=days, total=total, calendar=calendar)
     design = Design(
         origin=calendar.origin,
@@ -205,6 +256,7 @@ def design_fit(*, days: pd.DatetimeIndex, total: np.ndarray, country: str = "") 
         holidays=tuple(holidays),
         closures=tuple(closures),
         extra_sigma=calendar.extra_sigma,
+        step_days=step,
         country=country,
         country_holidays=country_holidays_list(
             country=country,
@@ -233,8 +285,10 @@ def overdispersion(y: np.ndarray) -> float:
 
 def shape_fit(*, y: np.ndarray, days: pd.DatetimeIndex, design: Design, prior: np.ndarray | None) -> np.ndarray:
     """Coefficients of log(rate) on the design: penalized Poisson regression (IRLS) toward `prior`
-    (None: no penalty). Days before the first sale (not launched yet) and closures are left out."""
-    y = np.asarray(y, dtype=float)
+    (None: no penalty). Days before the first sale (not launched yet) and closures are left out.
+    A day of net returns (below zero) counts as a day without sales: the shape is that of the rate of
+    sales, and a series' level is re-set from its net sales (candidates.calendar_candidate)."""
+    y = np.maximum(np.asarray(y, dtype=float), 0.0)
     x_all = design.features(days)
     p = x_all.shape[1]
     live = np.zeros(len(y), dtype=bool)

@@ -11,6 +11,7 @@ One code path for both ways of running a refit:
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from forecasting import pool
 from forecasting.accuracy import SCORE_FIELDS, accuracy_of, candidate_scores, scores_rows
 from forecasting.calibration import calibration_content
 from forecasting.candidates import CANDIDATES, CandidateFit, candidates_fit, model_choose
-from forecasting.counts import CountForecast, count_bands
+from forecasting.counts import CountForecast, count_bands, forecasts_stack, series_kind
 from forecasting.level_error import level_variance, level_windows
 from forecasting.models import ForecastPoint, ForecastRun, Level, SeriesForecast
 from forecasting.pooled_calendar import FOURIER_PERIOD, SCALE_WINDOW_DAYS
@@ -38,6 +39,7 @@ from forecasting.selectors import (
     forecast_lead_days,
     forecast_run_latest,
     history_range,
+    history_step,
     series_history,
     series_keys_all,
 )
@@ -95,16 +97,20 @@ def forecast_run_start(
     if bounds is None:
         raise ForecastError("there is no sales history to forecast from (load one with `manage.py load_train`)")
     start, end = bounds
-    # `days` count from tomorrow: today is fitted too (selectors.forecast_lead_days).
-    horizon += forecast_lead_days(end=end)
+    step = history_step(start=start, end=end)
+    if step == 1:
+        # `days` count from tomorrow: today is fitted too (selectors.forecast_lead_days).
+        horizon += forecast_lead_days(end=end)
+    else:
+        horizon = math.ceil(horizon / step) * step  # whole weeks from the week after the history's last
     keys = series_keys_all()
     previous = forecast_run_latest()
     refit = _refit_keys(keys=keys, store_ids=store_ids, item_ids=item_ids, previous=previous, end=end, horizon=horizon)
-    history_days = (end - start).days + 1
-    holdout = min(HOLDOUT_DAYS, history_days // 4)
-    if holdout < 7:
+    periods = (end - start).days // step + 1
+    holdout = min(round(HOLDOUT_DAYS / step), periods // 4)
+    if holdout < (7 if step == 1 else 4):
         holdout = 0
-    parameters = _designs_fit(keys=keys, start=start, end=end, holdout=holdout) | {
+    parameters = _designs_fit(keys=keys, start=start, end=end, holdout=holdout, step=step) | {
         "order_grid": [list(o) for o in ORDER_GRID],
         "arima_window_days": ARIMA_WINDOW_DAYS,
         "scale_window_days": SCALE_WINDOW_DAYS,
@@ -113,7 +119,9 @@ def forecast_run_start(
         "refit_series": len(refit),
         "reselect_orders": reselect_orders,
     }
-    run = _run_create(horizon=horizon, start=start, end=end, holdout=holdout, parameters=parameters, keys=keys)
+    run = _run_create(
+        horizon=horizon, start=start, end=end, holdout=holdout * step, parameters=parameters, keys=keys, step=step
+    )
     if store_ids or item_ids:
         _series_carry_over(run=run, previous=previous, refit=refit)
     chunks = [[k.as_list() for k in refit[i : i + CHUNK_SIZE]] for i in range(0, len(refit), CHUNK_SIZE)]
@@ -172,12 +180,13 @@ def _refit_keys(
     return [k for k in keys if _in_scope(k, store_ids=store_ids, item_ids=item_ids) or k not in carried]
 
 
-def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int) -> dict:
+def _designs_fit(*, keys: list[SeriesKey], start: date, end: date, holdout: int, step: int) -> dict:
     """The run's calendar design (yearly harmonics, learnt holidays and closures) and the shapes every
-    prior is built from (the total's, each store's, each item's), for the final fit and the backtest."""
+    prior is built from (the total's, each store's, each item's), for the final fit and the backtest.
+    `holdout` in observations, `step` days apart."""
     parents = [k for k in keys if k.level != Level.STORE_ITEM]
-    histories = series_history(keys=parents, start=start, end=end)
-    all_days = pd.date_range(start, end, freq="D")
+    histories = {k: y[::step] for k, y in series_history(keys=parents, start=start, end=end).items()}
+    all_days = pd.date_range(start, end, freq=f"{step}D")
     parameters: dict[str, Any] = {}
     for name, cut in (("", 0), ("backtest_", holdout)):
         if name and not holdout:
@@ -205,12 +214,13 @@ def _shape_name(key: SeriesKey) -> str:
 
 
 def _run_create(
-    *, horizon: int, start: date, end: date, holdout: int, parameters: dict, keys: list[SeriesKey]
+    *, horizon: int, start: date, end: date, holdout: int, parameters: dict, keys: list[SeriesKey], step: int
 ) -> ForecastRun:
     try:
         with transaction.atomic():
             return ForecastRun.objects.create(
                 started_at=timezone.now(),
+                frequency=ForecastRun.Frequency.WEEKLY if step == 7 else ForecastRun.Frequency.DAILY,
                 horizon_days=horizon,
                 training_start=start,
                 training_end=end,
@@ -267,7 +277,10 @@ def forecast_chunk_fit(*, run_id: int, keys: list[list], run_started: str | None
         logger.warning("forecast_chunk_fit run=%s status=%s skipped", run_id, run.status)
         return 0
     series_keys = [SeriesKey.from_list(k) for k in keys]
-    histories = series_history(keys=series_keys, start=run.training_start, end=run.training_end)
+    histories = {
+        key: y[:: run.step_days]
+        for key, y in series_history(keys=series_keys, start=run.training_start, end=run.training_end).items()
+    }
     fits = _fits_of(run=run)
     previous = {} if run.parameters.get("reselect_orders") else _previous_orders(keys=series_keys)
     today = timezone.localdate()
@@ -297,10 +310,12 @@ class _FitSpec:
 
 
 def _fits_of(*, run: ForecastRun) -> list[_FitSpec]:
-    """The run's fits, backtest first (when it has a holdout): its order choice is reused by the final."""
-    days = pd.date_range(run.training_start, run.training_end, freq="D")
-    parameters, holdout = run.parameters, run.holdout_days
-    fits = [_FitSpec("final", Design.from_dict(parameters["design"]), parameters["shapes"], days, 0, run.horizon_days)]
+    """The run's fits, backtest first (when it has a holdout): its order choice is reused by the final.
+    Cuts and horizons in observations (days, or weeks for a weekly run)."""
+    step = run.step_days
+    days = pd.date_range(run.training_start, run.training_end, freq=f"{step}D")
+    parameters, holdout, horizon = run.parameters, run.holdout_days // step, run.horizon_days // step
+    fits = [_FitSpec("final", Design.from_dict(parameters["design"]), parameters["shapes"], days, 0, horizon)]
     if holdout:
         design = Design.from_dict(parameters["backtest_design"])
         fits.insert(0, _FitSpec("backtest", design, parameters["backtest_shapes"], days[:-holdout], holdout, holdout))
@@ -317,6 +332,8 @@ def _series_fit(
     if _order_due(key=key, selected_on=selected_on, today=today):
         order, selected_on = None, None
     results, windows = {}, {}
+    # One kind for both fits (a backtest cut before the first return is still a series with returns).
+    kind = series_kind(y)
     for fit_spec in fits:
         part = y[: len(y) - fit_spec.cut]
         coef = shape_fit(y=part, days=fit_spec.days, design=fit_spec.design, prior=_prior(key, fit_spec.shapes))
@@ -329,6 +346,7 @@ def _series_fit(
             pooled_coef=pooled,
             horizon=fit_spec.horizon,
             order=order,
+            kind=kind,
         )
         if order is None and results[fit_spec.name].order is not None:
             order, selected_on = results[fit_spec.name].order, today
@@ -340,12 +358,14 @@ def _series_fit(
     fit = results["final"]
     if fit.fallback:
         logger.warning("forecast fallback run=%s series=%r reason=%r", run.pk, str(key), fit.reason)
-    backtest = _backtest_record(fit=results.get("backtest"), actual=y[-run.holdout_days :], windows=windows)
+    holdout = run.holdout_days // run.step_days
+    backtest = _backtest_record(fit=results.get("backtest"), actual=y[len(y) - holdout :], windows=windows)
     return SeriesForecast(
         run=run,
         level=key.level,
         store_id=key.store,
         item_id=key.item,
+        kind=kind,
         order=list(fit.order) if fit.order else None,
         order_selected_on=selected_on if fit.order else None,
         fallback=fit.fallback,
@@ -517,12 +537,7 @@ def _levels_stack(*, series: list[SeriesForecast], holdout: int) -> dict[str, _L
 
 
 def _stacked(candidates: list[Candidates]) -> dict[str, CountForecast]:
-    return {
-        name: CountForecast(
-            mean=np.vstack([c[name].mean for c in candidates]), phi=np.vstack([c[name].phi for c in candidates])
-        )
-        for name in CANDIDATES
-    }
+    return {name: forecasts_stack([c[name] for c in candidates]) for name in CANDIDATES}
 
 
 def _windows_stacked(rows: list[SeriesForecast]) -> dict[str, dict[str, np.ndarray]]:
@@ -579,9 +594,9 @@ def _level_error_add(*, forecasts: dict[str, CountForecast], windows: dict[str, 
                 for i in range(len(forecast.mean))
             ]
         )
-        daily = 1.0 / np.maximum(forecast.mean, 1e-9) + forecast.phi
+        daily = forecast.relative_variance()
         looks[name] = np.mean(daily / (daily + variance[:, None]), axis=1)
-        forecast.phi = forecast.phi + variance[:, None]
+        forecast.widen(variance[:, None])
     return looks
 
 
@@ -644,12 +659,13 @@ def _level_figures(stack: _LevelStack) -> dict[str, dict[str, np.ndarray]]:
     return {name: scores_rows(actual=actual, forecast=stack.backtest[name]) for name in CANDIDATES}
 
 
-POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95")
+POINT_COLUMNS = ("series_id", "date", "yhat", "mean", "lower_80", "upper_80", "lower_95", "upper_95", "signed")
 
 
 def _points_copy(*, run: ForecastRun, levels: dict[str, _LevelStack], choice: dict, content: dict) -> None:
     """Every series' published points (its level's model, calibrated bands), written with one COPY."""
-    dates = pd.date_range(run.training_end + timedelta(days=1), periods=run.horizon_days, freq="D")
+    step = run.step_days
+    dates = pd.date_range(run.training_end + timedelta(days=step), periods=run.horizon_days // step, freq=f"{step}D")
     frames = []
     for level, stack in levels.items():
         forecast = stack.final[choice.get(level, choice[Level.TOTAL])[0]]
@@ -658,6 +674,7 @@ def _points_copy(*, run: ForecastRun, levels: dict[str, _LevelStack], choice: di
         frame = {"series_id": np.repeat(ids, len(dates)), "date": np.tile(dates.strftime("%Y-%m-%d"), len(ids))}
         frame |= {"yhat": bands.yhat.ravel(), "mean": np.round(forecast.mean, 4).ravel()}
         frame |= {name: getattr(bands, name).ravel() for name in ("lower_80", "upper_80", "lower_95", "upper_95")}
+        frame["signed"] = np.where((forecast.floor() < 0).ravel(), "t", "f")
         frames.append(pd.DataFrame(frame, columns=list(POINT_COLUMNS)))
     text = pd.concat(frames).to_csv(index=False, header=False)
     table = ForecastPoint._meta.db_table

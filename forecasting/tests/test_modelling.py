@@ -253,3 +253,18 @@ def test_a_level_step_before_the_end_does_not_widen_every_interval():
     total = rng.poisson(400 * WEEKDAY[YEARS.day_of_week] * step)
     calendar = calendar_fit(days=YEARS, total=total)
     assert calendar.extra_sigma < 0.02  # the step counted as error: 0.071
+
+
+def test_a_large_levels_quantiles_in_threads_are_one_threads(monkeypatch):
+    from forecasting import counts
+
+    rng = np.random.default_rng(3)
+    forecast = CountForecast(mean=rng.uniform(0.0, 40.0, (37, 29)), phi=rng.uniform(0.0, 0.4, (37, 29)))
+    monkeypatch.setattr(counts, "QUANTILE_THREADS", 1)
+    alone = count_bands(forecast, content={"80": 0.83, "95": 0.94})
+    monkeypatch.setattr(counts, "QUANTILE_THREADS", 3)
+    monkeypatch.setattr(counts, "PARALLEL_MIN_POINTS", 10)
+    threaded = count_bands(forecast, content={"80": 0.83, "95": 0.94})
+    for name in ("yhat", "lower_80", "upper_80", "lower_95", "upper_95"):
+        assert getattr(threaded, name).shape == (37, 29)
+        assert np.array_equal(getattr(threaded, name), getattr(alone, name)), name
