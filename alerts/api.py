@@ -9,7 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination, PageNumberPagination
@@ -19,6 +25,7 @@ from alerts import delivery, preview, selectors, services
 from alerts.models import ContactPoint, Level, Notification, Rule, Silence, StateChange
 from core.access import EditAccess, user_can_read
 from core.api import ERROR_RESPONSE
+from sales.models import Item, Store
 
 
 class AlertsPagination(PageNumberPagination):
@@ -107,7 +114,20 @@ class ReaderPost(EditAccess):
         return user_can_read(user=request.user)
 
 
+def code_field(model, *, what: str) -> serializers.SlugRelatedField:
+    """A store or item named by its code, as everywhere in the product (stored by its internal id)."""
+    return serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=model.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text=f"the {what}'s code (null: every {what} of the level, or none)",
+    )
+
+
 class RuleSerializer(serializers.ModelSerializer):
+    store = code_field(Store, what="store")
+    item = code_field(Item, what="item")
     contact_points = serializers.PrimaryKeyRelatedField(many=True, queryset=ContactPoint.objects.all(), required=False)
     per_series = serializers.BooleanField(read_only=True)
 
@@ -309,6 +329,8 @@ class ContactPointViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
 
 
 class SilenceSerializer(serializers.ModelSerializer):
+    store = code_field(Store, what="store")
+    item = code_field(Item, what="item")
     active = serializers.SerializerMethodField()
 
     class Meta:
@@ -340,7 +362,7 @@ class SilenceViewSet(
     (it stays in the list, ended)."""
 
     serializer_class = SilenceSerializer
-    queryset = Silence.objects.all()
+    queryset = Silence.objects.select_related("store", "item")
 
     def perform_create(self, serializer) -> None:
         serializer.instance = services.silence_create(fields=dict(serializer.validated_data), user=self.request.user)
@@ -355,8 +377,8 @@ class SilenceViewSet(
 
 class StateChangeSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
-    store = serializers.IntegerField(source="store_id", allow_null=True)
-    item = serializers.IntegerField(source="item_id", allow_null=True)
+    store = serializers.CharField(source="store_code", allow_null=True, help_text="the store's code")
+    item = serializers.CharField(source="item_code", allow_null=True, help_text="the item's code")
     silenced_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
@@ -387,12 +409,21 @@ class AlertStateSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     rule = serializers.IntegerField(source="rule_id")
     rule_name = serializers.CharField(source="rule.name")
-    store = serializers.IntegerField(source="store_id", allow_null=True)
-    item = serializers.IntegerField(source="item_id", allow_null=True)
+    store = serializers.CharField(source="store_code", allow_null=True, help_text="the store's code")
+    item = serializers.CharField(source="item_code", allow_null=True, help_text="the item's code")
     state = serializers.CharField()
     since = serializers.DateTimeField()
-    last_change = StateChangeSerializer(allow_null=True)
+    last_change = serializers.SerializerMethodField()
     silenced_by = serializers.SerializerMethodField()
+
+    @extend_schema_field(StateChangeSerializer(allow_null=True))
+    def get_last_change(self, state) -> dict | None:
+        change = state.last_change
+        if change is None:
+            return None
+        # The same series as its state row: the codes the row's query resolved.
+        change.store_code, change.item_code = state.store_code, state.item_code
+        return StateChangeSerializer(change, context=self.context).data
 
     def get_silenced_by(self, state) -> int | None:
         # DRF hands every serializer of a request one context dict (the stubs type it as a Mapping).
@@ -428,7 +459,7 @@ class HistoryViewSet(AlertsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = StateChangeSerializer
 
     def get_queryset(self):
-        changes = StateChange.objects.select_related("rule")
+        changes = selectors.change_list()
         rule = self.request.query_params.get("rule")
         if rule:
             if not rule.isdigit():

@@ -170,8 +170,11 @@ class StateChange(models.Model):
     message = models.TextField(blank=True)
     silenced_by = models.ForeignKey("Silence", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_id = models.BigIntegerField(null=True, blank=True, help_text="the batch evaluated, if any")
-    # Not a column: the evaluation carries it on the change to the series' state row.
+    # Not columns: the evaluation carries pending_since on the change to the series' state row; the codes
+    # of the series are resolved by the reads (selectors.series_codes_annotate) and the evaluation.
     pending_since: datetime | None
+    store_code: str | None
+    item_code: str | None
 
     class Meta:
         ordering = ["-at", "-id"]

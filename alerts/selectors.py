@@ -13,10 +13,11 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State, StoreHours
+from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State, StateChange, StoreHours
 from forecasting.models import ForecastPoint
 from forecasting.selectors import forecast_run_latest
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
@@ -297,6 +298,10 @@ def contact_point_list():
     return ContactPoint.objects.all()
 
 
+def change_list():
+    return series_codes_annotate(StateChange.objects.select_related("rule"))
+
+
 def silence_list(*, active_at: datetime | None = None):
     silences = Silence.objects.select_related("rule")
     if active_at is not None:
@@ -308,8 +313,18 @@ def silences_active(*, now: datetime) -> list[Silence]:
     return list(silence_list(active_at=now))
 
 
+def series_codes_annotate(query):
+    """Each row's store and item codes (`store_code`, `item_code`, None where the series has none): the
+    state and history rows keep internal ids, and every answer speaks codes."""
+    return query.annotate(
+        store_code=Subquery(Store.objects.filter(pk=OuterRef("store_id")).values("code")[:1]),
+        item_code=Subquery(Item.objects.filter(pk=OuterRef("item_id")).values("code")[:1]),
+    )
+
+
 def state_list(*, firing: bool = False):
-    states = AlertState.objects.select_related("rule", "last_change").order_by("rule_id", "store_id", "item_id")
+    states = AlertState.objects.select_related("rule", "last_change__rule").order_by("rule_id", "store_id", "item_id")
+    states = series_codes_annotate(states)
     if firing:
         states = states.filter(state__in=[State.ALERTING, State.NO_DATA, State.ERROR])
     return states

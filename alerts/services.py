@@ -36,6 +36,8 @@ from alerts.models import (
     StateChange,
 )
 from alerts.selectors import NONE, Scope
+from sales.models import Item, Store
+from sales.selectors import codes_of
 
 logger = logging.getLogger(__name__)
 
@@ -216,9 +218,13 @@ def _changes_write(
         return None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), 3)
 
     rows = []
+    store_codes = codes_of(model=Store, ids={int(s) for s in changed["store"] if s != NONE})
+    item_codes = codes_of(model=Item, ids={int(i) for i in changed["item"] if i != NONE})
     for row in changed.itertuples(index=False):
         store = None if row.store == NONE else int(row.store)
         item = None if row.item == NONE else int(row.item)
+        store_code = store_codes.get(store, str(store)) if store is not None else None
+        item_code = item_codes.get(item, str(item)) if item is not None else None
         silence = selectors.silence_of(silences=silences, rule_id=rule.pk, store=store, item=item)
         change = StateChange(
             rule=rule,
@@ -234,11 +240,14 @@ def _changes_write(
             upper=number(row.upper),
             pace=number(row.pace),
             curve=row.curve or "",
-            message=evaluation.change_message(row, rule),
+            message=evaluation.change_message(
+                row, rule, label=evaluation.series_label(store=store_code, item=item_code)
+            ),
             silenced_by=silence,
             event_id=event_id,
         )
         change.pending_since = row.new_pending_since  # carried to the state row, not a column
+        change.store_code, change.item_code = store_code, item_code
         rows.append(change)
     # Unique on (rule, series, seq): a second writer of the same change fails here instead of sending twice.
     return StateChange.objects.bulk_create(rows, batch_size=2000)
@@ -293,7 +302,7 @@ def _repeat_notifications(
     rule: Rule, repeat: pd.DataFrame, *, points: list[ContactPoint], now: datetime, notified: _Notified
 ) -> list[Notification]:
     ids = [int(i) for i in repeat["last_change_id"].dropna()]
-    changes = list(StateChange.objects.filter(id__in=ids, silenced_by__isnull=True))
+    changes = list(selectors.change_list().filter(id__in=ids, silenced_by__isnull=True))
     silences = selectors.silences_active(now=now)
     changes = [
         c
@@ -348,8 +357,8 @@ def _notification(
 def _change_body(change: StateChange) -> dict:
     return {
         "change_id": change.pk,
-        "store": change.store_id,
-        "item": change.item_id,
+        "store": change.store_code,
+        "item": change.item_code,
         "from": change.from_state,
         "to": change.to_state,
         "actual": change.actual,

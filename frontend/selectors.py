@@ -40,4 +40,4 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
 def alerts_bootstrap(*, can_edit: bool) -> dict[str, Any]:
     """What the alerts page needs before its first API call: the stores (the editor's picker), the
     server's time zone (times are shown in it) and whether the user may edit."""
-    return {"stores": list(store_list().values("id", "name")), "time_zone": settings.TIME_ZONE, "can_edit": can_edit}
+    return {"stores": list(store_list().values("code", "name")), "time_zone": settings.TIME_ZONE, "can_edit": can_edit}

@@ -177,12 +177,14 @@ let previewTimer = null;
 function ruleFromForm() {
   const data = new FormData(form);
   const number = (name) => (data.get(name) === "" ? null : Number(data.get(name)));
+  // Stores and items by code, as the API takes them; empty: every one.
+  const code = (name) => String(data.get(name) ?? "").trim() || null;
   const level = data.get("level");
   return {
     name: data.get("name"),
     level,
-    store: ["store", "store_item"].includes(level) ? number("store") : null,
-    item: ["item", "store_item"].includes(level) ? number("item") : null,
+    store: ["store", "store_item"].includes(level) ? code("store") : null,
+    item: ["item", "store_item"].includes(level) ? code("item") : null,
     condition: data.get("condition"),
     direction: data.get("direction"),
     percent: number("percent"),
