@@ -23,7 +23,6 @@ from alerts.models import Level, Rule
 from alerts.selectors import NONE, Scope
 from forecasting.models import ForecastPoint, ForecastRun
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
-from streaming.models import SalesEvent
 
 MODE_BATCHES = "batches"
 MODE_DAILY = "daily"
@@ -130,7 +129,7 @@ def _forecasts_of(*, scope: Scope, first: date, last: date) -> pd.DataFrame:
 def _batch_replay(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame:
     """Sales so far of the day per series at the end of each quarter hour that had a batch: columns
     day, minutes, store, item, actual."""
-    events = SalesEvent.objects.filter(timestamp__gte=start, timestamp__lte=end, total__gt=0).order_by("id")
+    events = selectors.batches_counted().filter(timestamp__gte=start, timestamp__lte=end, total__gt=0).order_by("id")
     if scope.level == Level.TOTAL:
         rows = [(m, NONE, NONE, t) for m, t in events.values_list("timestamp", "total")]
     else:

@@ -42,6 +42,16 @@ def event_codes_to_ids(frame: pd.DataFrame, *, columns: tuple[str, ...] = ("stor
     return frame
 
 
+def batches_counted():
+    """The recorded batches the alerts judge, learn and replay from: every one while the live generator is
+    on; only reported (ingested) ones while it is off (settings.LIVE_GENERATOR), so that generated sales
+    from before the switch never hide a store that has gone quiet."""
+    events = SalesEvent.objects.all()
+    if not settings.LIVE_GENERATOR:
+        events = events.exclude(source=SalesEvent.Source.GENERATOR)
+    return events
+
+
 # The pace curve's resolution: cumulative shares at every quarter hour (97 points, 00:00 .. 24:00).
 STEP_MINUTES = 15
 GRID = np.arange(0, 24 * 60 + 1, STEP_MINUTES, dtype=float)
@@ -122,7 +132,8 @@ def _curves_learnt(*, day: date) -> dict[int, PaceCurve]:
     end = timezone.make_aware(datetime.combine(day, time.min))
     # Catch-up batches lump many intervals together: they say nothing of when in the day sales happen.
     events = (
-        SalesEvent.objects.filter(timestamp__gte=start, timestamp__lt=end, total__gt=0)
+        batches_counted()
+        .filter(timestamp__gte=start, timestamp__lt=end, total__gt=0)
         .exclude(kind=SalesEvent.Kind.CATCH_UP)
         .annotate(moment=Coalesce("interval_start", "timestamp"))
         .values_list("moment", "row_breakdown__stores")
@@ -266,7 +277,7 @@ def series_universe(*, scope: Scope) -> pd.DataFrame:
 
 def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame:
     """Units per series of the scope in the batches recorded with start < timestamp <= end: columns store, item, actual."""
-    events = SalesEvent.objects.filter(timestamp__gt=start, timestamp__lte=end, total__gt=0)
+    events = batches_counted().filter(timestamp__gt=start, timestamp__lte=end, total__gt=0)
     if scope.level == Level.TOTAL:
         units = sum(events.values_list("total", flat=True))
         return pd.DataFrame({"store": [NONE], "item": [NONE], "actual": [units]})

@@ -28,6 +28,8 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
         "date_to": span.last.isoformat() if span.last else None,
         "generated_from": generated_from.isoformat() if generated_from else None,
         "stream_interval_seconds": settings.STREAMING_INTERVAL_SECONDS,
+        # Off: no generated batch arrives; the connection indicator and the feed say so.
+        "live_generator": settings.LIVE_GENERATOR,
         "forecast_days": settings.FORECAST_DAYS,
         # "Today" and the live curve's hours are the server's (settings.TIME_ZONE), not the browser's.
         "time_zone": settings.TIME_ZONE,

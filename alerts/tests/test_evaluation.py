@@ -165,3 +165,19 @@ def test_a_batch_timestamp_with_microseconds_is_judged(shop, clock):
     assert _states(rule) == {(1, None): State.PENDING}
     services.alerts_evaluate(now=moment + timedelta(seconds=60, microseconds=1))
     assert _states(rule) == {(1, None): State.ALERTING}
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_no_data_counts_generated_batches_only_while_the_generator_is_on(shop, clock, settings, on):
+    from streaming.models import SalesEvent
+    from streaming.services import sales_event_record
+
+    settings.LIVE_GENERATOR = on
+    rule = _rule(level="store", store_id=1, condition="no_data", no_data_intervals=3)
+    interval = timedelta(seconds=settings.STREAMING_INTERVAL_SECONDS)
+    # Store CA_1 reported its last sales four intervals ago; the generator drew some for it one interval ago
+    # (recorded before the switch went off, say).
+    sales_ingest(rows=[(1, 1, 2)], timestamp=NOON - 4 * interval)
+    sales_event_record(rows=[(1, 2, 3)], timestamp=NOON - interval, source=SalesEvent.Source.GENERATOR)
+    services.alerts_evaluate(now=NOON, no_data_only=True)
+    assert _states(rule) == ({} if on else {(1, None): State.NO_DATA})
