@@ -9,18 +9,19 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Max, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State, StateChange, StoreHours
 from forecasting.models import ForecastPoint
 from forecasting.selectors import forecast_run_latest
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, MonthlyStoreItemTotal, Sale, Store
 from sales.selectors import NO_ID, codes_resolve_each
 from streaming.models import SalesEvent
 
@@ -273,6 +274,52 @@ def series_universe(*, scope: Scope) -> pd.DataFrame:
     if scope.store is not None and scope.item is not None:
         return pd.DataFrame({"store": [scope.store], "item": [scope.item]}, dtype="int64")
     return pd.DataFrame(columns=["store", "item"], dtype="int64")
+
+
+def series_universe_no_data(*, scope: Scope) -> pd.DataFrame:
+    """Every series a no-data rule watches, whether it sent anything or not: as series_universe, and every
+    store-item of the history (of the scope's store or item) for a rule over store-items."""
+    if scope.level != Level.STORE_ITEM or (scope.store is not None and scope.item is not None):
+        return series_universe(scope=scope)
+    return scope_filter(history_store_items(), scope)
+
+
+# A full re-read of the history's store-items at least this often (seconds): between two, rows added to the
+# monthly store-item rollup are read incrementally (by id).
+HISTORY_PAIRS_FULL_SECONDS = 3600
+
+
+@dataclass
+class _HistoryPairs:
+    low: int
+    high: int
+    read_at: float
+    pairs: pd.DataFrame
+
+
+_HISTORY_PAIRS: list[_HistoryPairs] = []
+
+
+def history_store_items() -> pd.DataFrame:
+    """Every store-item of the history (columns store, item): the pairs with rows in the monthly store-item
+    rollup (some 60 rows a pair for five years; a DISTINCT over all of them is a long read at about 30,000
+    pairs). Kept per process: a call reads only the rollup's rows added since the last (a new pair, a new
+    month), and the whole rollup again after a rebuild (its first id moved or its last went back) or
+    HISTORY_PAIRS_FULL_SECONDS."""
+    ids = MonthlyStoreItemTotal.objects.aggregate(low=Min("id"), high=Max("id"))
+    low, high = ids["low"] or 0, ids["high"] or 0
+    rows = MonthlyStoreItemTotal.objects.filter(rows__gt=0).order_by().values_list("store_id", "item_id").distinct()
+    cached = _HISTORY_PAIRS[0] if _HISTORY_PAIRS else None
+    now = time_monotonic()
+    if cached is None or cached.low != low or high < cached.high or now - cached.read_at > HISTORY_PAIRS_FULL_SECONDS:
+        pairs = pd.DataFrame(list(rows), columns=["store", "item"], dtype="int64")
+        _HISTORY_PAIRS[:] = [_HistoryPairs(low=low, high=high, read_at=now, pairs=pairs)]
+        return pairs
+    if high > cached.high:
+        added = pd.DataFrame(list(rows.filter(id__gt=cached.high)), columns=["store", "item"], dtype="int64")
+        cached.pairs = pd.concat([cached.pairs, added]).drop_duplicates(ignore_index=True)
+        cached.high = high
+    return cached.pairs
 
 
 def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame:
