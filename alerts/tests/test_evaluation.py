@@ -191,7 +191,9 @@ def test_a_no_data_rule_over_every_store_item_covers_every_series_of_the_history
 
     # The history has five of the six store-items (CA_1 never sold HOUSEHOLD_2_118); TX_2 is open 09:00-11:00 only.
     history = [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)]
-    sales_record_batch(rows=[SaleRow(date=DAY - timedelta(days=40), store_id=s, item_id=i, sales=1) for s, i in history])
+    sales_record_batch(
+        rows=[SaleRow(date=DAY - timedelta(days=40), store_id=s, item_id=i, sales=1) for s, i in history]
+    )
     StoreHours.objects.create(store_id=2, opens=time(9), closes=time(11))
     rule = _rule(level="store_item", condition="no_data", no_data_intervals=3)
     # Only CA_1 x FOODS_3_090 reports within the window: every other series of the history is silent,
