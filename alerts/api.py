@@ -22,10 +22,10 @@ from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 
 from alerts import delivery, preview, selectors, services
-from alerts.models import ContactPoint, Level, Notification, Rule, Silence, StateChange
+from alerts.models import NODE_LEVELS, ContactPoint, Level, Notification, Rule, Silence, StateChange
 from core.access import EditAccess, user_can_read
 from core.api import ERROR_RESPONSE
-from sales.models import Item, Store
+from sales.models import Category, Department, Item, Region, Store
 
 
 class AlertsPagination(PageNumberPagination):
@@ -128,6 +128,9 @@ def code_field(model, *, what: str) -> serializers.SlugRelatedField:
 class RuleSerializer(serializers.ModelSerializer):
     store = code_field(Store, what="store")
     item = code_field(Item, what="item")
+    region = code_field(Region, what="region")
+    category = code_field(Category, what="category")
+    department = code_field(Department, what="department")
     contact_points = serializers.PrimaryKeyRelatedField(many=True, queryset=ContactPoint.objects.all(), required=False)
     per_series = serializers.BooleanField(read_only=True)
 
@@ -140,6 +143,9 @@ class RuleSerializer(serializers.ModelSerializer):
             "level",
             "store",
             "item",
+            "region",
+            "category",
+            "department",
             "per_series",
             "condition",
             "direction",
@@ -167,6 +173,11 @@ class RuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"item": "a store rule takes no item (use level store_item)"})
         if level == Level.ITEM and store:
             raise serializers.ValidationError({"store": "an item rule takes no store (use level store_item)"})
+        for node_level, name in NODE_LEVELS.items():
+            if merged.get(name) and level != node_level:
+                raise serializers.ValidationError({name: f"only a {node_level} rule takes a {name}"})
+        if level in NODE_LEVELS and (store or item):
+            raise serializers.ValidationError({"level": f"a {level} rule takes neither store nor item"})
         condition = merged.get("condition")
         required: dict[str, str] = {
             Rule.Condition.FORECAST_PERCENT: "percent",
@@ -201,7 +212,9 @@ class RuleViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
     """Alert rules: what to watch, when it fires, whom to tell."""
 
     serializer_class = RuleSerializer
-    queryset = Rule.objects.select_related("store", "item").prefetch_related("contact_points")
+    queryset = Rule.objects.select_related("store", "item", "region", "category", "department").prefetch_related(
+        "contact_points"
+    )
 
     def perform_create(self, serializer) -> None:
         fields = dict(serializer.validated_data)
@@ -379,6 +392,11 @@ class StateChangeSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
     store = serializers.CharField(source="store_code", allow_null=True, help_text="the store's code")
     item = serializers.CharField(source="item_code", allow_null=True, help_text="the item's code")
+    node = serializers.CharField(
+        source="node_code",
+        allow_null=True,
+        help_text="the region's, category's or department's code (the rule's level)",
+    )
     silenced_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
@@ -389,6 +407,7 @@ class StateChangeSerializer(serializers.ModelSerializer):
             "rule_name",
             "store",
             "item",
+            "node",
             "seq",
             "at",
             "from_state",
@@ -411,6 +430,11 @@ class AlertStateSerializer(serializers.Serializer):
     rule_name = serializers.CharField(source="rule.name")
     store = serializers.CharField(source="store_code", allow_null=True, help_text="the store's code")
     item = serializers.CharField(source="item_code", allow_null=True, help_text="the item's code")
+    node = serializers.CharField(
+        source="node_code",
+        allow_null=True,
+        help_text="the region's, category's or department's code (the rule's level)",
+    )
     state = serializers.CharField()
     since = serializers.DateTimeField()
     last_change = serializers.SerializerMethodField()
@@ -422,7 +446,7 @@ class AlertStateSerializer(serializers.Serializer):
         if change is None:
             return None
         # The same series as its state row: the codes the row's query resolved.
-        change.store_code, change.item_code = state.store_code, state.item_code
+        change.store_code, change.item_code, change.node_code = state.store_code, state.item_code, state.node_code
         return StateChangeSerializer(change, context=self.context).data
 
     def get_silenced_by(self, state) -> int | None:

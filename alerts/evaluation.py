@@ -86,10 +86,11 @@ def states_next(frame: pd.DataFrame, timing: Timing) -> pd.DataFrame:
     return frame
 
 
-def series_label(*, store: str | None, item: str | None) -> str:
-    """How a series is named to a person: by its codes ("store CA_1 item FOODS_3_090"), or "total"."""
+def series_label(*, store: str | None, item: str | None, node: str | None = None, level: str = "") -> str:
+    """How a series is named to a person: by its codes ("store CA_1 item FOODS_3_090", "region CA"), or "total"."""
     parts = [f"store {store}"] if store is not None else []
     parts += [f"item {item}"] if item is not None else []
+    parts += [f"{level} {node}"] if node is not None else []
     return " ".join(parts) or "total"
 
 

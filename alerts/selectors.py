@@ -14,14 +14,25 @@ from time import monotonic as time_monotonic
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Max, Min, OuterRef, Subquery
+from django.db.models import Case, CharField, Max, Min, OuterRef, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State, StateChange, StoreHours
 from forecasting.models import ForecastPoint
 from forecasting.selectors import forecast_run_latest
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, MonthlyStoreItemTotal, Sale, Store
+from sales.models import (
+    Category,
+    DailyItemTotal,
+    DailyStoreTotal,
+    DailyTotal,
+    Department,
+    Item,
+    MonthlyStoreItemTotal,
+    Region,
+    Sale,
+    Store,
+)
 from sales.selectors import NO_ID, codes_resolve_each
 from streaming.models import SalesEvent
 
@@ -190,15 +201,65 @@ def intraday_share(*, start: datetime, end: datetime, store_ids: np.ndarray) -> 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a rule watches: its level, and its store and item (None: every one)."""
+    """What a rule watches: its level, and its store, item or node (region, category or department by
+    the level; None: every one)."""
 
     level: str
     store: int | None
     item: int | None
+    node: int | None = None
 
     @classmethod
     def of(cls, rule: Rule) -> Scope:
-        return cls(level=rule.level, store=rule.store_id, item=rule.item_id)
+        return cls(level=rule.level, store=rule.store_id, item=rule.item_id, node=rule.node_id)
+
+    @property
+    def children(self) -> str:
+        """A node level's children: stores for a region, items for a category or a department."""
+        return Level.STORE if self.level == Level.REGION else Level.ITEM
+
+
+# ---------------------------------------------------------------- nodes of the hierarchy
+
+
+def node_of_children(*, level: str) -> dict[int, int]:
+    """{child id: node id} for a node level: each store's region, each item's department, or its
+    department's category. Stores and items outside the hierarchy are left out (they count in no node)."""
+    if level == Level.REGION:
+        return dict(Store.objects.filter(region__isnull=False).values_list("id", "region_id"))
+    if level == Level.DEPARTMENT:
+        return dict(Item.objects.filter(department__isnull=False).values_list("id", "department_id"))
+    return dict(Item.objects.filter(department__category__isnull=False).values_list("id", "department__category_id"))
+
+
+NODE_MODELS: dict[str, type[Region] | type[Category] | type[Department]] = {
+    Level.REGION.value: Region,
+    Level.CATEGORY.value: Category,
+    Level.DEPARTMENT.value: Department,
+}
+
+
+def nodes_of(*, scope: Scope) -> list[int]:
+    """The nodes a node-level scope watches: its node, or every node of its level."""
+    if scope.node is not None:
+        return [scope.node]
+    return list(NODE_MODELS[scope.level].objects.values_list("id", flat=True))
+
+
+def node_codes(*, level: str, ids) -> dict[int, str]:
+    ids = set(ids)
+    return dict(NODE_MODELS[level].objects.filter(id__in=ids).values_list("id", "code")) if ids else {}
+
+
+def children_to_nodes(frame: pd.DataFrame, *, scope: Scope) -> pd.DataFrame:
+    """Children's rows (store or item columns) with `node` set to their node's id, those outside the
+    hierarchy (or outside the scope's node) dropped; store and item become NONE."""
+    key = "store" if scope.children == Level.STORE else "item"
+    frame = frame.assign(node=frame[key].map(node_of_children(level=scope.level)))
+    frame = frame.dropna(subset=["node"]).astype({"node": "int64"})
+    if scope.node is not None:
+        frame = frame[frame["node"] == scope.node]
+    return frame.assign(store=NONE, item=NONE)
 
 
 def actuals_today(*, scope: Scope, day: date) -> pd.DataFrame:
@@ -349,7 +410,11 @@ def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame
 
 
 def rule_list() -> list[Rule]:
-    return list(Rule.objects.select_related("store", "item").prefetch_related("contact_points"))
+    return list(
+        Rule.objects.select_related("store", "item", "region", "category", "department").prefetch_related(
+            "contact_points"
+        )
+    )
 
 
 def contact_point_list():
@@ -372,11 +437,21 @@ def silences_active(*, now: datetime) -> list[Silence]:
 
 
 def series_codes_annotate(query):
-    """Each row's store and item codes (`store_code`, `item_code`, None where the series has none): the
-    state and history rows keep internal ids, and every answer speaks codes."""
+    """Each row's store, item and node codes (`store_code`, `item_code`, `node_code`: the region, category or
+    department by the rule's level; None where the series has none): the state and history rows keep internal
+    ids, and every answer speaks codes."""
+    node = Case(
+        *(
+            When(rule__level=level, then=Subquery(model.objects.filter(pk=OuterRef("node_id")).values("code")[:1]))
+            for level, model in NODE_MODELS.items()
+        ),
+        default=None,
+        output_field=CharField(),
+    )
     return query.annotate(
         store_code=Subquery(Store.objects.filter(pk=OuterRef("store_id")).values("code")[:1]),
         item_code=Subquery(Item.objects.filter(pk=OuterRef("item_id")).values("code")[:1]),
+        node_code=node,
     )
 
 

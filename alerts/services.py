@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from alerts import delivery, evaluation, selectors
 from alerts.models import (
+    NODE_LEVELS,
     AlertState,
     ContactPoint,
     DeliveryAttempt,
@@ -42,6 +43,8 @@ from sales.selectors import codes_of
 logger = logging.getLogger(__name__)
 
 _EVALUATION_LOCK = 0xA1E27
+# A series: its store, item and node (region, category or department by the rule's level), NONE where it has none.
+SERIES_KEY = ["store", "item", "node"]
 # Series listed in one notification; the rest are counted.
 NOTIFY_SERIES_MAX = 50
 
@@ -97,10 +100,12 @@ def _figures_safe(rule: Rule, *, now: datetime) -> pd.DataFrame:
         logger.exception("alerts rule figures failed", extra={"rule": rule.pk})
         store = rule.store_id if rule.store_id is not None else NONE
         item = rule.item_id if rule.item_id is not None else NONE
+        node = rule.node_id if rule.node_id is not None else NONE
         return pd.DataFrame(
             {
                 "store": [store],
                 "item": [item],
+                "node": [node],
                 "actual": [np.nan],
                 "expected": [np.nan],
                 "lower": [np.nan],
@@ -122,6 +127,8 @@ def rule_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
     day = timezone.localdate(now)
     local = timezone.localtime(now)
     minutes = local.hour * 60 + local.minute + local.second / 60
+    if scope.level in NODE_LEVELS:
+        return evaluation.bounds_apply(_node_figures(scope, day=day, minutes=minutes), rule)
     actual = selectors.actuals_today(scope=scope, day=day)
     actual = selectors.scope_filter(actual, scope)
     forecast = selectors.scope_filter(selectors.forecast_of_day(level=rule.level, day=day), scope)
@@ -141,7 +148,46 @@ def rule_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
         minutes=minutes,
         by_store=rule.level in (Level.STORE, Level.STORE_ITEM),
     )
-    return evaluation.bounds_apply(frame, rule)
+    return evaluation.bounds_apply(frame.assign(node=NONE), rule)
+
+
+def _node_figures(scope: Scope, *, day, minutes: float) -> pd.DataFrame:
+    """A node's figures from its children's (stores for a region, items for a category or a department):
+    sales so far add up, and so do the forecasts' means and their bounds (the sum of the children's bounds:
+    wider than the node's own interval unless the children move together, so a node fires less readily
+    than its children do). The pace is the children's, weighted by their expectations, so that the paced
+    expectation is the sum of the children's paced ones. A node none of whose children has a forecast
+    today is in Error; children without one add their sales but no expectation."""
+    child = Scope(level=scope.children, store=None, item=None)
+    actual = selectors.actuals_today(scope=child, day=day)
+    forecast = selectors.forecast_of_day(level=child.level, day=day)
+    frame = (
+        pd.concat([forecast[["store", "item"]], actual[["store", "item"]]])
+        .drop_duplicates()
+        .merge(forecast, how="left", on=["store", "item"])
+        .merge(actual, how="left", on=["store", "item"])
+    )
+    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    frame = _paced(
+        frame, day_curves=selectors.pace_curves(day=day), minutes=minutes, by_store=child.level == Level.STORE
+    )
+    frame = selectors.children_to_nodes(frame.assign(weighted=frame["expected"] * frame["pace"]), scope=scope)
+    bounds = ["expected", "lower_80", "upper_80", "lower_95", "upper_95", "weighted"]
+    grouped = frame.groupby("node").agg(
+        actual=("actual", "sum"),
+        **{column: (column, lambda values: values.sum(min_count=1)) for column in bounds},
+        curve=("curve", lambda kinds: kinds.iloc[0] if (kinds == kinds.iloc[0]).all() else "per store (mixed curves)"),
+    )
+    # Nodes of the scope with neither children's sales nor forecasts today: nothing sold, and in Error.
+    nodes = pd.Index(selectors.nodes_of(scope=scope) if scope.node is not None else grouped.index, name="node")
+    grouped = grouped.reindex(nodes.union(grouped.index))
+    grouped["actual"] = grouped["actual"].fillna(0.0)
+    grouped["pace"] = (grouped["weighted"] / grouped["expected"]).where(grouped["expected"] > 0, float("nan"))
+    grouped["pace"] = grouped["pace"].fillna(selectors.pace_curves(day=day).total.share(minutes))
+    grouped["curve"] = (
+        grouped["curve"].astype(object).where(grouped["curve"].notna(), selectors.pace_curves(day=day).total.kind)
+    )
+    return grouped.reset_index().assign(store=NONE, item=NONE).drop(columns=["weighted"])
 
 
 def _paced(frame: pd.DataFrame, *, day_curves: selectors.PaceCurves, minutes: float, by_store: bool) -> pd.DataFrame:
@@ -160,11 +206,7 @@ def _no_data_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
     scope = Scope.of(rule)
     window = timedelta(seconds=settings.STREAMING_INTERVAL_SECONDS * (rule.no_data_intervals or 1))
     start = now - window
-    seen = selectors.series_seen(scope=scope, start=start, end=now)
-    # Every series of the scope, those that sent nothing included (every store-item of the history).
-    keys = pd.concat([selectors.series_universe_no_data(scope=scope), seen[["store", "item"]]]).drop_duplicates()
-    frame = keys.merge(seen, how="left", on=["store", "item"])
-    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    frame = _units_seen(scope, start=start, now=now)
     hours = selectors.opening_hours()
     local_start, local_now = timezone.localtime(start), timezone.localtime(now)
     same_day = local_start.date() == local_now.date()
@@ -180,17 +222,36 @@ def _no_data_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
     return frame
 
 
+def _units_seen(scope: Scope, *, start: datetime, now: datetime) -> pd.DataFrame:
+    """Units of every series of the scope in (start, now], those that sent nothing included (every
+    store-item of the history; every node of a level, its children's batches added up). A node is
+    judged on the default opening hours (its stores may keep several)."""
+    if scope.level not in NODE_LEVELS:
+        seen = selectors.series_seen(scope=scope, start=start, end=now)
+        keys = pd.concat([selectors.series_universe_no_data(scope=scope), seen[["store", "item"]]]).drop_duplicates()
+        frame = keys.merge(seen, how="left", on=["store", "item"]).assign(node=NONE)
+    else:
+        children = selectors.series_seen(scope=Scope(level=scope.children, store=None, item=None), start=start, end=now)
+        seen = selectors.children_to_nodes(children, scope=scope).groupby("node", as_index=False)["actual"].sum()
+        frame = pd.DataFrame({"node": selectors.nodes_of(scope=scope)}, dtype="int64").merge(
+            seen, how="left", on="node"
+        )
+        frame = frame.assign(store=NONE, item=NONE)
+    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    return frame
+
+
 # ---------------------------------------------------------------- state changes
 
 
 def _states_of(rule: Rule) -> pd.DataFrame:
-    columns = ["state_id", "store", "item", "state", "pending_since", "seq", "last_change_id", "notified_at"]
+    columns = ["state_id", "store", "item", "node", "state", "pending_since", "seq", "last_change_id", "notified_at"]
     rows = AlertState.objects.filter(rule=rule).values_list(
-        "id", "store_id", "item_id", "state", "pending_since", "seq", "last_change_id", "notified_at"
+        "id", "store_id", "item_id", "node_id", "state", "pending_since", "seq", "last_change_id", "notified_at"
     )
     frame = pd.DataFrame(list(rows), columns=columns)
-    frame["store"] = frame["store"].fillna(NONE).astype("int64")
-    frame["item"] = frame["item"].fillna(NONE).astype("int64")
+    for key in SERIES_KEY:
+        frame[key] = frame[key].fillna(NONE).astype("int64")
     return frame
 
 
@@ -199,7 +260,7 @@ def _transitions_record(
 ) -> tuple[int, list[int]]:
     """Move every series of the rule to its next state, record the changes and write the notifications
     (firing, resolved, repeat). Returns (changes recorded, ids of notifications to deliver)."""
-    frame = figures.merge(_states_of(rule), how="left", on=["store", "item"])
+    frame = figures.astype({key: "int64" for key in SERIES_KEY}).merge(_states_of(rule), how="left", on=SERIES_KEY)
     frame["state"] = frame["state"].fillna(State.NORMAL)
     frame["seq"] = frame["seq"].fillna(0).astype("int64")
     firing_state = State.NO_DATA if rule.condition == Rule.Condition.NO_DATA else State.ALERTING
@@ -220,18 +281,15 @@ def _changes_write(
         return None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), 3)
 
     rows = []
-    store_codes = codes_of(model=Store, ids={int(s) for s in changed["store"] if s != NONE})
-    item_codes = codes_of(model=Item, ids={int(i) for i in changed["item"] if i != NONE})
-    for row in changed.itertuples(index=False):
-        store = None if row.store == NONE else int(row.store)
-        item = None if row.item == NONE else int(row.item)
-        store_code = store_codes.get(store, str(store)) if store is not None else None
-        item_code = item_codes.get(item, str(item)) if item is not None else None
+    for row, (store, item, node), codes in zip(
+        changed.itertuples(index=False), _series_ids(changed), _series_codes(rule, changed), strict=True
+    ):
         silence = selectors.silence_of(silences=silences, rule_id=rule.pk, store=store, item=item)
         change = StateChange(
             rule=rule,
             store_id=store,
             item_id=item,
+            node_id=node,
             seq=int(row.seq) + 1,
             at=now,
             from_state=row.state,
@@ -242,24 +300,47 @@ def _changes_write(
             upper=number(row.upper),
             pace=number(row.pace),
             curve=row.curve or "",
-            message=evaluation.change_message(
-                row, rule, label=evaluation.series_label(store=store_code, item=item_code)
-            ),
+            message=evaluation.change_message(row, rule, label=evaluation.series_label(**codes, level=rule.level)),
             silenced_by=silence,
             event_id=event_id,
         )
         change.pending_since = row.new_pending_since  # carried to the state row, not a column
-        change.store_code, change.item_code = store_code, item_code
+        change.store_code, change.item_code, change.node_code = codes["store"], codes["item"], codes["node"]
         rows.append(change)
     # Unique on (rule, series, seq): a second writer of the same change fails here instead of sending twice.
     return StateChange.objects.bulk_create(rows, batch_size=2000)
 
 
+def _series_ids(frame: pd.DataFrame) -> list[tuple[int | None, int | None, int | None]]:
+    """(store, item, node) of each row, None where the series has none."""
+    columns = [[None if value == NONE else int(value) for value in frame[key]] for key in SERIES_KEY]
+    return list(zip(*columns, strict=True))
+
+
+def _series_codes(rule: Rule, frame: pd.DataFrame) -> list[dict[str, str | None]]:
+    """{"store", "item", "node"} codes of each row (a node's is its region's, category's or department's)."""
+    stores = codes_of(model=Store, ids={int(s) for s in frame["store"] if s != NONE})
+    items = codes_of(model=Item, ids={int(i) for i in frame["item"] if i != NONE})
+    nodes = (
+        selectors.node_codes(level=rule.level, ids={int(n) for n in frame["node"] if n != NONE})
+        if rule.level in NODE_LEVELS
+        else {}
+    )
+    return [
+        {
+            "store": stores.get(store, str(store)) if store is not None else None,
+            "item": items.get(item, str(item)) if item is not None else None,
+            "node": nodes.get(node, str(node)) if node is not None else None,
+        }
+        for store, item, node in _series_ids(frame)
+    ]
+
+
 @dataclass
 class _Notified:
     notification_ids: list[int] = field(default_factory=list)
-    # Series (store, item) notified now: their state row's notified_at moves to now.
-    series: set[tuple[int | None, int | None]] = field(default_factory=set)
+    # Series (store, item, node) notified now: their state row's notified_at moves to now.
+    series: set[tuple[int | None, int | None, int | None]] = field(default_factory=set)
 
 
 def _repeats_due(rule: Rule, frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
@@ -287,7 +368,9 @@ def _notifications_write(rule: Rule, changes: list[StateChange], repeat: pd.Data
             if not part:
                 continue
             if not silenced:
-                notified.series |= {(c.store_id, c.item_id) for c in part if kind == Notification.Kind.FIRING}
+                notified.series |= {
+                    (c.store_id, c.item_id, c.node_id) for c in part if kind == Notification.Kind.FIRING
+                }
             key = f"{kind}-r{rule.pk}-s{min(c.pk for c in part)}" + ("-muted" if silenced else "")
             outbox += [
                 _notification(rule, point, kind=kind, key=key, changes=part, now=now, silenced=silenced)
@@ -313,7 +396,7 @@ def _repeat_notifications(
     ]
     if not changes:
         return []
-    notified.series |= {(c.store_id, c.item_id) for c in changes}
+    notified.series |= {(c.store_id, c.item_id, c.node_id) for c in changes}
     key = f"repeat-r{rule.pk}-s{min(c.pk for c in changes)}-t{int(now.timestamp())}"
     return [
         _notification(rule, point, kind=Notification.Kind.REPEAT, key=key, changes=changes, now=now) for point in points
@@ -361,6 +444,7 @@ def _change_body(change: StateChange) -> dict:
         "change_id": change.pk,
         "store": change.store_code,
         "item": change.item_code,
+        "node": change.node_code,
         "from": change.from_state,
         "to": change.to_state,
         "actual": change.actual,
@@ -380,12 +464,13 @@ def _states_write(rule: Rule, changes: list[StateChange], *, notified: _Notified
             rule=rule,
             store_id=c.store_id,
             item_id=c.item_id,
+            node_id=c.node_id,
             state=c.to_state,
             since=now,
             pending_since=None if pd.isna(c.pending_since) else pd.Timestamp(c.pending_since).to_pydatetime(),
             seq=c.seq,
             last_change=c,
-            notified_at=now if (c.store_id, c.item_id) in notified.series else None,
+            notified_at=now if (c.store_id, c.item_id, c.node_id) in notified.series else None,
         )
         for c in changes
     ]
@@ -393,13 +478,13 @@ def _states_write(rule: Rule, changes: list[StateChange], *, notified: _Notified
         rows,
         batch_size=2000,
         update_conflicts=True,
-        unique_fields=["rule", "store_id", "item_id"],
+        unique_fields=["rule", "store_id", "item_id", "node_id"],
         update_fields=["state", "since", "pending_since", "seq", "last_change", "notified_at"],
     )
-    changed = {(c.store_id, c.item_id) for c in changes}
+    changed = {(c.store_id, c.item_id, c.node_id) for c in changes}
     again = [key for key in notified.series if key not in changed]
-    for store, item in again:
-        AlertState.objects.filter(rule=rule, store_id=store, item_id=item).update(notified_at=now)
+    for store, item, node in again:
+        AlertState.objects.filter(rule=rule, store_id=store, item_id=item, node_id=node).update(notified_at=now)
 
 
 # ---------------------------------------------------------------- delivery
