@@ -131,7 +131,8 @@ def test_a_redis_restart_between_evaluation_and_delivery_loses_no_notification_a
     other.start()
     redis = RedisServer(directory=tmp_path / "redis")
     redis.start()
-    broker = Celery("alerts-restart-test", broker=redis.url)
+    # Not the current app: the shared tasks of this process (and of the tests after it) keep the project's.
+    broker = Celery("alerts-restart-test", broker=redis.url, set_as_current=False)
     broker.conf.task_default_queue = "live"
     worker = PrivateBrokerWorker(app=broker, log_dir=tmp_path, env={**WORKER_ENV, "REDIS_URL": redis.url})
     worker.start()
