@@ -146,3 +146,11 @@ def test_the_editor_offers_the_hierarchy_levels_and_says_how_a_nodes_interval_is
     for level in ("region", "category", "department"):
         assert f'<option value="{level}">' in html
     assert "Its bounds are the sum of their bounds" in html
+
+
+@pytest.mark.parametrize("condition", ["forecast_interval", "no_data", "threshold"])
+def test_a_node_preview_without_any_data_answers_empty(shop, api_client, condition):
+    rule = {"name": "x", "level": "department", "condition": condition, "threshold": 1, "no_data_intervals": 2}
+    answer = api_client.post("/api/alerts/rules/preview", rule, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["points"] == [] and answer.json()["per_series"] is True
