@@ -3,6 +3,7 @@ Viewers read, editors and staff write (core.access.EditAccess). Contact points' 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import timedelta
@@ -25,6 +26,7 @@ from alerts import delivery, preview, selectors, services
 from alerts.models import NODE_LEVELS, ContactPoint, Level, Notification, Rule, Silence, StateChange
 from core.access import EditAccess, user_can_read
 from core.api import ERROR_RESPONSE
+from core.params import CODE_PATTERN, CODE_SCHEMA, MAX_CODE_LENGTH
 from sales.models import Category, Department, Item, Region, Store
 
 
@@ -114,9 +116,21 @@ class ReaderPost(EditAccess):
         return user_can_read(user=request.user)
 
 
+@extend_schema_field({**CODE_SCHEMA, "nullable": True})
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A row named by its code: a code's shape (core.params.CODE_PATTERN, at most MAX_CODE_LENGTH) is checked
+    before it is looked up, so that a control character or a NUL is a 400 naming the field, not a database error."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > MAX_CODE_LENGTH or not re.fullmatch(CODE_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def code_field(model, *, what: str) -> serializers.SlugRelatedField:
-    """A store or item named by its code, as everywhere in the product (stored by its internal id)."""
-    return serializers.SlugRelatedField(
+    """A store, item or node of the hierarchy named by its code, as everywhere in the product (stored by its
+    internal id)."""
+    return CodeRelatedField(
         slug_field="code",
         queryset=model.objects.all(),
         allow_null=True,

@@ -190,3 +190,10 @@ def test_an_unknown_or_internal_code_is_a_400_naming_it(shop, editor_client, fie
     assert answer.status_code == 400
     assert answer.json()["parameter"] == field
     assert not Rule.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["CA\u00001", " CA_1", "CA_1,TX_2", "x" * 65])
+def test_a_malformed_code_is_a_400_naming_it_not_a_database_error(shop, api_client, code):
+    rule = {"name": "x", "level": "store", "store": code, "condition": "threshold", "threshold": 1}
+    answer = api_client.post("/api/alerts/rules/preview", rule, format="json")
+    assert (answer.status_code, answer.json()["parameter"]) == (400, "store")
