@@ -3,22 +3,31 @@ Viewers read, editors and staff write (core.access.EditAccess). Contact points' 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 
 from alerts import delivery, preview, selectors, services
-from alerts.models import ContactPoint, Level, Notification, Rule, Silence, StateChange
+from alerts.models import NODE_LEVELS, ContactPoint, Level, Notification, Rule, Silence, StateChange
 from core.access import EditAccess, user_can_read
 from core.api import ERROR_RESPONSE
+from core.params import CODE_PATTERN, CODE_SCHEMA, MAX_CODE_LENGTH
+from sales.models import Category, Department, Item, Region, Store
 
 
 class AlertsPagination(PageNumberPagination):
@@ -107,7 +116,35 @@ class ReaderPost(EditAccess):
         return user_can_read(user=request.user)
 
 
+@extend_schema_field({**CODE_SCHEMA, "nullable": True})
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A row named by its code: a code's shape (core.params.CODE_PATTERN, at most MAX_CODE_LENGTH) is checked
+    before it is looked up, so that a control character or a NUL is a 400 naming the field, not a database error."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > MAX_CODE_LENGTH or not re.fullmatch(CODE_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def code_field(model, *, what: str) -> serializers.SlugRelatedField:
+    """A store, item or node of the hierarchy named by its code, as everywhere in the product (stored by its
+    internal id)."""
+    return CodeRelatedField(
+        slug_field="code",
+        queryset=model.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text=f"the {what}'s code (null: every {what} of the level, or none)",
+    )
+
+
 class RuleSerializer(serializers.ModelSerializer):
+    store = code_field(Store, what="store")
+    item = code_field(Item, what="item")
+    region = code_field(Region, what="region")
+    category = code_field(Category, what="category")
+    department = code_field(Department, what="department")
     contact_points = serializers.PrimaryKeyRelatedField(many=True, queryset=ContactPoint.objects.all(), required=False)
     per_series = serializers.BooleanField(read_only=True)
 
@@ -120,6 +157,9 @@ class RuleSerializer(serializers.ModelSerializer):
             "level",
             "store",
             "item",
+            "region",
+            "category",
+            "department",
             "per_series",
             "condition",
             "direction",
@@ -147,6 +187,11 @@ class RuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"item": "a store rule takes no item (use level store_item)"})
         if level == Level.ITEM and store:
             raise serializers.ValidationError({"store": "an item rule takes no store (use level store_item)"})
+        for node_level, name in NODE_LEVELS.items():
+            if merged.get(name) and level != node_level:
+                raise serializers.ValidationError({name: f"only a {node_level} rule takes a {name}"})
+        if level in NODE_LEVELS and (store or item):
+            raise serializers.ValidationError({"level": f"a {level} rule takes neither store nor item"})
         condition = merged.get("condition")
         required: dict[str, str] = {
             Rule.Condition.FORECAST_PERCENT: "percent",
@@ -181,7 +226,9 @@ class RuleViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
     """Alert rules: what to watch, when it fires, whom to tell."""
 
     serializer_class = RuleSerializer
-    queryset = Rule.objects.select_related("store", "item").prefetch_related("contact_points")
+    queryset = Rule.objects.select_related("store", "item", "region", "category", "department").prefetch_related(
+        "contact_points"
+    )
 
     def perform_create(self, serializer) -> None:
         fields = dict(serializer.validated_data)
@@ -309,6 +356,8 @@ class ContactPointViewSet(AlertsViewSetMixin, viewsets.ModelViewSet):
 
 
 class SilenceSerializer(serializers.ModelSerializer):
+    store = code_field(Store, what="store")
+    item = code_field(Item, what="item")
     active = serializers.SerializerMethodField()
 
     class Meta:
@@ -340,7 +389,7 @@ class SilenceViewSet(
     (it stays in the list, ended)."""
 
     serializer_class = SilenceSerializer
-    queryset = Silence.objects.all()
+    queryset = Silence.objects.select_related("store", "item")
 
     def perform_create(self, serializer) -> None:
         serializer.instance = services.silence_create(fields=dict(serializer.validated_data), user=self.request.user)
@@ -355,8 +404,13 @@ class SilenceViewSet(
 
 class StateChangeSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
-    store = serializers.IntegerField(source="store_id", allow_null=True)
-    item = serializers.IntegerField(source="item_id", allow_null=True)
+    store = serializers.CharField(source="store_code", allow_null=True, help_text="the store's code")
+    item = serializers.CharField(source="item_code", allow_null=True, help_text="the item's code")
+    node = serializers.CharField(
+        source="node_code",
+        allow_null=True,
+        help_text="the region's, category's or department's code (the rule's level)",
+    )
     silenced_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
@@ -367,6 +421,7 @@ class StateChangeSerializer(serializers.ModelSerializer):
             "rule_name",
             "store",
             "item",
+            "node",
             "seq",
             "at",
             "from_state",
@@ -387,12 +442,26 @@ class AlertStateSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     rule = serializers.IntegerField(source="rule_id")
     rule_name = serializers.CharField(source="rule.name")
-    store = serializers.IntegerField(source="store_id", allow_null=True)
-    item = serializers.IntegerField(source="item_id", allow_null=True)
+    store = serializers.CharField(source="store_code", allow_null=True, help_text="the store's code")
+    item = serializers.CharField(source="item_code", allow_null=True, help_text="the item's code")
+    node = serializers.CharField(
+        source="node_code",
+        allow_null=True,
+        help_text="the region's, category's or department's code (the rule's level)",
+    )
     state = serializers.CharField()
     since = serializers.DateTimeField()
-    last_change = StateChangeSerializer(allow_null=True)
+    last_change = serializers.SerializerMethodField()
     silenced_by = serializers.SerializerMethodField()
+
+    @extend_schema_field(StateChangeSerializer(allow_null=True))
+    def get_last_change(self, state) -> dict | None:
+        change = state.last_change
+        if change is None:
+            return None
+        # The same series as its state row: the codes the row's query resolved.
+        change.store_code, change.item_code, change.node_code = state.store_code, state.item_code, state.node_code
+        return StateChangeSerializer(change, context=self.context).data
 
     def get_silenced_by(self, state) -> int | None:
         # DRF hands every serializer of a request one context dict (the stubs type it as a Mapping).
@@ -428,7 +497,7 @@ class HistoryViewSet(AlertsViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = StateChangeSerializer
 
     def get_queryset(self):
-        changes = StateChange.objects.select_related("rule")
+        changes = selectors.change_list()
         rule = self.request.query_params.get("rule")
         if rule:
             if not rule.isdigit():

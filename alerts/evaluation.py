@@ -86,15 +86,16 @@ def states_next(frame: pd.DataFrame, timing: Timing) -> pd.DataFrame:
     return frame
 
 
-def series_label(store: int, item: int) -> str:
-    parts = [f"store {store}"] if store >= 0 else []
-    parts += [f"item {item}"] if item >= 0 else []
+def series_label(*, store: str | None, item: str | None, node: str | None = None, level: str = "") -> str:
+    """How a series is named to a person: by its codes ("store CA_1 item FOODS_3_090", "region CA"), or "total"."""
+    parts = [f"store {store}"] if store is not None else []
+    parts += [f"item {item}"] if item is not None else []
+    parts += [f"{level} {node}"] if node is not None else []
     return " ".join(parts) or "total"
 
 
-def change_message(row, rule: Rule) -> str:
-    """One line a person reads: what the series did against what was expected."""
-    label = series_label(int(row.store), int(row.item))
+def change_message(row, rule: Rule, *, label: str) -> str:
+    """One line a person reads: what the series (named `label`) did against what was expected."""
     if row.new_state == State.ERROR:
         return f"{label}: {row.error}"
     if rule.condition == Rule.Condition.NO_DATA:

@@ -19,6 +19,18 @@ class Level(models.TextChoices):
     STORE = "store"
     ITEM = "item"
     STORE_ITEM = "store_item"
+    # Nodes of the hierarchy: a region groups stores; a department items; a category departments.
+    REGION = "region"
+    CATEGORY = "category"
+    DEPARTMENT = "department"
+
+
+# A node level's children (whose forecasts and sales add up to the node's) and the rule field naming the node.
+NODE_LEVELS: dict[str, str] = {
+    Level.REGION.value: "region",
+    Level.CATEGORY.value: "category",
+    Level.DEPARTMENT.value: "department",
+}
 
 
 class State(models.TextChoices):
@@ -91,6 +103,12 @@ class Rule(models.Model):
     level = models.CharField(max_length=10, choices=Level.choices, default=Level.TOTAL)
     store = models.ForeignKey("sales.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey("sales.Item", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The node of a hierarchy level (empty: every node of the level, one state per node).
+    region = models.ForeignKey("sales.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("sales.Category", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        "sales.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     condition = models.CharField(max_length=20, choices=Condition.choices)
     direction = models.CharField(max_length=5, choices=Direction.choices, default=Direction.BELOW)
     interval = models.PositiveSmallIntegerField(default=80, help_text="80 or 95 (forecast_interval)")
@@ -114,12 +132,19 @@ class Rule(models.Model):
         return self.name
 
     @property
+    def node_id(self) -> int | None:
+        """The id of the region, category or department a node-level rule watches (None: every one, or not a node level)."""
+        field = NODE_LEVELS.get(str(self.level))
+        return getattr(self, f"{field}_id") if field else None
+
+    @property
     def per_series(self) -> bool:
-        """Whether the rule watches every store / item / store-item of its level."""
+        """Whether the rule watches every store / item / store-item / node of its level."""
         return (
             (self.level == Level.STORE and self.store_id is None)
             or (self.level == Level.ITEM and self.item_id is None)
             or (self.level == Level.STORE_ITEM and (self.store_id is None or self.item_id is None))
+            or (self.level in NODE_LEVELS and self.node_id is None)
         )
 
 
@@ -130,6 +155,8 @@ class AlertState(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="states")
     store_id = models.PositiveIntegerField(null=True, blank=True)
     item_id = models.PositiveIntegerField(null=True, blank=True)
+    # The region, category or department (by the rule's level) of a node-level series.
+    node_id = models.PositiveIntegerField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.NORMAL)
     since = models.DateTimeField()
     # When the condition started holding (Pending, and the firing states after it).
@@ -141,13 +168,15 @@ class AlertState(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "store_id", "item_id"], name="alertstate_rule_series_uniq", nulls_distinct=False
+                fields=["rule", "store_id", "item_id", "node_id"],
+                name="alertstate_rule_series_uniq",
+                nulls_distinct=False,
             )
         ]
         indexes = [models.Index(fields=["state"], name="alertstate_state_idx")]
 
     def __str__(self) -> str:
-        return f"{self.rule_id} store={self.store_id} item={self.item_id}: {self.state}"
+        return f"{self.rule_id} store={self.store_id} item={self.item_id} node={self.node_id}: {self.state}"
 
 
 class StateChange(models.Model):
@@ -157,6 +186,7 @@ class StateChange(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="changes")
     store_id = models.PositiveIntegerField(null=True, blank=True)
     item_id = models.PositiveIntegerField(null=True, blank=True)
+    node_id = models.PositiveIntegerField(null=True, blank=True)
     seq = models.PositiveIntegerField()
     at = models.DateTimeField()
     from_state = models.CharField(max_length=10, choices=State.choices)
@@ -170,14 +200,20 @@ class StateChange(models.Model):
     message = models.TextField(blank=True)
     silenced_by = models.ForeignKey("Silence", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_id = models.BigIntegerField(null=True, blank=True, help_text="the batch evaluated, if any")
-    # Not a column: the evaluation carries it on the change to the series' state row.
+    # Not columns: the evaluation carries pending_since on the change to the series' state row; the codes
+    # of the series are resolved by the reads (selectors.series_codes_annotate) and the evaluation.
     pending_since: datetime | None
+    store_code: str | None
+    item_code: str | None
+    node_code: str | None
 
     class Meta:
         ordering = ["-at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "store_id", "item_id", "seq"], name="statechange_once_uniq", nulls_distinct=False
+                fields=["rule", "store_id", "item_id", "node_id", "seq"],
+                name="statechange_once_uniq",
+                nulls_distinct=False,
             )
         ]
         indexes = [models.Index(fields=["rule", "-at"], name="statechange_rule_at_idx")]

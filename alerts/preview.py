@@ -19,11 +19,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts import evaluation, selectors
-from alerts.models import Level, Rule
+from alerts.models import NODE_LEVELS, Level, Rule
 from alerts.selectors import NONE, Scope
 from forecasting.models import ForecastPoint, ForecastRun
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
-from streaming.models import SalesEvent
 
 MODE_BATCHES = "batches"
 MODE_DAILY = "daily"
@@ -50,6 +49,8 @@ def rule_preview(*, rule: Rule, days: int = 30, now: datetime | None = None) -> 
     scope = Scope.of(rule)
     curves = selectors.pace_curves(day=today)
     preview = Preview(days=days, per_series=rule.per_series, curve=_curve_name(curves, scope))
+    if scope.level in NODE_LEVELS:
+        return _node_preview(rule, preview=preview, scope=scope, first=first, last=today)
     if rule.condition == Rule.Condition.NO_DATA:
         frames = _no_data_replay(rule, scope=scope, first=first, now=now)
     else:
@@ -66,6 +67,33 @@ def rule_preview(*, rule: Rule, days: int = 30, now: datetime | None = None) -> 
             f"{len(batch_days)} days replayed from recorded batches, {days - len(batch_days)} from daily totals against the daily forecast"
         )
     preview.points, preview.fired = _points(frames, rule=rule)
+    return preview
+
+
+def _node_preview(rule: Rule, *, preview: Preview, scope: Scope, first: date, last: date) -> Preview:
+    """A region's, category's or department's daily totals against the sum of its children's daily forecasts
+    (means and bounds add up), one point a day; no-data rules on nodes are not replayed."""
+    if rule.condition == Rule.Condition.NO_DATA:
+        preview.notes.append(f"no-data rules on a {scope.level} are not replayed")
+        return preview
+    child = Scope(level=scope.children, store=None, item=None)
+    columns = ["actual", "expected", "lower_80", "upper_80", "lower_95", "upper_95"]
+
+    def by_node(frame: pd.DataFrame) -> pd.DataFrame:
+        # Each node's figures under the store key: the replay below groups series by store and item.
+        frame = selectors.children_to_nodes(frame, scope=scope)
+        present = [c for c in columns if c in frame]
+        summed = frame.groupby(["day", "node"], as_index=False)[present].sum(min_count=1)
+        return summed.rename(columns={"node": "store"}).assign(item=NONE)
+
+    daily = by_node(_daily_actuals(scope=child, first=first, last=last))
+    forecast = by_node(_forecasts_of(scope=child, first=first, last=last))
+    frames = _judged(rule, daily=daily, batches=pd.DataFrame(), batch_days=set(), forecast=forecast, curves=None)
+    preview.points, preview.fired = _points(frames, rule=rule)
+    preview.notes.append(
+        f"{preview.days} days replayed from daily totals against the sum of the {child.level}s' daily forecasts"
+        " (bounds: the sum of theirs)"
+    )
     return preview
 
 
@@ -130,7 +158,7 @@ def _forecasts_of(*, scope: Scope, first: date, last: date) -> pd.DataFrame:
 def _batch_replay(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame:
     """Sales so far of the day per series at the end of each quarter hour that had a batch: columns
     day, minutes, store, item, actual."""
-    events = SalesEvent.objects.filter(timestamp__gte=start, timestamp__lte=end, total__gt=0).order_by("id")
+    events = selectors.batches_counted().filter(timestamp__gte=start, timestamp__lte=end, total__gt=0).order_by("id")
     if scope.level == Level.TOTAL:
         rows = [(m, NONE, NONE, t) for m, t in events.values_list("timestamp", "total")]
     else:
@@ -173,11 +201,15 @@ def _judged(rule: Rule, *, daily, batches, batch_days, forecast, curves) -> pd.D
     if frame.empty:
         return frame
     frame = frame.merge(forecast, how="left", on=["day", "store", "item"])
-    share = {int(s): curves.of(int(s)) for s in frame["store"].unique()}
-    by_store = rule.level in (Level.STORE, Level.STORE_ITEM)
-    frame["pace"] = [
-        (share[s] if by_store else curves.total).share(m) for s, m in zip(frame["store"], frame["minutes"], strict=True)
-    ]
+    if curves is None:  # daily totals only: the whole day
+        frame["pace"] = 1.0
+    else:
+        share = {int(s): curves.of(int(s)) for s in frame["store"].unique()}
+        by_store = rule.level in (Level.STORE, Level.STORE_ITEM)
+        frame["pace"] = [
+            (share[s] if by_store else curves.total).share(m)
+            for s, m in zip(frame["store"], frame["minutes"], strict=True)
+        ]
     frame["curve"] = ""
     frame["actual"] = frame["actual"].astype(float)
     return evaluation.bounds_apply(frame, rule)

@@ -9,17 +9,30 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db.models import Case, CharField, Max, Min, OuterRef, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State, StoreHours
+from alerts.models import AlertState, ContactPoint, Level, Rule, Silence, State, StateChange, StoreHours
 from forecasting.models import ForecastPoint
 from forecasting.selectors import forecast_run_latest
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.models import (
+    Category,
+    DailyItemTotal,
+    DailyStoreTotal,
+    DailyTotal,
+    Department,
+    Item,
+    MonthlyStoreItemTotal,
+    Region,
+    Sale,
+    Store,
+)
 from sales.selectors import NO_ID, codes_resolve_each
 from streaming.models import SalesEvent
 
@@ -39,6 +52,16 @@ def event_codes_to_ids(frame: pd.DataFrame, *, columns: tuple[str, ...] = ("stor
         known = codes_resolve_each(model=models[column], codes=codes)
         frame[column] = [known.get(value, NO_ID) if isinstance(value, str) else value for value in values]
     return frame
+
+
+def batches_counted():
+    """The recorded batches the alerts judge, learn and replay from: every one while the live generator is
+    on; only reported (ingested) ones while it is off (settings.LIVE_GENERATOR), so that generated sales
+    from before the switch never hide a store that has gone quiet."""
+    events = SalesEvent.objects.all()
+    if not settings.LIVE_GENERATOR:
+        events = events.exclude(source=SalesEvent.Source.GENERATOR)
+    return events
 
 
 # The pace curve's resolution: cumulative shares at every quarter hour (97 points, 00:00 .. 24:00).
@@ -121,7 +144,8 @@ def _curves_learnt(*, day: date) -> dict[int, PaceCurve]:
     end = timezone.make_aware(datetime.combine(day, time.min))
     # Catch-up batches lump many intervals together: they say nothing of when in the day sales happen.
     events = (
-        SalesEvent.objects.filter(timestamp__gte=start, timestamp__lt=end, total__gt=0)
+        batches_counted()
+        .filter(timestamp__gte=start, timestamp__lt=end, total__gt=0)
         .exclude(kind=SalesEvent.Kind.CATCH_UP)
         .annotate(moment=Coalesce("interval_start", "timestamp"))
         .values_list("moment", "row_breakdown__stores")
@@ -177,15 +201,65 @@ def intraday_share(*, start: datetime, end: datetime, store_ids: np.ndarray) -> 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a rule watches: its level, and its store and item (None: every one)."""
+    """What a rule watches: its level, and its store, item or node (region, category or department by
+    the level; None: every one)."""
 
     level: str
     store: int | None
     item: int | None
+    node: int | None = None
 
     @classmethod
     def of(cls, rule: Rule) -> Scope:
-        return cls(level=rule.level, store=rule.store_id, item=rule.item_id)
+        return cls(level=rule.level, store=rule.store_id, item=rule.item_id, node=rule.node_id)
+
+    @property
+    def children(self) -> str:
+        """A node level's children: stores for a region, items for a category or a department."""
+        return Level.STORE if self.level == Level.REGION else Level.ITEM
+
+
+# ---------------------------------------------------------------- nodes of the hierarchy
+
+
+def node_of_children(*, level: str) -> dict[int, int]:
+    """{child id: node id} for a node level: each store's region, each item's department, or its
+    department's category. Stores and items outside the hierarchy are left out (they count in no node)."""
+    if level == Level.REGION:
+        return dict(Store.objects.filter(region__isnull=False).values_list("id", "region_id"))
+    if level == Level.DEPARTMENT:
+        return dict(Item.objects.filter(department__isnull=False).values_list("id", "department_id"))
+    return dict(Item.objects.filter(department__category__isnull=False).values_list("id", "department__category_id"))
+
+
+NODE_MODELS: dict[str, type[Region] | type[Category] | type[Department]] = {
+    Level.REGION.value: Region,
+    Level.CATEGORY.value: Category,
+    Level.DEPARTMENT.value: Department,
+}
+
+
+def nodes_of(*, scope: Scope) -> list[int]:
+    """The nodes a node-level scope watches: its node, or every node of its level."""
+    if scope.node is not None:
+        return [scope.node]
+    return list(NODE_MODELS[scope.level].objects.values_list("id", flat=True))
+
+
+def node_codes(*, level: str, ids) -> dict[int, str]:
+    ids = set(ids)
+    return dict(NODE_MODELS[level].objects.filter(id__in=ids).values_list("id", "code")) if ids else {}
+
+
+def children_to_nodes(frame: pd.DataFrame, *, scope: Scope) -> pd.DataFrame:
+    """Children's rows (store or item columns) with `node` set to their node's id, those outside the
+    hierarchy (or outside the scope's node) dropped; store and item become NONE."""
+    key = "store" if scope.children == Level.STORE else "item"
+    frame = frame.assign(node=frame[key].map(node_of_children(level=scope.level)))
+    frame = frame.dropna(subset=["node"]).astype({"node": "int64"})
+    if scope.node is not None:
+        frame = frame[frame["node"] == scope.node]
+    return frame.assign(store=NONE, item=NONE)
 
 
 def actuals_today(*, scope: Scope, day: date) -> pd.DataFrame:
@@ -263,9 +337,55 @@ def series_universe(*, scope: Scope) -> pd.DataFrame:
     return pd.DataFrame(columns=["store", "item"], dtype="int64")
 
 
+def series_universe_no_data(*, scope: Scope) -> pd.DataFrame:
+    """Every series a no-data rule watches, whether it sent anything or not: as series_universe, and every
+    store-item of the history (of the scope's store or item) for a rule over store-items."""
+    if scope.level != Level.STORE_ITEM or (scope.store is not None and scope.item is not None):
+        return series_universe(scope=scope)
+    return scope_filter(history_store_items(), scope)
+
+
+# A full re-read of the history's store-items at least this often (seconds): between two, rows added to the
+# monthly store-item rollup are read incrementally (by id).
+HISTORY_PAIRS_FULL_SECONDS = 3600
+
+
+@dataclass
+class _HistoryPairs:
+    low: int
+    high: int
+    read_at: float
+    pairs: pd.DataFrame
+
+
+_HISTORY_PAIRS: list[_HistoryPairs] = []
+
+
+def history_store_items() -> pd.DataFrame:
+    """Every store-item of the history (columns store, item): the pairs with rows in the monthly store-item
+    rollup (some 60 rows a pair for five years; a DISTINCT over all of them is a long read at about 30,000
+    pairs). Kept per process: a call reads only the rollup's rows added since the last (a new pair, a new
+    month), and the whole rollup again after a rebuild (its first id moved or its last went back) or
+    HISTORY_PAIRS_FULL_SECONDS."""
+    ids = MonthlyStoreItemTotal.objects.aggregate(low=Min("id"), high=Max("id"))
+    low, high = ids["low"] or 0, ids["high"] or 0
+    rows = MonthlyStoreItemTotal.objects.filter(rows__gt=0).order_by().values_list("store_id", "item_id").distinct()
+    cached = _HISTORY_PAIRS[0] if _HISTORY_PAIRS else None
+    now = time_monotonic()
+    if cached is None or cached.low != low or high < cached.high or now - cached.read_at > HISTORY_PAIRS_FULL_SECONDS:
+        pairs = pd.DataFrame(list(rows), columns=["store", "item"], dtype="int64")
+        _HISTORY_PAIRS[:] = [_HistoryPairs(low=low, high=high, read_at=now, pairs=pairs)]
+        return pairs
+    if high > cached.high:
+        added = pd.DataFrame(list(rows.filter(id__gt=cached.high)), columns=["store", "item"], dtype="int64")
+        cached.pairs = pd.concat([cached.pairs, added]).drop_duplicates(ignore_index=True)
+        cached.high = high
+    return cached.pairs
+
+
 def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame:
     """Units per series of the scope in the batches recorded with start < timestamp <= end: columns store, item, actual."""
-    events = SalesEvent.objects.filter(timestamp__gt=start, timestamp__lte=end, total__gt=0)
+    events = batches_counted().filter(timestamp__gt=start, timestamp__lte=end, total__gt=0)
     if scope.level == Level.TOTAL:
         units = sum(events.values_list("total", flat=True))
         return pd.DataFrame({"store": [NONE], "item": [NONE], "actual": [units]})
@@ -290,11 +410,19 @@ def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame
 
 
 def rule_list() -> list[Rule]:
-    return list(Rule.objects.select_related("store", "item").prefetch_related("contact_points"))
+    return list(
+        Rule.objects.select_related("store", "item", "region", "category", "department").prefetch_related(
+            "contact_points"
+        )
+    )
 
 
 def contact_point_list():
     return ContactPoint.objects.all()
+
+
+def change_list():
+    return series_codes_annotate(StateChange.objects.select_related("rule"))
 
 
 def silence_list(*, active_at: datetime | None = None):
@@ -308,8 +436,28 @@ def silences_active(*, now: datetime) -> list[Silence]:
     return list(silence_list(active_at=now))
 
 
+def series_codes_annotate(query):
+    """Each row's store, item and node codes (`store_code`, `item_code`, `node_code`: the region, category or
+    department by the rule's level; None where the series has none): the state and history rows keep internal
+    ids, and every answer speaks codes."""
+    node = Case(
+        *(
+            When(rule__level=level, then=Subquery(model.objects.filter(pk=OuterRef("node_id")).values("code")[:1]))
+            for level, model in NODE_MODELS.items()
+        ),
+        default=None,
+        output_field=CharField(),
+    )
+    return query.annotate(
+        store_code=Subquery(Store.objects.filter(pk=OuterRef("store_id")).values("code")[:1]),
+        item_code=Subquery(Item.objects.filter(pk=OuterRef("item_id")).values("code")[:1]),
+        node_code=node,
+    )
+
+
 def state_list(*, firing: bool = False):
-    states = AlertState.objects.select_related("rule", "last_change").order_by("rule_id", "store_id", "item_id")
+    states = AlertState.objects.select_related("rule", "last_change__rule").order_by("rule_id", "store_id", "item_id")
+    states = series_codes_annotate(states)
     if firing:
         states = states.filter(state__in=[State.ALERTING, State.NO_DATA, State.ERROR])
     return states

@@ -11,6 +11,7 @@ receiver's answer and the commit sends it again with the same key (at least once
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from alerts import delivery, evaluation, selectors
 from alerts.models import (
+    NODE_LEVELS,
     AlertState,
     ContactPoint,
     DeliveryAttempt,
@@ -36,10 +38,14 @@ from alerts.models import (
     StateChange,
 )
 from alerts.selectors import NONE, Scope
+from sales.models import Item, Store
+from sales.selectors import codes_of
 
 logger = logging.getLogger(__name__)
 
 _EVALUATION_LOCK = 0xA1E27
+# A series: its store, item and node (region, category or department by the rule's level), NONE where it has none.
+SERIES_KEY = ["store", "item", "node"]
 # Series listed in one notification; the rest are counted.
 NOTIFY_SERIES_MAX = 50
 
@@ -95,10 +101,12 @@ def _figures_safe(rule: Rule, *, now: datetime) -> pd.DataFrame:
         logger.exception("alerts rule figures failed", extra={"rule": rule.pk})
         store = rule.store_id if rule.store_id is not None else NONE
         item = rule.item_id if rule.item_id is not None else NONE
+        node = rule.node_id if rule.node_id is not None else NONE
         return pd.DataFrame(
             {
                 "store": [store],
                 "item": [item],
+                "node": [node],
                 "actual": [np.nan],
                 "expected": [np.nan],
                 "lower": [np.nan],
@@ -120,6 +128,8 @@ def rule_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
     day = timezone.localdate(now)
     local = timezone.localtime(now)
     minutes = local.hour * 60 + local.minute + local.second / 60
+    if scope.level in NODE_LEVELS:
+        return evaluation.bounds_apply(_node_figures(scope, day=day, minutes=minutes), rule)
     actual = selectors.actuals_today(scope=scope, day=day)
     actual = selectors.scope_filter(actual, scope)
     forecast = selectors.scope_filter(selectors.forecast_of_day(level=rule.level, day=day), scope)
@@ -139,7 +149,46 @@ def rule_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
         minutes=minutes,
         by_store=rule.level in (Level.STORE, Level.STORE_ITEM),
     )
-    return evaluation.bounds_apply(frame, rule)
+    return evaluation.bounds_apply(frame.assign(node=NONE), rule)
+
+
+def _node_figures(scope: Scope, *, day, minutes: float) -> pd.DataFrame:
+    """A node's figures from its children's (stores for a region, items for a category or a department):
+    sales so far add up, and so do the forecasts' means and their bounds (the sum of the children's bounds:
+    wider than the node's own interval unless the children move together, so a node fires less readily
+    than its children do). The pace is the children's, weighted by their expectations, so that the paced
+    expectation is the sum of the children's paced ones. A node none of whose children has a forecast
+    today is in Error; children without one add their sales but no expectation."""
+    child = Scope(level=scope.children, store=None, item=None)
+    actual = selectors.actuals_today(scope=child, day=day)
+    forecast = selectors.forecast_of_day(level=child.level, day=day)
+    frame = (
+        pd.concat([forecast[["store", "item"]], actual[["store", "item"]]])
+        .drop_duplicates()
+        .merge(forecast, how="left", on=["store", "item"])
+        .merge(actual, how="left", on=["store", "item"])
+    )
+    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    frame = _paced(
+        frame, day_curves=selectors.pace_curves(day=day), minutes=minutes, by_store=child.level == Level.STORE
+    )
+    frame = selectors.children_to_nodes(frame.assign(weighted=frame["expected"] * frame["pace"]), scope=scope)
+    bounds = ["expected", "lower_80", "upper_80", "lower_95", "upper_95", "weighted"]
+    grouped = frame.groupby("node").agg(
+        actual=("actual", "sum"),
+        **{column: (column, lambda values: values.sum(min_count=1)) for column in bounds},
+        curve=("curve", lambda kinds: kinds.iloc[0] if (kinds == kinds.iloc[0]).all() else "per store (mixed curves)"),
+    )
+    # Nodes of the scope with neither children's sales nor forecasts today: nothing sold, and in Error.
+    nodes = pd.Index(selectors.nodes_of(scope=scope) if scope.node is not None else grouped.index, name="node")
+    grouped = grouped.reindex(nodes.union(grouped.index))
+    grouped["actual"] = grouped["actual"].fillna(0.0)
+    grouped["pace"] = (grouped["weighted"] / grouped["expected"]).where(grouped["expected"] > 0, float("nan"))
+    grouped["pace"] = grouped["pace"].fillna(selectors.pace_curves(day=day).total.share(minutes))
+    grouped["curve"] = (
+        grouped["curve"].astype(object).where(grouped["curve"].notna(), selectors.pace_curves(day=day).total.kind)
+    )
+    return grouped.reset_index().assign(store=NONE, item=NONE).drop(columns=["weighted"])
 
 
 def _paced(frame: pd.DataFrame, *, day_curves: selectors.PaceCurves, minutes: float, by_store: bool) -> pd.DataFrame:
@@ -158,21 +207,38 @@ def _no_data_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
     scope = Scope.of(rule)
     window = timedelta(seconds=settings.STREAMING_INTERVAL_SECONDS * (rule.no_data_intervals or 1))
     start = now - window
-    seen = selectors.series_seen(scope=scope, start=start, end=now)
-    keys = pd.concat([selectors.series_universe(scope=scope), seen[["store", "item"]]]).drop_duplicates()
-    frame = keys.merge(seen, how="left", on=["store", "item"])
-    frame["actual"] = frame["actual"].fillna(0).astype(float)
+    frame = _units_seen(scope, start=start, now=now)
     hours = selectors.opening_hours()
     local_start, local_now = timezone.localtime(start), timezone.localtime(now)
     same_day = local_start.date() == local_now.date()
     start_minutes = local_start.hour * 60 + local_start.minute
     now_minutes = local_now.hour * 60 + local_now.minute + local_now.second / 60
     default = settings.ALERTS_OPENING_HOURS
-    opens = frame["store"].map(lambda s: hours.get(int(s), default)[0]).astype(float)
-    closes = frame["store"].map(lambda s: hours.get(int(s), default)[1]).astype(float)
+    # Whole columns: a rule over every store-item maps some 30,000 rows.
+    opens = frame["store"].map({s: o for s, (o, _) in hours.items()}).fillna(default[0]).astype(float)
+    closes = frame["store"].map({s: c for s, (_, c) in hours.items()}).fillna(default[1]).astype(float)
     within = same_day & (opens <= start_minutes) & (now_minutes <= closes)
     frame["held"] = (frame["actual"] <= 0) & within & (rule.created_at <= start)
     frame = frame.assign(expected=np.nan, lower=np.nan, upper=np.nan, pace=np.nan, curve="", error="")
+    return frame
+
+
+def _units_seen(scope: Scope, *, start: datetime, now: datetime) -> pd.DataFrame:
+    """Units of every series of the scope in (start, now], those that sent nothing included (every
+    store-item of the history; every node of a level, its children's batches added up). A node is
+    judged on the default opening hours (its stores may keep several)."""
+    if scope.level not in NODE_LEVELS:
+        seen = selectors.series_seen(scope=scope, start=start, end=now)
+        keys = pd.concat([selectors.series_universe_no_data(scope=scope), seen[["store", "item"]]]).drop_duplicates()
+        frame = keys.merge(seen, how="left", on=["store", "item"]).assign(node=NONE)
+    else:
+        children = selectors.series_seen(scope=Scope(level=scope.children, store=None, item=None), start=start, end=now)
+        seen = selectors.children_to_nodes(children, scope=scope).groupby("node", as_index=False)["actual"].sum()
+        frame = pd.DataFrame({"node": selectors.nodes_of(scope=scope)}, dtype="int64").merge(
+            seen, how="left", on="node"
+        )
+        frame = frame.assign(store=NONE, item=NONE)
+    frame["actual"] = frame["actual"].fillna(0).astype(float)
     return frame
 
 
@@ -180,13 +246,13 @@ def _no_data_figures(rule: Rule, *, now: datetime) -> pd.DataFrame:
 
 
 def _states_of(rule: Rule) -> pd.DataFrame:
-    columns = ["state_id", "store", "item", "state", "pending_since", "seq", "last_change_id", "notified_at"]
+    columns = ["state_id", "store", "item", "node", "state", "pending_since", "seq", "last_change_id", "notified_at"]
     rows = AlertState.objects.filter(rule=rule).values_list(
-        "id", "store_id", "item_id", "state", "pending_since", "seq", "last_change_id", "notified_at"
+        "id", "store_id", "item_id", "node_id", "state", "pending_since", "seq", "last_change_id", "notified_at"
     )
     frame = pd.DataFrame(list(rows), columns=columns)
-    frame["store"] = frame["store"].fillna(NONE).astype("int64")
-    frame["item"] = frame["item"].fillna(NONE).astype("int64")
+    for key in SERIES_KEY:
+        frame[key] = frame[key].fillna(NONE).astype("int64")
     return frame
 
 
@@ -195,7 +261,7 @@ def _transitions_record(
 ) -> tuple[int, list[int]]:
     """Move every series of the rule to its next state, record the changes and write the notifications
     (firing, resolved, repeat). Returns (changes recorded, ids of notifications to deliver)."""
-    frame = figures.merge(_states_of(rule), how="left", on=["store", "item"])
+    frame = figures.astype({key: "int64" for key in SERIES_KEY}).merge(_states_of(rule), how="left", on=SERIES_KEY)
     frame["state"] = frame["state"].fillna(State.NORMAL)
     frame["seq"] = frame["seq"].fillna(0).astype("int64")
     firing_state = State.NO_DATA if rule.condition == Rule.Condition.NO_DATA else State.ALERTING
@@ -216,14 +282,15 @@ def _changes_write(
         return None if value is None or (isinstance(value, float) and np.isnan(value)) else round(float(value), 3)
 
     rows = []
-    for row in changed.itertuples(index=False):
-        store = None if row.store == NONE else int(row.store)
-        item = None if row.item == NONE else int(row.item)
+    for row, (store, item, node), codes in zip(
+        changed.itertuples(index=False), _series_ids(changed), _series_codes(rule, changed), strict=True
+    ):
         silence = selectors.silence_of(silences=silences, rule_id=rule.pk, store=store, item=item)
         change = StateChange(
             rule=rule,
             store_id=store,
             item_id=item,
+            node_id=node,
             seq=int(row.seq) + 1,
             at=now,
             from_state=row.state,
@@ -234,21 +301,90 @@ def _changes_write(
             upper=number(row.upper),
             pace=number(row.pace),
             curve=row.curve or "",
-            message=evaluation.change_message(row, rule),
+            message=evaluation.change_message(row, rule, label=evaluation.series_label(**codes, level=rule.level)),
             silenced_by=silence,
             event_id=event_id,
         )
         change.pending_since = row.new_pending_since  # carried to the state row, not a column
+        change.store_code, change.item_code, change.node_code = codes["store"], codes["item"], codes["node"]
         rows.append(change)
     # Unique on (rule, series, seq): a second writer of the same change fails here instead of sending twice.
-    return StateChange.objects.bulk_create(rows, batch_size=2000)
+    columns = ["rule_id", "store_id", "item_id", "node_id", "seq", "at", "from_state", "to_state", "actual"]
+    columns += ["expected", "lower", "upper", "pace", "curve", "message", "silenced_by_id", "event_id"]
+    inserted = rows_insert(
+        StateChange,
+        [{column: getattr(change, column) for column in columns} for change in rows],
+        returning=["store_id", "item_id", "node_id", "id"],
+    )
+    ids = {(store, item, node): pk for store, item, node, pk in inserted}
+    for change in rows:
+        change.pk = ids[(change.store_id, change.item_id, change.node_id)]
+        change._state.adding, change._state.db = False, "default"
+    return rows
+
+
+def rows_insert(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    *,
+    conflict: list[str] | None = None,
+    update: list[str] | None = None,
+    returning: list[str] | None = None,
+) -> list[tuple]:
+    """Insert `rows` (column -> value, the same columns in each) in one statement that takes them as one JSON
+    document (json_to_recordset), upserting on `conflict` (updating `update`) if given; returns the
+    `returning` columns of each row written. Django's bulk_create, like a parameter per value, prepares and
+    quotes every value of every row in Python: seconds, when a rule over some 30,000 series changes them all."""
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    fields = {field.column: field for field in model._meta.concrete_fields}
+    columns = list(rows[0])
+    names = ", ".join(map(quote, columns))
+    record = ", ".join(f"{quote(column)} {fields[column].db_type(connection)}" for column in columns)
+    query = f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT {names} FROM json_to_recordset(%s::json) AS r({record})"
+    if conflict:
+        assignments = ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in update or [])
+        query += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO UPDATE SET {assignments}"
+    if returning:
+        query += f" RETURNING {', '.join(map(quote, returning))}"
+    # Datetimes as ISO 8601 with their offset (timestamptz reads them back exactly).
+    document = json.dumps(rows, default=lambda value: value.isoformat())
+    with connection.cursor() as cursor:
+        cursor.execute(query, [document])
+        return cursor.fetchall() if returning else []
+
+
+def _series_ids(frame: pd.DataFrame) -> list[tuple[int | None, int | None, int | None]]:
+    """(store, item, node) of each row, None where the series has none."""
+    columns = [[None if value == NONE else int(value) for value in frame[key]] for key in SERIES_KEY]
+    return list(zip(*columns, strict=True))
+
+
+def _series_codes(rule: Rule, frame: pd.DataFrame) -> list[dict[str, str | None]]:
+    """{"store", "item", "node"} codes of each row (a node's is its region's, category's or department's)."""
+    stores = codes_of(model=Store, ids={int(s) for s in frame["store"] if s != NONE})
+    items = codes_of(model=Item, ids={int(i) for i in frame["item"] if i != NONE})
+    nodes = (
+        selectors.node_codes(level=rule.level, ids={int(n) for n in frame["node"] if n != NONE})
+        if rule.level in NODE_LEVELS
+        else {}
+    )
+    return [
+        {
+            "store": stores.get(store, str(store)) if store is not None else None,
+            "item": items.get(item, str(item)) if item is not None else None,
+            "node": nodes.get(node, str(node)) if node is not None else None,
+        }
+        for store, item, node in _series_ids(frame)
+    ]
 
 
 @dataclass
 class _Notified:
     notification_ids: list[int] = field(default_factory=list)
-    # Series (store, item) notified now: their state row's notified_at moves to now.
-    series: set[tuple[int | None, int | None]] = field(default_factory=set)
+    # Series (store, item, node) notified now: their state row's notified_at moves to now.
+    series: set[tuple[int | None, int | None, int | None]] = field(default_factory=set)
 
 
 def _repeats_due(rule: Rule, frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
@@ -276,7 +412,9 @@ def _notifications_write(rule: Rule, changes: list[StateChange], repeat: pd.Data
             if not part:
                 continue
             if not silenced:
-                notified.series |= {(c.store_id, c.item_id) for c in part if kind == Notification.Kind.FIRING}
+                notified.series |= {
+                    (c.store_id, c.item_id, c.node_id) for c in part if kind == Notification.Kind.FIRING
+                }
             key = f"{kind}-r{rule.pk}-s{min(c.pk for c in part)}" + ("-muted" if silenced else "")
             outbox += [
                 _notification(rule, point, kind=kind, key=key, changes=part, now=now, silenced=silenced)
@@ -293,7 +431,7 @@ def _repeat_notifications(
     rule: Rule, repeat: pd.DataFrame, *, points: list[ContactPoint], now: datetime, notified: _Notified
 ) -> list[Notification]:
     ids = [int(i) for i in repeat["last_change_id"].dropna()]
-    changes = list(StateChange.objects.filter(id__in=ids, silenced_by__isnull=True))
+    changes = list(selectors.change_list().filter(id__in=ids, silenced_by__isnull=True))
     silences = selectors.silences_active(now=now)
     changes = [
         c
@@ -302,7 +440,7 @@ def _repeat_notifications(
     ]
     if not changes:
         return []
-    notified.series |= {(c.store_id, c.item_id) for c in changes}
+    notified.series |= {(c.store_id, c.item_id, c.node_id) for c in changes}
     key = f"repeat-r{rule.pk}-s{min(c.pk for c in changes)}-t{int(now.timestamp())}"
     return [
         _notification(rule, point, kind=Notification.Kind.REPEAT, key=key, changes=changes, now=now) for point in points
@@ -348,8 +486,9 @@ def _notification(
 def _change_body(change: StateChange) -> dict:
     return {
         "change_id": change.pk,
-        "store": change.store_id,
-        "item": change.item_id,
+        "store": change.store_code,
+        "item": change.item_code,
+        "node": change.node_code,
         "from": change.from_state,
         "to": change.to_state,
         "actual": change.actual,
@@ -365,30 +504,38 @@ def _change_body(change: StateChange) -> dict:
 def _states_write(rule: Rule, changes: list[StateChange], *, notified: _Notified, now: datetime) -> None:
     """Upsert the state rows of the changed series, and move notified_at of those notified again."""
     rows = [
-        AlertState(
-            rule=rule,
-            store_id=c.store_id,
-            item_id=c.item_id,
-            state=c.to_state,
-            since=now,
-            pending_since=None if pd.isna(c.pending_since) else pd.Timestamp(c.pending_since).to_pydatetime(),
-            seq=c.seq,
-            last_change=c,
-            notified_at=now if (c.store_id, c.item_id) in notified.series else None,
-        )
+        {
+            "rule_id": rule.pk,
+            "store_id": c.store_id,
+            "item_id": c.item_id,
+            "node_id": c.node_id,
+            "state": c.to_state,
+            "since": now,
+            "pending_since": None if pd.isna(c.pending_since) else pd.Timestamp(c.pending_since).to_pydatetime(),
+            "seq": c.seq,
+            "last_change_id": c.pk,
+            "notified_at": now if (c.store_id, c.item_id, c.node_id) in notified.series else None,
+        }
         for c in changes
     ]
-    AlertState.objects.bulk_create(
+    rows_insert(
+        AlertState,
         rows,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["rule", "store_id", "item_id"],
-        update_fields=["state", "since", "pending_since", "seq", "last_change", "notified_at"],
+        conflict=["rule_id", "store_id", "item_id", "node_id"],
+        update=["state", "since", "pending_since", "seq", "last_change_id", "notified_at"],
     )
-    changed = {(c.store_id, c.item_id) for c in changes}
+    changed = {(c.store_id, c.item_id, c.node_id) for c in changes}
     again = [key for key in notified.series if key not in changed]
-    for store, item in again:
-        AlertState.objects.filter(rule=rule, store_id=store, item_id=item).update(notified_at=now)
+    if again:
+        # NONE for "none": equality (a hash join) where IS NOT DISTINCT FROM would compare every pair.
+        keys = [[NONE if value is None else value for value in column] for column in zip(*again, strict=True)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE alerts_alertstate SET notified_at = %s FROM unnest(%s::int[], %s::int[], %s::int[]) AS k(s, i, n)"
+                " WHERE rule_id = %s AND coalesce(store_id, -1) = k.s AND coalesce(item_id, -1) = k.i"
+                " AND coalesce(node_id, -1) = k.n",
+                [now, *keys, rule.pk],
+            )
 
 
 # ---------------------------------------------------------------- delivery

@@ -1,7 +1,7 @@
 """Alerts benchmark: evaluation time per tick against the tick, and delivery latency batch -> receiver.
 
-Two sizes, each with three rules: one over every store, one over every item, one over every
-store-item (below the forecast's paced 80 % interval):
+Two sizes, each with four rules: one over every store, one over every item, one over every
+store-item (below the forecast's paced 80 % interval), and a no-data rule over every store-item of the history:
 - usual: 10 stores x 50 items, 2013-2017 (913,000 rows);
 - m5:    10 stores x 3,049 items (30,490 series), the last 30 days (about 915,000 rows).
 Each size loads its history aligned to today (REPLACING the history of the database DATABASE_URL names:
@@ -117,6 +117,15 @@ def rules_setup() -> None:
             created_at=now,
             updated_at=now,
         )
+    # And one no-data rule over every store-item of the history (those that sent nothing included).
+    Rule.objects.create(
+        name="no data, every store_item",
+        level="store_item",
+        condition="no_data",
+        no_data_intervals=5,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def ticks_time(*, ticks: int) -> list[tuple[float, float, int, int]]:

@@ -181,6 +181,11 @@ CELERY_TASK_ROUTES = {"forecasting.tasks.*": {"queue": "forecast"}, "uploads.tas
 
 # ---------------------------------------------------------------- product
 STREAMING_INTERVAL_SECONDS = env_int("STREAMING_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
+# The live generator (the demo's tick) and the gap fill (days between a history's end and today) draw sales
+# from the history's profile. On for the sample demo; off for a real history, so that nothing generated
+# mixes into it: the tick records nothing, the gap fill fills nothing, and no-data alerts count only
+# reported (ingested) batches.
+LIVE_GENERATOR = env_bool("LIVE_GENERATOR", True)
 # Live stream: heartbeat comment (and Redis liveness check) period, EventSource retry, per-stream
 # queue bound, trend extrapolation cap, event-log retention.
 STREAMING_HEARTBEAT_SECONDS = env_int("STREAMING_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300)

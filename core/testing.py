@@ -126,6 +126,14 @@ class ManagedProcess:
         self.process.wait(timeout=timeout)
         self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL the process and its children at once: a crash, with no warm shutdown and nothing
+        acknowledged or cleaned up."""
+        self._signal_group(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(timeout=20)
+            self.process = None
+
     def _signal_group(self, signum: int) -> None:
         if self.process is None:
             return

@@ -28,6 +28,8 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
         "date_to": span.last.isoformat() if span.last else None,
         "generated_from": generated_from.isoformat() if generated_from else None,
         "stream_interval_seconds": settings.STREAMING_INTERVAL_SECONDS,
+        # Off: no generated batch arrives; the connection indicator and the feed say so.
+        "live_generator": settings.LIVE_GENERATOR,
         "forecast_days": settings.FORECAST_DAYS,
         # "Today" and the live curve's hours are the server's (settings.TIME_ZONE), not the browser's.
         "time_zone": settings.TIME_ZONE,
@@ -40,4 +42,4 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
 def alerts_bootstrap(*, can_edit: bool) -> dict[str, Any]:
     """What the alerts page needs before its first API call: the stores (the editor's picker), the
     server's time zone (times are shown in it) and whether the user may edit."""
-    return {"stores": list(store_list().values("id", "name")), "time_zone": settings.TIME_ZONE, "can_edit": can_edit}
+    return {"stores": list(store_list().values("code", "name")), "time_zone": settings.TIME_ZONE, "can_edit": can_edit}

@@ -120,13 +120,16 @@ def stream_metrics_many(*, keys: list[FilterKey], last_event_id: int) -> dict[Fi
 
 def stream_health() -> dict[str, Any]:
     """Age of the last generator tick: "stale" after three intervals without one,
-    "empty" before the first."""
+    "empty" before the first. With the generator off (settings.LIVE_GENERATOR) no tick is due: "ok",
+    and `generator` says "off"."""
+    if not settings.LIVE_GENERATOR:
+        return {"status": "ok", "generator": "off", "last_tick_age_seconds": None}
     latest = SalesEvent.objects.filter(source=SalesEvent.Source.GENERATOR).aggregate(latest=Max("timestamp"))["latest"]
     if latest is None:
-        return {"status": "empty", "last_tick_age_seconds": None}
+        return {"status": "empty", "generator": "on", "last_tick_age_seconds": None}
     age = (timezone.now() - latest).total_seconds()
     stale = age > 3 * settings.STREAMING_INTERVAL_SECONDS
-    return {"status": "stale" if stale else "ok", "last_tick_age_seconds": round(age, 1)}
+    return {"status": "stale" if stale else "ok", "generator": "on", "last_tick_age_seconds": round(age, 1)}
 
 
 def recent_batches(*, limit: int = 8) -> list[dict[str, Any]]:

@@ -183,7 +183,9 @@ def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> li
     boundary before `now`) as one "generated" event. Intervals of today missed before it (the first
     tick after a start, or after an outage) are drawn as one "catch-up" event first, so today's total
     is complete from the first tick on. Idempotent per interval: running it twice or late adds
-    nothing twice. Returns the new event ids."""
+    nothing twice. Nothing at all while settings.LIVE_GENERATOR is off. Returns the new event ids."""
+    if not settings.LIVE_GENERATOR:
+        return []  # a real history: nothing generated mixes into it (streaming.selectors.stream_health says so)
     now = now or timezone.now()
     seconds = settings.STREAMING_INTERVAL_SECONDS
     last_start = interval_floor(moment=now, seconds=seconds) - timedelta(seconds=seconds)
@@ -298,7 +300,10 @@ def history_days_generate(*, start: date, end: date, seed: int | None = None) ->
     """Fill each day start..end (inclusive) that has no sales with a whole day drawn from the live
     generator's profile (fitted now from the history), marked generated. No events: these days are
     history, not live batches. Registered with sales as its gap filler (a load aligned to today).
-    Returns the days filled."""
+    Nothing while settings.LIVE_GENERATOR is off. Returns the days filled."""
+    if not settings.LIVE_GENERATOR:
+        logger.info("history_days_generate skipped: the live generator is off (LIVE_GENERATOR)")
+        return []
     have = set(DailyTotal.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True))
     days = [start + timedelta(days=k) for k in range((end - start).days + 1)]
     days = [day for day in days if day not in have]

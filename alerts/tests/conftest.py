@@ -12,6 +12,9 @@ from alerts.tests.helpers import WebhookReceiver
 
 DAY = date(2026, 3, 4)
 NOON = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+# The shop's stores and items: internal id -> code.
+STORES = {1: "CA_1", 2: "TX_2"}
+ITEMS = {1: "FOODS_3_090", 2: "HOBBIES_1_001", 3: "HOUSEHOLD_2_118"}
 
 
 @pytest.fixture
@@ -25,8 +28,9 @@ def clock():
 def shop(db):
     from sales.models import Item, Store
 
-    Store.objects.bulk_create([Store(id=s, code=str(s), name=f"Store {s}") for s in (1, 2)])
-    Item.objects.bulk_create([Item(id=i, code=str(i), name=f"Item {i}") for i in (1, 2, 3)])
+    # Text codes, as real data has them: the internal ids (1, 2 / 1, 2, 3) never show.
+    Store.objects.bulk_create([Store(id=s, code=code, name=f"Store {code}") for s, code in STORES.items()])
+    Item.objects.bulk_create([Item(id=i, code=code, name=f"Item {code}") for i, code in ITEMS.items()])
 
 
 @pytest.fixture

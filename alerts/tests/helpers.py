@@ -44,14 +44,18 @@ def forecast_write(
 
 class WebhookReceiver:
     """A real HTTP server on 127.0.0.1 that records every POST, checks its HMAC signature, and answers
-    500 to the first `fail_first` requests."""
+    500 to the first `fail_first` requests. With `stall_first`, the first request gets no answer until
+    release() (a receiver that hangs mid-delivery); `accepted` lists the requests answered 200."""
 
-    def __init__(self, *, signing_key: str, fail_first: int = 0) -> None:
+    def __init__(self, *, signing_key: str, fail_first: int = 0, stall_first: bool = False) -> None:
         self.signing_key = signing_key
         self.fail_first = fail_first
         self.requests: list[dict] = []
         self.accepted: list[dict] = []
         self.lock = threading.Lock()
+        self.released = threading.Event()
+        if not stall_first:
+            self.released.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,11 +76,18 @@ class WebhookReceiver:
                 }
                 with receiver.lock:
                     receiver.requests.append(entry)
+                    first = len(receiver.requests) == 1
                     failing = len(receiver.requests) <= receiver.fail_first
-                    if not failing:
+                if first:
+                    receiver.released.wait(timeout=300)
+                try:
+                    self.send_response(500 if failing else 200)
+                    self.end_headers()
+                except OSError:  # the sender is gone (killed mid-delivery): it never got the answer
+                    return
+                if not failing:
+                    with receiver.lock:
                         receiver.accepted.append(entry)
-                self.send_response(500 if failing else 200)
-                self.end_headers()
 
             def log_message(self, *args):
                 pass
@@ -91,6 +102,16 @@ class WebhookReceiver:
     def start(self) -> None:
         self.thread.start()
 
+    def release(self) -> None:
+        """Answer the stalled first request (and every later one at once)."""
+        self.released.set()
+
+    @property
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [entry["key"] for entry in self.requests]
+
     def stop(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()

@@ -26,8 +26,9 @@ def loopback_allowed(settings):
 def _firing_rule(point: ContactPoint) -> Rule:
     rule = Rule.objects.create(
         name="anything sold",
-        level="store",
+        level="store_item",
         store_id=1,
+        item_id=1,
         condition="threshold",
         direction="above",
         threshold=0,
@@ -57,7 +58,8 @@ def test_a_signed_webhook_reaches_a_real_receiver(shop, clock, receiver, loopbac
     assert request["signed"]
     assert request["key"] == request["body"]["idempotency_key"] == notification.idempotency_key
     (series,) = request["body"]["series"]
-    assert (series["store"], series["to"], series["actual"]) == (1, "Alerting", 3)
+    # The series by its codes, as the API and the stream name it (its internal ids are 1 and 1).
+    assert (series["store"], series["item"], series["to"], series["actual"]) == ("CA_1", "FOODS_3_090", "Alerting", 3)
     # Sent once: a second delivery call finds nothing pending.
     assert services.notification_deliver(notification_id=notification.pk) is None
     assert len(receiver.requests) == 1
@@ -98,7 +100,7 @@ def test_an_email_reaches_a_real_smtp_server_with_the_key_as_message_id(shop, cl
     message = email.message_from_bytes(raw)
     assert message["To"] == "manager@example.com"
     assert message["Message-ID"] == f"<{notification.idempotency_key}@localhost>"
-    assert "store 1: 3 so far, above 0" in message.get_payload()
+    assert "store CA_1 item FOODS_3_090: 3 so far, above 0" in message.get_payload()
 
 
 def test_a_webhook_to_a_loopback_address_is_refused_unless_allowed(shop, clock, receiver, settings):

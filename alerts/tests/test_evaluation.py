@@ -165,3 +165,47 @@ def test_a_batch_timestamp_with_microseconds_is_judged(shop, clock):
     assert _states(rule) == {(1, None): State.PENDING}
     services.alerts_evaluate(now=moment + timedelta(seconds=60, microseconds=1))
     assert _states(rule) == {(1, None): State.ALERTING}
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_no_data_counts_generated_batches_only_while_the_generator_is_on(shop, clock, settings, on):
+    from streaming.models import SalesEvent
+    from streaming.services import sales_event_record
+
+    settings.LIVE_GENERATOR = on
+    rule = _rule(level="store", store_id=1, condition="no_data", no_data_intervals=3)
+    interval = timedelta(seconds=settings.STREAMING_INTERVAL_SECONDS)
+    # Store CA_1 reported its last sales four intervals ago; the generator drew some for it one interval ago
+    # (recorded before the switch went off, say).
+    sales_ingest(rows=[(1, 1, 2)], timestamp=NOON - 4 * interval)
+    sales_event_record(rows=[(1, 2, 3)], timestamp=NOON - interval, source=SalesEvent.Source.GENERATOR)
+    services.alerts_evaluate(now=NOON, no_data_only=True)
+    assert _states(rule) == ({} if on else {(1, None): State.NO_DATA})
+
+
+def test_a_no_data_rule_over_every_store_item_covers_every_series_of_the_history(shop, clock, settings):
+    from datetime import time
+
+    from alerts.models import StoreHours
+    from sales.services import SaleRow, sales_record_batch
+
+    # The history has five of the six store-items (CA_1 never sold HOUSEHOLD_2_118); TX_2 is open 09:00-11:00 only.
+    history = [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)]
+    sales_record_batch(
+        rows=[SaleRow(date=DAY - timedelta(days=40), store_id=s, item_id=i, sales=1) for s, i in history]
+    )
+    StoreHours.objects.create(store_id=2, opens=time(9), closes=time(11))
+    rule = _rule(level="store_item", condition="no_data", no_data_intervals=3)
+    # Only CA_1 x FOODS_3_090 reports within the window: every other series of the history is silent,
+    # including those that never sent a batch today. TX_2 is closed at noon: its series do not fire.
+    sales_ingest(rows=[(1, 1, 2)], timestamp=NOON - timedelta(seconds=settings.STREAMING_INTERVAL_SECONDS))
+    summary = services.alerts_evaluate(now=NOON, no_data_only=True)
+    assert summary.series == 5
+    assert _states(rule) == {(1, 2): State.NO_DATA}
+    # A pair that first sells today joins the rule's series at once (the rollup's new rows are read).
+    sales_ingest(rows=[(1, 3, 1)], timestamp=NOON)
+    assert services.alerts_evaluate(now=NOON, no_data_only=True).series == 6
+    # Narrowed to one store: that store's series of the history only.
+    narrow = _rule(level="store_item", store_id=1, condition="no_data", no_data_intervals=3)
+    services.alerts_evaluate(now=NOON, no_data_only=True)
+    assert set(_states(narrow)) == {(1, 2)}

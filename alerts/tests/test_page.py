@@ -50,9 +50,9 @@ def test_an_editor_previews_saves_and_sees_a_rule_fire_and_a_viewer_cannot_edit(
     page = browser.page()
     page.goto(f"{daphne_server.url}/alerts/")
     form = page.locator("#rule-form")
-    form.locator("input[name=name]").fill("Store 1 selling")
+    form.locator("input[name=name]").fill("CA_1 selling")
     form.locator("select[name=level]").select_option("store")
-    form.locator("select[name=store]").select_option("1")
+    form.locator("select[name=store]").select_option("CA_1")
     form.locator("select[name=condition]").select_option("threshold")
     form.locator("select[name=direction]").select_option("above")
     form.locator("input[name=threshold]").fill("0")
@@ -64,11 +64,11 @@ def test_an_editor_previews_saves_and_sees_a_rule_fire_and_a_viewer_cannot_edit(
     page.locator(".ruleform__status", has_text="Saved").wait_for()
     assert page.locator("#firing .empty").is_visible()
 
-    # A live batch for store 1: the worker evaluates it, the page shows the alert and the badge counts it.
+    # A live batch for store CA_1 (internal id 1): the worker evaluates it, the page shows the alert and the badge counts it.
     in_thread(_ingest)
-    page.locator("#firing tbody tr", has_text="Store 1 selling").wait_for()
+    page.locator("#firing tbody tr", has_text="CA_1 selling").wait_for()
     row = page.locator("#firing tbody tr").first.text_content()
-    assert "store 1" in row and "Alerting" in row and "5 so far, above 0" in row
+    assert "store CA_1" in row and "Alerting" in row and "store CA_1: 5 so far, above 0" in row
     page.locator("#alerts-badge .alerts-link__count", has_text="1").wait_for()
     screenshot(page, "alerts-firing")
     assert page.errors == []
@@ -76,7 +76,7 @@ def test_an_editor_previews_saves_and_sees_a_rule_fire_and_a_viewer_cannot_edit(
     browser.cookies = viewer_cookies
     viewer = browser.page(width=390, height=844)
     viewer.goto(f"{daphne_server.url}/alerts/")
-    viewer.locator("#firing tbody tr", has_text="Store 1 selling").wait_for()
+    viewer.locator("#firing tbody tr", has_text="CA_1 selling").wait_for()
     assert viewer.locator("#rule-form").count() == 0
     assert viewer.locator("#readonly").is_visible()
     screenshot(viewer, "alerts-viewer-phone")

@@ -110,7 +110,7 @@ def test_the_generated_level_follows_the_profile(small_history):
 
 @pytest.mark.django_db
 def test_stream_health_reports_the_age_of_the_last_tick(small_history):
-    assert selectors.stream_health() == {"status": "empty", "last_tick_age_seconds": None}
+    assert selectors.stream_health() == {"status": "empty", "generator": "on", "last_tick_age_seconds": None}
     services.tick_generate(seed=1)
     health = selectors.stream_health()
     assert health["status"] == "ok" and health["last_tick_age_seconds"] < 5

@@ -90,6 +90,24 @@ class Command(BaseCommand):
                 self.stdout.write(f"read {len(rows):,} {kind} from {stores if kind == 'stores' else items}")
         if result.load is not None:
             self._report(result.load, layout=result.layout)
+            self._generator_note(path=path, align_to_today=align_to_today)
+
+    def _generator_note(self, *, path: str | None, align_to_today: bool) -> None:
+        """Say how to keep generated sales out of a real history (the sample demo wants them)."""
+        if not settings.LIVE_GENERATOR:
+            if align_to_today:
+                self.stdout.write(
+                    "the live generator is off (LIVE_GENERATOR=false): no day after the history was filled"
+                )
+            return
+        if path is not None and Path(path).resolve() == Path(settings.TRAIN_CSV_PATH).resolve():
+            return  # the demo's sample file
+        self.stdout.write(
+            "note: the live generator is on: every interval it adds generated sales to today's history (marked "
+            "generated), and a load aligned to today fills the days up to it the same way. For a real history, "
+            "turn it off: LIVE_GENERATOR=false in the environment (.env) of the web, worker and beat processes, "
+            "then restart them."
+        )
 
     def _report(self, summary: LoadSummary, *, layout: Layout | None) -> None:
         if layout is not None and layout.name != "long":

@@ -26,8 +26,16 @@ async function send(method, path, body) {
   return answer;
 }
 
-const series = (store, item) =>
-  [store != null ? `store ${store}` : null, item != null ? `item ${item}` : null].filter(Boolean).join(" ") || "total";
+const NODE_LEVELS = ["region", "category", "department"];
+const series = (store, item, node = null, level = "") =>
+  [
+    store != null ? `store ${store}` : null,
+    item != null ? `item ${item}` : null,
+    node != null ? `${level || "node"} ${node}` : null,
+  ]
+    .filter(Boolean)
+    .join(" ") || "total";
+const levelOf = (ruleId) => rulesCache.find((r) => r.id === ruleId)?.level ?? "";
 const at = (iso) => (iso ? when.format(new Date(iso)) : "–");
 
 function rows(tbody, items, render) {
@@ -41,7 +49,7 @@ async function firingLoad() {
   const { results, count } = await getJSON("/api/alerts/states", { firing: "true", page_size: 100 });
   rows(section.querySelector("tbody"), results, (s) => [
     s.rule_name,
-    series(s.store, s.item),
+    series(s.store, s.item, s.node, levelOf(s.rule)),
     el("span", { className: `alert-state alert-state--${s.state}`, textContent: s.state }),
     at(s.since),
     el(
@@ -65,6 +73,8 @@ let historyData = [];
 function watches(rule) {
   const names = { total: "the total", store: "store", item: "item", store_item: "store-item" };
   if (rule.level === "total") return names.total;
+  if (NODE_LEVELS.includes(rule.level))
+    return rule[rule.level] ? `${rule.level} ${rule[rule.level]}` : `every ${rule.level}`;
   if (rule.per_series)
     return `every ${names[rule.level]}${rule.store ? ` of store ${rule.store}` : ""}${rule.item ? ` of item ${rule.item}` : ""}`;
   return series(rule.store, rule.item);
@@ -177,12 +187,16 @@ let previewTimer = null;
 function ruleFromForm() {
   const data = new FormData(form);
   const number = (name) => (data.get(name) === "" ? null : Number(data.get(name)));
+  // Stores and items by code, as the API takes them; empty: every one.
+  const code = (name) => String(data.get(name) ?? "").trim() || null;
   const level = data.get("level");
   return {
     name: data.get("name"),
     level,
-    store: ["store", "store_item"].includes(level) ? number("store") : null,
-    item: ["item", "store_item"].includes(level) ? number("item") : null,
+    store: ["store", "store_item"].includes(level) ? code("store") : null,
+    item: ["item", "store_item"].includes(level) ? code("item") : null,
+    // A region, category or department by code, under its own level's name.
+    ...Object.fromEntries(NODE_LEVELS.map((name) => [name, level === name ? code("node") : null])),
     condition: data.get("condition"),
     direction: data.get("direction"),
     percent: number("percent"),
@@ -198,6 +212,9 @@ function ruleFromForm() {
 function fieldsShow() {
   const chosen = form.elements.condition.value;
   for (const label of form.querySelectorAll("[data-for]")) label.hidden = label.dataset.for !== chosen;
+  const node = NODE_LEVELS.includes(form.elements.level.value);
+  form.querySelector("[data-level=node]").hidden = !node;
+  document.getElementById("node-note").hidden = !node;
 }
 
 async function previewLoad() {
