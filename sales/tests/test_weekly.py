@@ -91,4 +91,7 @@ def test_an_aligned_weekly_load_moves_by_whole_weeks_and_generates_nothing(tmp_p
     assert "weekly history" in out.getvalue() and "no days generated" in out.getvalue()
     # A later gap fill (the demo's catch-up after days off) leaves it alone too.
     assert history_gap_fill_since_last() == []
+    out = io.StringIO()
+    call_command("fill_gap", stdout=out)
+    assert "weekly history: no days generated" in out.getvalue()
     assert DailyTotal.objects.count() == WEEKS
