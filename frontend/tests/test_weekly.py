@@ -3,6 +3,7 @@ between its weeks, its KPIs per week, and none of the live day's panels."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from urllib.parse import parse_qs, urlparse
 
@@ -17,16 +18,32 @@ from sales.services import sales_load_csv
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _weekly_load(tmp_path, *, stores: int, items: int):
+    """Two years of the sample summed into weeks ending on Friday (Walmart's), one row a week dated on
+    its Friday, loaded aligned so that the last Friday is in the week before today; the load summary."""
+    daily = tmp_path / "daily.csv"
+    sample_generate(path=daily, stores=stores, items=items, start=date(2016, 1, 1), end=date(2017, 12, 29), seed=42)
+    frame = pd.read_csv(daily, parse_dates=["date"])
+    friday = frame["date"] + pd.to_timedelta((4 - frame["date"].dt.day_of_week) % 7, unit="D")
+    weeks = frame.groupby([friday.rename("date"), "store", "item"])["sales"].sum().reset_index()
+    path = tmp_path / "weekly.csv"
+    weeks.to_csv(path, index=False, date_format="%Y-%m-%d")
+    return sales_load_csv(path=path, align_to_today=True, followups=False)
+
+
 @pytest.fixture
 def weekly_sales(tmp_path):
-    """2 stores x 3 items, two years of the sample with one row a week, on Friday (as Walmart's weeks end),
-    loaded aligned so that the last Friday is in the week before today; the load summary."""
-    daily = tmp_path / "daily.csv"
-    sample_generate(path=daily, stores=2, items=3, start=date(2016, 1, 1), end=date(2017, 12, 31), seed=42)
-    frame = pd.read_csv(daily, parse_dates=["date"])
-    weekly = tmp_path / "weekly.csv"
-    frame[frame["date"].dt.day_of_week == 4].to_csv(weekly, index=False, date_format="%Y-%m-%d")
-    return sales_load_csv(path=weekly, align_to_today=True, followups=False)
+    """2 stores x 3 items, weekly."""
+    return _weekly_load(tmp_path, stores=2, items=3)
+
+
+@pytest.fixture
+def weekly_forecast(tmp_path):
+    """1 store x 1 item, weekly, forecast by the real command (by week)."""
+    from django.core.management import call_command
+
+    _weekly_load(tmp_path, stores=1, items=1)
+    call_command("forecast", workers=1, verbosity=0)
 
 
 def test_a_weekly_history_is_shown_by_week_without_empty_days(weekly_sales, daphne_server, browser):
@@ -66,3 +83,16 @@ def test_a_weekly_history_is_shown_by_week_without_empty_days(weekly_sales, daph
     screenshot(phone, "weekly-phone")
     assert phone.errors == []
     phone.context.close()
+
+
+def test_a_weekly_forecast_says_weeks(weekly_forecast, daphne_server, browser):
+    page = browser.page()
+    open_dashboard(page, daphne_server.url)
+    subtitle = page.locator("#forecast-sub").inner_text()
+    assert re.search(r"next \d+ weeks \(by week\)$", subtitle), subtitle
+    chart = page.evaluate(CHART_OPTION, "#forecast .chart")
+    # History and forecast one point a week, each dated on its Friday; no "today so far" marker.
+    assert {date.fromisoformat(day).weekday() for day in chart["x"]} == {4}
+    assert "Expected by now" not in [series["name"] for series in chart["series"]]
+    assert page.errors == []
+    screenshot(page, "weekly-forecast-desktop")
