@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from sales.selectors import catalogue_named, generated_first_day, history_span, store_list
+from sales.selectors import catalogue_named, generated_first_day, history_frequency, history_span, store_list
 from streaming.selectors import recent_batches, today_curve
 
 
@@ -19,6 +19,8 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
     None when the database is empty); the presets (30 d, 90 d, ...) count back
     from `date_to`. `generated_from`: the first day with generated sales (the demo's
     gap fill and live generator), None when all sales are reported; the page marks it.
+    `frequency`: "W" for a weekly history (`history_frequency`): the page shows it by week and hides
+    what only a daily one has (today so far, the live day), else "D".
     """
     span = history_span()
     generated_from = generated_first_day()
@@ -27,6 +29,7 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
         "date_from": span.first.isoformat() if span.first else None,
         "date_to": span.last.isoformat() if span.last else None,
         "generated_from": generated_from.isoformat() if generated_from else None,
+        "frequency": history_frequency(),
         "stream_interval_seconds": settings.STREAMING_INTERVAL_SECONDS,
         # Off: no generated batch arrives; the connection indicator and the feed say so.
         "live_generator": settings.LIVE_GENERATOR,

@@ -18,7 +18,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # The URL's store and item codes (the page's own state, store=CA_1,CA_2): only their names are embedded.
     codes = {name: id_list_split(request.GET.getlist(name)) for name in ("store", "item")}
     bootstrap = dashboard_bootstrap(stores=codes["store"], items=codes["item"])
-    context = {"bootstrap": bootstrap, "can_edit": user_can_edit(user=request.user)}
+    # A weekly history has no days to show or today to follow: the page is laid out by week (see the template).
+    weekly = bootstrap["frequency"] == "W"
+    context = {"bootstrap": bootstrap, "can_edit": user_can_edit(user=request.user), "weekly": weekly}
     return render(request, "frontend/dashboard.html", context)
 
 

@@ -506,6 +506,7 @@ _WINDOW: dict[str, serializers.Field] = {
     "sales": serializers.IntegerField(),
     "previous": serializers.IntegerField(allow_null=True),
     "growth_pct": serializers.FloatField(allow_null=True),
+    "days": serializers.IntegerField(help_text="the window's length: 7, 30, 365 days; a weekly history's 7, 28, 364"),
 }
 
 
@@ -516,11 +517,19 @@ _WINDOW: dict[str, serializers.Field] = {
         200: inline_serializer(
             "SalesMetrics",
             fields={
+                "frequency": serializers.ChoiceField(
+                    choices=["D", "W"],
+                    help_text="the history's: W when every date with sales falls on one weekday (one row a week)",
+                ),
                 "date_from": serializers.DateField(allow_null=True),
                 "date_to": serializers.DateField(allow_null=True),
                 "days": serializers.IntegerField(),
+                "weeks": serializers.IntegerField(allow_null=True, help_text="weekly history only: weeks in the range"),
                 "total_sales": serializers.IntegerField(),
                 "average_per_day": serializers.FloatField(allow_null=True),
+                "average_per_week": serializers.FloatField(
+                    allow_null=True, help_text="weekly history only: total_sales / weeks"
+                ),
                 "windows_end": serializers.DateField(
                     allow_null=True, help_text="last day of the 7/30/365-day windows: complete days only"
                 ),
@@ -529,6 +538,7 @@ _WINDOW: dict[str, serializers.Field] = {
                 "year_over_year": inline_serializer("MetricsWindow365", fields=_WINDOW),
                 "best_day": inline_serializer(
                     "MetricsBestDay",
+                    help_text="a weekly history's best week (dated on its last day)",
                     fields={"date": serializers.DateField(), "sales": serializers.IntegerField()},
                     allow_null=True,
                 ),

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import pandas as pd
 from django.db import connection, models
 from django.db.models import Count, Max, Min, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, ExtractWeekDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from core.registry import Registry
@@ -271,6 +271,21 @@ def history_span() -> HistorySpan:
     """The days the history runs over (from the daily rollup)."""
     span = DailyTotal.objects.aggregate(first=Min("date"), last=Max("date"))
     return HistorySpan(first=span["first"], last=span["last"])
+
+
+DAILY, WEEKLY = "D", "W"
+# Fewer days with sales than this: too few to call a history weekly (the reader's rule for a file's first rows).
+WEEKLY_MIN_DATES = 3
+
+
+def history_frequency() -> str:
+    """The history's frequency from its dates: WEEKLY ("W") when it holds at least WEEKLY_MIN_DATES days
+    with sales and all of them fall on one weekday (every two dates a whole number of weeks apart: one row
+    a week, dated on the week's last day, e.g. Walmart's Fridays), else DAILY ("D"). Read from the daily
+    total rollup (one row a day), so it costs one small aggregate; nothing is stored, so every load,
+    append or ingest is reflected at once."""
+    found = DailyTotal.objects.aggregate(days=Count("date"), weekdays=Count(ExtractWeekDay("date"), distinct=True))
+    return WEEKLY if found["days"] >= WEEKLY_MIN_DATES and found["weekdays"] == 1 else DAILY
 
 
 def generated_first_day() -> date | None:
@@ -808,15 +823,15 @@ def _growth_pct(current: int, previous: int) -> float | None:
     return round((current - previous) / previous * 100, 1)
 
 
-def _window(current: int | None, previous: int | None, *, compared: bool = True) -> dict[str, Any]:
-    """A KPI window. Not `compared` (the window before reaches back past the first day with
+def _window(current: int | None, previous: int | None, *, days: int, compared: bool = True) -> dict[str, Any]:
+    """A KPI window of `days` days. Not `compared` (the window before reaches back past the first day with
     data): previous and growth are null, since a partly empty window would make growth look huge."""
     current = units_number(current or 0)
     previous = units_number(previous)
     if not compared:
-        return {"sales": current, "previous": None, "growth_pct": None}
+        return {"sales": current, "previous": None, "growth_pct": None, "days": days}
     previous = previous or 0
-    return {"sales": current, "previous": previous, "growth_pct": _growth_pct(current, previous)}
+    return {"sales": current, "previous": previous, "growth_pct": _growth_pct(current, previous), "days": days}
 
 
 def _ranked(
@@ -864,29 +879,40 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     day with data, it is not compared (previous and growth null). "today" is
     `timezone.localdate()` (TIME_ZONE), its actual taken with the store/item
     filters but regardless of the date filters.
+
+    `frequency` is the whole history's (`history_frequency`). For a weekly one, `weeks` counts the weeks
+    from date_from to date_to (inclusive), `average_per_week` is total / weeks, `best_day` is the best
+    week (dated on its last day) and the windows are whole weeks: 7, 28 and 364 days (4 and 52 weeks),
+    so that each window and the one before hold as many weeks. Each window says its `days`.
     """
     today = today or timezone.localdate()
+    frequency = history_frequency()
     daily = daily_totals(filters=filters)
     span = daily.aggregate(first=Min("date"), last=Max("date"), total=Sum("sales"))
     first, last, total = span["first"], span["last"], units_number(span["total"])
     today_block = _metrics_today(filters=filters, today=today)
     if first is None:
-        return _metrics_empty(today_block=today_block)
-    windows_end, windows = _metrics_windows(filters=filters, last=last, today=today)
+        return _metrics_empty(today_block=today_block, frequency=frequency)
+    spans = WEEKLY_WINDOWS if frequency == WEEKLY else DAILY_WINDOWS
+    windows_end, windows = _metrics_windows(filters=filters, last=last, today=today, spans=spans)
     best = daily.values("date").annotate(total=Sum("sales")).order_by("-total", "date").values_list("date", "total")
     best_date, best_units = best.first()
     stores, items, rows, counts = _metrics_rankings(filters=filters)
     days = (last - first).days + 1
+    weeks = (last - first).days // 7 + 1 if frequency == WEEKLY else None
     return {
+        "frequency": frequency,
         "date_from": first,
         "date_to": last,
         "days": days,
+        "weeks": weeks,
         "total_sales": total,
         "average_per_day": round(total / days, 1),
+        "average_per_week": round(total / weeks, 1) if weeks else None,
         "windows_end": windows_end,
-        "last_7_days": windows[7],
-        "last_30_days": windows[30],
-        "year_over_year": windows[365],
+        "last_7_days": windows[spans[0]],
+        "last_30_days": windows[spans[1]],
+        "year_over_year": windows[spans[2]],
         "best_day": {"date": best_date, "sales": units_number(best_units)},
         "top_stores": stores,
         "top_items": items,
@@ -902,18 +928,21 @@ def _metrics_today(*, filters: SalesFilters, today: date) -> dict[str, Any]:
     return {"date": today, "actual": units_number(actual or 0), **sales_today_forecast(filters=filters, day=today)}
 
 
-def _metrics_empty(*, today_block: dict[str, Any]) -> dict[str, Any]:
-    empty_window = _window(0, None, compared=False)
+def _metrics_empty(*, today_block: dict[str, Any], frequency: str) -> dict[str, Any]:
+    spans = WEEKLY_WINDOWS if frequency == WEEKLY else DAILY_WINDOWS
     return {
+        "frequency": frequency,
         "date_from": None,
         "date_to": None,
         "days": 0,
+        "weeks": 0 if frequency == WEEKLY else None,
         "total_sales": 0,
         "average_per_day": None,
+        "average_per_week": None,
         "windows_end": None,
-        "last_7_days": empty_window,
-        "last_30_days": dict(empty_window),
-        "year_over_year": dict(empty_window),
+        "last_7_days": _window(0, None, days=spans[0], compared=False),
+        "last_30_days": _window(0, None, days=spans[1], compared=False),
+        "year_over_year": _window(0, None, days=spans[2], compared=False),
         "best_day": None,
         "top_stores": [],
         "top_items": [],
@@ -922,8 +951,16 @@ def _metrics_empty(*, today_block: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _metrics_windows(*, filters: SalesFilters, last: date, today: date) -> tuple[date | None, dict[int, dict]]:
-    """The windows' last day (None when there is no complete day) and the 7-, 30- and 365-day windows."""
+# The KPI windows' lengths in days (last 7 days, last 30 days, year over year); a weekly history's are
+# whole weeks, or a 30-day window would hold 4 or 5 weekly rows depending on the weekday it ends on.
+DAILY_WINDOWS = (7, 30, 365)
+WEEKLY_WINDOWS = (7, 28, 364)
+
+
+def _metrics_windows(
+    *, filters: SalesFilters, last: date, today: date, spans: tuple[int, int, int] = DAILY_WINDOWS
+) -> tuple[date | None, dict[int, dict]]:
+    """The windows' last day (None when there is no complete day) and the windows of `spans` days."""
     # The windows compare complete days: today fills up while live sales stream in, and a partial
     # day would make every window read as a fall early in the day ("today" has its own block).
     windows_end = min(last, today - timedelta(days=1))
@@ -941,20 +978,16 @@ def _metrics_windows(*, filters: SalesFilters, last: date, today: date) -> tuple
     history = daily_totals(filters=dataclasses.replace(filters, date_from=None, date_to=windows_end))
     sums = history.aggregate(
         first=Min("date"),
-        w7=between(7, 0),
-        p7=between(14, 7),
-        w30=between(30, 0),
-        p30=between(60, 30),
-        w365=between(365, 0),
-        p365=between(730, 365),
+        **{f"w{days}": between(days, 0) for days in spans},
+        **{f"p{days}": between(2 * days, days) for days in spans},
     )
 
     def window(days: int) -> dict[str, Any]:
         # The earlier window is (end - 2 x days, end - days]: compared only when data covers all of it.
         compared = sums["first"] is not None and days_back(2 * days) >= sums["first"] - timedelta(days=1)
-        return _window(sums[f"w{days}"], sums[f"p{days}"], compared=compared)
+        return _window(sums[f"w{days}"], sums[f"p{days}"], days=days, compared=compared)
 
-    return (windows_end if sums["first"] is not None else None), {days: window(days) for days in (7, 30, 365)}
+    return (windows_end if sums["first"] is not None else None), {days: window(days) for days in spans}
 
 
 TOP_RANKED = 5

@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.registry import Registry
-from sales import loading, reading, rollups
+from sales import loading, reading, rollups, selectors
 from sales.loading import LoadError, LoadProblem
 from sales.models import DailyTotal
 from sales.signals import history_loaded
@@ -89,10 +89,11 @@ GAP_FILL: Registry[GapFill] = Registry("history gap filler")
 
 def history_gap_fill_after(*, after: date) -> list[date]:
     """Fill the days after `after` up to yesterday that have no sales with generated ones (registered
-    filler; none registered: nothing). Returns the days filled."""
+    filler; none registered: nothing; a weekly history: nothing, since a generated day between its weeks
+    would be a day no other week has). Returns the days filled."""
     start, end = after + timedelta(days=1), timezone.localdate() - timedelta(days=1)
     fill = GAP_FILL.one()
-    if fill is None or start > end:
+    if fill is None or start > end or selectors.history_frequency() == selectors.WEEKLY:
         return []
     return fill(start=start, end=end)
 
@@ -136,7 +137,8 @@ class LoadSummary:
     """What a load did. Dates are after any --align-to-today shift; `rows`,
     `stores`, `items` and the dates describe the file, `total_rows` what
     sales_sale holds afterwards; `timings` are seconds since the start at the
-    end of each stage (copied, written, rollups, committed)."""
+    end of each stage (copied, written, rollups, committed). `frequency`: the history's after the load
+    (selectors.history_frequency): a weekly one is aligned by whole weeks and gets no generated days."""
 
     path: Path
     rows: int
@@ -151,6 +153,7 @@ class LoadSummary:
     warnings: list[str] = field(default_factory=list)
     generated_days: list[date] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    frequency: str = selectors.DAILY
 
 
 def align_shift_days(*, last: date, today: date) -> int:
@@ -244,6 +247,7 @@ class _Written:
     stores: int
     items: int
     generated_days: list[date]
+    frequency: str
 
 
 def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: bool, align_to_today: bool) -> _Written:
@@ -268,7 +272,8 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
         if generated_days:
             cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
             total_rows = cursor.fetchone()[0]
-    return _Written(rows, total_rows, first, last, shift_days, stores, items, generated_days)
+    frequency = selectors.history_frequency()
+    return _Written(rows, total_rows, first, last, shift_days, stores, items, generated_days, frequency)
 
 
 def _load_summary(*, path: Path, layout, run: _LoadRun, written: _Written, append: bool) -> LoadSummary:
@@ -287,6 +292,7 @@ def _load_summary(*, path: Path, layout, run: _LoadRun, written: _Written, appen
         warnings=list(layout.warnings),
         generated_days=written.generated_days,
         timings=run.timings | {"done": round(seconds, 3)},
+        frequency=written.frequency,
     )
 
 

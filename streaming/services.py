@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from core.registry import Registry
 from sales.models import DailyTotal, Item, Store
-from sales.selectors import codes_of, history_frames
+from sales.selectors import WEEKLY, codes_of, history_frames, history_frequency
 from sales.services import SaleRow, sales_record_batch
 from streaming import selectors, simulation
 from streaming.models import SalesEvent, SalesProfile
@@ -183,7 +183,8 @@ def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> li
     boundary before `now`) as one "generated" event. Intervals of today missed before it (the first
     tick after a start, or after an outage) are drawn as one "catch-up" event first, so today's total
     is complete from the first tick on. Idempotent per interval: running it twice or late adds
-    nothing twice. Nothing at all while settings.LIVE_GENERATOR is off. Returns the new event ids."""
+    nothing twice. Nothing at all while settings.LIVE_GENERATOR is off, nor for a weekly history: live
+    sales on a weekday its weeks are not dated on would turn it into a daily one. Returns the new event ids."""
     if not settings.LIVE_GENERATOR:
         return []  # a real history: nothing generated mixes into it (streaming.selectors.stream_health says so)
     now = now or timezone.now()
@@ -191,6 +192,8 @@ def tick_generate(*, now: datetime | None = None, seed: int | None = None) -> li
     last_start = interval_floor(moment=now, seconds=seconds) - timedelta(seconds=seconds)
     latest = selectors.generated_interval_latest()
     if latest is not None and latest >= last_start:
+        return []
+    if history_frequency() == WEEKLY:
         return []
     profiles = _profile_arrays_ensure()
     if profiles is None:

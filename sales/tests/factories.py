@@ -183,3 +183,19 @@ def _rollup_mismatches(*, cursor, rollup: rollups.Rollup) -> list[str]:
         """
     )
     return [f"{rollup.table}: {row}" for row in cursor.fetchall()]
+
+
+# A Friday: Walmart's weeks end on one.
+FIRST_FRIDAY = date(2012, 2, 3)
+
+
+def weekly_rows(*, weeks: int, first: date = FIRST_FRIDAY) -> list[SaleRow]:
+    """2 stores x 2 items, a row each Friday: units grow by one a week, so every window differs."""
+    stores_create(ids=[1, 2])
+    items_create(ids=[1, 2])
+    return [
+        SaleRow(date=first + timedelta(weeks=w), store_id=s, item_id=i, sales=10 + w + s + i)
+        for w in range(weeks)
+        for s in (1, 2)
+        for i in (1, 2)
+    ]

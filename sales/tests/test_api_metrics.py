@@ -19,10 +19,15 @@ def _window(history, last: date, days: int) -> dict:
     """`history`: the rows up to `last` with the store/item filters only (date_from does not clip the windows)."""
     current = sum(r.sales for r in history if last - timedelta(days=days) < r.date <= last)
     if last - timedelta(days=2 * days - 1) < min(r.date for r in history):
-        return {"sales": current, "previous": None, "growth_pct": None}  # the data does not reach that far back
+        return {
+            "sales": current,
+            "previous": None,
+            "growth_pct": None,
+            "days": days,
+        }  # the data does not reach that far back
     previous = sum(r.sales for r in history if last - timedelta(days=2 * days) < r.date <= last - timedelta(days=days))
     growth = round((current - previous) / previous * 100, 1) if previous else None
-    return {"sales": current, "previous": previous, "growth_pct": growth}
+    return {"sales": current, "previous": previous, "growth_pct": growth, "days": days}
 
 
 def _ranking(rows, attribute: str, label: str) -> list[dict]:
@@ -42,11 +47,14 @@ def _expected_metrics(rows, history) -> dict:
     best_date = min(d for d, units in per_day.items() if units == best_units)
     stores, items = _ranking(rows, "store_id", "store"), _ranking(rows, "item_id", "item")
     return {
+        "frequency": "D",
         "date_from": first.isoformat(),
         "date_to": last.isoformat(),
         "days": days,
+        "weeks": None,
         "total_sales": total,
         "average_per_day": round(total / days, 1),
+        "average_per_week": None,
         "windows_end": windows_end.isoformat(),
         "last_7_days": _window(history, windows_end, 7),
         "last_30_days": _window(history, windows_end, 30),
@@ -120,7 +128,7 @@ def test_metrics_of_an_empty_selection_are_zero_and_null(api_client, sales_datas
     assert body["days"] == 0
     assert body["date_from"] is None and body["date_to"] is None
     assert body["average_per_day"] is None and body["best_day"] is None
-    assert body["last_7_days"] == {"sales": 0, "previous": None, "growth_pct": None}
+    assert body["last_7_days"] == {"sales": 0, "previous": None, "growth_pct": None, "days": 7}
     assert body["windows_end"] is None
     assert body["top_stores"] == [] and body["top_items"] == []
     assert body["counts"] == {"stores": 0, "items": 0, "rows": 0}

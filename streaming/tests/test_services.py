@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from core.testing import history_load
 from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Sale
+from sales.services import sales_record_batch
+from sales.tests.factories import weekly_rows
 from streaming import selectors, services
 from streaming.models import SalesEvent, SalesProfile
 
@@ -169,3 +171,14 @@ def test_the_metrics_of_every_stream_filter_take_one_query(small_history):
         assert together[(stores, items)]["today_total"] == today
         assert together[(stores, items)]["last_event_id"] == 7
     assert together[(("nope",), ())]["total_sales"] == 0
+
+
+@pytest.mark.django_db
+@override_settings(STREAMING_INTERVAL_SECONDS=3600)
+def test_the_tick_leaves_a_weekly_history_alone(settings):
+    settings.LIVE_GENERATOR = True  # the demo's generator is on, and still draws nothing for weekly rows
+    sales_record_batch(rows=weekly_rows(weeks=20))
+    services.profile_fit()
+    assert services.tick_generate(now=NOW, seed=1) == []
+    assert not SalesEvent.objects.exists()
+    assert not Sale.objects.filter(generated=True).exists()

@@ -90,7 +90,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"read {len(rows):,} {kind} from {stores if kind == 'stores' else items}")
         if result.load is not None:
             self._report(result.load, layout=result.layout)
-            self._generator_note(path=path, align_to_today=align_to_today)
+            if result.load.frequency != "W":  # a weekly history gets nothing generated either way (see _report)
+                self._generator_note(path=path, align_to_today=align_to_today)
 
     def _generator_note(self, *, path: str | None, align_to_today: bool) -> None:
         """Say how to keep generated sales out of a real history (the sample demo wants them)."""
@@ -118,6 +119,11 @@ class Command(BaseCommand):
         if summary.generated_days:
             days = summary.generated_days
             shift += f"; {len(days)} days after it generated ({days[0]} to {days[-1]}, marked generated)"
+        if summary.frequency == "W":
+            # Say what the daily-only features do with it, so a missing generated week is no surprise.
+            shift += (
+                "; weekly history: shown by week, no days generated (the live generator and gap fill are daily-only)"
+            )
         mode = f"appended ({summary.total_rows:,} rows in total)" if summary.appended else "replaced the history"
         self.stdout.write(
             f"loaded {summary.rows:,} rows from {summary.path}: {summary.date_from} to {summary.date_to}, "

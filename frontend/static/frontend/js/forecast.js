@@ -185,7 +185,9 @@ function describe() {
       ? "All sales"
       : [s.store && storeName(s.store), s.item && itemName(s.item)].filter(Boolean).join(" · ");
   const run = data.run || {};
-  section.querySelector("#forecast-sub").textContent = `${what} · next ${data.forecast.length} days`;
+  const weekly = data.frequency === "W";
+  const points = `${data.forecast.length} ${weekly ? "weeks" : "days"}`;
+  section.querySelector("#forecast-sub").textContent = `${what} · next ${points}${weekly ? " (by week)" : ""}`;
   const a = data.accuracy || {};
   const m = data.model || {};
   const item = (term, value, title) =>
@@ -195,7 +197,9 @@ function describe() {
     item(
       "SMAPE",
       a.smape != null ? `${fmtTenths(a.smape)} %` : "–",
-      `symmetric mean absolute percentage error over the last ${a.holdout_days ?? "?"} held-out days`,
+      weekly
+        ? "symmetric mean absolute percentage error over the held-out weeks at the history's end"
+        : `symmetric mean absolute percentage error over the last ${a.holdout_days ?? "?"} held-out days`,
     ),
     item(
       "Seasonal naive",
@@ -206,7 +210,7 @@ function describe() {
     item(
       "Coverage 80/95",
       a.coverage_80 != null ? `${fmtTenths(a.coverage_80)} / ${fmtTenths(a.coverage_95)} %` : "–",
-      "share of held-out days inside each interval",
+      `share of held-out ${weekly ? "weeks" : "days"} inside each interval`,
     ),
     item(
       "Model",
@@ -272,6 +276,8 @@ export const load = loader(section, async (signal, view) => {
   }
   data.actuals ||= [];
   data.forecast ||= [];
+  // A weekly forecast has points dated on each week's last day, no partial "today so far" to pace.
+  if (data.frequency === "W") data.today = null;
   describe();
   if (!data.forecast.length) {
     panelState(section, "empty", { title: "Empty forecast", message: "The last run produced no days to show." });

@@ -36,6 +36,23 @@ function trendSpan(pct) {
 const generatedNote = (last) =>
   bootstrap.generated_from && last && last >= bootstrap.generated_from ? " · includes generated sample" : "";
 
+/** A KPI window's length as the history counts: "30 days", or a weekly history's "4 weeks". */
+const spanText = (window, fallback, adjective = "") => {
+  const days = window.days ?? fallback;
+  const weeks = metrics.frequency === "W" && days % 7 === 0;
+  return weeks ? `${days / 7}${adjective} weeks` : `${days}${adjective} days`;
+};
+
+/** The average card: per day, or per week for a weekly history (its best "day" is its best week). */
+function averageCard(m) {
+  if (m.frequency !== "W") {
+    const best = m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : null;
+    return { value: m.average_per_day, note: best ?? `${fmtInt(m.days)} days` };
+  }
+  const best = m.best_day ? `Best week to ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : null;
+  return { value: m.average_per_week, note: best ?? `${fmtInt(m.weeks ?? 0)} weeks` };
+}
+
 const growth = (current, previous) => (previous ? Math.round(((current - previous) / previous) * 1000) / 10 : null);
 
 function render() {
@@ -60,28 +77,31 @@ function render() {
     ],
     title: "All sales in the selected date range, today's so far included",
   });
+  const average = averageCard(m);
   setCard("average", {
-    value: m.average_per_day >= 1e6 ? fmtBig(m.average_per_day) : fmtDec(m.average_per_day),
-    exact: fmtDec(m.average_per_day),
-    raw: m.average_per_day,
-    note: [m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : `${fmtInt(m.days)} days`],
+    value: average.value >= 1e6 ? fmtBig(average.value) : fmtDec(average.value),
+    exact: fmtDec(average.value),
+    raw: average.value,
+    note: [average.note],
   });
   const w30 = metrics.last_30_days;
+  const s30 = spanText(w30, 30);
   setCard("last30", {
     value: fmtBig(w30.sales),
     exact: fmtInt(w30.sales),
     raw: w30.sales,
-    note: [trendSpan(w30.growth_pct), ` vs the 30 days before${generatedNote(metrics.windows_end)}`],
-    title: `30 complete days to ${fmtDay(metrics.windows_end)}, whatever the selected range; the 30 days before: ${fmtInt(w30.previous)}`,
+    note: [trendSpan(w30.growth_pct), ` vs the ${s30} before${generatedNote(metrics.windows_end)}`],
+    title: `${spanText(w30, 30, " complete")} to ${fmtDay(metrics.windows_end)}, whatever the selected range; the ${s30} before: ${fmtInt(w30.previous)}`,
   });
   const yoy = metrics.year_over_year;
+  const s365 = spanText(yoy, 365);
   setCard("yoy", {
     value: [trendSpan(yoy.growth_pct)],
     raw: yoy.growth_pct,
     note: [
-      `${fmtBig(yoy.sales)} in the 365 full days to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`,
+      `${fmtBig(yoy.sales)} in the ${spanText(yoy, 365, " full")} to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`,
     ],
-    title: `365 complete days to ${fmtDay(metrics.windows_end)}: ${fmtInt(yoy.sales)}; the 365 days before: ${fmtInt(yoy.previous)}. Not the selected range, so it differs from Total sales`,
+    title: `${spanText(yoy, 365, " complete")} to ${fmtDay(metrics.windows_end)}: ${fmtInt(yoy.sales)}; the ${s365} before: ${fmtInt(yoy.previous)}. Not the selected range, so it differs from Total sales`,
   });
   const today = metrics.today || {};
   const expected = today.forecast;

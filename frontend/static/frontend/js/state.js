@@ -4,10 +4,22 @@ import { addDays } from "./format.js";
 
 export const bootstrap = JSON.parse(document.getElementById("dashboard-bootstrap").textContent);
 
-const DEFAULTS = { g: "day", range: "1y", from: "", to: "", store: [], item: [], compare: "", breakdown: "store" };
+// A weekly history (bootstrap.frequency "W", one row a week) is shown by week: by day it would be
+// six empty days between each two weeks, so "day" is not offered (a ?g=day link reads as week).
+export const weekly = bootstrap.frequency === "W";
+const DEFAULTS = {
+  g: weekly ? "week" : "day",
+  range: "1y",
+  from: "",
+  to: "",
+  store: [],
+  item: [],
+  compare: "",
+  breakdown: "store",
+};
 const PRESET_DAYS = { "30d": 30, "90d": 90, "1y": 365 };
 const CHOICES = {
-  g: ["day", "week", "month"],
+  g: weekly ? ["week", "month"] : ["day", "week", "month"],
   range: ["30d", "90d", "1y", "all", "custom"],
   compare: ["", "store", "item"],
   breakdown: ["store", "item", "heatmap"],
