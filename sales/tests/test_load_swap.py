@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from sales import rollups, selectors, swap
 from sales.loading import LoadError
@@ -227,3 +227,29 @@ def test_a_full_load_gives_the_new_tables_exactly_the_names_migrations_know(tmp_
     assert without_oids(after) == without_oids(described)
     assert after["leftovers"] == []
     assert all(after["tables"][t][0] != described["tables"][t][0] for t in TABLES)  # new tables indeed
+
+
+def test_the_swap_gives_way_to_a_reader_that_holds_one_table_and_wants_another(tmp_path, monkeypatch, reads_never_wait):
+    """A reader in a transaction has read a rollup and then reads sales_sale, while the swap holds
+    sales_sale and waits for the rollup: a deadlock, unless the swap backs off and tries again."""
+    sales_load_csv(path=history_file(tmp_path, "old.csv", start=date(2017, 1, 1), days=10, units=2), followups=False)
+    load = PausedLoad(monkeypatch, history_file(tmp_path, "new.csv", start=date(2017, 3, 1), days=10, units=5))
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT sum(sales) FROM sales_dailytotal")
+            assert cursor.fetchone()[0] == 10 * 6 * 2
+            load.go.set()
+            for _ in range(GUARD_SECONDS * 10):
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", [load.backend_pid])
+                if cursor.fetchone()[0]:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the swap never waited for the reader")
+            cursor.execute("SELECT sum(sales) FROM sales_sale")
+            assert cursor.fetchone()[0] == 10 * 6 * 2
+    finally:
+        assert load.finish() is None
+
+    assert selectors.history_span().first == date(2017, 3, 1)
+    assert rollups_mismatches() == []
