@@ -177,7 +177,8 @@ def sales_load_csv(
     upserted (a (date, store, item) already present takes the file's units).
     Stores and items are named by code; those it names are created when missing (as "Store <code>" /
     "Item <code>" unless the file has a name column),
-    and the daily rollups are rebuilt from sales_sale. With `align_to_today`
+    and the daily rollups are rebuilt from sales_sale. A replace writes the new history beside the old one
+    and swaps it in at the end (`sales.swap`): reads get the old history until the load commits. With `align_to_today`
     every date moves by the whole number of weeks that puts the last one in the
     week before today (`timezone.localdate()`, the TIME_ZONE setting), and the days
     between it and today are filled with generated sales (`history_gap_fill_after`), so
@@ -268,6 +269,7 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
     generated_days: list[date] = []
     if align_to_today:
         run.stage("rebuilt", rows)
+        # After the swap (it writes through sales_record_batch into sales_sale): readers wait for these few days.
         generated_days = history_gap_fill_after(after=date.fromisoformat(last) + timedelta(days=shift_days))
         if generated_days:
             cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")

@@ -40,8 +40,9 @@ def _q(name: str) -> str:
 
 @dataclass
 class Shadow:
-    """A table's shadow, and what it still lacks: `indexes` to build once it is filled (temporary name,
-    definition) and the renames that give its parts the old names at the swap."""
+    """A table's shadow (`name`), and what it takes from `table`: its constraints (primary key and unique
+    ones under temporary names until the swap), its other indexes (likewise), and the renames that give
+    all of them, and the identity's sequence, the table's own names at the swap."""
 
     table: str
     name: str
