@@ -437,15 +437,15 @@ def sales_replace_from_staging(*, cursor, layout: CsvLayout, shift_days: int, sh
     return written
 
 
-def history_swap_in(*, cursor, sale: swap.Shadow) -> None:
+def history_swap_in(*, cursor, sale: swap.Shadow, on_retry: Callable[[], None] | None = None) -> None:
     """After `sales_replace_from_staging`: rebuild the rollups from sales_sale's shadow (each into a shadow
     of its own), refresh the planner's statistics (they follow a table when it is renamed), and swap them
-    all in at once. Readers wait for the swap only."""
+    all in at once. Readers wait for the swap only. `on_retry`: `swap.shadows_swap_in`'s."""
     shadows = [sale, *rollups.rollups_build(cursor=cursor, sale_table=sale.name)]
     # Fresh statistics now, rather than whenever autovacuum gets to it: the planner's choices for the API
     # depend on them.
     cursor.execute(f"ANALYZE {', '.join(shadow.name for shadow in shadows)}")
-    swap.shadows_swap_in(cursor=cursor, shadows=shadows)
+    swap.shadows_swap_in(cursor=cursor, shadows=shadows, on_retry=on_retry)
 
 
 DELTA_TABLE = "load_delta"

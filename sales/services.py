@@ -265,7 +265,9 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
     shadow = _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
     assert first is not None and last is not None  # the write refused a file with a missing date
     run.stage("written", rows)
-    total_rows = _load_rollups(cursor=cursor, shadow=shadow, rows=rows)
+    # While the swap waits for readers the stage is said again: a cancelled upload stops there.
+    still_written = None if run.progress is None else functools.partial(run.progress, "written", rows)
+    total_rows = _load_rollups(cursor=cursor, shadow=shadow, rows=rows, on_retry=still_written)
     generated_days: list[date] = []
     if align_to_today:
         run.stage("rebuilt", rows)
@@ -349,11 +351,11 @@ def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, appen
     raise LoadError(path=path, problems=problems, total=total)
 
 
-def _load_rollups(*, cursor, shadow: swap.Shadow | None, rows: int) -> int:
+def _load_rollups(*, cursor, shadow: swap.Shadow | None, rows: int, on_retry: Callable[[], None] | None) -> int:
     """Bring the rollups in step; returns the rows sales_sale holds now. A full load rebuilds them beside
     the old ones and swaps the new history in; an append adds its deltas, costing what the file holds."""
     if shadow is not None:
-        loading.history_swap_in(cursor=cursor, sale=shadow)
+        loading.history_swap_in(cursor=cursor, sale=shadow, on_retry=on_retry)
         return rows
     rollups.rollups_add(cursor=cursor, deltas=loading.DELTA_TABLE)
     cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -163,9 +163,10 @@ def shadow_index(*, cursor, shadow: Shadow) -> None:
             cursor.execute(f"ALTER TABLE {_q(shadow.name)} ADD CONSTRAINT {_q(name)} {definition}")
 
 
-def shadows_swap_in(*, cursor, shadows: list[Shadow]) -> None:
+def shadows_swap_in(*, cursor, shadows: list[Shadow], on_retry: Callable[[], None] | None = None) -> None:
     """Drop each shadowed table and give its shadow the table's names, all at once. Readers wait for
-    this only; should a reader hold one table while waiting for another, the swap gives way and retries."""
+    this only; should a reader hold one table while waiting for another, the swap gives way and retries.
+    `on_retry()` is called before each new attempt: it may raise to give up (a cancelled load)."""
     cursor.execute("SELECT current_setting('lock_timeout')")
     lock_timeout = cursor.fetchone()[0]
     attempt = 1
@@ -181,7 +182,10 @@ def shadows_swap_in(*, cursor, shadows: list[Shadow]) -> None:
                 raise
             logger.info("swap waiting for readers", extra={"attempt": attempt})
             attempt += 1
-            time.sleep(SWAP_RETRY_SECONDS)
+            if on_retry is not None:
+                on_retry()
+            # Slept in PostgreSQL: a statement, so that a cancel (pg_cancel_backend) stops the load here too.
+            cursor.execute("SELECT pg_sleep(%s)", [SWAP_RETRY_SECONDS])
 
 
 def _swap(*, cursor, shadows: list[Shadow]) -> None:

@@ -98,12 +98,12 @@ class PausedLoad:
         self.backend_pid: int | None = None
         original = swap.shadows_swap_in
 
-        def paused(*, cursor, shadows):
+        def paused(*, cursor, shadows, **options):
             cursor.execute("SELECT pg_backend_pid()")
             self.backend_pid = cursor.fetchone()[0]
             self.reached.set()
             assert self.go.wait(GUARD_SECONDS)
-            original(cursor=cursor, shadows=shadows)
+            original(cursor=cursor, shadows=shadows, **options)
             if after_swap is not None:
                 after_swap()
 
