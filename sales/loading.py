@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 from django.db import DatabaseError, connection, transaction
 
-from sales import rollups
+from sales import rollups, swap
 
 logger = logging.getLogger(__name__)
 
@@ -421,70 +421,31 @@ class StepFailed(Exception):
     """A write step found the file wanting and was rolled back."""
 
 
-@dataclass
-class SaleTableParts:
-    """Secondary indexes and constraints of sales_sale, as PostgreSQL would re-create them."""
+def sales_replace_from_staging(*, cursor, layout: CsvLayout, shift_days: int, shadow: swap.Shadow) -> int:
+    """Fill sales_sale's shadow (`swap.shadow_create`: a new, empty table beside it) from the staging
+    table, then build its indexes and constraints; `history_swap_in` puts it in sales_sale's place.
+    Readers keep reading the old history meanwhile.
 
-    unique: list[tuple[str, str]]
-    foreign: list[tuple[str, str]]
-    indexes: list[tuple[str, str]]
-
-
-def sale_table_parts(*, cursor) -> SaleTableParts:
-    cursor.execute(
-        """
-        SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint
-        WHERE conrelid = 'sales_sale'::regclass AND contype IN ('u', 'f') ORDER BY conname
-        """
-    )
-    constraints = cursor.fetchall()
-    cursor.execute(
-        """
-        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-        WHERE i.indrelid = 'sales_sale'::regclass AND NOT i.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        ORDER BY i.indexrelid
-        """
-    )
-    return SaleTableParts(
-        unique=[(name, definition) for name, kind, definition in constraints if kind == "u"],
-        foreign=[(name, definition) for name, kind, definition in constraints if kind == "f"],
-        indexes=cursor.fetchall(),
-    )
-
-
-def _quote_name(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def sales_replace_from_staging(*, cursor, layout: CsvLayout, shift_days: int) -> int:
-    """Empty sales_sale and fill it from the staging table.
-
-    Maintaining three b-trees and queueing a deferred foreign-key check per row
-    costs several times more than building the indexes once and validating each
-    foreign key with one join, so the secondary indexes and constraints are
-    dropped and re-created from their own definitions (names unchanged, so
-    migrations still find them). All of it is inside the load's transaction: a
-    failure puts everything back. The unique constraint comes back first, and
-    raises IntegrityError if the file repeats a (date, store, item).
+    Building each index once after the rows are in costs several times less than maintaining it row by
+    row. The unique constraint raises IntegrityError if the file repeats a (date, store, item).
 
     Returns the number of rows written: fewer than staged means some row was
     not valid (and the caller must roll back)."""
-    parts = sale_table_parts(cursor=cursor)
-    cursor.execute("TRUNCATE sales_sale RESTART IDENTITY")
-    for name, _ in [*parts.foreign, *parts.unique]:
-        cursor.execute(f"ALTER TABLE sales_sale DROP CONSTRAINT {_quote_name(name)}")
-    for name, _ in parts.indexes:
-        cursor.execute(f"DROP INDEX {name}")  # already quoted, as regclass prints it
-    cursor.execute(f"INSERT INTO sales_sale (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}")
+    cursor.execute(f"INSERT INTO {shadow.name} (date, store_id, item_id, sales) {_typed_select(layout, shift_days)}")
     written = cursor.rowcount
-    for name, definition in parts.unique:
-        cursor.execute(f"ALTER TABLE sales_sale ADD CONSTRAINT {_quote_name(name)} {definition}")
-    for _, definition in parts.indexes:
-        cursor.execute(definition)
-    for name, definition in parts.foreign:
-        cursor.execute(f"ALTER TABLE sales_sale ADD CONSTRAINT {_quote_name(name)} {definition}")
+    swap.shadow_index(cursor=cursor, shadow=shadow)
     return written
+
+
+def history_swap_in(*, cursor, sale: swap.Shadow, on_retry: Callable[[], None] | None = None) -> None:
+    """After `sales_replace_from_staging`: rebuild the rollups from sales_sale's shadow (each into a shadow
+    of its own), refresh the planner's statistics (they follow a table when it is renamed), and swap them
+    all in at once. Readers wait for the swap only. `on_retry`: `swap.shadows_swap_in`'s."""
+    shadows = [sale, *rollups.rollups_build(cursor=cursor, sale_table=sale.name)]
+    # Fresh statistics now, rather than whenever autovacuum gets to it: the planner's choices for the API
+    # depend on them.
+    cursor.execute(f"ANALYZE {', '.join(shadow.name for shadow in shadows)}")
+    swap.shadows_swap_in(cursor=cursor, shadows=shadows, on_retry=on_retry)
 
 
 DELTA_TABLE = "load_delta"
@@ -570,19 +531,13 @@ def _typed_select(layout: CsvLayout, shift_days: int) -> str:
     return f"SELECT n.{d}::date{shift}, n.store_id, n.item_id, n.{v}::int FROM ({joined}) AS n WHERE {valid}"
 
 
-def tables_analyze(*, cursor) -> None:
-    # Fresh statistics now, rather than whenever autovacuum gets to it: the
-    # planner's choices for the API depend on them.
-    cursor.execute(f"ANALYZE sales_sale, {', '.join(rollups.TABLES)}")
-
-
 def tables_vacuum() -> None:
     """VACUUM the sales tables after a full load has committed (VACUUM cannot run inside a transaction).
 
     It sets the visibility map. Until then an index-only scan (the covering item index, the rollups' keys)
     still visits the heap page of every row it returns. Autovacuum's insert trigger would get to the table too,
     but only at its next round (autovacuum_naptime) and then in the background, while the first requests pay
-    for it. No dead rows are left behind by the TRUNCATE and insert, so the indexes are not scanned."""
+    for it. The tables are new (sales.swap), without dead rows, so the indexes are not scanned."""
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM sales_sale, {', '.join(rollups.TABLES)}")
 

@@ -1,5 +1,5 @@
 """The rollups of sales_sale, in one place: which tables, what each one groups by, and the two
-ways every write path keeps them in step (rebuilt after a full load; deltas added by an append,
+ways every write path keeps them in step (rebuilt beside the old ones after a full load; deltas added by an append,
 an ingest or a live tick). Each rollup holds `sales` (units) and `rows` (how many sales_sale rows
 it sums) for its key.
 
@@ -11,6 +11,8 @@ department and the store (tables of a few hundred rows)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sales import swap
 
 MONTH = "date_trunc('month', date)::date"
 
@@ -91,33 +93,49 @@ ALL_ROLLUPS = (*ROLLUPS, *HIERARCHY_ROLLUPS)
 TABLES = tuple(rollup.table for rollup in ALL_ROLLUPS)
 
 
-def _rebuild(*, cursor, rollups: tuple[Rollup, ...]) -> None:
-    cursor.execute(f"TRUNCATE {', '.join(rollup.table for rollup in rollups)} RESTART IDENTITY")
+def _build(*, cursor, rollups: tuple[Rollup, ...], sale_table: str = "sales_sale") -> list[swap.Shadow]:
+    """Compute `rollups` from `sale_table` (sales_sale, or its shadow during a full load), each into a shadow
+    of its table (sales.swap), indexed and ready for `swap.shadows_swap_in`. Readers keep the old ones."""
+    built = {"sales_sale": sale_table}
+    shadows = []
     for rollup in rollups:
+        shadow = swap.shadow_create(cursor=cursor, table=rollup.table)
         rows = "count(*)" if rollup.source == "sales_sale" else "sum(rows)"
         keys, exprs = ", ".join(rollup.keys), ", ".join(rollup.exprs)
         # A rollup rebuilt from another that already holds the department reads it as it is.
-        source = rollup.relation(rollup.source) if rollup.source == "sales_sale" else rollup.source
+        source = rollup.relation(sale_table) if rollup.source == "sales_sale" else built[rollup.source]
         # Written in date order, as later days arrive: a day's deltas then update rows that sit side by
         # side (the monthly store-item rollup: one month of tens of thousands of series on a few hundred pages, not
         # one page per series), in place (fillfactor, and no indexed column changes).
         order = ", ".join(sorted(rollup.exprs, key=lambda expr: "date" not in expr))
         cursor.execute(
-            f"INSERT INTO {rollup.table} ({keys}, sales, rows) "
+            f"INSERT INTO {shadow.name} ({keys}, sales, rows) "
             f"SELECT {exprs}, sum(sales), {rows} FROM {source} AS d GROUP BY {exprs} ORDER BY {order}"
         )
+        swap.shadow_index(cursor=cursor, shadow=shadow)
+        built[rollup.table] = shadow.name
+        shadows.append(shadow)
+    return shadows
+
+
+def rollups_build(*, cursor, sale_table: str = "sales_sale") -> list[swap.Shadow]:
+    """Every rollup computed from `sale_table` into shadows, not yet swapped in (a full load swaps them in
+    with sales_sale's own shadow)."""
+    return _build(cursor=cursor, rollups=ALL_ROLLUPS, sale_table=sale_table)
 
 
 def rollups_rebuild(*, cursor) -> None:
-    """Recompute every rollup from sales_sale (after a full load)."""
-    _rebuild(cursor=cursor, rollups=ALL_ROLLUPS)
+    """Recompute every rollup from sales_sale. Readers keep the old rollups until the transaction
+    commits (sales.swap); writers wait."""
+    swap.shadows_swap_in(cursor=cursor, shadows=rollups_build(cursor=cursor))
 
 
 def rollups_hierarchy_rebuild(*, cursor) -> None:
     """Recompute only the rollups by department, after items changed department (or got one): one
     pass over sales_sale instead of the three of `rollups_rebuild`. Moving a department to another
-    category, or a store to another region, needs nothing (those are read through joins)."""
-    _rebuild(cursor=cursor, rollups=HIERARCHY_ROLLUPS)
+    category, or a store to another region, needs nothing (those are read through joins). Readers keep
+    the old ones until the transaction commits."""
+    swap.shadows_swap_in(cursor=cursor, shadows=_build(cursor=cursor, rollups=HIERARCHY_ROLLUPS))
 
 
 def rollups_add(*, cursor, deltas: str, params: list | None = None) -> None:

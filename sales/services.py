@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.registry import Registry
-from sales import loading, reading, rollups, selectors
+from sales import loading, reading, rollups, selectors, swap
 from sales.loading import LoadError, LoadProblem
 from sales.models import DailyTotal
 from sales.signals import history_loaded
@@ -177,7 +177,8 @@ def sales_load_csv(
     upserted (a (date, store, item) already present takes the file's units).
     Stores and items are named by code; those it names are created when missing (as "Store <code>" /
     "Item <code>" unless the file has a name column),
-    and the daily rollups are rebuilt from sales_sale. With `align_to_today`
+    and the daily rollups are rebuilt from sales_sale. A replace writes the new history beside the old one
+    and swaps it in at the end (`sales.swap`): reads get the old history until the load commits. With `align_to_today`
     every date moves by the whole number of weeks that puts the last one in the
     week before today (`timezone.localdate()`, the TIME_ZONE setting), and the days
     between it and today are filled with generated sales (`history_gap_fill_after`), so
@@ -261,13 +262,16 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
     first, last = loading.staging_date_range(cursor=cursor, layout=layout)
     shift_days = _load_shift(last=last) if align_to_today else 0
     stores, items = _load_keys_create(cursor=cursor, layout=layout)
-    _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
+    shadow = _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
     assert first is not None and last is not None  # the write refused a file with a missing date
     run.stage("written", rows)
-    total_rows = _load_rollups(cursor=cursor, append=append, rows=rows)
+    # While the swap waits for readers the stage is said again: a cancelled upload stops there.
+    still_written = None if run.progress is None else functools.partial(run.progress, "written", rows)
+    total_rows = _load_rollups(cursor=cursor, shadow=shadow, rows=rows, on_retry=still_written)
     generated_days: list[date] = []
     if align_to_today:
         run.stage("rebuilt", rows)
+        # After the swap (it writes through sales_record_batch into sales_sale): readers wait for these few days.
         generated_days = history_gap_fill_after(after=date.fromisoformat(last) + timedelta(days=shift_days))
         if generated_days:
             cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
@@ -328,12 +332,17 @@ def _load_keys_create(*, cursor, layout) -> tuple[int, int]:
     return stores, items
 
 
-def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, append: bool) -> None:
-    """Replace (or upsert into) sales_sale from the staging table; LoadError naming every bad row."""
-    write = loading.sales_upsert_from_staging if append else loading.sales_replace_from_staging
-    _, write_error = loading.write_step(lambda: write(cursor=cursor, layout=layout, shift_days=shift_days), expect=rows)
+def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, append: bool) -> swap.Shadow | None:
+    """Replace (or upsert into) sales_sale from the staging table; LoadError naming every bad row.
+    A replace writes into a shadow of sales_sale (returned), swapped in by `_load_rollups`."""
+    shadow = None if append else swap.shadow_create(cursor=cursor, table="sales_sale")
+    if shadow is None:
+        write = functools.partial(loading.sales_upsert_from_staging, cursor=cursor, layout=layout)
+    else:
+        write = functools.partial(loading.sales_replace_from_staging, cursor=cursor, layout=layout, shadow=shadow)
+    _, write_error = loading.write_step(lambda: write(shift_days=shift_days), expect=rows)
     if write_error is None:
-        return
+        return shadow
     problems, total = loading.staging_problems(cursor=cursor, layout=layout)
     if not problems:
         problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
@@ -342,12 +351,11 @@ def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, appen
     raise LoadError(path=path, problems=problems, total=total)
 
 
-def _load_rollups(*, cursor, append: bool, rows: int) -> int:
-    """Bring the rollups in step; returns the rows sales_sale holds now. A full load rebuilds them
-    (and refreshes the planner's statistics); an append adds its deltas, costing what the file holds."""
-    if not append:
-        rollups.rollups_rebuild(cursor=cursor)
-        loading.tables_analyze(cursor=cursor)
+def _load_rollups(*, cursor, shadow: swap.Shadow | None, rows: int, on_retry: Callable[[], None] | None) -> int:
+    """Bring the rollups in step; returns the rows sales_sale holds now. A full load rebuilds them beside
+    the old ones and swaps the new history in; an append adds its deltas, costing what the file holds."""
+    if shadow is not None:
+        loading.history_swap_in(cursor=cursor, sale=shadow, on_retry=on_retry)
         return rows
     rollups.rollups_add(cursor=cursor, deltas=loading.DELTA_TABLE)
     cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")

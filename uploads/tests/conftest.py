@@ -70,8 +70,9 @@ def job_wait(client, key: str, until, *, timeout: float = 60.0) -> dict:
 
 
 def table_hold(table: str = "sales_sale"):
-    """Another session holding `table` (ACCESS SHARE): a replace load's TRUNCATE waits for it, so the load
-    stays in the middle of its transaction until the hold is released (`.rollback()` and `.close()`)."""
+    """Another session holding `table` (ACCESS SHARE): a replace load's swap (sales.swap) waits for it, so the
+    load stays in the middle of its transaction, at its "written" stage, until the hold is released
+    (`.rollback()` and `.close()`)."""
     import psycopg
 
     from core.testing import test_database_url

@@ -116,7 +116,7 @@ def test_cancel_in_the_middle_of_the_load_leaves_the_history_as_it_was(editor_cl
     try:
         key = tus_send(editor_client, NEW)
         start(editor_client, key)
-        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "copied")
+        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "written")
         assert editor_client.post(f"/api/uploads/{key}/cancel").status_code == 202
         state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
     finally:
@@ -132,7 +132,7 @@ def test_a_worker_killed_in_the_middle_of_the_load_leaves_the_history_and_fails_
     try:
         key = tus_send(editor_client, NEW)
         start(editor_client, key)
-        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "copied")
+        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "written")
         os.killpg(load_worker.process.pid, signal.SIGKILL)
         state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
     finally:
@@ -147,7 +147,7 @@ def test_two_uploads_at_once_give_one_load_and_one_waiting(editor_client, histor
     try:
         first, second = tus_send(editor_client, NEW), tus_send(editor_client, NEW.replace(b",5\n", b",50\n"))
         start(editor_client, first)
-        job_wait(editor_client, first, lambda s: s["progress"]["stage"] == "copied")
+        job_wait(editor_client, first, lambda s: s["progress"]["stage"] == "written")
         start(editor_client, second)
         waiting = editor_client.get(f"/api/uploads/{second}").json()
         assert (waiting["status"], waiting["progress"]["queue_position"]) == ("queued", 1)
@@ -167,7 +167,7 @@ def test_load_train_waits_for_an_upload_that_is_loading(editor_client, history, 
     try:
         key = tus_send(editor_client, NEW)
         start(editor_client, key)
-        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "copied")
+        job_wait(editor_client, key, lambda s: s["progress"]["stage"] == "written")
         command = threading.Thread(
             target=call_command, args=("load_train", str(other), "--no-followups"), kwargs={"stderr": errors}
         )

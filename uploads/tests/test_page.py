@@ -72,11 +72,12 @@ def test_an_editor_uploads_corrects_a_column_sees_progress_then_the_dashboard_sh
     upload_and_map(page, path)
     roles = page.eval_on_selector_all("#preview select", "s => s.map((n) => [n.dataset.column, n.value])")
     assert roles == [["day", "date"], ["shop", "store"], ["product", "item"], ["amount", "sales"]]
-    holder = in_thread(table_hold)  # the load stops in the middle, so that its progress can be seen
+    holder = in_thread(table_hold)  # the load stops at its swap, so that its progress can be seen
     try:
         page.click("#start")
         page.wait_for_function(
-            "() => document.getElementById('load-label').textContent.includes('Writing the history')", timeout=WAIT_MS
+            "() => document.getElementById('load-label').textContent.includes('Rebuilding the totals')",
+            timeout=WAIT_MS,
         )
         assert f"{4 * 10} rows" in page.inner_text("#load-label")
         assert page.is_visible("#load-cancel")
