@@ -168,7 +168,8 @@ class UploadCancelView(APIView):
 
 
 class UploadReportView(APIView):
-    """The whole validation report as CSV: line, column, value, reason."""
+    """The whole validation report as CSV: line, column, value, reason (every problem up to
+    UPLOAD_REPORT_MAX_PROBLEMS, then a row counting the rest)."""
 
     permission_classes = [UploadAccess]
     parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
@@ -183,6 +184,9 @@ class UploadReportView(APIView):
             writer.writerow(
                 [problem["line"] or "", problem["column"] or "", _cell(problem["value"]), problem["message"]]
             )
+        rest = job.problem_total - len(job.problems)
+        if rest > 0:
+            writer.writerow(["", "", "", f"{rest:,} more problem(s) not listed (UPLOAD_REPORT_MAX_PROBLEMS)"])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="upload-{job.pk}-report.csv"'
         return response

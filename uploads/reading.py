@@ -169,11 +169,17 @@ def file_load(
     append: bool,
     progress: Callable[[str, int], None],
     on_wait: Callable[[], None],
+    problem_limit: int,
 ) -> LoadSummary:
     """Load the sales file at `path` as load_train would (its follow-ups included)."""
     try:
         result = sales_load_files(
-            sales=path, columns=mapping or None, append=append, progress=progress, on_wait=on_wait
+            sales=path,
+            columns=mapping or None,
+            append=append,
+            progress=progress,
+            on_wait=on_wait,
+            problem_limit=problem_limit,
         )
     except OSError as error:
         raise FileRefused(f"cannot be read ({error})") from None
@@ -181,14 +187,14 @@ def file_load(
     return result.load
 
 
-def file_check(*, path: Path, mapping: dict[str, str], check: Callable[[Path], int]) -> int:
+def file_check(*, path: Path, mapping: dict[str, str], check: Callable[[Path], int], problem_limit: int) -> int:
     """A dry run: the file in the loader's own form (the reader's normalized stream), handed to
     `check(path)`, which validates it without writing. Returns the rows."""
     layout = reading.layout_detect(path=path, columns=mapping or None)
     with tempfile.TemporaryDirectory(prefix="upload-check-") as folder:
         normalized = Path(folder) / "normalized.csv"
         with normalized.open("wb") as out:
-            for chunk in reading.sales_stream(path=path, layout=layout):
+            for chunk in reading.sales_stream(path=path, layout=layout, problem_limit=problem_limit):
                 out.write(chunk)
         try:
             return check(normalized)

@@ -246,13 +246,19 @@ def _job_load(*, job: UploadJob, reporter: _Reporter) -> LoadSummary | int:
     if reading.disk_free(Path(tempfile.gettempdir())) < need:
         raise UploadRefused(f"not enough free disk space in {tempfile.gettempdir()} to load this file", status=507)
     if job.dry_run:
-        return reading.file_check(path=path, mapping=job.columns, check=lambda p: _csv_check(path=p, progress=reporter))
+        return reading.file_check(
+            path=path,
+            mapping=job.columns,
+            check=lambda p: _csv_check(path=p, progress=reporter),
+            problem_limit=settings.UPLOAD_REPORT_MAX_PROBLEMS,
+        )
     return reading.file_load(
         path=path,
         mapping=job.columns,
         append=job.mode == UploadJob.Mode.APPEND,
         progress=reporter,
         on_wait=reporter.waiting,
+        problem_limit=settings.UPLOAD_REPORT_MAX_PROBLEMS,
     )
 
 
@@ -260,6 +266,7 @@ def _csv_check(*, path: Path, progress: _Reporter) -> int:
     """A dry run: every check of the load on a staging copy, nothing written. Returns the rows."""
     from sales import loading
 
+    limit = settings.UPLOAD_REPORT_MAX_PROBLEMS
     layout = loading.csv_read_header(path=path)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
@@ -268,11 +275,11 @@ def _csv_check(*, path: Path, progress: _Reporter) -> int:
             lambda: loading.staging_copy(cursor=cursor, path=path, layout=layout, progress=progress)
         )
         if error is not None:
-            problems, total = loading.file_structure_problems(path=path, layout=layout)
+            problems, total = loading.file_structure_problems(path=path, layout=layout, limit=limit)
             raise LoadError(path=path, problems=problems or [loading.database_error_problem(error)], total=total)
-        problems, total = loading.staging_problems(cursor=cursor, layout=layout)
+        problems, total = loading.staging_problems(cursor=cursor, layout=layout, limit=limit)
         if not problems:
-            problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
+            problems, total = loading.staging_duplicates(cursor=cursor, layout=layout, limit=limit)
         if problems:
             raise LoadError(path=path, problems=problems, total=total)
         transaction.set_rollback(True)

@@ -91,6 +91,27 @@ def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_cli
     assert history_rows() == history
 
 
+def test_the_report_shows_the_first_thousand_problems_and_its_csv_every_one_up_to_the_bound(
+    editor_client, history, load_worker
+):
+    lines = ["date,store,item,sales", *(f"2017-03-{n % 28 + 1:02d},{n // 28 + 1},1,x" for n in range(1300))]
+    key = tus_send(editor_client, ("\n".join(lines) + "\n").encode())
+    start(editor_client, key, columns={})
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    assert (state["status"], state["problem_total"], len(state["problems"])) == ("failed", 1300, 1000)
+    assert state["problems"][-1] == {
+        "line": 1001,
+        "column": "sales",
+        "value": "'x'",
+        "message": "is not a non-negative integer",
+    }
+    report = editor_client.get(f"/api/uploads/{key}/report.csv").content.decode().splitlines()
+    assert len(report) == 1 + 1100 + 1
+    assert report[1100] == "1101,sales,'x',is not a non-negative integer"
+    assert report[-1] == ",,,200 more problem(s) not listed (UPLOAD_REPORT_MAX_PROBLEMS)"
+    assert history_rows() == history
+
+
 def test_a_mapped_file_is_reported_by_its_own_column_names_as_load_train_does(editor_client, history, load_worker):
     bad = NEW.replace(b"2017-03-02", b"2017-13-02")
     key = tus_send(editor_client, bad)

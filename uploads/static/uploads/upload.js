@@ -271,7 +271,7 @@ function report(state) {
   const rest = state.problem_total - shown;
   $("report-sub").textContent =
     `${fmtInt(state.problem_total)} problem(s)` +
-    (rest > 0 ? `; the first ${shown} are listed, ${fmtInt(rest)} more not shown.` : ".");
+    (rest > 0 ? `; the first ${fmtInt(shown)} are listed here, ${fmtInt(rest)} more in the downloaded report.` : ".");
   $("report")
     .querySelector("tbody")
     .replaceChildren(
