@@ -1,5 +1,6 @@
-"""Writes of the upload: a file received piece by piece (tus), the job that loads it, cancel, and the
-clean-up after a worker died. The load itself goes through sales.services.sales_load_csv, as load_train's."""
+"""Writes of the upload: a file received piece by piece (tus), the job that loads it (with the files that
+go with it: a calendar, stores and items files), cancel, and the clean-up after a worker died. The load
+itself goes through sales.services.sales_load_files, as load_train's."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sales.loading import LoadError, LoadProblem
-from sales.services import LoadSummary
+from sales.services import FilesLoadSummary
 from uploads import reading
 from uploads.models import UploadJob
 
 logger = logging.getLogger(__name__)
 Status = UploadJob.Status
+Kind = UploadJob.Kind
 WRITE_BYTES = 1 << 20
 PROGRESS_EVERY_SECONDS = 0.5
 PROGRESS_TTL_SECONDS = 24 * 3600
@@ -117,39 +119,73 @@ def upload_complete(*, job: UploadJob) -> None:
         _job_finish(job=job, status=Status.FAILED, error=f"{job.filename}: {error}")
         upload_file_discard(job=job)
         raise UploadRefused(f"{job.filename}: {error}", status=422) from None
-    job.status, job.uploaded_at = Status.UPLOADED, timezone.now()
+    job.status, job.uploaded_at, job.kind = Status.UPLOADED, timezone.now(), preview.kind
     job.layout, job.rows_estimate = preview.layout, preview.rows_estimate
-    job.save(update_fields=["status", "uploaded_at", "layout", "rows_estimate"])
+    job.save(update_fields=["status", "uploaded_at", "kind", "layout", "rows_estimate"])
 
 
-def upload_preview(*, job: UploadJob, columns: dict[str, str] | None = None) -> reading.Preview:
-    """The preview of an uploaded file, with `columns` (source column -> role) applied."""
+def upload_preview(
+    *, job: UploadJob, columns: dict[str, str] | None = None, kind: str | None = None
+) -> reading.Preview:
+    """The preview of an uploaded file as a file of `kind` (None: the kind found when it arrived), with
+    `columns` (source column -> role) applied to a sales file."""
     if job.status == Status.UPLOADING or job.file_deleted:
-        raise UploadRefused("the file is not (or no longer) on the server", status=409)
+        raise UploadRefused(f"{job.filename}: the file is not (or no longer) on the server", status=409)
     try:
-        return reading.file_preview(path=upload_path(job), columns=columns)
+        return reading.file_preview(path=upload_path(job), columns=columns, kind=kind or job.kind)
     except (reading.FileRefused, OSError, ValueError, EOFError) as error:
         raise UploadRefused(f"{job.filename}: {error}", status=422) from None
 
 
-def upload_job_submit(*, job: UploadJob, columns: dict[str, str], mode: str, dry_run: bool) -> UploadJob:
-    """Mark an uploaded file queued with the user's mapping; the caller enqueues its load
-    (uploads.tasks.upload_load_enqueue)."""
-    if job.status != Status.UPLOADED:
-        raise UploadRefused(
-            f"this upload is {job.get_status_display()}; only an uploaded file can be loaded", status=409
-        )
-    preview = upload_preview(job=job, columns=columns)
+def upload_job_submit(
+    *,
+    job: UploadJob,
+    columns: dict[str, str],
+    mode: str,
+    dry_run: bool,
+    kind: str = Kind.SALES,
+    companions: list[tuple[UploadJob, str]] | None = None,
+) -> UploadJob:
+    """Mark an uploaded file of `kind` queued with the user's mapping, and attach `companions` (uploaded
+    files, each with its kind) to its load; the caller enqueues the load (uploads.tasks.upload_load_enqueue).
+    A sales file, when there is one, is the job itself; each kind comes at most once."""
+    companions = companions or []
+    for file in (job, *(other for other, _ in companions)):
+        if file.status != Status.UPLOADED or file.parent_id is not None:
+            raise UploadRefused(
+                f"{file.filename} is {file.get_status_display()}; only an uploaded file can be loaded", status=409
+            )
+    _kinds_check(job=job, kind=kind, companions=companions)
+    preview = upload_preview(job=job, columns=columns, kind=kind)
     if preview.missing:
-        raise UploadRefused(f"columns: no column is mapped to {', '.join(preview.missing)}")
+        raise UploadRefused(f"{job.filename}: no column is mapped to {', '.join(preview.missing)}")
     if preview.layout == "not recognised":
         raise UploadRefused(f"the file's layout is not recognised: {'; '.join(preview.warnings)}")
-    # What the reader takes: role -> column, or {} when it recognises the file by itself.
-    job.columns = preview.mapping
-    job.mode, job.dry_run, job.status = mode, dry_run, Status.QUEUED
-    job.save(update_fields=["columns", "mode", "dry_run", "status"])
+    if preview.layout == "m5" and not any(k == Kind.CALENDAR for _, k in companions):
+        raise UploadRefused(f"{job.filename} is M5's wide file: add its calendar (calendar.csv) to the upload")
+    with transaction.atomic():
+        for other, other_kind in companions:
+            other.parent, other.kind, other.status = job, other_kind, Status.QUEUED
+            other.save(update_fields=["parent", "kind", "status"])
+        # What the reader takes: role -> column, or {} when it recognises the file by itself.
+        job.columns, job.kind = preview.mapping, kind
+        job.mode, job.dry_run, job.status = mode, dry_run, Status.QUEUED
+        job.save(update_fields=["columns", "kind", "mode", "dry_run", "status"])
     cache.set(_progress_key(job.pk), {"stage": "queued", "rows": 0}, PROGRESS_TTL_SECONDS)
-    return job
+    return UploadJob.objects.prefetch_related("companions").get(pk=job.pk)
+
+
+def _kinds_check(*, job: UploadJob, kind: str, companions: list[tuple[UploadJob, str]]) -> None:
+    kinds = [kind, *(k for _, k in companions)]
+    doubled = sorted({k for k in kinds if kinds.count(k) > 1})
+    if doubled:
+        raise UploadRefused(f"one file of each kind: {', '.join(doubled)} given more than once")
+    if Kind.SALES in kinds[1:]:
+        raise UploadRefused("the sales file is the upload loaded; the others go with it")
+    if any(other.pk == job.pk for other, _ in companions):
+        raise UploadRefused("a file cannot go with itself")
+    if kind != Kind.SALES and Kind.CALENDAR in kinds:
+        raise UploadRefused("a calendar goes with a sales file (M5's wide file)")
 
 
 # ---------------------------------------------------------------- the load (in the worker)
@@ -239,21 +275,26 @@ def upload_job_run(*, job_id: int) -> None:
             upload_file_discard(job=job)
 
 
-def _job_load(*, job: UploadJob, reporter: _Reporter) -> LoadSummary | int:
-    path = upload_path(job)
-    need = reading.load_bytes(path)
+def _job_files(job: UploadJob) -> dict[str, Path]:
+    """Kind -> path of the job's file and of those that go with it."""
+    return {job.kind: upload_path(job)} | {other.kind: upload_path(other) for other in job.companions.all()}
+
+
+def _job_load(*, job: UploadJob, reporter: _Reporter) -> FilesLoadSummary | int:
+    files = _job_files(job)
+    need = reading.load_bytes(files["sales"]) if "sales" in files else 0
     _disk_check(need=need, what="to load this file")
     if reading.disk_free(Path(tempfile.gettempdir())) < need:
         raise UploadRefused(f"not enough free disk space in {tempfile.gettempdir()} to load this file", status=507)
     if job.dry_run:
         return reading.file_check(
-            path=path,
+            files=files,
             mapping=job.columns,
             check=lambda p: _csv_check(path=p, progress=reporter),
             problem_limit=settings.UPLOAD_REPORT_MAX_PROBLEMS,
         )
     return reading.file_load(
-        path=path,
+        files=files,
         mapping=job.columns,
         append=job.mode == UploadJob.Mode.APPEND,
         progress=reporter,
@@ -292,24 +333,39 @@ def _job_finish(
     job: UploadJob,
     status: str,
     error: str = "",
-    summary: LoadSummary | int | None = None,
+    summary: FilesLoadSummary | int | None = None,
     report: LoadError | None = None,
 ) -> None:
+    """Close `job` (and the files that went with it) with its outcome."""
     job.status, job.finished_at, job.error = status, timezone.now(), error
     fields = ["status", "finished_at", "error"]
     if job.started_at:
         job.seconds = (job.finished_at - job.started_at).total_seconds()
         fields.append("seconds")
     if summary is not None:
-        job.rows = summary if isinstance(summary, int) else summary.rows
+        job.rows = summary if isinstance(summary, int) else _summary_rows(summary)
         fields.append("rows")
     if report is not None:
         job.problems = [_problem_record(problem) for problem in report.problems]
         job.problem_total = report.total
-        job.error = f"{report.total:,} problem(s) in {job.filename}; nothing was written"
+        job.error = f"{report.total:,} problem(s) in {_report_file(job=job, report=report)}; nothing was written"
         fields += ["problems", "problem_total"]
     job.save(update_fields=fields)
+    job.companions.update(status=status, finished_at=job.finished_at)
     cache.delete(_cancel_key(job.pk))
+
+
+def _summary_rows(summary: FilesLoadSummary) -> int:
+    """The sales rows loaded, or the stores and items read when only attribute files were given."""
+    return summary.load.rows if summary.load is not None else len(summary.stores) + len(summary.items)
+
+
+def _report_file(*, job: UploadJob, report: LoadError) -> str:
+    """The name the user gave the file at fault (the error names the file on the server)."""
+    for file in (job, *job.companions.all()):
+        if str(report.path).startswith(str(upload_path(file))):
+            return file.filename
+    return job.filename
 
 
 def _problem_record(problem: LoadProblem) -> dict[str, Any]:
@@ -317,11 +373,13 @@ def _problem_record(problem: LoadProblem) -> dict[str, Any]:
 
 
 def upload_file_discard(*, job: UploadJob) -> None:
-    upload_path(job).unlink(missing_ok=True)
-    upload_path(job).with_suffix(".csv").unlink(missing_ok=True)
-    if not job.file_deleted:
-        job.file_deleted = True
-        job.save(update_fields=["file_deleted"])
+    """Delete the job's file and those that went with it."""
+    for file in (job, *job.companions.all()):
+        upload_path(file).unlink(missing_ok=True)
+        upload_path(file).with_suffix(".csv").unlink(missing_ok=True)
+        if not file.file_deleted:
+            file.file_deleted = True
+            file.save(update_fields=["file_deleted"])
 
 
 # ---------------------------------------------------------------- cancel, and a worker that died
@@ -333,6 +391,8 @@ def upload_job_cancel(*, job: UploadJob) -> UploadJob:
     A load that had already committed stays done."""
     if job.status in UploadJob.FINISHED:
         raise UploadRefused(f"this upload is already {job.get_status_display()}", status=409)
+    if job.parent_id is not None:
+        raise UploadRefused(f"{job.filename} goes with another file's load: cancel that one", status=409)
     cache.set(_cancel_key(job.pk), True, PROGRESS_TTL_SECONDS)
     with transaction.atomic():
         job = UploadJob.objects.select_for_update().get(pk=job.pk)
