@@ -79,6 +79,7 @@ class UploadJobSerializer(serializers.ModelSerializer):
             "problems",
             "problem_total",
             "file_deleted",
+            "expired_at",
         ]
 
     def get_problems(self, job: UploadJob) -> list[dict]:

@@ -19,9 +19,10 @@ class UploadJob(models.Model):
         CHECKED = "checked", "checked (dry run), nothing written"
         FAILED = "failed", "failed"
         CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "expired (not completed or not loaded in time)"
 
     ACTIVE = (Status.QUEUED, Status.WAITING, Status.LOADING)
-    FINISHED = (Status.DONE, Status.CHECKED, Status.FAILED, Status.CANCELLED)
+    FINISHED = (Status.DONE, Status.CHECKED, Status.FAILED, Status.CANCELLED, Status.EXPIRED)
 
     class Kind(models.TextChoices):
         SALES = "sales", "sales"
@@ -66,6 +67,8 @@ class UploadJob(models.Model):
     # says "loading" means the worker died (the transaction rolled back with it).
     backend_pid = models.IntegerField(null=True, blank=True)
     file_deleted = models.BooleanField(default=False)
+    # When the periodic clean-up deleted the file (an upload left incomplete, or a kept file past its time).
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,6 +8,8 @@ import logging
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -164,6 +166,10 @@ def upload_job_submit(
     if preview.layout == "m5" and not any(k == Kind.CALENDAR for _, k in companions):
         raise UploadRefused(f"{job.filename} is M5's wide file: add its calendar (calendar.csv) to the upload")
     with transaction.atomic():
+        # Locked, and still as they were: the clean-up may have expired one meanwhile.
+        files = [job.pk, *(other.pk for other, _ in companions)]
+        if len(UploadJob.objects.select_for_update().filter(pk__in=files, status=Status.UPLOADED)) != len(files):
+            raise UploadRefused("a file of this upload expired meanwhile; send it again", status=409)
         for other, other_kind in companions:
             other.parent, other.kind, other.status = job, other_kind, Status.QUEUED
             other.save(update_fields=["parent", "kind", "status"])
@@ -408,6 +414,65 @@ def upload_job_cancel(*, job: UploadJob) -> UploadJob:
                 [job.backend_pid],
             )
     return job
+
+
+# ---------------------------------------------------------------- files left behind
+
+
+@dataclass(frozen=True)
+class ExpiredFiles:
+    """What `upload_files_expire` did: uploads closed as expired, kept files deleted."""
+
+    incomplete: int
+    kept: int
+
+
+def upload_files_expire() -> ExpiredFiles:
+    """Delete the files nobody will load: uploads not completed (or completed and never loaded) within
+    UPLOAD_INCOMPLETE_HOURS of their start, which end expired, and files kept after their load
+    (UPLOAD_KEEP_FILES) past UPLOAD_KEEP_FILES_HOURS, whose jobs keep their outcome. Both keep their
+    row in the history with `expired_at`. Each job is locked first: a piece being written, or a start
+    of the load, goes first or finds the job expired."""
+    now = timezone.now()
+    stale = UploadJob.objects.filter(
+        status__in=(Status.UPLOADING, Status.UPLOADED),
+        parent=None,
+        created_at__lt=now - timedelta(hours=settings.UPLOAD_INCOMPLETE_HOURS),
+    )
+    incomplete = sum(
+        _job_expire(pk=pk, statuses=(Status.UPLOADING, Status.UPLOADED)) for pk in stale.values_list("pk", flat=True)
+    )
+    kept = UploadJob.objects.filter(
+        status__in=UploadJob.FINISHED,
+        file_deleted=False,
+        parent=None,
+        finished_at__lt=now - timedelta(hours=settings.UPLOAD_KEEP_FILES_HOURS),
+    )
+    deleted = sum(_job_expire(pk=pk, statuses=UploadJob.FINISHED) for pk in kept.values_list("pk", flat=True))
+    if incomplete or deleted:
+        logger.info("upload files expired", extra={"incomplete": incomplete, "kept": deleted})
+    return ExpiredFiles(incomplete=incomplete, kept=deleted)
+
+
+def _job_expire(*, pk: int, statuses: tuple[str, ...]) -> int:
+    """Delete a job's files; a job not yet finished ends expired. 1 when it was done here, 0 when the job
+    had moved on meanwhile."""
+    with transaction.atomic():
+        job = UploadJob.objects.select_for_update().filter(pk=pk, status__in=statuses).first()
+        if job is None:
+            return 0
+        job.expired_at = timezone.now()
+        fields = ["expired_at"]
+        if job.status not in UploadJob.FINISHED:
+            job.status, job.finished_at = Status.EXPIRED, job.expired_at
+            job.error = (
+                f"not completed or not loaded within {settings.UPLOAD_INCOMPLETE_HOURS} hours; the file was deleted"
+            )
+            fields += ["status", "finished_at", "error"]
+        job.save(update_fields=fields)
+        job.companions.update(status=job.status, expired_at=job.expired_at)
+        upload_file_discard(job=job)
+    return 1
 
 
 def upload_jobs_reap() -> int:

@@ -436,7 +436,7 @@ async function history() {
         [row.filename, ...row.companions.map((file) => file.filename)].join(" + "),
         fmtInt(row.rows),
         row.seconds == null ? "–" : fmtSeconds(row.seconds),
-        row.status_label,
+        row.expired_at && row.status !== "expired" ? `${row.status_label} (file expired)` : row.status_label,
       ];
       for (const value of cells) {
         const td = document.createElement("td");
