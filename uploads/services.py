@@ -4,6 +4,7 @@ itself goes through sales.services.sales_load_files, as load_train's."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import time
@@ -256,29 +257,29 @@ def upload_job_run(*, job_id: int) -> None:
         job.status, job.started_at = Status.LOADING, timezone.now()
         job.save(update_fields=["status", "started_at", "backend_pid"])
     reporter = _Reporter(job.pk)
+    # The files go in the same write as the outcome: whoever sees the job finished sees them gone.
+    finish = functools.partial(_job_finish, job=job, discard=not settings.UPLOAD_KEEP_FILES)
     reporter.say("starting")
     try:
         summary = _job_load(job=job, reporter=reporter)
     except UploadCancelled:
-        _job_finish(job=job, status=Status.CANCELLED, error="cancelled; the history is as it was")
+        finish(status=Status.CANCELLED, error="cancelled; the history is as it was")
     except LoadError as error:
         if cache.get(_cancel_key(job.pk)):  # the interrupted statement surfaces as the file's problem
-            _job_finish(job=job, status=Status.CANCELLED, error="cancelled; the history is as it was")
+            finish(status=Status.CANCELLED, error="cancelled; the history is as it was")
         else:
-            _job_finish(job=job, status=Status.FAILED, report=error)
+            finish(status=Status.FAILED, report=error)
     except (UploadRefused, reading.FileRefused) as error:
-        _job_finish(job=job, status=Status.FAILED, error=f"{job.filename}: {error}")
+        finish(status=Status.FAILED, error=f"{job.filename}: {error}")
     except Exception as error:  # the job must say why, whatever went wrong
         logger.exception("upload load failed", extra={"job": job.pk})
         cancelled = cache.get(_cancel_key(job.pk))
         status = Status.CANCELLED if cancelled else Status.FAILED
-        _job_finish(job=job, status=status, error="cancelled; the history is as it was" if cancelled else str(error))
+        finish(status=status, error="cancelled; the history is as it was" if cancelled else str(error))
     else:
-        _job_finish(job=job, status=Status.CHECKED if job.dry_run else Status.DONE, summary=summary)
+        finish(status=Status.CHECKED if job.dry_run else Status.DONE, summary=summary)
     finally:
         reporter.say("finished")
-        if not settings.UPLOAD_KEEP_FILES:
-            upload_file_discard(job=job)
 
 
 def _job_files(job: UploadJob) -> dict[str, Path]:
@@ -341,8 +342,10 @@ def _job_finish(
     error: str = "",
     summary: FilesLoadSummary | int | None = None,
     report: LoadError | None = None,
+    discard: bool = False,
 ) -> None:
-    """Close `job` (and the files that went with it) with its outcome."""
+    """Close `job` (and the files that went with it) with its outcome; with `discard` their files are
+    deleted first."""
     job.status, job.finished_at, job.error = status, timezone.now(), error
     fields = ["status", "finished_at", "error"]
     if job.started_at:
@@ -356,8 +359,11 @@ def _job_finish(
         job.problem_total = report.total
         job.error = f"{report.total:,} problem(s) in {_report_file(job=job, report=report)}; nothing was written"
         fields += ["problems", "problem_total"]
+    if discard:
+        _files_delete(job=job)
+        fields.append("file_deleted")
     job.save(update_fields=fields)
-    job.companions.update(status=status, finished_at=job.finished_at)
+    job.companions.update(status=status, finished_at=job.finished_at, file_deleted=job.file_deleted)
     cache.delete(_cancel_key(job.pk))
 
 
@@ -380,12 +386,17 @@ def _problem_record(problem: LoadProblem) -> dict[str, Any]:
 
 def upload_file_discard(*, job: UploadJob) -> None:
     """Delete the job's file and those that went with it."""
+    _files_delete(job=job)
+    job.save(update_fields=["file_deleted"])
+    job.companions.update(file_deleted=True)
+
+
+def _files_delete(*, job: UploadJob) -> None:
+    """Unlink the job's files and its companions' (the rows are the caller's to save)."""
     for file in (job, *job.companions.all()):
         upload_path(file).unlink(missing_ok=True)
         upload_path(file).with_suffix(".csv").unlink(missing_ok=True)
-        if not file.file_deleted:
-            file.file_deleted = True
-            file.save(update_fields=["file_deleted"])
+    job.file_deleted = True
 
 
 # ---------------------------------------------------------------- cancel, and a worker that died
