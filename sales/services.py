@@ -194,20 +194,14 @@ def sales_load_csv(
     problems with the count of all. They are looked for only once the fast path has failed.
     """
     path = Path(path)
-    run = _LoadRun(clock=loading.Stopwatch(), progress=progress)
+    run = _LoadRun(clock=loading.Stopwatch(), progress=progress, problem_limit=problem_limit)
     layout = loading.csv_read_header(path=path)
     for warning in layout.warnings:
         logger.warning(warning)
     with transaction.atomic(), connection.cursor() as cursor:
         load_lock_take(cursor=cursor, on_wait=on_wait)
         written = _load_in_transaction(
-            cursor=cursor,
-            path=path,
-            layout=layout,
-            run=run,
-            append=append,
-            align_to_today=align_to_today,
-            problem_limit=problem_limit,
+            cursor=cursor, path=path, layout=layout, run=run, append=append, align_to_today=align_to_today
         )
         if followups:
             transaction.on_commit(lambda: history_loaded.send_robust(sender=LoadSummary, appended=append))
@@ -231,10 +225,11 @@ def sales_load_csv(
 
 @dataclass
 class _LoadRun:
-    """A load's clock, its stage timings, and whom to tell about progress."""
+    """A load's clock, its stage timings, whom to tell about progress, and how many problems a refusal lists."""
 
     clock: loading.Stopwatch
     progress: Callable[[str, int], None] | None
+    problem_limit: int = loading.MAX_LISTED_PROBLEMS
     timings: dict[str, float] = field(default_factory=dict)
 
     def stage(self, name: str, rows: int = 0) -> None:
@@ -258,15 +253,13 @@ class _Written:
     frequency: str
 
 
-def _load_in_transaction(
-    *, cursor, path: Path, layout, run: _LoadRun, append: bool, align_to_today: bool, problem_limit: int
-) -> _Written:
+def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: bool, align_to_today: bool) -> _Written:
     """Staging, codes, the write, the rollups and the gap fill, inside the load's transaction."""
     # Index builds after a bulk insert are much faster with room to sort in
     # memory; dates must print as YYYY-MM-DD for the validity check.
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-    rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=run.progress, problem_limit=problem_limit)
+    rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=run.progress, problem_limit=run.problem_limit)
     run.stage("copied", rows)
     first, last = loading.staging_date_range(cursor=cursor, layout=layout)
     shift_days = _load_shift(last=last) if align_to_today else 0
@@ -278,7 +271,7 @@ def _load_in_transaction(
         rows=rows,
         shift_days=shift_days,
         append=append,
-        problem_limit=problem_limit,
+        problem_limit=run.problem_limit,
     )
     assert first is not None and last is not None  # the write refused a file with a missing date
     run.stage("written", rows)

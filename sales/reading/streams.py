@@ -226,7 +226,7 @@ class _Checker:
         self._block = []
 
     def units(self, *, batch: Batch, values: pa.Array) -> pa.Array:
-        """The units column with surplus zeros dropped; LoadError at the first values that are not decimals."""
+        """The units column with surplus zeros dropped; the values that are not decimals are recorded."""
         # Whole numbers need no pattern; a cast that fails costs far more than a look for a point first.
         if not pc.any(pc.match_substring(values, ".")).as_py():
             try:
