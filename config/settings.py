@@ -263,6 +263,14 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3, minimum=1024, maxim
 UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024, minimum=64 * 1024, maximum=1024**3)
 UPLOAD_MIN_FREE_BYTES = env_int("UPLOAD_MIN_FREE_BYTES", 1024**3, minimum=0, maximum=2**50)
 UPLOAD_KEEP_FILES = env_bool("UPLOAD_KEEP_FILES", False)
+# Kept files are deleted this long after their load finished; an upload not completed (or completed and
+# never loaded) this long after it started is deleted and marked expired (uploads.tasks.upload_files_expire,
+# hourly).
+UPLOAD_KEEP_FILES_HOURS = env_int("UPLOAD_KEEP_FILES_HOURS", 7 * 24, minimum=1, maximum=24 * 3650)
+UPLOAD_INCOMPLETE_HOURS = env_int("UPLOAD_INCOMPLETE_HOURS", 24, minimum=1, maximum=24 * 365)
+# The validation report of an upload lists this many problems (the page shows the first 1,000; the CSV
+# has them all, then the count of the rest).
+UPLOAD_REPORT_MAX_PROBLEMS = env_int("UPLOAD_REPORT_MAX_PROBLEMS", 100_000, minimum=1_000, maximum=10_000_000)
 # A compressed file may expand to at most this many times its size (and never past UPLOAD_MAX_BYTES).
 UPLOAD_MAX_EXPANSION_RATIO = env_int("UPLOAD_MAX_EXPANSION_RATIO", 200, minimum=1, maximum=100_000)
 

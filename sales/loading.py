@@ -37,6 +37,7 @@ REQUIRED_COLUMNS = ("date", "store", "item", "sales")
 # The other roles of the normalized stream (sales.reading), read when present.
 OPTIONAL_COLUMNS = ("store_name", "item_name", "category", "department", "region", "unit")
 CODE_MAX_LENGTH = 64
+# The problems a load lists by default (load_train's message); a caller may ask for more (the upload's report).
 MAX_LISTED_PROBLEMS = 10
 CHUNK_BYTES = 1 << 20
 MAX_HEADER_BYTES = 64 * 1024
@@ -106,20 +107,23 @@ class LoadProblem:
 
 
 class LoadError(Exception):
-    """The file cannot be loaded. Nothing was written."""
+    """The file cannot be loaded. Nothing was written. `problems` are the first ones found, as many as the
+    load was asked to list (its `problem_limit`), `total` how many there are; the message (what load_train
+    prints) lists the first MAX_LISTED_PROBLEMS of them."""
 
     def __init__(self, *, path: Path, problems: list[LoadProblem], total: int | None = None):
         self.path = path
-        self.problems = problems[:MAX_LISTED_PROBLEMS]
+        self.problems = problems
         self.total = max(total if total is not None else len(problems), len(self.problems))
         super().__init__(self._describe())
 
     def _describe(self) -> str:
         if self.total == 1:
             return f"{self.path}: {self.problems[0]}"
-        listed = len(self.problems)
-        head = f"{self.path}: {self.total:,} problems" + (f" (first {listed} listed)" if listed < self.total else "")
-        return "\n".join([head + ":", *(f"  {p}" for p in self.problems)])
+        listed = self.problems[:MAX_LISTED_PROBLEMS]
+        head = f"{self.path}: {self.total:,} problems"
+        head += f" (first {len(listed)} listed)" if len(listed) < self.total else ""
+        return "\n".join([head + ":", *(f"  {p}" for p in listed)])
 
 
 @dataclass(frozen=True)
@@ -244,8 +248,8 @@ def staging_date_range(*, cursor, layout: CsvLayout) -> tuple[str | None, str | 
     return cursor.fetchone()
 
 
-def staging_problems(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem], int]:
-    """Every bad value in the staging table, first MAX_LISTED_PROBLEMS of them
+def staging_problems(*, cursor, layout: CsvLayout, limit: int = MAX_LISTED_PROBLEMS) -> tuple[list[LoadProblem], int]:
+    """Every bad value in the staging table, the first `limit` of them
     with line, column and value, and how many there are in all."""
     branches = []
     for name, (check, message) in _COLUMN_CHECKS.items():
@@ -260,7 +264,7 @@ def staging_problems(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem], i
         problems AS ({" UNION ALL ".join(branches)})
         SELECT count(*) OVER (), line, name, value, message FROM problems ORDER BY line, position LIMIT %s
         """,
-        [MAX_LISTED_PROBLEMS],
+        [limit],
     )
     rows = cursor.fetchall()
     problems = [
@@ -270,9 +274,9 @@ def staging_problems(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem], i
     return problems, rows[0][0] if rows else 0
 
 
-def staging_duplicates(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem], int]:
-    """Rows that repeat an earlier (date, store, item) of the file. Only asked
-    once every value is valid, so equal text is an equal key."""
+def staging_duplicates(*, cursor, layout: CsvLayout, limit: int = MAX_LISTED_PROBLEMS) -> tuple[list[LoadProblem], int]:
+    """Rows that repeat an earlier (date, store, item) of the file, the first `limit` of them and how
+    many there are. Only asked once every value is valid, so equal text is an equal key."""
     d, s, i = (_staged(layout, name) for name in ("date", "store", "item"))
     cursor.execute(
         f"""
@@ -281,7 +285,7 @@ def staging_duplicates(*, cursor, layout: CsvLayout) -> tuple[list[LoadProblem],
         repeats AS (SELECT line, d, s, i, min(line) OVER (PARTITION BY d, s, i) AS first FROM numbered)
         SELECT count(*) OVER (), line, d, s, i, first FROM repeats WHERE line > first ORDER BY line LIMIT %s
         """,
-        [MAX_LISTED_PROBLEMS],
+        [limit],
     )
     rows = cursor.fetchall()
     problems = [
@@ -353,18 +357,20 @@ def catalogue_create_from_staging(*, cursor, layout: CsvLayout, kind: CatalogueK
 # ---------------------------------------------------------------- structure (error path)
 
 
-def file_structure_problems(*, path: Path, layout: CsvLayout) -> tuple[list[LoadProblem], int]:
+def file_structure_problems(
+    *, path: Path, layout: CsvLayout, limit: int = MAX_LISTED_PROBLEMS
+) -> tuple[list[LoadProblem], int]:
     """Read the file line by line for what COPY refuses before any value is
     looked at: bytes that are not UTF-8, NUL bytes, stray carriage returns,
     mixed line endings, unbalanced quotes and lines with the wrong number of
-    columns. Only runs after COPY has failed, so it may be slow."""
+    columns; the first `limit` and how many. Only runs after COPY has failed, so it may be slow."""
     problems: list[LoadProblem] = []
     total = 0
 
     def add(line: int, value: str | bytes, message: str) -> None:
         nonlocal total
         total += 1
-        if len(problems) < MAX_LISTED_PROBLEMS:
+        if len(problems) < limit:
             problems.append(LoadProblem(line=line, column=None, value=_show(value), message=message))
 
     with path.open("rb") as handle:

@@ -170,6 +170,7 @@ def sales_load_csv(
     progress: Callable[[str, int], None] | None = None,
     followups: bool = True,
     on_wait: Callable[[], None] | None = None,
+    problem_limit: int = loading.MAX_LISTED_PROBLEMS,
 ) -> LoadSummary:
     """Load a date,store,item,sales CSV into the sales history in one transaction.
 
@@ -190,10 +191,11 @@ def sales_load_csv(
     One load runs at a time (load_lock_take): `on_wait()` is called while another holds the lock.
 
     Raises LoadError (nothing written) when the file cannot be read, its header
-    lacks a required column, or any row is malformed or repeated.
+    lacks a required column, or any row is malformed or repeated; it lists the first `problem_limit`
+    problems with the count of all. They are looked for only once the fast path has failed.
     """
     path = Path(path)
-    run = _LoadRun(clock=loading.Stopwatch(), progress=progress)
+    run = _LoadRun(clock=loading.Stopwatch(), progress=progress, problem_limit=problem_limit)
     layout = loading.csv_read_header(path=path)
     for warning in layout.warnings:
         logger.warning(warning)
@@ -224,10 +226,11 @@ def sales_load_csv(
 
 @dataclass
 class _LoadRun:
-    """A load's clock, its stage timings, and whom to tell about progress."""
+    """A load's clock, its stage timings, whom to tell about progress, and how many problems a refusal lists."""
 
     clock: loading.Stopwatch
     progress: Callable[[str, int], None] | None
+    problem_limit: int = loading.MAX_LISTED_PROBLEMS
     timings: dict[str, float] = field(default_factory=dict)
 
     def stage(self, name: str, rows: int = 0) -> None:
@@ -257,12 +260,20 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
     # memory; dates must print as YYYY-MM-DD for the validity check.
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-    rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=run.progress)
+    rows = _load_copy(cursor=cursor, path=path, layout=layout, progress=run.progress, problem_limit=run.problem_limit)
     run.stage("copied", rows)
     first, last = loading.staging_date_range(cursor=cursor, layout=layout)
     shift_days = _load_shift(last=last) if align_to_today else 0
     stores, items = _load_keys_create(cursor=cursor, layout=layout)
-    shadow = _load_write(cursor=cursor, path=path, layout=layout, rows=rows, shift_days=shift_days, append=append)
+    shadow = _load_write(
+        cursor=cursor,
+        path=path,
+        layout=layout,
+        rows=rows,
+        shift_days=shift_days,
+        append=append,
+        problem_limit=run.problem_limit,
+    )
     assert first is not None and last is not None  # the write refused a file with a missing date
     run.stage("written", rows)
     # While the swap waits for readers the stage is said again: a cancelled upload stops there.
@@ -300,7 +311,7 @@ def _load_summary(*, path: Path, layout, run: _LoadRun, written: _Written, appen
     )
 
 
-def _load_copy(*, cursor, path: Path, layout, progress) -> int:
+def _load_copy(*, cursor, path: Path, layout, progress, problem_limit: int) -> int:
     """COPY the file into the staging table; the rows copied. LoadError when PostgreSQL refuses
     the file's structure or it has no data rows."""
     loading.staging_create(cursor=cursor, layout=layout)
@@ -308,7 +319,7 @@ def _load_copy(*, cursor, path: Path, layout, progress) -> int:
         lambda: loading.staging_copy(cursor=cursor, path=path, layout=layout, progress=progress)
     )
     if copy_error is not None:
-        problems, total = loading.file_structure_problems(path=path, layout=layout)
+        problems, total = loading.file_structure_problems(path=path, layout=layout, limit=problem_limit)
         raise LoadError(path=path, problems=problems or [loading.database_error_problem(copy_error)], total=total)
     assert rows is not None  # write_step returns its step's result whenever it returns no error
     if rows == 0:
@@ -332,9 +343,12 @@ def _load_keys_create(*, cursor, layout) -> tuple[int, int]:
     return stores, items
 
 
-def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, append: bool) -> swap.Shadow | None:
-    """Replace (or upsert into) sales_sale from the staging table; LoadError naming every bad row.
-    A replace writes into a shadow of sales_sale (returned), swapped in by `_load_rollups`."""
+def _load_write(
+    *, cursor, path: Path, layout, rows: int, shift_days: int, append: bool, problem_limit: int
+) -> swap.Shadow | None:
+    """Replace (or upsert into) sales_sale from the staging table; LoadError naming every bad row
+    (up to `problem_limit`). A replace writes into a shadow of sales_sale (returned), swapped in by
+    `_load_rollups`."""
     shadow = None if append else swap.shadow_create(cursor=cursor, table="sales_sale")
     if shadow is None:
         write = functools.partial(loading.sales_upsert_from_staging, cursor=cursor, layout=layout)
@@ -343,9 +357,9 @@ def _load_write(*, cursor, path: Path, layout, rows: int, shift_days: int, appen
     _, write_error = loading.write_step(lambda: write(shift_days=shift_days), expect=rows)
     if write_error is None:
         return shadow
-    problems, total = loading.staging_problems(cursor=cursor, layout=layout)
+    problems, total = loading.staging_problems(cursor=cursor, layout=layout, limit=problem_limit)
     if not problems:
-        problems, total = loading.staging_duplicates(cursor=cursor, layout=layout)
+        problems, total = loading.staging_duplicates(cursor=cursor, layout=layout, limit=problem_limit)
     if not problems:
         problems, total = [loading.database_error_problem(write_error)], 1
     raise LoadError(path=path, problems=problems, total=total)
@@ -388,15 +402,18 @@ def sales_load_files(
     progress: Callable[[str, int], None] | None = None,
     followups: bool = True,
     on_wait: Callable[[], None] | None = None,
+    problem_limit: int = loading.MAX_LISTED_PROBLEMS,
 ) -> FilesLoadSummary:
     """Load a sales file in any layout and compression `sales.reading` knows, with its calendar and
     attribute files. The attribute files are read first, so that a bad one stops the load before any
     write. A plain date,store,item,sales CSV goes straight to `sales_load_csv`; any other is turned
     into the normalized stream (in a temporary file beside the system's temp files) and loaded from
     there, so that the loader checks it as it checks any file. LoadError names the source file.
-    `on_wait` is `sales_load_csv`'s (called while another load holds the lock)."""
-    store_rows = reading.attributes_read(path=stores, kind="stores") if stores is not None else []
-    item_rows = reading.attributes_read(path=items, kind="items") if items is not None else []
+    `on_wait` is `sales_load_csv`'s (called while another load holds the lock). LoadError lists the first
+    `problem_limit` problems of the file at fault (with the count of all), whichever reader found them."""
+    limit = problem_limit
+    store_rows = reading.attributes_read(path=stores, kind="stores", problem_limit=limit) if stores else []
+    item_rows = reading.attributes_read(path=items, kind="items", problem_limit=limit) if items else []
     if sales is None:
         return FilesLoadSummary(load=None, layout=None, stores=store_rows, items=item_rows)
     load_csv = functools.partial(
@@ -406,6 +423,7 @@ def sales_load_files(
         progress=progress,
         followups=followups,
         on_wait=on_wait,
+        problem_limit=problem_limit,
     )
     try:
         layout = reading.layout_detect(path=sales, columns=columns, calendar=calendar)
@@ -418,7 +436,10 @@ def sales_load_files(
     if _is_plain(path=sales) and layout.name == "long" and classic:
         load = load_csv(path=sales)
     else:
-        load = _normalized_load(sales=sales, layout=layout, calendar=calendar, load_csv=load_csv, progress=progress)
+        stream = functools.partial(
+            reading.sales_stream, layout=layout, calendar=calendar, progress=progress, problem_limit=problem_limit
+        )
+        load = _normalized_load(sales=sales, layout=layout, stream=stream, load_csv=load_csv)
     return FilesLoadSummary(load=load, layout=layout, stores=store_rows, items=item_rows)
 
 
@@ -435,15 +456,14 @@ def _normalized_load(
     *,
     sales: Path,
     layout: reading.Layout,
-    calendar: Path | None,
+    stream: Callable[..., Iterable[bytes]],
     load_csv: Callable[..., LoadSummary],
-    progress: Callable[[str, int], None] | None,
 ) -> LoadSummary:
     with tempfile.TemporaryDirectory(prefix="sales-normalized-") as folder:
         normalized = Path(folder) / "normalized.csv"
         try:
             with normalized.open("wb") as out:
-                for chunk in reading.sales_stream(path=sales, layout=layout, calendar=calendar, progress=progress):
+                for chunk in stream(path=sales):
                     out.write(chunk)
         except OSError as error:  # a full disk, most likely: the normalized file is about the size of the long one
             problem = LoadProblem(line=None, column=None, value=None, message=f"cannot write {folder} ({error})")

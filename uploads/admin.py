@@ -7,8 +7,21 @@ from uploads.models import UploadJob
 
 @admin.register(UploadJob)
 class UploadJobAdmin(admin.ModelAdmin):
-    list_display = ("id", "filename", "user", "status", "mode", "dry_run", "rows", "seconds", "created_at")
-    list_filter = ("status", "mode", "dry_run")
+    list_display = (
+        "id",
+        "filename",
+        "kind",
+        "user",
+        "status",
+        "mode",
+        "dry_run",
+        "rows",
+        "seconds",
+        "created_at",
+        "file_deleted",
+        "expired_at",
+    )
+    list_filter = ("status", "kind", "mode", "dry_run", "file_deleted")
     search_fields = ("filename", "user__username")
     date_hierarchy = "created_at"
 

@@ -38,8 +38,17 @@ class Refused(APIException):
         self.status_code = refused.status
 
 
+class CompanionSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(source="stored_name")
+
+    class Meta:
+        model = UploadJob
+        fields = ["key", "filename", "kind", "size"]
+
+
 class UploadJobSerializer(serializers.ModelSerializer):
     key = serializers.CharField(source="stored_name")
+    companions = CompanionSerializer(many=True, read_only=True)
     user = serializers.CharField(source="user.get_username", default=None)
     status_label = serializers.CharField(source="get_status_display")
     problems = serializers.SerializerMethodField()
@@ -54,6 +63,8 @@ class UploadJobSerializer(serializers.ModelSerializer):
             "received",
             "status",
             "status_label",
+            "kind",
+            "companions",
             "mode",
             "dry_run",
             "columns",
@@ -68,6 +79,7 @@ class UploadJobSerializer(serializers.ModelSerializer):
             "problems",
             "problem_total",
             "file_deleted",
+            "expired_at",
         ]
 
     def get_problems(self, job: UploadJob) -> list[dict]:
@@ -78,8 +90,15 @@ class MappingSerializer(serializers.Serializer):
     columns = serializers.DictField(
         child=serializers.ChoiceField(choices=[*reading.ROLES, ""]), required=False, default=dict
     )
+    # What the file is; absent: the kind found when it arrived.
+    kind = serializers.ChoiceField(choices=UploadJob.Kind.values, required=False)
+
+
+class StartSerializer(MappingSerializer):
     mode = serializers.ChoiceField(choices=UploadJob.Mode.values, default=UploadJob.Mode.REPLACE)
     dry_run = serializers.BooleanField(default=False)
+    # The other uploaded files that go with this one's load (a calendar, stores, items): key -> kind.
+    files = serializers.DictField(child=serializers.ChoiceField(choices=UploadJob.Kind.values), default=dict)
 
 
 # Every route: a reader who is not an editor gets a 403, an unknown key a 404; writes may be refused with the
@@ -132,7 +151,7 @@ class UploadPreviewView(APIView):
         mapping = MappingSerializer(data=request.data)
         mapping.is_valid(raise_exception=True)
         try:
-            preview = services.upload_preview(job=_job(request, key), columns=mapping.validated_data["columns"])
+            preview = services.upload_preview(job=_job(request, key), **mapping.validated_data)
         except services.UploadRefused as refused:
             raise Refused(refused) from None
         return Response(preview.as_dict())
@@ -142,12 +161,15 @@ class UploadStartView(APIView):
     permission_classes = [UploadAccess]
     parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
 
-    @extend_schema(request=MappingSerializer, responses={202: UploadJobSerializer, **READ_ERRORS, **WRITE_ERRORS})
+    @extend_schema(request=StartSerializer, responses={202: UploadJobSerializer, **READ_ERRORS, **WRITE_ERRORS})
     def post(self, request, key: str):
-        mapping = MappingSerializer(data=request.data)
+        mapping = StartSerializer(data=request.data)
         mapping.is_valid(raise_exception=True)
+        options = dict(mapping.validated_data)
+        companions = [(_job(request, other), kind) for other, kind in options.pop("files").items()]
+        options.setdefault("kind", UploadJob.Kind.SALES)
         try:
-            job = services.upload_job_submit(job=_job(request, key), **mapping.validated_data)
+            job = services.upload_job_submit(job=_job(request, key), companions=companions, **options)
         except services.UploadRefused as refused:
             raise Refused(refused) from None
         tasks.upload_load_enqueue(job_id=job.pk)
@@ -168,7 +190,8 @@ class UploadCancelView(APIView):
 
 
 class UploadReportView(APIView):
-    """The whole validation report as CSV: line, column, value, reason."""
+    """The whole validation report as CSV: line, column, value, reason (every problem up to
+    UPLOAD_REPORT_MAX_PROBLEMS, then a row counting the rest)."""
 
     permission_classes = [UploadAccess]
     parser_classes = [JSONParser]  # the page sends JSON; the file itself goes up through tus
@@ -183,6 +206,9 @@ class UploadReportView(APIView):
             writer.writerow(
                 [problem["line"] or "", problem["column"] or "", _cell(problem["value"]), problem["message"]]
             )
+        rest = job.problem_total - len(job.problems)
+        if rest > 0:
+            writer.writerow(["", "", "", f"{rest:,} more problem(s) not listed (UPLOAD_REPORT_MAX_PROBLEMS)"])
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="upload-{job.pk}-report.csv"'
         return response

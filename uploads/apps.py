@@ -10,8 +10,10 @@ class UploadsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.limits import body_cap_register
+        from core.schedules import PERIODIC_SCHEDULES
 
         body_cap_register(path_prefix=UPLOAD_ROUTE_PREFIX, cap=upload_body_cap)
+        PERIODIC_SCHEDULES.register("uploads", "uploads.tasks.periodic_schedules")
 
 
 async def upload_body_cap(scope: dict) -> int:

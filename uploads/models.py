@@ -1,5 +1,6 @@
 """An upload job: one file sent from the browser, and what became of it (the history the page and the
-admin show)."""
+admin show). A sales file's calendar and attribute files (stores, items) are jobs of their own while they
+go up; the load attaches them to the job it runs (`parent`), and they share its outcome."""
 
 from __future__ import annotations
 
@@ -18,9 +19,16 @@ class UploadJob(models.Model):
         CHECKED = "checked", "checked (dry run), nothing written"
         FAILED = "failed", "failed"
         CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "expired (not completed or not loaded in time)"
 
     ACTIVE = (Status.QUEUED, Status.WAITING, Status.LOADING)
-    FINISHED = (Status.DONE, Status.CHECKED, Status.FAILED, Status.CANCELLED)
+    FINISHED = (Status.DONE, Status.CHECKED, Status.FAILED, Status.CANCELLED, Status.EXPIRED)
+
+    class Kind(models.TextChoices):
+        SALES = "sales", "sales"
+        CALENDAR = "calendar", "calendar"
+        STORES = "stores", "stores"
+        ITEMS = "items", "items"
 
     class Mode(models.TextChoices):
         REPLACE = "replace", "replace the history"
@@ -34,6 +42,12 @@ class UploadJob(models.Model):
     received = models.BigIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADING)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.REPLACE)
+    # What the file is: detected from its header once it is here, corrected by the user at the start.
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SALES)
+    # The job whose load reads this file beside its own (a calendar, a stores or items file).
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="companions", editable=False
+    )
     dry_run = models.BooleanField(default=False)
     # What the reader is given: role -> source column, as the user confirmed it ({}: the file's own names).
     columns = models.JSONField(default=dict, blank=True)
@@ -53,6 +67,8 @@ class UploadJob(models.Model):
     # says "loading" means the worker died (the transaction rolled back with it).
     backend_pid = models.IntegerField(null=True, blank=True)
     file_deleted = models.BooleanField(default=False)
+    # When the periodic clean-up deleted the file (an upload left incomplete, or a kept file past its time).
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -21,11 +21,15 @@ from django.conf import settings
 
 from sales import reading
 from sales.loading import LoadError
-from sales.services import LoadSummary, sales_load_files
+from sales.reading.attributes import ATTRIBUTE_COLUMNS
+from sales.services import FilesLoadSummary, sales_load_files
 
 ROLES = reading.ROLES
 REQUIRED_ROLES = ("date", "store", "item", "sales")
 PREVIEW_ROWS = 20
+KINDS = ("sales", "calendar", "stores", "items")
+# The columns a calendar must have (M5's calendar.csv: a date per day column name d_1, d_2, ...).
+CALENDAR_COLUMNS = ("date", "d")
 # Column names that suggest a role when the file names none by its role (what analysts' exports call them).
 ROLE_NAMES = {
     "date": {"day", "ds", "sale_date", "sales_date", "week", "week_start"},
@@ -52,6 +56,7 @@ class Preview:
     `mapping` (role -> column) for the load, {} when the reader recognises the file by itself."""
 
     layout: str
+    kind: str
     compression: str
     columns: list[ColumnGuess]
     rows: list[list[str]]
@@ -108,9 +113,39 @@ def file_expansion_check(path: Path) -> None:
         raise FileRefused(f"cannot be read as {file_compression(path)} ({error})") from None
 
 
-def file_preview(*, path: Path, columns: dict[str, str] | None = None) -> Preview:
-    """The first rows of `path`, its layout and a role and type per column. `columns` (source column
-    -> role, "" for none) corrects the roles found. Raises FileRefused when the file cannot be read."""
+def kind_guess(header: list[str]) -> str:
+    """What a file is, from its header: a calendar (date and d), a stores or items file (a code of its
+    kind, no date), else sales. The user corrects it on the page."""
+    lower = {name.lower() for name in header}
+    if set(CALENDAR_COLUMNS) <= lower and not lower & {"store", "item", "store_id", "item_id", "sales"}:
+        return "calendar"
+    if "date" in lower:
+        return "sales"
+    coded = {kind for kind, roles in ATTRIBUTE_COLUMNS.items() if lower & set(roles[kind.removesuffix("s")])}
+    if len(coded) > 1:  # "code" names either; a store and an item side by side are sales without a date name
+        named = {kind for kind in coded if lower & (set(ATTRIBUTE_COLUMNS[kind][kind.removesuffix("s")]) - {"code"})}
+        coded = named or _fits_best(lower)
+    return coded.pop() if len(coded) == 1 else "sales"
+
+
+def _fits_best(lower: set[str]) -> set[str]:
+    fits = {kind: sum(len(lower & set(names)) for names in roles.values()) for kind, roles in ATTRIBUTE_COLUMNS.items()}
+    best = max(fits.values())
+    return {kind for kind, fit in fits.items() if fit == best}
+
+
+def file_preview(*, path: Path, columns: dict[str, str] | None = None, kind: str | None = None) -> Preview:
+    """The first rows of `path`, its layout and a role and type per column. `kind` is what the file is
+    (None: guessed from its header); a sales file's `columns` (source column -> role, "" for none) correct
+    the roles found. Raises FileRefused when the file cannot be read."""
+    if kind is None or kind != "sales":
+        try:
+            shown = reading.preview(path=path, rows=PREVIEW_ROWS)
+        except LoadError as error:
+            raise FileRefused("; ".join(str(problem) for problem in error.problems)) from None
+        kind = kind or (kind_guess([c.name for c in shown.columns]) if shown.layout is None else "sales")
+        if kind != "sales":
+            return _companion_preview(path=path, shown=shown, kind=kind)
     overrides = {name: role for name, role in (columns or {}).items() if role in ROLES or role == ""}
     try:
         shown = reading.preview(path=path, rows=PREVIEW_ROWS)
@@ -128,6 +163,7 @@ def file_preview(*, path: Path, columns: dict[str, str] | None = None) -> Previe
     ]
     return Preview(
         layout=shown.layout.name if shown.layout else "not recognised",
+        kind="sales",
         compression=file_compression(path),
         columns=guesses,
         rows=shown.rows,
@@ -135,6 +171,34 @@ def file_preview(*, path: Path, columns: dict[str, str] | None = None) -> Previe
         mapping=mapping if shown.layout else {},
         missing=[] if shown.layout else [r for r in REQUIRED_ROLES if r not in mapping],
         warnings=[*shown.problems, *(shown.layout.warnings if shown.layout else [])],
+    )
+
+
+def _companion_preview(*, path: Path, shown: reading.Preview, kind: str) -> Preview:
+    """A calendar's or an attribute file's first rows, with the role the reader gives each column it
+    knows (the file's own names; these files take no mapping)."""
+    lower = {c.name.lower(): c.name for c in shown.columns}
+    if kind == "calendar":
+        found = {name: name for name in CALENDAR_COLUMNS if name in lower}
+        missing = [name for name in CALENDAR_COLUMNS if name not in found]
+    else:
+        found = {}
+        for role, names in ATTRIBUTE_COLUMNS[kind].items():
+            column = next((lower[n] for n in names if n in lower), None)
+            if column is not None:
+                found[role] = column
+        missing = [role for role in (kind.removesuffix("s"),) if role not in found]
+    by_column = {column: role for role, column in found.items()}
+    return Preview(
+        layout=kind,
+        kind=kind,
+        compression=file_compression(path),
+        columns=[ColumnGuess(name=c.name, role=by_column.get(c.name, ""), type=c.type) for c in shown.columns],
+        rows=shown.rows,
+        rows_estimate=_rows_estimate(path=path, rows=shown.rows),
+        mapping={},
+        roles=(),
+        missing=missing,
     )
 
 
@@ -164,31 +228,52 @@ def _rows_estimate(*, path: Path, rows: list[list[str]]) -> int | None:
 
 def file_load(
     *,
-    path: Path,
+    files: dict[str, Path],
     mapping: dict[str, str],
     append: bool,
     progress: Callable[[str, int], None],
     on_wait: Callable[[], None],
-) -> LoadSummary:
-    """Load the sales file at `path` as load_train would (its follow-ups included)."""
+    problem_limit: int,
+) -> FilesLoadSummary:
+    """Load `files` (kind -> path: a sales file, its calendar, stores and items files, or attribute
+    files alone) as load_train would, its follow-ups included."""
     try:
-        result = sales_load_files(
-            sales=path, columns=mapping or None, append=append, progress=progress, on_wait=on_wait
+        return sales_load_files(
+            sales=files.get("sales"),
+            calendar=files.get("calendar"),
+            stores=files.get("stores"),
+            items=files.get("items"),
+            columns=mapping or None,
+            append=append,
+            progress=progress,
+            on_wait=on_wait,
+            problem_limit=problem_limit,
         )
     except OSError as error:
         raise FileRefused(f"cannot be read ({error})") from None
-    assert result.load is not None  # a sales file was given, so it was loaded
-    return result.load
 
 
-def file_check(*, path: Path, mapping: dict[str, str], check: Callable[[Path], int]) -> int:
-    """A dry run: the file in the loader's own form (the reader's normalized stream), handed to
-    `check(path)`, which validates it without writing. Returns the rows."""
-    layout = reading.layout_detect(path=path, columns=mapping or None)
+def file_check(
+    *, files: dict[str, Path], mapping: dict[str, str], check: Callable[[Path], int], problem_limit: int
+) -> int:
+    """A dry run: the attribute files read as the load reads them, and the sales file in the loader's own
+    form (the reader's normalized stream) handed to `check(path)`, which validates it without writing.
+    Returns the sales rows, or the attribute rows when there is no sales file."""
+    rows = sum(
+        len(reading.attributes_read(path=files[kind], kind=kind, problem_limit=problem_limit))
+        for kind in ("stores", "items")
+        if kind in files
+    )
+    path = files.get("sales")
+    if path is None:
+        return rows
+    calendar = files.get("calendar")
+    layout = reading.layout_detect(path=path, columns=mapping or None, calendar=calendar)
     with tempfile.TemporaryDirectory(prefix="upload-check-") as folder:
         normalized = Path(folder) / "normalized.csv"
         with normalized.open("wb") as out:
-            for chunk in reading.sales_stream(path=path, layout=layout):
+            stream = reading.sales_stream(path=path, layout=layout, calendar=calendar, problem_limit=problem_limit)
+            for chunk in stream:
                 out.write(chunk)
         try:
             return check(normalized)

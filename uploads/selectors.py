@@ -23,18 +23,20 @@ def upload_jobs_visible(*, user: Any) -> QuerySet[UploadJob]:
 
 
 def upload_job_get(*, user: Any, key: str) -> UploadJob | None:
-    return upload_jobs_visible(user=user).filter(stored_name=key).first()
+    return upload_jobs_visible(user=user).prefetch_related("companions").filter(stored_name=key).first()
 
 
 def upload_jobs_recent(*, user: Any, limit: int = HISTORY_SIZE) -> list[UploadJob]:
-    return list(upload_jobs_visible(user=user)[:limit])
+    """The latest jobs, each with the files that went with it (listed inside it, not on their own)."""
+    jobs = upload_jobs_visible(user=user).filter(parent=None).prefetch_related("companions")
+    return list(jobs[:limit])
 
 
 def upload_queue_position(*, job: UploadJob) -> int:
     """How many loads run or wait before `job` (0: it is next, or running)."""
     if job.status != UploadJob.Status.QUEUED:
         return 0
-    ahead = UploadJob.objects.filter(status__in=UploadJob.ACTIVE).exclude(pk=job.pk)
+    ahead = UploadJob.objects.filter(status__in=UploadJob.ACTIVE, parent=None).exclude(pk=job.pk)
     return (
         ahead.filter(status=UploadJob.Status.LOADING).count()
         + ahead.filter(status=UploadJob.Status.QUEUED, created_at__lt=job.created_at).count()

@@ -92,6 +92,9 @@ def tus_file(request: HttpRequest, key: str) -> HttpResponse:
     job = selectors.upload_job_get(user=request.user, key=key)
     if job is None:
         return _error("no such upload", 404)
+    if job.status == job.Status.EXPIRED:
+        # tus: an expired upload is gone; the client starts a new one.
+        return _error("this upload expired before it was completed; send the file again", 410)
     if request.method == "HEAD":
         response = HttpResponse(status=200)
         response["Upload-Offset"] = str(job.received)

@@ -19,13 +19,14 @@ def test_install_schedules_installs_every_apps_schedules(settings):
         "forecasting-nightly-refit": "forecasting.tasks.forecast_refit_all",
         "alerts-no-data": "alerts.tasks.alerts_evaluate_no_data",
         "alerts-outbox": "alerts.tasks.notifications_flush",
+        "uploads-expire": "uploads.tasks.upload_files_expire",
     }
     assert installed["streaming-tick"].interval.every == settings.STREAMING_INTERVAL_SECONDS
     profile = installed["streaming-nightly-profile"].crontab
     assert (profile.hour, profile.minute) == ("1", "30")
     # Installing again updates in place rather than adding a second entry.
     call_command("install_schedules", stdout=None)
-    assert PeriodicTask.objects.exclude(name="celery.backend_cleanup").count() == 5
+    assert PeriodicTask.objects.exclude(name="celery.backend_cleanup").count() == 6
 
 
 def test_a_schedule_has_exactly_one_kind_of_timing():

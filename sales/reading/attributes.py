@@ -47,18 +47,26 @@ class AttributeRow:
 
 
 def attributes_read(
-    *, path: Path, kind: Literal["stores", "items"], columns: dict[str, str] | None = None
+    *,
+    path: Path,
+    kind: Literal["stores", "items"],
+    columns: dict[str, str] | None = None,
+    problem_limit: int = MAX_LISTED_PROBLEMS,
 ) -> list[AttributeRow]:
     """Every row of a stores or items file. LoadError naming the file, line and code for a row without
     a code, a code listed twice, an item in two departments or categories across rows, or a department
-    in two categories."""
+    in two categories (the first `problem_limit` of them, and how many)."""
     if kind not in ATTRIBUTE_COLUMNS:
         raise ValueError(f"kind must be stores or items, not {kind!r}")
     with source_open(path=path, kind=kind) as opened:
         header = header_read(path=path, opened=opened)
         at = _positions(path=path, kind=kind, header=header, columns=columns or {})
         rows = _rows(path=path, opened=opened, header=header)
-        return _attribute_rows(path=path, kind=kind, header=header, at=at, rows=rows)
+        found, problems = _attribute_rows(kind=kind, header=header, at=at, rows=rows, path=path)
+    if problems:
+        problems.sort(key=lambda p: p.line or 0)
+        raise LoadError(path=path, problems=problems[:problem_limit], total=len(problems))
+    return found
 
 
 def _positions(*, path: Path, kind: str, header: list[str], columns: dict[str, str]) -> dict[str, int]:
@@ -91,7 +99,9 @@ def _rows(*, path: Path, opened, header: list[str]):
         raise LoadError(path=path, problems=[LoadProblem(None, None, None, "is not UTF-8 text")]) from None
 
 
-def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, int], rows) -> list[AttributeRow]:
+def _attribute_rows(
+    *, path: Path, kind: str, header: list[str], at: dict[str, int], rows
+) -> tuple[list[AttributeRow], list[LoadProblem]]:
     code_role = kind.removesuffix("s")
     others = [i for i in range(len(header)) if i not in at.values()]
     found: list[AttributeRow] = []
@@ -128,10 +138,7 @@ def _attribute_rows(*, path: Path, kind: str, header: list[str], at: dict[str, i
             )
         )
     problems += _parent_problems(header=header, at=at, rows=found)
-    if problems:
-        problems.sort(key=lambda p: p.line or 0)
-        raise LoadError(path=path, problems=problems[:MAX_LISTED_PROBLEMS], total=len(problems))
-    return found
+    return found, problems
 
 
 def _twice(

@@ -24,9 +24,10 @@ class Calendar:
     events: dict[str, tuple[str, ...]]
 
 
-def calendar_read(*, path: Path) -> Calendar:
+def calendar_read(*, path: Path, problem_limit: int = MAX_LISTED_PROBLEMS) -> Calendar:
     """Read a calendar file with (at least) `date` and `d` columns. LoadError naming the line of a bad
-    date, a day column name that is not d_N, a day given twice, or a missing column."""
+    date, a day column name that is not d_N, a day given twice, or a missing column (the first
+    `problem_limit` of them, and how many)."""
     with source_open(path=path, kind="calendar") as opened:
         header = header_read(path=path, opened=opened)
         lower = [n.lower() for n in header]
@@ -50,7 +51,7 @@ def calendar_read(*, path: Path) -> Calendar:
             dates[day] = fields[at["date"]]
             events[day] = tuple(fields[at[e]] if e in at else "" for e in M5_EVENTS)
         if problems:
-            raise LoadError(path=path, problems=problems[:MAX_LISTED_PROBLEMS], total=len(problems))
+            raise LoadError(path=path, problems=problems[:problem_limit], total=len(problems))
         return Calendar(dates=dates, events=events)
 
 

@@ -59,17 +59,20 @@ def sales_stream(
     progress: Progress | None = None,
     extras: bool = False,
     stats: ReadStats | None = None,
+    problem_limit: int = MAX_LISTED_PROBLEMS,
 ) -> Iterator[bytes]:
     """Chunks of the normalized CSV of `path` (header first). LoadError, naming the source file, line,
-    column and value, when a row is bad; rows already yielded are then to be thrown away."""
+    column and value, when a row is bad; rows already yielded are then to be thrown away. Once a block
+    is bad nothing more is yielded, but the rest of the file is still checked: the error lists the first
+    `problem_limit` bad values and counts them all."""
     stats = stats if stats is not None else ReadStats()
-    checker = _Checker(path=path, layout=layout)
+    checker = _Checker(path=path, layout=layout, limit=problem_limit)
     with source_open(path=path) as opened:
         header = header_read(path=path, opened=opened)
         if header != layout.header:
             raise LoadError(path=path, problems=[LoadProblem(1, None, None, "the header changed since it was read")])
         if layout.name == "m5":
-            days = _calendar_for(path=path, layout=layout, calendar=calendar)
+            days = _calendar_for(path=path, layout=layout, calendar=calendar, problem_limit=problem_limit)
             chunks = _wide_chunks(path=path, opened=opened, layout=layout, days=days, checker=checker, stats=stats)
         else:
             kept = layout.extras if extras else []
@@ -79,6 +82,8 @@ def sales_stream(
         yield (",".join(names) + "\n").encode()
         try:
             for table in chunks:
+                if checker.total:
+                    continue  # a bad file: only its problems are wanted now
                 if not extras:
                     table = table.select([role for role in ROLES if role in layout.roles])
                 stats.rows_written += table.num_rows
@@ -87,9 +92,11 @@ def sales_stream(
                     progress("reading", stats.rows_written)
         except LoadError as error:
             if error.problems[0].line is not None:
-                raise
+                raise checker.fail(error.problems, total=error.total) from None
             located = _line_problem(path=path, layout=layout)
-            raise (error if located is None else LoadError(path=path, problems=[located])) from None
+            raise (error if located is None else checker.fail([located])) from None
+        if checker.total:
+            raise checker.fail([])
 
 
 def _csv_bytes(table: pa.Table) -> bytes:
@@ -122,14 +129,15 @@ def _long_chunks(
 # ---------------------------------------------------------------- the wide layout
 
 
-def _calendar_for(*, path: Path, layout: Layout, calendar: Path | None) -> Calendar:
+def _calendar_for(*, path: Path, layout: Layout, calendar: Path | None, problem_limit: int) -> Calendar:
     if calendar is None:
         problem = LoadProblem(1, None, None, "M5's wide layout needs its calendar (--calendar calendar.csv)")
         raise LoadError(path=path, problems=[problem])
-    known = calendar_read(path=calendar)
+    known = calendar_read(path=calendar, problem_limit=problem_limit)
     unknown = [n for n in layout.header if DAY_COLUMN.fullmatch(n.lower()) and n.lower() not in known.dates]
     if unknown:
         problems = [LoadProblem(1, n, None, f"is not a day of the calendar {calendar}") for n in unknown]
+        problems = problems[:problem_limit]
         raise LoadError(path=path, problems=problems, total=len(unknown))
     return known
 
@@ -156,6 +164,8 @@ def _wide_chunks(
             role: batch.columns[layout.roles[role]] for role in ("store", "item", "category", "department", "region")
         }
         checker.check(batch=batch, columns=labels)
+        if checker.total:
+            continue  # a bad file: the rest is only checked, not expanded
         sold = units != 0
         has_sale = sold.any(axis=1)
         first = np.where(has_sale, sold.argmax(axis=1), units.shape[1])
@@ -185,21 +195,38 @@ def _wide_matrix(*, path: Path, batch: Batch, day_columns: list[str]) -> np.ndar
 
 
 class _Checker:
-    """The checks every block goes through; remembers the hierarchy seen so far."""
+    """The checks every block goes through; remembers the hierarchy seen so far, and the problems found:
+    the first `limit` (in line order) and how many (`total`)."""
 
-    def __init__(self, *, path: Path, layout: Layout) -> None:
-        self.path, self.layout = path, layout
+    def __init__(self, *, path: Path, layout: Layout, limit: int) -> None:
+        self.path, self.layout, self.limit = path, layout, limit
         self.parents: dict[tuple[str, str], dict[str, tuple[str, int]]] = {pair: {} for pair in HIERARCHY}
         self.weekday: tuple[int, int] | None = None
+        self.problems: list[LoadProblem] = []
+        self.total = 0
+        self._block: list[LoadProblem] = []
 
     def source(self, role: str) -> str:
         return self.layout.roles.get(role, role)
 
     def fail(self, problems: list[LoadProblem], total: int | None = None) -> LoadError:
-        return LoadError(path=self.path, problems=problems, total=total)
+        """The error of the file: the problems found in the blocks checked so far, then `problems`."""
+        listed = [*self.problems, *problems][: max(self.limit, 1)]
+        count = self.total + (len(problems) if total is None else total)
+        return LoadError(path=self.path, problems=listed, total=count)
+
+    def _found(self, problems: list[LoadProblem], count: int) -> None:
+        self.total += count
+        self._block.extend(problems)
+
+    def _block_end(self) -> None:
+        """A block's problems come from several checks, each in line order: merged, the first ones kept."""
+        room = self.limit - len(self.problems)
+        self.problems += sorted(self._block, key=lambda p: p.line or 0)[: max(room, 0)]
+        self._block = []
 
     def units(self, *, batch: Batch, values: pa.Array) -> pa.Array:
-        """The units column with surplus zeros dropped; LoadError at the first values that are not decimals."""
+        """The units column with surplus zeros dropped; the values that are not decimals are recorded."""
         # Whole numbers need no pattern; a cast that fails costs far more than a look for a point first.
         if not pc.any(pc.match_substring(values, ".")).as_py():
             try:
@@ -212,31 +239,35 @@ class _Checker:
             return values
         values = pc.replace_substring_regex(values, pattern=SURPLUS_ZEROS[0], replacement=SURPLUS_ZEROS[1])
         good = pc.match_substring_regex(values, DECIMAL_SHAPE)
-        self._raise_bad(batch, "sales", values, good, "is not a decimal number (at most 3 decimal places)")
+        self._record_bad(batch, "sales", values, good, "is not a decimal number (at most 3 decimal places)")
         return values
 
     def check(self, *, batch: Batch, columns: dict[str, pa.Array]) -> None:
+        """Record the block's problems (the units' were recorded by `units`)."""
         if "date" in columns:
             self._dates(batch, columns["date"])
         for role in ("store", "item"):
             values = columns[role]
             length = pc.utf8_length(values)
             good = pc.and_(pc.greater(length, 0), pc.less_equal(length, CODE_MAX_LENGTH))
-            self._raise_bad(batch, role, values, good, f"is not a code (1 to {CODE_MAX_LENGTH} characters)")
+            self._record_bad(batch, role, values, good, f"is not a code (1 to {CODE_MAX_LENGTH} characters)")
         for child, parent in HIERARCHY:
             if child in columns and parent in columns:
                 self._hierarchy(batch, child, parent, columns[child], columns[parent])
+        self._block_end()
 
-    def _raise_bad(self, batch: Batch, role: str, values: pa.Array, good: pa.Array, message: str) -> None:
+    def _record_bad(self, batch: Batch, role: str, values: pa.Array, good: pa.Array, message: str) -> None:
+        """Record the values that are not `good` (the stream raises once the file has been read)."""
         good = pc.fill_null(good, False)
         if pc.all(good).as_py() is not False:
             return
         bad = np.flatnonzero(~good.to_numpy(zero_copy_only=False))
+        room = max(self.limit - len(self.problems), 0)
         problems = [
             LoadProblem(batch.first_line + int(i), self.source(role), _show(values[int(i)].as_py() or ""), message)
-            for i in bad[:MAX_LISTED_PROBLEMS]
+            for i in bad[:room]
         ]
-        raise self.fail(problems, total=len(bad))
+        self._found(problems, len(bad))
 
     def _dates(self, batch: Batch, values: pa.Array) -> None:
         # A file holds few distinct dates: each is checked once, through the dictionary.
@@ -244,16 +275,21 @@ class _Checker:
         distinct = encoded.dictionary
         parsed = pc.strptime(distinct, format="%Y-%m-%d", unit="s", error_is_null=True)
         good = pc.and_(pc.match_substring_regex(distinct, DATE_SHAPE), pc.is_valid(parsed))
-        self._raise_bad(batch, "date", values, self._per_row(encoded, good), "is not an ISO date (YYYY-MM-DD)")
+        self._record_bad(batch, "date", values, self._per_row(encoded, good), "is not an ISO date (YYYY-MM-DD)")
         if self.layout.frequency != "W" or not len(values):
             return
         weekdays = pc.day_of_week(parsed)
         if self.weekday is None:
-            self.weekday = (weekdays[encoded.indices[0].as_py()].as_py(), batch.first_line)
+            # The first valid date sets the weekday (a bad one was reported above, not compared).
+            valid = self._per_row(encoded, good).to_numpy(zero_copy_only=False)
+            if not valid.any():
+                return
+            first = int(valid.argmax())
+            self.weekday = (weekdays[encoded.indices[first].as_py()].as_py(), batch.first_line + first)
         day, line = self.weekday
-        good = self._per_row(encoded, pc.equal(weekdays, day))
+        good = self._per_row(encoded, pc.or_kleene(pc.equal(weekdays, day), pc.invert(good)))
         message = f"falls on another weekday than line {line}'s {WEEKDAYS[day]} (the file is weekly)"
-        self._raise_bad(batch, "date", values, good, message)
+        self._record_bad(batch, "date", values, good, message)
 
     @staticmethod
     def _per_row(encoded: pa.DictionaryArray, good: pa.Array) -> pa.Array:
@@ -269,8 +305,7 @@ class _Checker:
             known = seen.setdefault(key, (value, line))
             if known[0] != value:
                 message = f"puts {child} {key!r} in {parent} {value!r}, line {known[1]} in {known[0]!r}"
-                problem = LoadProblem(line, self.source(parent), _show(value), message)
-                raise self.fail([problem])
+                self._found([LoadProblem(line, self.source(parent), _show(value), message)], 1)
 
 
 def _line_problem(*, path: Path, layout: Layout) -> LoadProblem | None:

@@ -48,7 +48,8 @@ def load_worker(django_db_setup, tmp_path, upload_dir):
     """A real Celery worker on the `load` queue, writing and reading the test's upload directory."""
     from core.testing import CeleryWorkerProcess
 
-    env = {"UPLOAD_DIR": str(upload_dir), "UPLOAD_MIN_FREE_BYTES": "0"}
+    # A report bound the tests can pass with a small file (the page shows 1,000, the CSV 1,100).
+    env = {"UPLOAD_DIR": str(upload_dir), "UPLOAD_MIN_FREE_BYTES": "0", "UPLOAD_REPORT_MAX_PROBLEMS": "1100"}
     worker = CeleryWorkerProcess(log_dir=tmp_path, queues="load", env=env)
     worker.start()
     yield worker

@@ -91,6 +91,27 @@ def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_cli
     assert history_rows() == history
 
 
+def test_the_report_shows_the_first_thousand_problems_and_its_csv_every_one_up_to_the_bound(
+    editor_client, history, load_worker
+):
+    lines = ["date,store,item,sales", *(f"2017-03-{n % 28 + 1:02d},{n // 28 + 1},1,x" for n in range(1300))]
+    key = tus_send(editor_client, ("\n".join(lines) + "\n").encode())
+    start(editor_client, key, columns={})
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    assert (state["status"], state["problem_total"], len(state["problems"])) == ("failed", 1300, 1000)
+    assert state["problems"][-1] == {
+        "line": 1001,
+        "column": "sales",
+        "value": "'x'",
+        "message": "is not a non-negative integer",
+    }
+    report = editor_client.get(f"/api/uploads/{key}/report.csv").content.decode().splitlines()
+    assert len(report) == 1 + 1100 + 1
+    assert report[1100] == "1101,sales,'x',is not a non-negative integer"
+    assert report[-1] == ",,,200 more problem(s) not listed (UPLOAD_REPORT_MAX_PROBLEMS)"
+    assert history_rows() == history
+
+
 def test_a_mapped_file_is_reported_by_its_own_column_names_as_load_train_does(editor_client, history, load_worker):
     bad = NEW.replace(b"2017-03-02", b"2017-13-02")
     key = tus_send(editor_client, bad)
@@ -183,3 +204,62 @@ def test_load_train_waits_for_an_upload_that_is_loading(editor_client, history, 
     # The upload committed first; load_train then replaced its history.
     assert list(Sale.objects.values_list("date", "store_id", "item_id", "sales")) == [(date(2018, 5, 1), 3, 3, 9)]
     assert UploadJob.objects.get().status == "done"
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samples")
+    for layout in ("m5", "favorita"):
+        call_command("generate_sample", str(folder / layout), "--layout", layout, stdout=StringIO())
+    return folder
+
+
+def test_m5s_wide_file_loads_with_its_calendar_and_not_without(
+    editor_client, history, load_worker, samples, upload_dir
+):
+    wide = tus_send(editor_client, (samples / "m5" / "sales_train_evaluation.csv").read_bytes(), filename="wide.csv")
+    calendar = tus_send(editor_client, (samples / "m5" / "calendar.csv").read_bytes(), filename="calendar.csv")
+    kinds = {key: editor_client.get(f"/api/uploads/{key}").json()["kind"] for key in (wide, calendar)}
+    assert kinds == {wide: "sales", calendar: "calendar"}
+    alone = editor_client.post(f"/api/uploads/{wide}/start", {"kind": "sales"}, format="json")
+    assert alone.status_code == 400 and "add its calendar" in alone.json()["error"]
+    answer = editor_client.post(
+        f"/api/uploads/{wide}/start", {"kind": "sales", "files": {calendar: "calendar"}}, format="json"
+    )
+    assert answer.status_code == 202, answer.content
+    assert [(c["filename"], c["kind"]) for c in answer.json()["companions"]] == [("calendar.csv", "calendar")]
+    state = job_wait(editor_client, wide, lambda s: s["status"] in FINISHED)
+    assert state["status"] == "done", state
+    assert state["rows"] == Sale.objects.count() > 0
+    assert editor_client.get(f"/api/uploads/{calendar}").json()["status"] == "done"
+    listed = editor_client.get("/api/uploads/").json()["results"]
+    assert [(r["filename"], [c["filename"] for c in r["companions"]]) for r in listed] == [
+        ("wide.csv", ["calendar.csv"])
+    ]
+    assert state["file_deleted"] and list(upload_dir.iterdir()) == []
+
+
+def test_a_stores_file_alone_is_read_and_leaves_the_sales_as_they_were(editor_client, history, load_worker, samples):
+    key = tus_send(editor_client, (samples / "favorita" / "stores.csv").read_bytes(), filename="stores.csv")
+    state = editor_client.get(f"/api/uploads/{key}").json()
+    assert state["kind"] == "stores"
+    preview = editor_client.post(f"/api/uploads/{key}/preview", {}, format="json").json()
+    assert (preview["layout"], preview["missing"]) == ("stores", [])
+    assert ("store_nbr", "store") in [(c["name"], c["role"]) for c in preview["columns"]]
+    answer = editor_client.post(f"/api/uploads/{key}/start", {"kind": "stores"}, format="json")
+    assert answer.status_code == 202, answer.content
+    state = job_wait(editor_client, key, lambda s: s["status"] in FINISHED)
+    stores = len((samples / "favorita" / "stores.csv").read_text().splitlines()) - 1
+    assert (state["status"], state["rows"]) == ("done", stores)
+    assert history_rows() == history
+
+
+def test_a_bad_items_file_is_reported_by_its_own_name(editor_client, history, load_worker):
+    key = tus_send(editor_client, b"item_nbr,family\n,FOOD\n7,FOOD\n7,DRINK\n", filename="items.csv")
+    sales = tus_send(editor_client, NEW, filename="march.csv")
+    start(editor_client, sales, files={key: "items"})
+    state = job_wait(editor_client, sales, lambda s: s["status"] in FINISHED)
+    assert state["status"] == "failed"
+    assert state["error"] == "2 problem(s) in items.csv; nothing was written"
+    assert [p["line"] for p in state["problems"]] == [2, 4]
+    assert history_rows() == history

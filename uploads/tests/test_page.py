@@ -237,3 +237,70 @@ def test_only_an_editors_session_gets_the_upload_cap_before_the_body_is_read(
     editor.get(f"{upload_server.url}/upload/").raise_for_status()
     answer = editor.patch(url, content=piece, headers={**headers, "X-CSRFToken": editor.cookies["csrftoken"]})
     assert answer.status_code == 404 and answer.json()["error"] == "no such upload"
+
+
+def test_m5s_wide_file_goes_up_with_its_calendar_and_loads(tmp_path, load_worker, upload_server, editor_browser):
+    from django.core.management import call_command
+
+    folder = tmp_path / "m5"
+    call_command("generate_sample", str(folder), "--layout", "m5", stdout=None)
+    for width, height, scheme in [(1280, 900, "light"), (390, 844, "dark")]:
+        page = editor_browser.page(width=width, height=height, scheme=scheme)
+        axe_install(page)
+        page.goto(f"{upload_server.url}/upload/")
+        page.wait_for_selector(READY, timeout=WAIT_MS)
+        # Picked together, calendar first: the page makes the sales file the one that loads.
+        page.set_input_files("#file", [str(folder / "calendar.csv"), str(folder / "sales_train_evaluation.csv")])
+        page.wait_for_selector("#companions h3", timeout=WAIT_MS)
+        kinds = page.eval_on_selector_all("#files select", "s => s.map((n) => [n.dataset.file, n.value])")
+        assert kinds == [["sales_train_evaluation.csv", "sales"], ["calendar.csv", "calendar"]]
+        assert "layout m5" in page.inner_text("#mapping-sub")
+        assert page.inner_text("#companions h3") == "calendar.csv (calendar)"
+        assert page.is_hidden("#mapping-missing") and page.is_enabled("#start")
+        screenshot(page, f"upload-m5-calendar-{width}-{scheme}")
+        assert axe_violations(page, impacts=None) == []
+        if width < 1000:
+            page.click("#discard")  # the phone's run only looks
+            page.context.close()
+            continue
+        page.click("#start")
+        page.wait_for_function(
+            "() => document.getElementById('load-label').textContent.startsWith('Loaded ')", timeout=WAIT_MS
+        )
+        rows = in_thread(lambda: __import__("sales.models").models.Sale.objects.count())
+        assert rows > 0 and f"Loaded {rows:,} rows" in page.inner_text("#load-label")
+        page.wait_for_function(
+            "() => document.getElementById('history').textContent.includes('sales_train_evaluation.csv + calendar.csv')"
+        )
+        assert page.errors == []
+        page.context.close()
+
+
+def test_a_stores_file_alone_is_accepted_once_its_kind_is_corrected(
+    loaded, tmp_path, load_worker, upload_server, editor_browser
+):
+    path = tmp_path / "shops.csv"
+    path.write_text("code,name\nS1,Shop one\nS2,Shop two\n")  # a header that could be any kind: taken for sales
+    before = in_thread(_history)
+    page = editor_browser.page()
+    axe_install(page)
+    page.goto(f"{upload_server.url}/upload/")
+    page.wait_for_selector(READY, timeout=WAIT_MS)
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#mapping:not([hidden])", timeout=WAIT_MS)
+    assert page.is_disabled("#start")
+    page.select_option("select[data-file='shops.csv']", "stores")
+    page.wait_for_function("() => document.getElementById('mapping-sub').textContent.includes('a stores file')")
+    page.wait_for_selector("#mapping-missing[hidden]", state="attached", timeout=WAIT_MS)
+    assert page.is_hidden("#mode")  # replace or append is a sales file's choice
+    assert "text · store" in page.inner_text("#preview thead")
+    assert axe_violations(page, impacts=None) == []
+    page.click("#start")
+    page.wait_for_function(
+        "() => document.getElementById('load-label').textContent.startsWith('Read 2 rows from shops.csv')",
+        timeout=WAIT_MS,
+    )
+    assert in_thread(_history) == before
+    page.wait_for_function("() => document.getElementById('history').textContent.includes('shops.csv')")
+    screenshot(page, "upload-stores-alone-desktop-light")
+    assert page.errors == []

@@ -35,3 +35,27 @@ def test_the_size_a_zip_declares_counts_every_member(tmp_path):
     path = tmp_path / "a.upload"
     path.write_bytes(buffer.getvalue())
     assert reading.file_expanded_bytes(path) == 1500
+
+
+def test_a_files_kind_is_guessed_from_its_header():
+    guesses = {
+        "store_nbr,city,state,type,cluster": "stores",
+        "item_nbr,family,class,perishable": "items",
+        "date,wm_yr_wk,weekday,wday,month,year,d,event_name_1": "calendar",
+        "code,name,region": "stores",
+        "code,name,category": "items",
+        "day,store,item,units": "sales",
+        "date,store_nbr,item_nbr,unit_sales": "sales",
+        "code,name": "sales",
+    }
+    assert {header: reading.kind_guess(header.split(",")) for header in guesses} == guesses
+
+
+def test_a_companion_file_is_previewed_with_the_roles_the_reader_finds(tmp_path):
+    path = tmp_path / "a.upload"
+    path.write_bytes(b"date,wm_yr_wk,d\n2011-01-29,11101,d_1\n")
+    preview = reading.file_preview(path=path)
+    assert (preview.kind, preview.layout, preview.missing) == ("calendar", "calendar", [])
+    assert [(c.name, c.role) for c in preview.columns] == [("date", "date"), ("wm_yr_wk", ""), ("d", "d")]
+    # Called a stores file, it lacks the store's code.
+    assert reading.file_preview(path=path, kind="stores").missing == ["store"]

@@ -1,5 +1,6 @@
-// The upload page: the file goes up with tus-js-client (resumable, in pieces), then the page shows the
-// preview with a role per column, queues the load, and follows its progress until it is done.
+// The upload page: the files go up with tus-js-client (resumable, in pieces), then the page shows the
+// preview with a role per column and each file's kind (a sales file, its calendar, stores and items
+// files), queues the load, and follows its progress until it is done.
 const main = document.getElementById("main");
 const csrf = main.dataset.csrf;
 const CHUNK = Number(main.dataset.chunkBytes);
@@ -9,10 +10,13 @@ const LAYOUTS = {
   favorita: "Favorita's train.csv",
   walmart: "Walmart's weekly sales",
 };
+const KINDS = { sales: "sales", calendar: "calendar", stores: "stores", items: "items" };
+const COMPANION_ROWS = 5;
 const POLL_MS = 700;
 const JOB_KEY = "upload-job";
 const $ = (id) => document.getElementById(id);
-let job = null; // the key of the upload being handled
+let job = null; // the key of the upload being handled: the sales file, else the first file
+let files = []; // the files of this upload, {key, name, kind}; the first is `job`
 let columns = {}; // source column -> role, for the columns whose role the user corrected
 let sending = null;
 
@@ -54,40 +58,56 @@ function show(id, visible) {
 
 // ------------------------------------------------------------ 1. sending the file
 
-function send(file) {
+async function sendAll(list) {
   if (sending) sending.abort();
   show("mapping", false);
   show("load", false);
   show("send", true);
-  $("send-label").textContent = `Sending ${file.name}…`;
-  sending = new window.tus.Upload(file, {
-    endpoint: "/api/uploads/files/",
-    chunkSize: CHUNK,
-    retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
-    headers: { "X-CSRFToken": csrf },
-    metadata: { filename: file.name },
-    storeFingerprintForResuming: true,
-    removeFingerprintOnSuccess: true,
-    onProgress(sent, total) {
-      $("send-bar").value = total ? (100 * sent) / total : 0;
-      $("send-label").textContent = `Sending ${file.name}: ${fmtBytes(sent)} of ${fmtBytes(total)}`;
-    },
-    onError(error) {
-      sending = null;
-      $("send-label").textContent = `The upload stopped: ${tusMessage(error)}`;
-    },
-    onSuccess() {
-      const key = sending.url.split("/").filter(Boolean).pop();
-      sending = null;
-      $("send-label").textContent = `${file.name} is on the server.`;
-      show("send-cancel", false);
-      afterSend(key);
-    },
-  });
   show("send-cancel", true);
-  sending.findPreviousUploads().then((previous) => {
-    if (previous.length) sending.resumeFromPreviousUpload(previous[0]);
-    sending.start();
+  const sent = [];
+  try {
+    for (const [n, file] of list.entries()) {
+      const which = list.length > 1 ? ` (${n + 1} of ${list.length})` : "";
+      sent.push(await sendOne(file, which));
+    }
+  } catch (error) {
+    sending = null;
+    $("send-label").textContent = `The upload stopped: ${tusMessage(error)}`;
+    return;
+  }
+  show("send-cancel", false);
+  $("send-label").textContent =
+    list.length > 1 ? `${list.length} files are on the server.` : `${list[0].name} is on the server.`;
+  afterSend(sent);
+}
+
+// One file up with tus; resolves with its upload's key.
+function sendOne(file, which) {
+  $("send-label").textContent = `Sending ${file.name}${which}…`;
+  return new Promise((resolve, reject) => {
+    const upload = new window.tus.Upload(file, {
+      endpoint: "/api/uploads/files/",
+      chunkSize: CHUNK,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+      headers: { "X-CSRFToken": csrf },
+      metadata: { filename: file.name },
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onProgress(sent, total) {
+        $("send-bar").value = total ? (100 * sent) / total : 0;
+        $("send-label").textContent = `Sending ${file.name}${which}: ${fmtBytes(sent)} of ${fmtBytes(total)}`;
+      },
+      onError: reject,
+      onSuccess() {
+        sending = null;
+        resolve(upload.url.split("/").filter(Boolean).pop());
+      },
+    });
+    sending = upload;
+    upload.findPreviousUploads().then((previous) => {
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+    });
   });
 }
 
@@ -100,21 +120,40 @@ function tusMessage(error) {
   }
 }
 
-async function afterSend(key) {
-  job = key;
-  sessionStorage.setItem(JOB_KEY, key);
-  const state = await call(`/api/uploads/${key}`);
-  if (state.status === "failed") return finished(state);
+async function afterSend(keys) {
+  const states = await Promise.all(keys.map((key) => call(`/api/uploads/${key}`)));
+  const failed = states.find((state) => state.status === "failed");
+  if (failed) {
+    job = failed.key;
+    return finished(failed);
+  }
+  files = states.map((state) => ({ key: state.key, name: state.filename, kind: state.kind }));
   columns = {};
+  pickMain();
   await preview();
+}
+
+// The job that loads is the sales file's (the others go with it), else the first file's.
+function pickMain() {
+  const main = files.find((file) => file.kind === "sales") ?? files[0];
+  if (main.key !== job) columns = {};
+  job = main.key;
+  files = [main, ...files.filter((file) => file !== main)];
+  sessionStorage.setItem(JOB_KEY, job);
 }
 
 // ------------------------------------------------------------ 2. preview and mapping
 
 async function preview() {
+  const [main, ...others] = files;
   let data;
+  let companions;
   try {
-    data = await call(`/api/uploads/${job}/preview`, { method: "POST", body: { columns } });
+    const body = main.kind === "sales" ? { columns, kind: main.kind } : { kind: main.kind };
+    data = await call(`/api/uploads/${job}/preview`, { method: "POST", body });
+    companions = await Promise.all(
+      others.map((file) => call(`/api/uploads/${file.key}/preview`, { method: "POST", body: { kind: file.kind } })),
+    );
   } catch (error) {
     $("mapping-sub").textContent = error.message;
     show("mapping", true);
@@ -123,30 +162,98 @@ async function preview() {
   const estimate = data.rows_estimate ? `, about ${fmtInt(data.rows_estimate)} rows` : "";
   const layout = LAYOUTS[data.layout] ? `${data.layout} (${LAYOUTS[data.layout]})` : data.layout;
   const warnings = data.warnings.length ? ` ${data.warnings.join(" ")}` : "";
+  const correct = main.kind === "sales" ? " Correct a column's role in its menu." : "";
   $("mapping-sub").textContent =
-    `Layout: ${layout}${estimate}; compression: ${data.compression}. ` +
-    `The first ${data.rows.length} rows are shown. Correct a column's role in its menu.${warnings}`;
-  renderPreview(data);
-  const missing = $("mapping-missing");
-  missing.hidden = data.missing.length === 0;
-  missing.textContent = `No column is mapped to: ${data.missing.join(", ")}.`;
-  $("start").disabled = data.missing.length > 0;
+    `${main.name}: ${main.kind === "sales" ? `layout ${layout}` : `a ${main.kind} file`}${estimate}; ` +
+    `compression: ${data.compression}. The first ${data.rows.length} rows are shown.${correct}${warnings}`;
+  renderFiles();
+  renderPreview(data, main.kind === "sales");
+  renderCompanions(others, companions);
+  const missing = [
+    ...data.missing.map((role) => (main.kind === "sales" ? role : `${role} (${main.name})`)),
+    ...others.flatMap((file, n) => companions[n].missing.map((role) => `${role} (${file.name})`)),
+  ];
+  const note = $("mapping-missing");
+  note.hidden = missing.length === 0;
+  note.textContent = `No column is mapped to: ${missing.join(", ")}.`;
+  $("start").disabled = missing.length > 0;
+  // Replace or append is the sales file's; attribute files alone add to the history as it is.
+  show("mode", main.kind === "sales");
   show("mapping", true);
 }
 
-function renderPreview(data) {
-  const table = $("preview");
+// The files of this upload, each with a menu to correct its kind.
+function renderFiles() {
+  $("files").replaceChildren(
+    ...files.map((file, n) => {
+      const item = document.createElement("li");
+      const id = `kind-${n}`;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = file.name;
+      const select = document.createElement("select");
+      select.id = id;
+      select.dataset.file = file.name;
+      for (const [kind, text] of Object.entries(KINDS))
+        select.append(new Option(text, kind, false, kind === file.kind));
+      select.addEventListener("change", () => {
+        file.kind = select.value;
+        pickMain();
+        preview();
+      });
+      item.append(label, select);
+      return item;
+    }),
+  );
+}
+
+function renderCompanions(others, previews) {
+  $("companions").replaceChildren(
+    ...others.map((file, n) => {
+      const data = previews[n];
+      const section = document.createElement("div");
+      section.className = "companion";
+      const title = document.createElement("h3");
+      title.textContent = `${file.name} (${file.kind})`;
+      const wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", `The first rows of ${file.name}`);
+      const table = document.createElement("table");
+      table.className = "preview";
+      table.append(document.createElement("thead"), document.createElement("tbody"));
+      fillTable(table, data, false, COMPANION_ROWS);
+      wrap.append(table);
+      section.append(title, wrap);
+      return section;
+    }),
+  );
+}
+
+function renderPreview(data, menus) {
+  fillTable($("preview"), data, menus, data.rows.length);
+}
+
+// A preview's table: a column's name, type and role (a menu to correct it when `menus`), then its rows.
+function fillTable(table, data, menus, rows) {
   const head = document.createElement("tr");
   data.columns.forEach((column, n) => {
     const th = document.createElement("th");
     th.scope = "col";
+    const type = document.createElement("span");
+    type.className = "col__type";
+    type.textContent = column.role ? `${column.type} · ${column.role.replace("_", " ")}` : column.type;
+    if (!menus) {
+      th.append(column.name, type);
+      head.append(th);
+      return;
+    }
+    type.textContent = column.type;
     const id = `role-${n}`;
     const label = document.createElement("label");
     label.htmlFor = id;
     label.textContent = column.name;
-    const type = document.createElement("span");
-    type.className = "col__type";
-    type.textContent = column.type;
     const select = document.createElement("select");
     select.id = id;
     select.dataset.column = column.name;
@@ -165,7 +272,7 @@ function renderPreview(data) {
   });
   table.tHead.replaceChildren(head);
   table.tBodies[0].replaceChildren(
-    ...data.rows.map((row) => {
+    ...data.rows.slice(0, rows).map((row) => {
       const tr = document.createElement("tr");
       for (const value of row) {
         const td = document.createElement("td");
@@ -181,9 +288,16 @@ async function start() {
   const mode = document.querySelector('input[name="mode"]:checked').value;
   $("start").disabled = true;
   try {
+    const [main, ...others] = files;
     const state = await call(`/api/uploads/${job}/start`, {
       method: "POST",
-      body: { columns, mode, dry_run: $("dry-run").checked },
+      body: {
+        columns: main.kind === "sales" ? columns : {},
+        kind: main.kind,
+        files: Object.fromEntries(others.map((file) => [file.key, file.kind])),
+        mode,
+        dry_run: $("dry-run").checked,
+      },
     });
     show("mapping", false);
     follow(state);
@@ -249,8 +363,12 @@ function finished(state) {
   const bar = $("load-bar");
   bar.value = state.status === "done" || state.status === "checked" ? 100 : 0;
   const took = state.seconds != null ? ` in ${fmtSeconds(state.seconds)}` : "";
+  const names = [state.filename, ...state.companions.map((file) => file.filename)].join(" and ");
   const messages = {
-    done: `Loaded ${fmtInt(state.rows)} rows${took}. The dashboard shows them now.`,
+    done:
+      state.kind === "sales"
+        ? `Loaded ${fmtInt(state.rows)} rows${took}. The dashboard shows them now.`
+        : `Read ${fmtInt(state.rows)} rows from ${names}${took}.`,
     checked: `Dry run: all ${fmtInt(state.rows)} rows are valid${took}. Nothing was written.`,
     failed: state.problem_total ? `${state.error}.` : `Failed: ${state.error}`,
     cancelled: `Cancelled: ${state.error || "the history is as it was"}.`,
@@ -271,7 +389,7 @@ function report(state) {
   const rest = state.problem_total - shown;
   $("report-sub").textContent =
     `${fmtInt(state.problem_total)} problem(s)` +
-    (rest > 0 ? `; the first ${shown} are listed, ${fmtInt(rest)} more not shown.` : ".");
+    (rest > 0 ? `; the first ${fmtInt(shown)} are listed here, ${fmtInt(rest)} more in the downloaded report.` : ".");
   $("report")
     .querySelector("tbody")
     .replaceChildren(
@@ -315,10 +433,10 @@ async function history() {
       const cells = [
         new Date(row.created_at).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }),
         row.user ?? "",
-        row.filename,
+        [row.filename, ...row.companions.map((file) => file.filename)].join(" + "),
         fmtInt(row.rows),
         row.seconds == null ? "–" : fmtSeconds(row.seconds),
-        row.status_label,
+        row.expired_at && row.status !== "expired" ? `${row.status_label} (file expired)` : row.status_label,
       ];
       for (const value of cells) {
         const td = document.createElement("td");
@@ -337,7 +455,7 @@ function init() {
   $("max-size").textContent = fmtBytes(Number(main.dataset.maxBytes));
   const input = $("file");
   const drop = $("drop");
-  input.addEventListener("change", () => input.files[0] && send(input.files[0]));
+  input.addEventListener("change", () => input.files.length && sendAll([...input.files]));
   drop.addEventListener("dragover", (event) => {
     event.preventDefault();
     drop.dataset.over = "true";
@@ -346,7 +464,7 @@ function init() {
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     delete drop.dataset.over;
-    if (event.dataTransfer.files[0]) send(event.dataTransfer.files[0]);
+    if (event.dataTransfer.files.length) sendAll([...event.dataTransfer.files]);
   });
   $("send-cancel").addEventListener("click", () => {
     sending?.abort(true);
@@ -356,7 +474,9 @@ function init() {
   });
   $("start").addEventListener("click", start);
   $("discard").addEventListener("click", async () => {
-    await call(`/api/uploads/${job}/cancel`, { method: "POST" }).catch(() => null);
+    await Promise.all(
+      files.map((file) => call(`/api/uploads/${file.key}/cancel`, { method: "POST" }).catch(() => null)),
+    );
     show("mapping", false);
     history();
   });
@@ -367,7 +487,11 @@ function init() {
   if (previous) {
     job = previous;
     call(`/api/uploads/${job}`)
-      .then((state) => (state.status === "uploaded" ? preview() : follow(state)))
+      .then((state) => {
+        if (state.status !== "uploaded") return follow(state);
+        files = [{ key: state.key, name: state.filename, kind: state.kind }];
+        return preview();
+      })
       .catch(() => sessionStorage.removeItem(JOB_KEY));
   }
   document.documentElement.dataset.ready = "true";
