@@ -67,7 +67,7 @@ class SalesEvent(models.Model):
     # [[store code, item code, quantity], ...]: compact, the API expands it. Events logged before codes
     # existed hold the store's and item's ids, which were their codes (payload and summary say str(id)).
     rows = models.JSONField()
-    total = models.BigIntegerField()
+    total = models.DecimalField(max_digits=18, decimal_places=3)
     # What every stream and the page's feed show of the batch (see `breakdown`), kept at write: a
     # catch-up batch holds a row per series (tens of thousands: megabytes of JSON) to read and sum on
     # every page view.
