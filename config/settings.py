@@ -359,7 +359,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The browsable API is a development aid: JSON only with DEBUG off.
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        # Decimal units as JSON numbers: 12 for a whole one, 2.474 otherwise (core/numbers.py).
+        "core.numbers.NumberJSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
+from core.numbers import UnitsField
 from core.paging import (
     CSV_RESPONSE,
     FORMAT_PARAMETER,
@@ -252,7 +253,7 @@ class SaleSerializer(serializers.Serializer):
     date = serializers.DateField()
     store = serializers.CharField(source="store.code", help_text="the store's code")
     item = serializers.CharField(source="item.code", help_text="the item's code")
-    sales = serializers.IntegerField()
+    sales = UnitsField()
     generated = serializers.BooleanField(help_text="drawn by the demo's generator, not reported sales")
 
 
@@ -459,7 +460,7 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             )
                             for level in selectors.LEVELS
                         },
-                        "sales": serializers.IntegerField(),
+                        "sales": UnitsField(),
                     },
                     many=True,
                 ),
@@ -503,8 +504,8 @@ class SalesAggregatedView(CsvExportMixin, APIView):
 
 
 _WINDOW: dict[str, serializers.Field] = {
-    "sales": serializers.IntegerField(),
-    "previous": serializers.IntegerField(allow_null=True),
+    "sales": UnitsField(),
+    "previous": UnitsField(allow_null=True),
     "growth_pct": serializers.FloatField(allow_null=True),
     "days": serializers.IntegerField(help_text="the window's length: 7, 30, 365 days; a weekly history's 7, 28, 364"),
 }
@@ -525,7 +526,7 @@ _WINDOW: dict[str, serializers.Field] = {
                 "date_to": serializers.DateField(allow_null=True),
                 "days": serializers.IntegerField(),
                 "weeks": serializers.IntegerField(allow_null=True, help_text="weekly history only: weeks in the range"),
-                "total_sales": serializers.IntegerField(),
+                "total_sales": UnitsField(),
                 "average_per_day": serializers.FloatField(allow_null=True),
                 "average_per_week": serializers.FloatField(
                     allow_null=True, help_text="weekly history only: total_sales / weeks"
@@ -539,7 +540,7 @@ _WINDOW: dict[str, serializers.Field] = {
                 "best_day": inline_serializer(
                     "MetricsBestDay",
                     help_text="a weekly history's best week (dated on its last day)",
-                    fields={"date": serializers.DateField(), "sales": serializers.IntegerField()},
+                    fields={"date": serializers.DateField(), "sales": UnitsField()},
                     allow_null=True,
                 ),
                 "top_stores": serializers.ListField(child=serializers.DictField()),
@@ -576,13 +577,13 @@ class BreakdownRowSerializer(serializers.Serializer):
         allow_null=True, help_text="the store's (item's, region's...) code; null for the unassigned group"
     )
     name = serializers.CharField()
-    sales = serializers.IntegerField()
+    sales = UnitsField()
     share = serializers.FloatField(allow_null=True, help_text="of `total`, 0 to 1; null when total is 0")
 
 
 class BreakdownOtherSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="stores (items) of the selection not in `rows`")
-    sales = serializers.IntegerField(help_text="their units: total minus the sum of `rows`")
+    sales = UnitsField(help_text="their units: total minus the sum of `rows`")
 
 
 class BreakdownSerializer(serializers.Serializer):
@@ -590,7 +591,7 @@ class BreakdownSerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=selectors.BREAKDOWN_ORDERS)
     date_from = serializers.DateField(allow_null=True)
     date_to = serializers.DateField(allow_null=True)
-    total = serializers.IntegerField()
+    total = UnitsField()
     count = serializers.IntegerField(help_text="stores (items) in the selection, with or without sales")
     offset = serializers.IntegerField()
     next = serializers.URLField(allow_null=True, help_text="the next ranks (offset + top), null after the last")

@@ -543,9 +543,7 @@ def _typed_select(layout: CsvLayout, shift_days: int) -> str:
         f"SELECT n.{d}, st.id AS store_id, it.id AS item_id, n.{v} FROM {STAGING_TABLE} n "
         f"JOIN sales_store st ON st.code = n.{s} JOIN sales_item it ON it.code = n.{i} OFFSET 0"
     )
-    return (
-        f"SELECT n.{d}::date{shift}, n.store_id, n.item_id, n.{v}::numeric(12, 3) FROM ({joined}) AS n WHERE {valid}"
-    )
+    return f"SELECT n.{d}::date{shift}, n.store_id, n.item_id, n.{v}::numeric(12, 3) FROM ({joined}) AS n WHERE {valid}"
 
 
 def tables_vacuum() -> None:

@@ -66,6 +66,9 @@ CATALOGUES: dict[str, Catalogue] = {
     "category": Category,
     "department": Department,
 }
+# Units as the database sums them: exact decimals (numeric), negative on a day of net returns. An answer
+# gives them as JSON numbers (core.numbers); a whole figure compares equal to its int.
+Units = Decimal | int
 
 
 @dataclass(frozen=True)
@@ -306,8 +309,9 @@ def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
 
 
 def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
-    """The whole daily history as DataFrames (date as datetime64, store, item, sales as int64), each holding
-    every row of a run of items (all their stores), about `max_rows` rows at most: whole series, in
+    """The whole daily history as DataFrames (date as datetime64, store and item as int64, sales as float64:
+    units may have decimals), each holding every row of a run of items (all their stores), about `max_rows`
+    rows at most: whole series, in
     bounded memory whatever the history's size (tens of millions of rows in one frame would take many GB).
 
     Read with COPY ... TO STDOUT and parsed by pandas: an ORM iteration over tens of millions of rows
@@ -328,7 +332,12 @@ def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
                 buffer.write(chunk)
         buffer.seek(0)
         frame = pd.read_csv(
-            buffer, sep="\t", header=None, names=["date", "store", "item", "sales"], parse_dates=["date"]
+            buffer,
+            sep="\t",
+            header=None,
+            names=["date", "store", "item", "sales"],
+            parse_dates=["date"],
+            dtype={"sales": "float64"},
         )
         if not frame.empty:
             yield frame
@@ -524,11 +533,11 @@ def history_keys() -> HistoryKeys:
     )
 
 
-def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[int, int]]:
+def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[Units, int]]:
     """Units and sales_sale rows of each store (item, or node of a level: UNASSIGNED for those
     with none) with rows in the selection: {id: (units, rows)}. Reads at most a few dozen rollup rows per store or item whatever the
     length of the history (whole months from the monthly rollups)."""
-    totals: dict[int, tuple[int, int]] = {}
+    totals: dict[int, tuple[Units, int]] = {}
     for queryset, _ in _rollup_parts(filters=filters, group_by=by):
         rows = Count("id") if queryset.model is Sale else Sum("rows")
         grouped = (
@@ -698,7 +707,7 @@ BREAKDOWN_ORDERS: tuple[str, ...] = ("desc", "asc")
 class BreakdownRow:
     id: str | None  # the store's (item's, node's) code; null for a level's unassigned group
     name: str
-    sales: int
+    sales: Units
     share: float | None
 
 
@@ -710,11 +719,11 @@ class Breakdown:
 
     by: GroupBy
     order: BreakdownOrder
-    total: int
+    total: Units
     count: int
     rows: list[BreakdownRow]
     other_count: int
-    other_sales: int
+    other_sales: Units
 
 
 def sales_breakdown(
@@ -748,7 +757,7 @@ def sales_breakdown(
             id=catalogue[key][0],
             name=names[key],
             sales=sold.get(key, 0),
-            share=round(sold.get(key, 0) / total, 6) if total else None,
+            share=round(float(sold.get(key, 0)) / float(total), 6) if total else None,
         )
         for key in page
     ]
@@ -803,7 +812,7 @@ def _monthly_totals(*, filters: SalesFilters, group_by: GroupBy | None) -> list[
     """(month, [key,] units) rows sorted like sales_aggregated's, from the monthly rollup for the
     whole months and the daily one for the days at either end."""
     key = ["group"] if group_by else []
-    totals: dict[tuple, int] = defaultdict(int)
+    totals: dict[tuple, Units] = defaultdict(int)
     for queryset, field in _rollup_parts(filters=filters, group_by=group_by):
         period = models.F("month") if field == "month" else TruncMonth("date", output_field=models.DateField())
         if group_by:
@@ -817,13 +826,14 @@ def _monthly_totals(*, filters: SalesFilters, group_by: GroupBy | None) -> list[
 # ---------------------------------------------------------------- metrics
 
 
-def _growth_pct(current: int, previous: int) -> float | None:
+def _growth_pct(current: Units, previous: Units) -> float | None:
     if not previous:
         return None
-    return round((current - previous) / previous * 100, 1)
+    # Against the size of the earlier window: a fall from net returns (negative) reads as a fall too.
+    return round(float(current - previous) / abs(float(previous)) * 100, 1)
 
 
-def _window(current: int | None, previous: int | None, *, days: int, compared: bool = True) -> dict[str, Any]:
+def _window(current: Units | None, previous: Units | None, *, days: int, compared: bool = True) -> dict[str, Any]:
     """A KPI window of `days` days. Not `compared` (the window before reaches back past the first day with
     data): previous and growth are null, since a partly empty window would make growth look huge."""
     current = units_number(current or 0)
@@ -835,7 +845,7 @@ def _window(current: int | None, previous: int | None, *, days: int, compared: b
 
 
 def _ranked(
-    *, totals: dict[int, tuple[int, int]], by: GroupBy, model: type[Store] | type[Item], top: int
+    *, totals: dict[int, tuple[Units, int]], by: GroupBy, model: type[Store] | type[Item], top: int
 ) -> list[dict[str, Any]]:
     """The `top` stores (or items) of `totals` (from sales_by_key), best first (ties by id), by code."""
     ranked = sorted(totals.items(), key=lambda entry: (-entry[1][0], entry[0]))[:top]
@@ -907,8 +917,8 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
         "days": days,
         "weeks": weeks,
         "total_sales": total,
-        "average_per_day": round(total / days, 1),
-        "average_per_week": round(total / weeks, 1) if weeks else None,
+        "average_per_day": round(float(total) / days, 1),
+        "average_per_week": round(float(total) / weeks, 1) if weeks else None,
         "windows_end": windows_end,
         "last_7_days": windows[spans[0]],
         "last_30_days": windows[spans[1]],

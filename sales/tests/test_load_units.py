@@ -33,7 +33,9 @@ def source_totals(*, layout: str, folder: Path) -> tuple[Decimal, dict[str, Deci
     if layout == "m5":
         with (folder / "sales_train_evaluation.csv").open() as handle:
             for row in csv.DictReader(handle):
-                per_store[row["store_id"]] += sum((Decimal(v) for k, v in row.items() if k.startswith("d_")), Decimal(0))
+                per_store[row["store_id"]] += sum(
+                    (Decimal(v) for k, v in row.items() if k.startswith("d_")), Decimal(0)
+                )
     else:
         store, units = {"favorita": ("store_nbr", "unit_sales"), "walmart": ("Store", "Weekly_Sales")}[layout]
         with (folder / "train.csv").open() as handle:
