@@ -242,10 +242,13 @@ class ItemSerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True, allow_null=True
     )
     category = serializers.CharField(source="department.category.code", read_only=True, allow_null=True, default=None)
+    unit = serializers.CharField(
+        source="unit_name", read_only=True, help_text="what its units are: its own, else SALES_DEFAULT_UNIT"
+    )
 
     class Meta:
         model = Item
-        fields = ["code", "name", "department", "category", "attributes"]
+        fields = ["code", "name", "department", "category", "unit", "attributes"]
 
 
 class SaleSerializer(serializers.Serializer):
@@ -256,6 +259,16 @@ class SaleSerializer(serializers.Serializer):
     sales = UnitsField()
     generated = serializers.BooleanField(help_text="drawn by the demo's generator, not reported sales")
 
+
+# Every figure answer says what its units are.
+UNIT_FIELDS: dict[str, serializers.Field] = {
+    "unit": serializers.CharField(
+        allow_null=True,
+        help_text="what the selection's units are (`units`, `kg`, `dollars`; SALES_DEFAULT_UNIT for items without "
+        "one); null when its items are in different units, so that its totals add up unlike things",
+    ),
+    "units": serializers.ListField(child=serializers.CharField(), help_text="every unit of the selection's items"),
+}
 
 # The most rows one JSON page of an aggregated read holds (a few hundred kB); `next` has the rest.
 MAX_AGGREGATED_PAGE = 10_000
@@ -447,6 +460,7 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             fields={
                 "granularity": serializers.CharField(),
                 "group_by": serializers.CharField(allow_null=True),
+                **UNIT_FIELDS,
                 "next": serializers.URLField(allow_null=True, help_text="the next page, null on the last one"),
                 "results": inline_serializer(
                     "SalesAggregatedRow",
@@ -499,7 +513,13 @@ class SalesAggregatedView(CsvExportMixin, APIView):
                 after=keyset_token_make([last["period"], *([last[selectors.AGGREGATED_KEY]] if group_by else [])]),
             )
         return Response(
-            {"granularity": granularity, "group_by": group_by, "next": following, "results": _period_rows(rows)}
+            {
+                "granularity": granularity,
+                "group_by": group_by,
+                **selectors.selection_unit(filters=filters),
+                "next": following,
+                "results": _period_rows(rows),
+            }
         )
 
 
@@ -522,6 +542,7 @@ _WINDOW: dict[str, serializers.Field] = {
                     choices=["D", "W"],
                     help_text="the history's: W when every date with sales falls on one weekday (one row a week)",
                 ),
+                **UNIT_FIELDS,
                 "date_from": serializers.DateField(allow_null=True),
                 "date_to": serializers.DateField(allow_null=True),
                 "days": serializers.IntegerField(),
@@ -592,6 +613,8 @@ class BreakdownSerializer(serializers.Serializer):
     date_from = serializers.DateField(allow_null=True)
     date_to = serializers.DateField(allow_null=True)
     total = UnitsField()
+    unit = UNIT_FIELDS["unit"]
+    units = UNIT_FIELDS["units"]
     count = serializers.IntegerField(help_text="stores (items) in the selection, with or without sales")
     offset = serializers.IntegerField()
     next = serializers.URLField(allow_null=True, help_text="the next ranks (offset + top), null after the last")
@@ -646,6 +669,7 @@ class SalesBreakdownView(CsvExportMixin, APIView):
             "date_from": filters.date_from,
             "date_to": filters.date_to,
             "total": breakdown.total,
+            **selectors.selection_unit(filters=filters),
             "count": breakdown.count,
             "offset": params.validated_data["offset"],
             "next": next_link(request, offset=end) if end < breakdown.count else None,

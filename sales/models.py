@@ -8,6 +8,7 @@ both the live generator and the ingest API go through).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 # A store's or item's code as the files and the API give it: text such as `CA_1` or `FOODS_3_090`,
@@ -94,6 +95,11 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.code
+
+    @property
+    def unit_name(self) -> str:
+        """What its units are called: its own unit, else the default (settings.SALES_DEFAULT_UNIT)."""
+        return self.unit or settings.SALES_DEFAULT_UNIT
 
 
 class Sale(models.Model):

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection, models
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, ExtractWeekDay, TruncMonth, TruncWeek
@@ -902,16 +903,17 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     first, last, total = span["first"], span["last"], units_number(span["total"])
     today_block = _metrics_today(filters=filters, today=today)
     if first is None:
-        return _metrics_empty(today_block=today_block, frequency=frequency)
+        return _metrics_empty(today_block=today_block, frequency=frequency, filters=filters)
     spans = WEEKLY_WINDOWS if frequency == WEEKLY else DAILY_WINDOWS
     windows_end, windows = _metrics_windows(filters=filters, last=last, today=today, spans=spans)
     best = daily.values("date").annotate(total=Sum("sales")).order_by("-total", "date").values_list("date", "total")
     best_date, best_units = best.first()
-    stores, items, rows, counts = _metrics_rankings(filters=filters)
+    stores, items, rows, counts, units = _metrics_rankings(filters=filters)
     days = (last - first).days + 1
     weeks = (last - first).days // 7 + 1 if frequency == WEEKLY else None
     return {
         "frequency": frequency,
+        **_metrics_unit(units),
         "date_from": first,
         "date_to": last,
         "days": days,
@@ -938,9 +940,21 @@ def _metrics_today(*, filters: SalesFilters, today: date) -> dict[str, Any]:
     return {"date": today, "actual": units_number(actual or 0), **sales_today_forecast(filters=filters, day=today)}
 
 
-def _metrics_empty(*, today_block: dict[str, Any], frequency: str) -> dict[str, Any]:
+def selection_unit(*, filters: SalesFilters, sold_items: Iterable[int] | None = None) -> dict[str, Any]:
+    """What an answer says of its units (`units_of_selection`): `unit`, the selection's unit, None when its
+    items' units differ; `units`, every one of them."""
+    return _metrics_unit(units_of_selection(filters=filters, sold_items=sold_items))
+
+
+def _metrics_unit(units: list[str]) -> dict[str, Any]:
+    """`unit`: the selection's unit, None when its items' units differ; `units`: every one of them."""
+    return {"unit": units[0] if len(units) == 1 else None, "units": units}
+
+
+def _metrics_empty(*, today_block: dict[str, Any], frequency: str, filters: SalesFilters) -> dict[str, Any]:
     spans = WEEKLY_WINDOWS if frequency == WEEKLY else DAILY_WINDOWS
     return {
+        **_metrics_unit(units_of_selection(filters=filters)),
         "frequency": frequency,
         "date_from": None,
         "date_to": None,
@@ -1000,15 +1014,29 @@ def _metrics_windows(
     return (windows_end if sums["first"] is not None else None), {days: window(days) for days in spans}
 
 
+def units_of_selection(*, filters: SalesFilters, sold_items: Iterable[int] | None = None) -> list[str]:
+    """The names of the units the selection's figures are in, sorted (one name: its unit; several: its totals
+    mix units). The items filtered on, else the whole catalogue; when that mixes units and `sold_items` (the
+    items with sales in the selection) is given, only those. Blank is the default (Item.unit_name)."""
+    items = Item.objects.order_by()
+    if filters.items:
+        items = items.filter(id__in=filters.items)
+    found = set(items.values_list("unit", flat=True).distinct())
+    if len(found) > 1 and not filters.items and sold_items is not None:
+        found = set(items.filter(id__in=list(sold_items)).values_list("unit", flat=True).distinct())
+    return sorted({unit or settings.SALES_DEFAULT_UNIT for unit in found} or {settings.SALES_DEFAULT_UNIT})
+
+
 TOP_RANKED = 5
 
 
-def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int, tuple[int, int]]:
-    """The top stores and items with sales in the selection, best first, its sales_sale row count, and
-    how many stores and items have sales in it."""
+def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int, tuple[int, int], list[str]]:
+    """The top stores and items with sales in the selection, best first, its sales_sale row count,
+    how many stores and items have sales in it, and the units its figures are in."""
     by_store, by_item = sales_by_key(filters=filters, by="store"), sales_by_key(filters=filters, by="item")
     stores = _ranked(totals=by_store, by="store", model=Store, top=TOP_RANKED)
     items = _ranked(totals=by_item, by="item", model=Item, top=TOP_RANKED)
     # Counted from whichever of the two read a rollup (the same figure either way).
     rows = sum(count for _, count in (by_item if filters.items and not filters.stores else by_store).values())
-    return stores, items, rows, (len(by_store), len(by_item))
+    units = units_of_selection(filters=filters, sold_items=by_item.keys())
+    return stores, items, rows, (len(by_store), len(by_item)), units

@@ -63,6 +63,9 @@ def _expected_metrics(rows, history) -> dict:
         "top_stores": stores[:5],
         "top_items": items[:5],
         "counts": {"stores": len(stores), "items": len(items), "rows": len(rows)},
+        # Every item in the default unit (settings.SALES_DEFAULT_UNIT).
+        "unit": "units",
+        "units": ["units"],
     }
 
 

@@ -102,3 +102,21 @@ def test_whole_number_data_keeps_whole_numbers(client, whole):
     response = client.get("/api/sales/breakdown?by=store&format=csv")
     text = b"".join(response).decode()
     assert text.splitlines()[1:] == ["1,1,Store 1,8,0.533333", "2,CA_2,Store CA_2,7,0.466667"]
+
+
+def test_metrics_say_the_unit_of_the_selection_or_that_it_mixes_units(client, fractional, settings):
+    assert (get(client, "/api/sales/metrics")["unit"], get(client, "/api/sales/metrics")["units"]) == (
+        "units",
+        ["units"],
+    )
+    Item.objects.filter(code="PRODUCE_1").update(unit="kg")
+    settings.SALES_DEFAULT_UNIT = "pieces"
+    mixed = get(client, "/api/sales/metrics")
+    assert (mixed["unit"], mixed["units"]) == (None, ["kg", "pieces"])
+    bananas = get(client, "/api/sales/metrics?item=PRODUCE_1")
+    assert (bananas["unit"], bananas["units"], bananas["total_sales"]) == ("kg", ["kg"], Decimal("9.974"))
+    assert get(client, "/api/sales/metrics?item=1")["unit"] == "pieces"
+    # Nothing sold in the selection: the unit is still the items'.
+    assert get(client, "/api/sales/metrics?item=PRODUCE_1&date_from=2021-01-01")["unit"] == "kg"
+    assert get(client, "/api/items/PRODUCE_1")["unit"] == "kg"
+    assert get(client, "/api/items/1")["unit"] == "pieces"
