@@ -18,8 +18,9 @@ UNIT_MAX_LENGTH = 32
 
 # Units are exact decimals (PostgreSQL numeric): fractions of a unit (kilograms, litres, dollars) to three
 # places, and negative figures (returns). A row holds up to 999,999,999.999; a rollup sums up to 10**15.
-SALE_UNITS = {"max_digits": 12, "decimal_places": 3}
-ROLLUP_UNITS = {"max_digits": 18, "decimal_places": 3}
+UNITS_DECIMALS = 3
+SALE_UNITS_DIGITS = 12
+ROLLUP_UNITS_DIGITS = 18
 
 
 class Region(models.Model):
@@ -117,7 +118,7 @@ class Sale(models.Model):
     )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="sales", db_index=False, db_constraint=False)
     # Negative on a day of net returns.
-    sales = models.DecimalField(**SALE_UNITS)
+    sales = models.DecimalField(max_digits=SALE_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     # Drawn by the demo's generator (the live stream, or the days filled between a loaded history and
     # today), not reported: the API, the admin and the page say so. A row is generated only while all
     # its units are. db_default: the loader writes sales_sale with SQL and leaves the column out.
@@ -150,7 +151,7 @@ class DailyTotal(models.Model):
     sales_sale rows it sums, so that counts never scan the base table."""
 
     date = models.DateField(unique=True)
-    sales = models.DecimalField(**ROLLUP_UNITS)
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -163,7 +164,7 @@ class DailyTotal(models.Model):
 class DailyStoreTotal(models.Model):
     date = models.DateField()
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False)
-    sales = models.DecimalField(**ROLLUP_UNITS)
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -177,7 +178,7 @@ class DailyStoreTotal(models.Model):
 class DailyItemTotal(models.Model):
     date = models.DateField()
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False)
-    sales = models.DecimalField(**ROLLUP_UNITS)
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -194,7 +195,7 @@ class MonthlyStoreTotal(models.Model):
 
     month = models.DateField()
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False)
-    sales = models.DecimalField(**ROLLUP_UNITS)
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -208,7 +209,7 @@ class MonthlyStoreTotal(models.Model):
 class MonthlyItemTotal(models.Model):
     month = models.DateField()
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False)
-    sales = models.DecimalField(**ROLLUP_UNITS)
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -228,7 +229,7 @@ class MonthlyStoreItemTotal(models.Model):
     # Like Sale, no constraint in the database: the first day of a month adds a row per series (tens of thousands).
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, db_constraint=False)
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False, db_constraint=False)
-    sales = models.DecimalField(**ROLLUP_UNITS)
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:

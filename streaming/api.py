@@ -31,7 +31,7 @@ from core.api import body_size_check, error_response
 from core.numbers import UnitsField
 from core.params import MAX_CODE_LENGTH, ParameterError, code_list_param, empty_parameter_find
 from core.throttling import ThrottledTokenAuthentication
-from sales.models import Item, Sale, Store
+from sales.models import SALE_UNITS_DIGITS, UNITS_DECIMALS, Item, Store
 from sales.selectors import codes_resolve_each
 from streaming import selectors, services
 from streaming.hub import (
@@ -189,8 +189,8 @@ class IngestRowSerializer(serializers.Serializer):
     store = serializers.CharField(max_length=MAX_CODE_LENGTH, help_text="the store's code (a number reads as its text)")
     item = serializers.CharField(max_length=MAX_CODE_LENGTH, help_text="the item's code (a number reads as its text)")
     quantity = serializers.DecimalField(
-        max_digits=Sale._meta.get_field("sales").max_digits,
-        decimal_places=Sale._meta.get_field("sales").decimal_places,
+        max_digits=SALE_UNITS_DIGITS,
+        decimal_places=UNITS_DECIMALS,
         min_value=-MAX_INGEST_QUANTITY,
         max_value=MAX_INGEST_QUANTITY,
         coerce_to_string=False,

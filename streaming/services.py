@@ -107,7 +107,7 @@ def sales_event_record(
     for store_id, item_id, quantity in rows:
         if quantity:
             merged[(store_id, item_id)] = merged.get((store_id, item_id), Decimal(0)) + Decimal(quantity)
-    compact = [[s, i, q] for (s, i), q in sorted(merged.items())]
+    compact = [(s, i, q) for (s, i), q in sorted(merged.items())]
     store_codes = codes_of(model=Store, ids={s for s, _, _ in compact})
     item_codes = codes_of(model=Item, ids={i for _, i, _ in compact})
     # The log speaks codes, as the stream, the API and the page do; the history keeps its ids.
@@ -334,7 +334,7 @@ def _nonzero_rows(profiles: simulation.ProfileArrays, units: np.ndarray) -> Sequ
 # ---------------------------------------------------------------- ingest
 
 
-def sales_ingest(*, rows: Iterable[tuple[int, int, Decimal]], timestamp: datetime | None = None) -> SalesEvent:
+def sales_ingest(*, rows: Iterable[tuple[int, int, int | Decimal]], timestamp: datetime | None = None) -> SalesEvent:
     """Record sales reported from outside (validated by the caller) as one event: (store id, item id,
     units) rows, units whole or with up to three decimals, negative for returns."""
     event = sales_event_record(rows=rows, timestamp=timestamp or timezone.now(), source=SalesEvent.Source.INGEST)
