@@ -1016,11 +1016,16 @@ def _metrics_windows(
 
 def units_of_selection(*, filters: SalesFilters, sold_items: Iterable[int] | None = None) -> list[str]:
     """The names of the units the selection's figures are in, sorted (one name: its unit; several: its totals
-    mix units). The items filtered on, else the whole catalogue; when that mixes units and `sold_items` (the
-    items with sales in the selection) is given, only those. Blank is the default (Item.unit_name)."""
+    mix units). The items filtered on (by code, department or category), else the whole catalogue; when that
+    mixes units and `sold_items` (the items with sales in the selection) is given, only those. Blank is the
+    default (Item.unit_name)."""
     items = Item.objects.order_by()
     if filters.items:
         items = items.filter(id__in=filters.items)
+    if filters.departments:
+        items = items.filter(department_id__in=filters.departments)
+    if filters.categories:
+        items = items.filter(department__category_id__in=filters.categories)
     found = set(items.values_list("unit", flat=True).distinct())
     if len(found) > 1 and not filters.items and sold_items is not None:
         found = set(items.filter(id__in=list(sold_items)).values_list("unit", flat=True).distinct())

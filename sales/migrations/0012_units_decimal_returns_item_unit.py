@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0010_catalogue_codes_required'),
+        ('sales', '0011_hierarchy_rollups'),
     ]
 
     operations = [
