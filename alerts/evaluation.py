@@ -94,6 +94,12 @@ def series_label(*, store: str | None, item: str | None, node: str | None = None
     return " ".join(parts) or "total"
 
 
+def units_text(value: float) -> str:
+    """Units as a person reads them: 1,234 for whole units, 2.474 (kilograms, dollars) to the history's
+    three decimals, without trailing zeros."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
 def change_message(row, rule: Rule, *, label: str) -> str:
     """One line a person reads: what the series (named `label`) did against what was expected."""
     if row.new_state == State.ERROR:
@@ -101,9 +107,9 @@ def change_message(row, rule: Rule, *, label: str) -> str:
     if rule.condition == Rule.Condition.NO_DATA:
         if row.new_state == State.NO_DATA:
             return f"{label}: no sales recorded for {rule.no_data_intervals} intervals"
-        return f"{label}: sales recorded again ({row.actual:,.0f} units)"
+        return f"{label}: sales recorded again ({units_text(row.actual)} units)"
     bound = row.lower if rule.direction == Rule.Direction.BELOW else row.upper
-    text = f"{label}: {row.actual:,.0f} so far, {rule.direction} {bound:,.0f}"
+    text = f"{label}: {units_text(row.actual)} so far, {rule.direction} {bound:,.0f}"
     if not np.isnan(row.expected):
         off = (row.actual / row.expected - 1.0) * 100 if row.expected else 0.0
         text += f" (expected {row.expected:,.0f}, {off:+.0f} %; {row.pace:.0%} of the day by {row.curve})"

@@ -263,7 +263,8 @@ def children_to_nodes(frame: pd.DataFrame, *, scope: Scope) -> pd.DataFrame:
 
 
 def actuals_today(*, scope: Scope, day: date) -> pd.DataFrame:
-    """Units sold so far on `day` per series of the scope: columns store, item, actual (only series with rows)."""
+    """Units sold so far on `day` per series of the scope: columns store, item, actual (only series with rows;
+    float: the history's exact decimals, judged against float forecasts)."""
     if scope.level == Level.TOTAL:
         rows = [(NONE, NONE, t) for t in DailyTotal.objects.filter(date=day).values_list("sales", flat=True)]
     elif scope.level == Level.STORE:
@@ -280,7 +281,8 @@ def actuals_today(*, scope: Scope, day: date) -> pd.DataFrame:
         by_pair = Sale.objects.filter(date=day, item_id__in=items)
         by_pair = by_pair.filter(store_id=scope.store) if scope.store is not None else by_pair
         rows = list(by_pair.values_list("store_id", "item_id", "sales"))
-    return pd.DataFrame(rows, columns=["store", "item", "actual"]).astype({"store": "int64", "item": "int64"})
+    frame = pd.DataFrame(rows, columns=["store", "item", "actual"])
+    return frame.astype({"store": "int64", "item": "int64", "actual": "float64"})
 
 
 _FORECAST_CACHE: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
@@ -387,7 +389,7 @@ def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame
     """Units per series of the scope in the batches recorded with start < timestamp <= end: columns store, item, actual."""
     events = batches_counted().filter(timestamp__gt=start, timestamp__lte=end, total__gt=0)
     if scope.level == Level.TOTAL:
-        units = sum(events.values_list("total", flat=True))
+        units = float(sum(events.values_list("total", flat=True)))
         return pd.DataFrame({"store": [NONE], "item": [NONE], "actual": [units]})
     if scope.level in (Level.STORE, Level.ITEM):
         key = "stores" if scope.level == Level.STORE else "items"

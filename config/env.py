@@ -22,6 +22,15 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_label(name: str, default: str, *, max_length: int) -> str:
+    """A short name shown to people (a unit such as `units` or `kg`): stripped, 1 to `max_length` characters,
+    no control characters."""
+    value = os.environ.get(name, default).strip()
+    if not value or len(value) > max_length or any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ImproperlyConfigured(f"{name}={value!r} must be 1 to {max_length} printable characters.")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

@@ -22,6 +22,7 @@ from config.env import (
     env_holiday_country,
     env_hours,
     env_int,
+    env_label,
     env_list,
     env_networks,
     env_str,
@@ -253,6 +254,8 @@ REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024, minimum=
 # Django's own cap on any body it reads: the largest one a view takes (core.api answers past it with a 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 TRAIN_CSV_PATH = Path(env_str("TRAIN_CSV_PATH", str(DATA_DIR / "train.csv")))
+# The name of an item's units when the catalogue gives none (Item.unit blank): what the KPIs and charts say.
+SALES_DEFAULT_UNIT = env_label("SALES_DEFAULT_UNIT", "units", max_length=32)
 
 # ---------------------------------------------------------------- uploads from the browser (uploads/)
 # Where uploaded files are written (server-made names only), the largest file taken, the largest
@@ -359,7 +362,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The browsable API is a development aid: JSON only with DEBUG off.
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        # Decimal units as JSON numbers: 12 for a whole one, 2.474 otherwise (core/numbers.py).
+        "core.numbers.NumberJSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",

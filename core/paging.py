@@ -17,6 +17,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -24,8 +25,10 @@ from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.utils.urls import replace_query_param
+
+from core.numbers import NumberJSONRenderer, number_text
 
 MAX_TOKEN_LENGTH = 400
 CSV_BATCH_ROWS = 2000
@@ -43,9 +46,12 @@ CSV_RESPONSE = {"type": "string", "description": "CSV with a header row: every r
 
 def csv_cell(value: Any) -> Any:
     """`value` as a CSV cell a spreadsheet shows rather than runs: text starting with = + - @ (or a
-    tab or carriage return) gets a leading apostrophe. Numbers are left as they are."""
+    tab or carriage return) gets a leading apostrophe. Numbers are left as they are (a Decimal without
+    trailing zeros: 12, 2.5)."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
+    if isinstance(value, Decimal):
+        return number_text(value)
     return value
 
 
@@ -81,7 +87,7 @@ class CsvExportMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         renderer = getattr(request, "accepted_renderer", None)
         if getattr(response, "status_code", 200) >= 400 and renderer is not None and renderer.format == "csv":
-            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+            request.accepted_renderer, request.accepted_media_type = NumberJSONRenderer(), "application/json"
         return super().finalize_response(request, response, *args, **kwargs)
 
 

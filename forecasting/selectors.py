@@ -160,7 +160,8 @@ def series_history(*, keys: list[SeriesKey], start: date, end: date) -> dict[Ser
 
 def series_actuals(*, key: SeriesKey, start: date, end: date) -> dict[date, Units]:
     """Sales of one series per day start..end, only for days that have any sales recorded at all
-    (so a day that has not happened yet is absent, and a day with data but none for this series is 0)."""
+    (so a day that has not happened yet is absent, and a day with data but none for this series is 0).
+    Whole units as int; units with decimals (kilograms, dollars) as floats rounded to the history's three."""
     days_with_data = list(
         daily_totals(filters=SalesFilters(date_from=start, date_to=end)).values_list("date", flat=True)
     )

@@ -34,6 +34,8 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
         # Off: no generated batch arrives; the connection indicator and the feed say so.
         "live_generator": settings.LIVE_GENERATOR,
         "forecast_days": settings.FORECAST_DAYS,
+        # What units are called when an answer's selection is in the default unit (labels then say nothing).
+        "default_unit": settings.SALES_DEFAULT_UNIT,
         # "Today" and the live curve's hours are the server's (settings.TIME_ZONE), not the browser's.
         "time_zone": settings.TIME_ZONE,
         "today": timezone.localdate().isoformat(),

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import ERROR_RESPONSE
+from core.numbers import UnitsField
 from core.paging import (
     CSV_RESPONSE,
     FORMAT_PARAMETER,
@@ -241,10 +242,13 @@ class ItemSerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True, allow_null=True
     )
     category = serializers.CharField(source="department.category.code", read_only=True, allow_null=True, default=None)
+    unit = serializers.CharField(
+        source="unit_name", read_only=True, help_text="what its units are: its own, else SALES_DEFAULT_UNIT"
+    )
 
     class Meta:
         model = Item
-        fields = ["code", "name", "department", "category", "attributes"]
+        fields = ["code", "name", "department", "category", "unit", "attributes"]
 
 
 class SaleSerializer(serializers.Serializer):
@@ -252,9 +256,19 @@ class SaleSerializer(serializers.Serializer):
     date = serializers.DateField()
     store = serializers.CharField(source="store.code", help_text="the store's code")
     item = serializers.CharField(source="item.code", help_text="the item's code")
-    sales = serializers.IntegerField()
+    sales = UnitsField()
     generated = serializers.BooleanField(help_text="drawn by the demo's generator, not reported sales")
 
+
+# Every figure answer says what its units are.
+UNIT_FIELDS: dict[str, serializers.Field] = {
+    "unit": serializers.CharField(
+        allow_null=True,
+        help_text="what the selection's units are (`units`, `kg`, `dollars`; SALES_DEFAULT_UNIT for items without "
+        "one); null when its items are in different units, so that its totals add up unlike things",
+    ),
+    "units": serializers.ListField(child=serializers.CharField(), help_text="every unit of the selection's items"),
+}
 
 # The most rows one JSON page of an aggregated read holds (a few hundred kB); `next` has the rest.
 MAX_AGGREGATED_PAGE = 10_000
@@ -446,6 +460,7 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             fields={
                 "granularity": serializers.CharField(),
                 "group_by": serializers.CharField(allow_null=True),
+                **UNIT_FIELDS,
                 "next": serializers.URLField(allow_null=True, help_text="the next page, null on the last one"),
                 "results": inline_serializer(
                     "SalesAggregatedRow",
@@ -459,7 +474,7 @@ def _period_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             )
                             for level in selectors.LEVELS
                         },
-                        "sales": serializers.IntegerField(),
+                        "sales": UnitsField(),
                     },
                     many=True,
                 ),
@@ -498,13 +513,19 @@ class SalesAggregatedView(CsvExportMixin, APIView):
                 after=keyset_token_make([last["period"], *([last[selectors.AGGREGATED_KEY]] if group_by else [])]),
             )
         return Response(
-            {"granularity": granularity, "group_by": group_by, "next": following, "results": _period_rows(rows)}
+            {
+                "granularity": granularity,
+                "group_by": group_by,
+                **selectors.selection_unit(filters=filters),
+                "next": following,
+                "results": _period_rows(rows),
+            }
         )
 
 
 _WINDOW: dict[str, serializers.Field] = {
-    "sales": serializers.IntegerField(),
-    "previous": serializers.IntegerField(allow_null=True),
+    "sales": UnitsField(),
+    "previous": UnitsField(allow_null=True),
     "growth_pct": serializers.FloatField(allow_null=True),
     "days": serializers.IntegerField(help_text="the window's length: 7, 30, 365 days; a weekly history's 7, 28, 364"),
 }
@@ -521,11 +542,12 @@ _WINDOW: dict[str, serializers.Field] = {
                     choices=["D", "W"],
                     help_text="the history's: W when every date with sales falls on one weekday (one row a week)",
                 ),
+                **UNIT_FIELDS,
                 "date_from": serializers.DateField(allow_null=True),
                 "date_to": serializers.DateField(allow_null=True),
                 "days": serializers.IntegerField(),
                 "weeks": serializers.IntegerField(allow_null=True, help_text="weekly history only: weeks in the range"),
-                "total_sales": serializers.IntegerField(),
+                "total_sales": UnitsField(),
                 "average_per_day": serializers.FloatField(allow_null=True),
                 "average_per_week": serializers.FloatField(
                     allow_null=True, help_text="weekly history only: total_sales / weeks"
@@ -539,7 +561,7 @@ _WINDOW: dict[str, serializers.Field] = {
                 "best_day": inline_serializer(
                     "MetricsBestDay",
                     help_text="a weekly history's best week (dated on its last day)",
-                    fields={"date": serializers.DateField(), "sales": serializers.IntegerField()},
+                    fields={"date": serializers.DateField(), "sales": UnitsField()},
                     allow_null=True,
                 ),
                 "top_stores": serializers.ListField(child=serializers.DictField()),
@@ -576,13 +598,13 @@ class BreakdownRowSerializer(serializers.Serializer):
         allow_null=True, help_text="the store's (item's, region's...) code; null for the unassigned group"
     )
     name = serializers.CharField()
-    sales = serializers.IntegerField()
+    sales = UnitsField()
     share = serializers.FloatField(allow_null=True, help_text="of `total`, 0 to 1; null when total is 0")
 
 
 class BreakdownOtherSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="stores (items) of the selection not in `rows`")
-    sales = serializers.IntegerField(help_text="their units: total minus the sum of `rows`")
+    sales = UnitsField(help_text="their units: total minus the sum of `rows`")
 
 
 class BreakdownSerializer(serializers.Serializer):
@@ -590,7 +612,9 @@ class BreakdownSerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=selectors.BREAKDOWN_ORDERS)
     date_from = serializers.DateField(allow_null=True)
     date_to = serializers.DateField(allow_null=True)
-    total = serializers.IntegerField()
+    total = UnitsField()
+    unit = UNIT_FIELDS["unit"]
+    units = UNIT_FIELDS["units"]
     count = serializers.IntegerField(help_text="stores (items) in the selection, with or without sales")
     offset = serializers.IntegerField()
     next = serializers.URLField(allow_null=True, help_text="the next ranks (offset + top), null after the last")
@@ -645,6 +669,7 @@ class SalesBreakdownView(CsvExportMixin, APIView):
             "date_from": filters.date_from,
             "date_to": filters.date_to,
             "total": breakdown.total,
+            **selectors.selection_unit(filters=filters),
             "count": breakdown.count,
             "offset": params.validated_data["offset"],
             "next": next_link(request, offset=end) if end < breakdown.count else None,

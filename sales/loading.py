@@ -8,7 +8,8 @@ into sales_sale keeps only rows whose fields survive a cast and print back
 unchanged (one pass, no regular expressions). Only when a row was left out, or a
 cast or constraint failed, do slower set-based queries name the line, column
 and value of each problem. Those checks (_COLUMN_CHECKS) accept exactly what
-the fast path accepts: canonical ISO dates and integers below 2**31.
+the fast path accepts: canonical ISO dates, and units as plain decimals with at
+most 9 digits before the point and 3 after, negative ones included (returns).
 
 Line numbers: the staging table is created fresh and filled by one COPY in one
 transaction, so its physical (ctid) order is the file order; `row_number() OVER
@@ -47,28 +48,33 @@ UTF8_BOM = b"\xef\xbb\xbf"
 STAGING_TABLE = "sales_load_staging"
 
 # A field is valid when it casts and prints back as itself: '2017-01-05' but not
-# '2017-1-5' or 'Jan 5 2017', '12' but not ' 12', '+12' or '012'. The session's
+# '2017-1-5' or 'Jan 5 2017'; '12', '7.5', '5.020' and '-2' but not ' 12', '+12', '012', '1e3' or '.5'
+# (numeric keeps the decimals it is given, so '5.020' prints back as itself). The session's
 # DateStyle is pinned to ISO so that a date prints as YYYY-MM-DD.
 # The length check keeps out what PostgreSQL accepts as a date but Python cannot read back
 # ('infinity', '-infinity', years past 9999): one such row would break every later read.
+# Units: more than 3 decimals would be rounded by numeric(12,3), so they are refused (scale); 'NaN' and
+# 'Infinity' have no scale (NULL), so they are refused too; more than 9 digits before the point fail the
+# cast into the column, and the error path names them. A negative zero ('-0', '-0.0') prints as '0', hence
+# its own test, only reached by the rare value that does not print back.
 # Store and item codes are checked by the join that turns them into ids (catalogue_create_from_staging
 # only creates valid ones, see _CODE_OK).
-_FAST_VALID = "length({d}) = 10 AND {d}::date::text = {d} AND {v}::int::text = {v} AND {v}::int >= 0"
+_FAST_VALID = (
+    "length({d}) = 10 AND {d}::date::text = {d} "
+    "AND ({v}::numeric::text = {v} OR {v} ~ '^-0(\\.0{{1,3}})?$') AND scale({v}::numeric) <= 3"
+)
 
 # The same rules without any cast that could fail, for the error report. Dates:
 # the shape first, then the calendar, inside CASE so that nothing is cast
-# before its shape is known. Integers: digits without a leading zero, at most
-# 2147483647.
+# before its shape is known. Units: an optional minus, digits without a leading zero (at most 9), and
+# at most 3 decimals.
 _DATE_OK = """CASE
     WHEN {c} IS NULL OR {c} !~ '^\\d{{4}}-\\d\\d-\\d\\d$' THEN false
     WHEN substr({c}, 1, 4)::int < 1 OR substr({c}, 6, 2)::int NOT BETWEEN 1 AND 12 THEN false
     ELSE substr({c}, 9, 2)::int BETWEEN 1 AND extract(day FROM
         make_date(substr({c}, 1, 4)::int, substr({c}, 6, 2)::int, 1) + interval '1 month - 1 day')
 END"""
-_INT_OK = """CASE
-    WHEN {c} IS NULL OR {c} !~ '^PATTERN$' THEN false
-    ELSE length({c}) < 10 OR {c} COLLATE "C" <= '2147483647'
-END"""
+_UNITS_OK = "({c} IS NOT NULL AND {c} ~ '^-?(0|[1-9]\\d{{0,8}})(\\.\\d{{1,3}})?$')"
 # A code: 1 to CODE_MAX_LENGTH characters, no comma (the API's list separator), no control character,
 # no space at either end.
 _CODE_OK = (
@@ -81,7 +87,10 @@ _COLUMN_CHECKS = {
     "date": (_DATE_OK, "is not an ISO date (YYYY-MM-DD)"),
     "store": (_CODE_OK, _CODE_MESSAGE),
     "item": (_CODE_OK, _CODE_MESSAGE),
-    "sales": (_INT_OK.replace("PATTERN", "(0|[1-9]\\d{{0,9}})"), "is not a non-negative integer"),
+    "sales": (
+        _UNITS_OK,
+        "is not a number of units (such as 12, 7.5 or -2: at most 3 decimals, below 1,000,000,000)",
+    ),
 }
 
 
@@ -534,7 +543,7 @@ def _typed_select(layout: CsvLayout, shift_days: int) -> str:
         f"SELECT n.{d}, st.id AS store_id, it.id AS item_id, n.{v} FROM {STAGING_TABLE} n "
         f"JOIN sales_store st ON st.code = n.{s} JOIN sales_item it ON it.code = n.{i} OFFSET 0"
     )
-    return f"SELECT n.{d}::date{shift}, n.store_id, n.item_id, n.{v}::int FROM ({joined}) AS n WHERE {valid}"
+    return f"SELECT n.{d}::date{shift}, n.store_id, n.item_id, n.{v}::numeric(12, 3) FROM ({joined}) AS n WHERE {valid}"
 
 
 def tables_vacuum() -> None:

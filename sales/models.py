@@ -8,11 +8,19 @@ both the live generator and the ingest API go through).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 # A store's or item's code as the files and the API give it: text such as `CA_1` or `FOODS_3_090`,
 # or a number such as `1`.
 CODE_MAX_LENGTH = 64
+UNIT_MAX_LENGTH = 32
+
+# Units are exact decimals (PostgreSQL numeric): fractions of a unit (kilograms, litres, dollars) to three
+# places, and negative figures (returns). A row holds up to 999,999,999.999; a rollup sums up to 10**15.
+UNITS_DECIMALS = 3
+SALE_UNITS_DIGITS = 12
+ROLLUP_UNITS_DIGITS = 18
 
 
 class Region(models.Model):
@@ -79,6 +87,8 @@ class Item(models.Model):
     code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=200)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True, related_name="items")
+    # What its units are (kg, litres, dollars); blank: the default, settings.SALES_DEFAULT_UNIT.
+    unit = models.CharField(max_length=UNIT_MAX_LENGTH, blank=True, default="", db_default="")
     attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -86,6 +96,11 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.code
+
+    @property
+    def unit_name(self) -> str:
+        """What its units are called: its own unit, else the default (settings.SALES_DEFAULT_UNIT)."""
+        return self.unit or settings.SALES_DEFAULT_UNIT
 
 
 class Sale(models.Model):
@@ -102,7 +117,8 @@ class Sale(models.Model):
         Store, on_delete=models.PROTECT, related_name="sales", db_index=False, db_constraint=False
     )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="sales", db_index=False, db_constraint=False)
-    sales = models.IntegerField()
+    # Negative on a day of net returns.
+    sales = models.DecimalField(max_digits=SALE_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     # Drawn by the demo's generator (the live stream, or the days filled between a loaded history and
     # today), not reported: the API, the admin and the page say so. A row is generated only while all
     # its units are. db_default: the loader writes sales_sale with SQL and leaves the column out.
@@ -111,7 +127,6 @@ class Sale(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["date", "store", "item"], name="sale_date_store_item_uniq"),
-            models.CheckConstraint(condition=models.Q(sales__gte=0), name="sale_sales_non_negative"),
         ]
         indexes = [
             models.Index(fields=["store", "date"], name="sale_store_date_idx"),
@@ -136,7 +151,7 @@ class DailyTotal(models.Model):
     sales_sale rows it sums, so that counts never scan the base table."""
 
     date = models.DateField(unique=True)
-    sales = models.BigIntegerField()
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -149,7 +164,7 @@ class DailyTotal(models.Model):
 class DailyStoreTotal(models.Model):
     date = models.DateField()
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False)
-    sales = models.BigIntegerField()
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -163,7 +178,7 @@ class DailyStoreTotal(models.Model):
 class DailyItemTotal(models.Model):
     date = models.DateField()
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False)
-    sales = models.BigIntegerField()
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -180,7 +195,7 @@ class MonthlyStoreTotal(models.Model):
 
     month = models.DateField()
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False)
-    sales = models.BigIntegerField()
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -194,7 +209,7 @@ class MonthlyStoreTotal(models.Model):
 class MonthlyItemTotal(models.Model):
     month = models.DateField()
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False)
-    sales = models.BigIntegerField()
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:
@@ -214,7 +229,7 @@ class MonthlyStoreItemTotal(models.Model):
     # Like Sale, no constraint in the database: the first day of a month adds a row per series (tens of thousands).
     store = models.ForeignKey(Store, on_delete=models.CASCADE, db_index=False, db_constraint=False)
     item = models.ForeignKey(Item, on_delete=models.CASCADE, db_index=False, db_constraint=False)
-    sales = models.BigIntegerField()
+    sales = models.DecimalField(max_digits=ROLLUP_UNITS_DIGITS, decimal_places=UNITS_DECIMALS)
     rows = models.IntegerField(default=0)
 
     class Meta:

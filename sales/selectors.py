@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection, models
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, ExtractWeekDay, TruncMonth, TruncWeek
@@ -66,6 +67,9 @@ CATALOGUES: dict[str, Catalogue] = {
     "category": Category,
     "department": Department,
 }
+# Units as the database sums them: exact decimals (numeric), negative on a day of net returns. An answer
+# gives them as JSON numbers (core.numbers); a whole figure compares equal to its int.
+Units = Decimal | int
 
 
 @dataclass(frozen=True)
@@ -306,8 +310,9 @@ def sale_list(*, filters: SalesFilters | None = None) -> models.QuerySet[Sale]:
 
 
 def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
-    """The whole daily history as DataFrames (date as datetime64, store, item, sales as int64), each holding
-    every row of a run of items (all their stores), about `max_rows` rows at most: whole series, in
+    """The whole daily history as DataFrames (date as datetime64, store and item as int64, sales as float64:
+    units may have decimals), each holding every row of a run of items (all their stores), about `max_rows`
+    rows at most: whole series, in
     bounded memory whatever the history's size (tens of millions of rows in one frame would take many GB).
 
     Read with COPY ... TO STDOUT and parsed by pandas: an ORM iteration over tens of millions of rows
@@ -328,7 +333,12 @@ def history_frames(*, max_rows: int) -> Iterator[pd.DataFrame]:
                 buffer.write(chunk)
         buffer.seek(0)
         frame = pd.read_csv(
-            buffer, sep="\t", header=None, names=["date", "store", "item", "sales"], parse_dates=["date"]
+            buffer,
+            sep="\t",
+            header=None,
+            names=["date", "store", "item", "sales"],
+            parse_dates=["date"],
+            dtype={"sales": "float64"},
         )
         if not frame.empty:
             yield frame
@@ -524,11 +534,11 @@ def history_keys() -> HistoryKeys:
     )
 
 
-def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[int, int]]:
+def sales_by_key(*, filters: SalesFilters, by: GroupBy) -> dict[int, tuple[Units, int]]:
     """Units and sales_sale rows of each store (item, or node of a level: UNASSIGNED for those
     with none) with rows in the selection: {id: (units, rows)}. Reads at most a few dozen rollup rows per store or item whatever the
     length of the history (whole months from the monthly rollups)."""
-    totals: dict[int, tuple[int, int]] = {}
+    totals: dict[int, tuple[Units, int]] = {}
     for queryset, _ in _rollup_parts(filters=filters, group_by=by):
         rows = Count("id") if queryset.model is Sale else Sum("rows")
         grouped = (
@@ -698,7 +708,7 @@ BREAKDOWN_ORDERS: tuple[str, ...] = ("desc", "asc")
 class BreakdownRow:
     id: str | None  # the store's (item's, node's) code; null for a level's unassigned group
     name: str
-    sales: int
+    sales: Units
     share: float | None
 
 
@@ -710,11 +720,11 @@ class Breakdown:
 
     by: GroupBy
     order: BreakdownOrder
-    total: int
+    total: Units
     count: int
     rows: list[BreakdownRow]
     other_count: int
-    other_sales: int
+    other_sales: Units
 
 
 def sales_breakdown(
@@ -748,7 +758,7 @@ def sales_breakdown(
             id=catalogue[key][0],
             name=names[key],
             sales=sold.get(key, 0),
-            share=round(sold.get(key, 0) / total, 6) if total else None,
+            share=round(float(sold.get(key, 0)) / float(total), 6) if total else None,
         )
         for key in page
     ]
@@ -803,7 +813,7 @@ def _monthly_totals(*, filters: SalesFilters, group_by: GroupBy | None) -> list[
     """(month, [key,] units) rows sorted like sales_aggregated's, from the monthly rollup for the
     whole months and the daily one for the days at either end."""
     key = ["group"] if group_by else []
-    totals: dict[tuple, int] = defaultdict(int)
+    totals: dict[tuple, Units] = defaultdict(int)
     for queryset, field in _rollup_parts(filters=filters, group_by=group_by):
         period = models.F("month") if field == "month" else TruncMonth("date", output_field=models.DateField())
         if group_by:
@@ -817,13 +827,14 @@ def _monthly_totals(*, filters: SalesFilters, group_by: GroupBy | None) -> list[
 # ---------------------------------------------------------------- metrics
 
 
-def _growth_pct(current: int, previous: int) -> float | None:
+def _growth_pct(current: Units, previous: Units) -> float | None:
     if not previous:
         return None
-    return round((current - previous) / previous * 100, 1)
+    # Against the size of the earlier window: a fall from net returns (negative) reads as a fall too.
+    return round(float(current - previous) / abs(float(previous)) * 100, 1)
 
 
-def _window(current: int | None, previous: int | None, *, days: int, compared: bool = True) -> dict[str, Any]:
+def _window(current: Units | None, previous: Units | None, *, days: int, compared: bool = True) -> dict[str, Any]:
     """A KPI window of `days` days. Not `compared` (the window before reaches back past the first day with
     data): previous and growth are null, since a partly empty window would make growth look huge."""
     current = units_number(current or 0)
@@ -835,7 +846,7 @@ def _window(current: int | None, previous: int | None, *, days: int, compared: b
 
 
 def _ranked(
-    *, totals: dict[int, tuple[int, int]], by: GroupBy, model: type[Store] | type[Item], top: int
+    *, totals: dict[int, tuple[Units, int]], by: GroupBy, model: type[Store] | type[Item], top: int
 ) -> list[dict[str, Any]]:
     """The `top` stores (or items) of `totals` (from sales_by_key), best first (ties by id), by code."""
     ranked = sorted(totals.items(), key=lambda entry: (-entry[1][0], entry[0]))[:top]
@@ -892,23 +903,24 @@ def sales_metrics(*, filters: SalesFilters, today: date | None = None) -> dict[s
     first, last, total = span["first"], span["last"], units_number(span["total"])
     today_block = _metrics_today(filters=filters, today=today)
     if first is None:
-        return _metrics_empty(today_block=today_block, frequency=frequency)
+        return _metrics_empty(today_block=today_block, frequency=frequency, filters=filters)
     spans = WEEKLY_WINDOWS if frequency == WEEKLY else DAILY_WINDOWS
     windows_end, windows = _metrics_windows(filters=filters, last=last, today=today, spans=spans)
     best = daily.values("date").annotate(total=Sum("sales")).order_by("-total", "date").values_list("date", "total")
     best_date, best_units = best.first()
-    stores, items, rows, counts = _metrics_rankings(filters=filters)
+    stores, items, rows, counts, units = _metrics_rankings(filters=filters)
     days = (last - first).days + 1
     weeks = (last - first).days // 7 + 1 if frequency == WEEKLY else None
     return {
         "frequency": frequency,
+        **_metrics_unit(units),
         "date_from": first,
         "date_to": last,
         "days": days,
         "weeks": weeks,
         "total_sales": total,
-        "average_per_day": round(total / days, 1),
-        "average_per_week": round(total / weeks, 1) if weeks else None,
+        "average_per_day": round(float(total) / days, 1),
+        "average_per_week": round(float(total) / weeks, 1) if weeks else None,
         "windows_end": windows_end,
         "last_7_days": windows[spans[0]],
         "last_30_days": windows[spans[1]],
@@ -928,9 +940,21 @@ def _metrics_today(*, filters: SalesFilters, today: date) -> dict[str, Any]:
     return {"date": today, "actual": units_number(actual or 0), **sales_today_forecast(filters=filters, day=today)}
 
 
-def _metrics_empty(*, today_block: dict[str, Any], frequency: str) -> dict[str, Any]:
+def selection_unit(*, filters: SalesFilters, sold_items: Iterable[int] | None = None) -> dict[str, Any]:
+    """What an answer says of its units (`units_of_selection`): `unit`, the selection's unit, None when its
+    items' units differ; `units`, every one of them."""
+    return _metrics_unit(units_of_selection(filters=filters, sold_items=sold_items))
+
+
+def _metrics_unit(units: list[str]) -> dict[str, Any]:
+    """`unit`: the selection's unit, None when its items' units differ; `units`: every one of them."""
+    return {"unit": units[0] if len(units) == 1 else None, "units": units}
+
+
+def _metrics_empty(*, today_block: dict[str, Any], frequency: str, filters: SalesFilters) -> dict[str, Any]:
     spans = WEEKLY_WINDOWS if frequency == WEEKLY else DAILY_WINDOWS
     return {
+        **_metrics_unit(units_of_selection(filters=filters)),
         "frequency": frequency,
         "date_from": None,
         "date_to": None,
@@ -990,15 +1014,34 @@ def _metrics_windows(
     return (windows_end if sums["first"] is not None else None), {days: window(days) for days in spans}
 
 
+def units_of_selection(*, filters: SalesFilters, sold_items: Iterable[int] | None = None) -> list[str]:
+    """The names of the units the selection's figures are in, sorted (one name: its unit; several: its totals
+    mix units). The items filtered on (by code, department or category), else the whole catalogue; when that
+    mixes units and `sold_items` (the items with sales in the selection) is given, only those. Blank is the
+    default (Item.unit_name)."""
+    items = Item.objects.order_by()
+    if filters.items:
+        items = items.filter(id__in=filters.items)
+    if filters.departments:
+        items = items.filter(department_id__in=filters.departments)
+    if filters.categories:
+        items = items.filter(department__category_id__in=filters.categories)
+    found = set(items.values_list("unit", flat=True).distinct())
+    if len(found) > 1 and not filters.items and sold_items is not None:
+        found = set(items.filter(id__in=list(sold_items)).values_list("unit", flat=True).distinct())
+    return sorted({unit or settings.SALES_DEFAULT_UNIT for unit in found} or {settings.SALES_DEFAULT_UNIT})
+
+
 TOP_RANKED = 5
 
 
-def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int, tuple[int, int]]:
-    """The top stores and items with sales in the selection, best first, its sales_sale row count, and
-    how many stores and items have sales in it."""
+def _metrics_rankings(*, filters: SalesFilters) -> tuple[list[dict], list[dict], int, tuple[int, int], list[str]]:
+    """The top stores and items with sales in the selection, best first, its sales_sale row count,
+    how many stores and items have sales in it, and the units its figures are in."""
     by_store, by_item = sales_by_key(filters=filters, by="store"), sales_by_key(filters=filters, by="item")
     stores = _ranked(totals=by_store, by="store", model=Store, top=TOP_RANKED)
     items = _ranked(totals=by_item, by="item", model=Item, top=TOP_RANKED)
     # Counted from whichever of the two read a rollup (the same figure either way).
     rows = sum(count for _, count in (by_item if filters.items and not filters.stores else by_store).values())
-    return stores, items, rows, (len(by_store), len(by_item))
+    units = units_of_selection(filters=filters, sold_items=by_item.keys())
+    return stores, items, rows, (len(by_store), len(by_item)), units

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
@@ -29,42 +30,45 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SaleRow:
+    """Units of one item sold in one store on one day: a whole number, or a Decimal with at most three
+    decimals (Sale.sales), negative for returns."""
+
     date: date
     store_id: int
     item_id: int
-    sales: int
+    sales: int | Decimal
 
 
 # Units add up; a row stays generated only while every batch into it was (Sale.generated).
 _SALE_ADD = """
     INSERT INTO sales_sale (date, store_id, item_id, sales, generated)
     SELECT date, store_id, item_id, sales, %s
-    FROM unnest(%s::date[], %s::int[], %s::int[], %s::int[]) AS t (date, store_id, item_id, sales)
+    FROM unnest(%s::date[], %s::int[], %s::int[], %s::numeric[]) AS t (date, store_id, item_id, sales)
     ON CONFLICT (date, store_id, item_id) DO UPDATE
         SET sales = sales_sale.sales + EXCLUDED.sales, generated = sales_sale.generated AND EXCLUDED.generated
     RETURNING date, store_id, item_id, (xmax = 0) AS inserted
 """
 # The batch's deltas for the rollups: its units, and 1 for each (date, store, item) it created.
 _BATCH_DELTAS = (
-    "(SELECT * FROM unnest(%s::date[], %s::int[], %s::int[], %s::bigint[], %s::int[])"
+    "(SELECT * FROM unnest(%s::date[], %s::int[], %s::int[], %s::numeric[], %s::int[])"
     " AS u (date, store_id, item_id, sales, rows))"
 )
 
 
-def sales_record_batch(*, rows: Iterable[SaleRow], generated: bool = False) -> int:
+def sales_record_batch(*, rows: Iterable[SaleRow], generated: bool = False) -> Decimal:
     """Add `rows` to the history: each row's units are added to that (date, store,
     item) day, and to every rollup, in one transaction.
 
     This is the one write path for new sales (the live generator, the gap fill and
     the ingest API all call it). `generated`: the units were drawn by the demo's
     generator, not reported (Sale.generated). Callers validate that stores and items
-    exist. Returns the total units added.
+    exist. Returns the total units added (exact: Decimal arithmetic, as in the database).
     """
-    per_sale: dict[tuple, int] = defaultdict(int)
+    per_sale: dict[tuple, Decimal] = defaultdict(Decimal)
     for row in rows:
-        per_sale[(row.date, row.store_id, row.item_id)] += row.sales
+        per_sale[(row.date, row.store_id, row.item_id)] += Decimal(row.sales)
     if not per_sale:
-        return 0
+        return Decimal(0)
     keys = list(per_sale)
     columns = [[key[n] for key in keys] for n in range(3)]
     units = [per_sale[key] for key in keys]
@@ -74,7 +78,7 @@ def sales_record_batch(*, rows: Iterable[SaleRow], generated: bool = False) -> i
         created = {(day, store, item) for day, store, item, inserted in cursor.fetchall() if inserted}
         counts = [int(key in created) for key in keys]
         rollups.rollups_add(cursor=cursor, deltas=_BATCH_DELTAS, params=[*columns, units, counts])
-    return sum(units)
+    return sum(units, Decimal(0))
 
 
 # ---------------------------------------------------------------- loading the history

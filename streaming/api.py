@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, DataError
@@ -27,9 +28,10 @@ from rest_framework.views import APIView
 
 from core.access import IngestAccess, read_access_check_async
 from core.api import body_size_check, error_response
+from core.numbers import UnitsField
 from core.params import MAX_CODE_LENGTH, ParameterError, code_list_param, empty_parameter_find
 from core.throttling import ThrottledTokenAuthentication
-from sales.models import Item, Store
+from sales.models import SALE_UNITS_DIGITS, UNITS_DECIMALS, Item, Store
 from sales.selectors import codes_resolve_each
 from streaming import selectors, services
 from streaming.hub import (
@@ -52,7 +54,8 @@ from streaming.models import SalesEvent
 logger = logging.getLogger(__name__)
 
 MAX_INGEST_ROWS = 10_000
-# Per row and per (store, item) of one request: far above any real day, far below the column's range.
+# Per row and per (store, item) of one request, either way (sales or returns): far above any real day,
+# far below the column's range.
 MAX_INGEST_QUANTITY = 1_000_000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 RELOAD_REASON = "more was missed than a stream replays (STREAMING_REPLAY_MAX_EVENTS, STREAMING_REPLAY_MAX_HOURS): reload the figures"
@@ -185,7 +188,15 @@ class IngestRowSerializer(serializers.Serializer):
     # Codes; a JSON number (`"store": 1`, as before codes) reads as its text.
     store = serializers.CharField(max_length=MAX_CODE_LENGTH, help_text="the store's code (a number reads as its text)")
     item = serializers.CharField(max_length=MAX_CODE_LENGTH, help_text="the item's code (a number reads as its text)")
-    quantity = serializers.IntegerField(min_value=0, max_value=MAX_INGEST_QUANTITY)
+    quantity = serializers.DecimalField(
+        max_digits=SALE_UNITS_DIGITS,
+        decimal_places=UNITS_DECIMALS,
+        min_value=-MAX_INGEST_QUANTITY,
+        max_value=MAX_INGEST_QUANTITY,
+        coerce_to_string=False,
+        help_text="units sold: a whole number, or up to 3 decimals (kilograms, litres, dollars); negative for "
+        "returns. A JSON number (or its text).",
+    )
 
 
 class IngestSerializer(serializers.Serializer):
@@ -217,7 +228,7 @@ class IngestSerializer(serializers.Serializer):
         """Every code names a store (item): its id is added to the row as store_id (item_id)."""
         store_ids = codes_resolve_each(model=Store, codes={row["store"] for row in attrs["rows"]})
         item_ids = codes_resolve_each(model=Item, codes={row["item"] for row in attrs["rows"]})
-        per_key: dict[tuple[str, str], int] = {}
+        per_key: dict[tuple[str, str], Decimal] = {}
         for index, row in enumerate(attrs["rows"]):
             if row["store"] not in store_ids:
                 raise serializers.ValidationError({f"rows[{index}].store": f"unknown store {row['store']!r}"})
@@ -225,12 +236,12 @@ class IngestSerializer(serializers.Serializer):
                 raise serializers.ValidationError({f"rows[{index}].item": f"unknown item {row['item']!r}"})
             row["store_id"], row["item_id"] = store_ids[row["store"]], item_ids[row["item"]]
             key = (row["store"], row["item"])
-            per_key[key] = per_key.get(key, 0) + row["quantity"]
-            if per_key[key] > MAX_INGEST_QUANTITY:
+            per_key[key] = per_key.get(key, Decimal(0)) + row["quantity"]
+            if abs(per_key[key]) > MAX_INGEST_QUANTITY:
                 raise serializers.ValidationError(
                     {
                         f"rows[{index}].quantity": f"store {key[0]} item {key[1]} adds up to more than "
-                        f"{MAX_INGEST_QUANTITY:,} units in one request"
+                        f"{MAX_INGEST_QUANTITY:,} units (or returns) in one request"
                     }
                 )
         return attrs
@@ -250,7 +261,7 @@ class SafeJSONParser(JSONParser):
 class SalesEventRowSerializer(serializers.Serializer):
     store = serializers.CharField(help_text="store code")
     item = serializers.CharField(help_text="item code")
-    quantity = serializers.IntegerField()
+    quantity = UnitsField()
 
 
 class SalesEventSerializer(serializers.Serializer):
@@ -264,7 +275,7 @@ class SalesEventSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=["generator", "ingest"])  # type: ignore[assignment]
     kind = serializers.ChoiceField(choices=SalesEvent.Kind.choices)
     rows = SalesEventRowSerializer(many=True)
-    total = serializers.IntegerField()
+    total = UnitsField()
 
 
 class IngestView(APIView):

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import contextvars
 import gc
-import json
 import logging
 import time
 import uuid
@@ -38,6 +37,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from core.numbers import json_dumps
 from streaming import selectors
 from streaming.services import STREAM_GROUP
 
@@ -64,7 +64,7 @@ def sse_frame(*, event: str, data: dict[str, Any], event_id: int | None = None) 
     lines = [f"event: {event}"]
     if event_id is not None:
         lines.append(f"id: {event_id}")
-    lines.append("data: " + json.dumps(data, separators=(",", ":")))
+    lines.append("data: " + json_dumps(data))
     return ("\n".join(lines) + "\n\n").encode()
 
 

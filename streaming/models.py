@@ -6,7 +6,11 @@ Writers: `streaming.services` only.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
+
+from core.numbers import number_plain
 
 
 class SalesProfile(models.Model):
@@ -66,8 +70,10 @@ class SalesEvent(models.Model):
     interval_start = models.DateTimeField(null=True, blank=True)
     # [[store code, item code, quantity], ...]: compact, the API expands it. Events logged before codes
     # existed hold the store's and item's ids, which were their codes (payload and summary say str(id)).
+    # A quantity is a JSON number: whole, or with up to three decimals (ingested kilograms), negative
+    # for returns.
     rows = models.JSONField()
-    total = models.BigIntegerField()
+    total = models.DecimalField(max_digits=18, decimal_places=3)
     # What every stream and the page's feed show of the batch (see `breakdown`), kept at write: a
     # catch-up batch holds a row per series (tens of thousands: megabytes of JSON) to read and sum on
     # every page view.
@@ -94,15 +100,17 @@ class SalesEvent(models.Model):
         those with units) from its compact `rows`: its size grows with the stores and items a batch
         touches, not with their product (for a whole day of tens of thousands of series, tens of KB
         instead of megabytes)."""
-        stores: dict[str, int] = {}
-        items: dict[str, int] = {}
+        stores: dict[str, Decimal] = {}
+        items: dict[str, Decimal] = {}
         for store, item, quantity in rows:
-            stores[str(store)] = stores.get(str(store), 0) + quantity
-            items[str(item)] = items.get(str(item), 0) + quantity
+            # Added as decimals (a float 0.1 + 0.2 is not 0.3), from the number's shortest text.
+            units = Decimal(str(quantity))
+            stores[str(store)] = stores.get(str(store), Decimal(0)) + units
+            items[str(item)] = items.get(str(item), Decimal(0)) + units
         return {
             "row_count": len(rows),
-            "stores": [[store, units] for store, units in sorted(stores.items()) if units],
-            "items": [[item, units] for item, units in sorted(items.items()) if units],
+            "stores": [[store, number_plain(units)] for store, units in sorted(stores.items()) if units],
+            "items": [[item, number_plain(units)] for item, units in sorted(items.items()) if units],
         }
 
     def _batch_fields(self) -> dict:
@@ -113,7 +121,8 @@ class SalesEvent(models.Model):
             "date": self.date.isoformat(),
             "source": self.source,
             "kind": self.kind,
-            "total": self.total,
+            # A plain number: the payload is published through the channel layer (msgpack) and sent as JSON.
+            "total": number_plain(self.total),
         }
 
     def summary(self) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db.models import Max, Q, Sum, Value
 from django.utils import timezone
 
+from core.numbers import number_plain
 from sales.models import Item, Store
 from sales.selectors import NO_ID, SalesFilters, codes_resolve_each, daily_totals
 from streaming import simulation
@@ -94,7 +96,7 @@ def stream_metrics_many(*, keys: list[FilterKey], last_event_id: int) -> dict[Fi
         # A code that names nothing matches nothing (NO_ID), as codes_resolve does.
         return tuple(sorted({known.get(code, NO_ID) for code in codes}))
 
-    totals: dict[int, tuple[int, int]] = {}
+    totals: dict[int, tuple[int | float, int | float]] = {}
     for start in range(0, len(keys), METRICS_KEYS_PER_QUERY):
         parts = [
             daily_totals(filters=SalesFilters(stores=ids(stores, store_ids), items=ids(items, item_ids)))
@@ -106,7 +108,7 @@ def stream_metrics_many(*, keys: list[FilterKey], last_event_id: int) -> dict[Fi
             for offset, (stores, items) in enumerate(keys[start : start + METRICS_KEYS_PER_QUERY])
         ]
         rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-        totals.update({index: (int(day or 0), int(total or 0)) for index, day, total in rows})
+        totals.update({index: (number_plain(day or 0), number_plain(total or 0)) for index, day, total in rows})
     return {
         key: {
             "date": today.isoformat(),
@@ -148,12 +150,12 @@ def today_curve(*, bucket_minutes: int = 5) -> list[list[float]]:
     at the end of each `bucket_minutes` slot that had any batch (at most 288 points a day)."""
     today = timezone.localdate()
     events = SalesEvent.objects.filter(date=today).order_by("timestamp").values_list("timestamp", "total")
-    points: dict[int, float] = {}
-    running = 0
+    points: dict[int, int | float] = {}
+    running = Decimal(0)
     for moment, total in events:
         running += total
         local = timezone.localtime(moment)
         slot = (local.hour * 60 + local.minute) // bucket_minutes
         if local.date() == today:  # a batch recorded just after midnight for yesterday's day stays out
-            points[slot] = running
+            points[slot] = number_plain(running)
     return [[round(min(24.0, (slot + 1) * bucket_minutes / 60), 3), units] for slot, units in points.items()]

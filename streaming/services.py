@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.numbers import number_plain
 from core.registry import Registry
 from sales.models import DailyTotal, Item, Store
 from sales.selectors import WEEKLY, codes_of, history_frames, history_frequency
@@ -85,7 +87,7 @@ def profile_fit() -> int:
 
 def sales_event_record(
     *,
-    rows: Iterable[tuple[int, int, int]],
+    rows: Iterable[tuple[int, int, int | Decimal]],
     timestamp: datetime,
     source: str,
     interval_start: datetime | None = None,
@@ -101,15 +103,15 @@ def sales_event_record(
     if kind is None:
         kind = SalesEvent.Kind.INGESTED if source == SalesEvent.Source.INGEST else SalesEvent.Kind.GENERATED
     day = timezone.localdate(interval_start or timestamp)
-    merged: dict[tuple[int, int], int] = {}
+    merged: dict[tuple[int, int], Decimal] = {}
     for store_id, item_id, quantity in rows:
         if quantity:
-            merged[(store_id, item_id)] = merged.get((store_id, item_id), 0) + int(quantity)
-    compact = [[s, i, q] for (s, i), q in sorted(merged.items())]
+            merged[(store_id, item_id)] = merged.get((store_id, item_id), Decimal(0)) + Decimal(quantity)
+    compact = [(s, i, q) for (s, i), q in sorted(merged.items())]
     store_codes = codes_of(model=Store, ids={s for s, _, _ in compact})
     item_codes = codes_of(model=Item, ids={i for _, i, _ in compact})
     # The log speaks codes, as the stream, the API and the page do; the history keeps its ids.
-    logged = [[store_codes[s], item_codes[i], q] for s, i, q in compact]
+    logged = [[store_codes[s], item_codes[i], number_plain(q)] for s, i, q in compact]
     with transaction.atomic():
         # Ids are taken and committed one writer at a time, so commit order is id order and
         # a stream that has delivered id N can never later see a smaller id commit. The ORM
@@ -332,8 +334,9 @@ def _nonzero_rows(profiles: simulation.ProfileArrays, units: np.ndarray) -> Sequ
 # ---------------------------------------------------------------- ingest
 
 
-def sales_ingest(*, rows: Iterable[tuple[int, int, int]], timestamp: datetime | None = None) -> SalesEvent:
-    """Record sales reported from outside (validated by the caller) as one event."""
+def sales_ingest(*, rows: Iterable[tuple[int, int, int | Decimal]], timestamp: datetime | None = None) -> SalesEvent:
+    """Record sales reported from outside (validated by the caller) as one event: (store id, item id,
+    units) rows, units whole or with up to three decimals, negative for returns."""
     event = sales_event_record(rows=rows, timestamp=timestamp or timezone.now(), source=SalesEvent.Source.INGEST)
     assert event is not None  # only generated intervals can be duplicates
     return event

@@ -148,6 +148,9 @@ def interval_draw(
     """Units sold per store-item in `intervals` consecutive intervals of `day`,
     each `fraction` of the day long (one number, or one per store-item). Returns int64 of shape (intervals, n)."""
     mean = expected_daily(profiles, day=day, trend_horizon_days=trend_horizon_days) * fraction
+    # A history with returns (negative days) can fit a series whose expectation is negative or undefined; the
+    # generator draws sales only, whole and non-negative: such a series draws nothing.
+    mean = np.clip(np.nan_to_num(mean, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
     extra = profiles.dispersion - 1.0
     overdispersed = extra > 1e-9
     scale = np.where(overdispersed, extra, 1.0)

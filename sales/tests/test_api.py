@@ -25,7 +25,14 @@ def test_stores_and_items_list_page_by_code(client, sales_dataset):
     assert [(s["code"], s["name"]) for s in stores["results"]] == [("1", "Store 1"), ("2", "Store 2")]
     assert [s["code"] for s in client.get(stores["next"]).json()["results"]] == ["3"]
     items = client.get("/api/items/").json()["results"]
-    assert items[0] == {"code": "1", "name": "Item 1", "department": None, "category": None, "attributes": {}}
+    assert items[0] == {
+        "code": "1",
+        "name": "Item 1",
+        "department": None,
+        "category": None,
+        "unit": "units",
+        "attributes": {},
+    }
     assert [i["code"] for i in items] == ["1", "2", "3", "4"]
     assert client.get("/api/stores/2").json()["name"] == "Store 2"
     assert client.get("/api/stores/CA_9").status_code == 404

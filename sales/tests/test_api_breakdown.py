@@ -80,6 +80,9 @@ def test_breakdown_equals_rankings_computed_from_the_rows_over_random_filters(sa
             **{k: params[k] for k in ("top", "order", "offset")},
         )
         assert body == {
+            # Every item in the default unit (settings.SALES_DEFAULT_UNIT).
+            "unit": "units",
+            "units": ["units"],
             "by": by,
             "order": params["order"],
             "date_from": selection["date_from"].isoformat() if "date_from" in selection else None,

@@ -63,6 +63,9 @@ def _expected_metrics(rows, history) -> dict:
         "top_stores": stores[:5],
         "top_items": items[:5],
         "counts": {"stores": len(stores), "items": len(items), "rows": len(rows)},
+        # Every item in the default unit (settings.SALES_DEFAULT_UNIT).
+        "unit": "units",
+        "units": ["units"],
     }
 
 
@@ -158,8 +161,9 @@ def test_metrics_today_is_the_local_date_with_the_store_and_item_filters(api_cli
 def test_metrics_take_a_handful_of_queries_and_never_read_the_base_table(api_client, sales_dataset):
     with CaptureQueriesContext(connection) as queries:
         assert api_client.get("/api/sales/metrics").status_code == 200
-    # 3 of them are the login's: the session, its user and the viewer check.
-    assert len(queries) <= 10 + 3
+    # 3 of them are the login's: the session, its user and the viewer check; 1 the selection's unit (the
+    # catalogue's distinct units).
+    assert len(queries) <= 10 + 3 + 1
     # Every sum, and the row count too, comes from a rollup.
     assert [q["sql"] for q in queries if '"sales_sale"' in q["sql"]] == []
 

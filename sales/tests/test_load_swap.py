@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -156,7 +157,7 @@ def test_reads_get_the_old_history_without_waiting_until_the_load_commits(
 def test_a_sale_recorded_during_the_load_waits_and_lands_in_the_new_history(tmp_path, monkeypatch):
     sales_load_csv(path=history_file(tmp_path, "old.csv", start=date(2017, 1, 1), days=10, units=2), followups=False)
     load = PausedLoad(monkeypatch, history_file(tmp_path, "new.csv", start=date(2017, 3, 1), days=10, units=5))
-    recorded: list[BaseException | int] = []
+    recorded: list[BaseException | int | Decimal] = []
 
     def record() -> None:
         try:

@@ -30,6 +30,7 @@ from sales.services import sales_load_csv
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HEADER = "date,store,item,sales"
+UNITS = "is not a number of units (such as 12, 7.5 or -2: at most 3 decimals, below 1,000,000,000)"
 
 
 def rows_for(*, days: int = 10, stores: int = 2, items: int = 3, start: date = date(2017, 1, 1), seed: int = 1):
@@ -132,8 +133,8 @@ def test_it_loads_every_row_creates_stores_and_items_and_builds_rollups(tmp_path
 
     # The indexes and constraints dropped for speed are back, exactly as the migrations made them.
     assert (snapshot()["indexes"], snapshot()["constraints"]) == (as_migrated["indexes"], as_migrated["constraints"])
-    # Primary key, unique key and the check; no foreign keys in the database (see Sale.store).
-    assert len(as_migrated["indexes"]) == 5 and len(as_migrated["constraints"]) == 3
+    # Primary key and unique key (units may be negative: no check); no foreign keys in the database (see Sale.store).
+    assert len(as_migrated["indexes"]) == 5 and len(as_migrated["constraints"]) == 2
 
     assert sales_in_db() == set(rows)
     assert list(Store.objects.values_list("id", "name")) == [(1, "Store 1"), (2, "Store 2"), (3, "Store 3")]
@@ -300,11 +301,16 @@ def bad_file_cases() -> list:
         pytest.param(f"{HEADER}\n2017-01-02, 1,1,3\n", ["line 2", "column store", "' 1'"], id="store-padded"),
         pytest.param(f'{HEADER}\n2017-01-02,"1,2",1,3\n', ["column store", "'1,2'", "no comma"], id="store-comma"),
         pytest.param(f"{HEADER}\n2017-01-02,1,{'x' * 65},3\n", ["column item", "64 characters"], id="item-too-long"),
+        pytest.param(f"{HEADER}\n2017-01-02,1,1,abc\n", ["line 2", "column sales", "'abc'", "number"], id="sales-text"),
         pytest.param(
-            f"{HEADER}\n2017-01-02,1,1,-1\n",
-            ["line 2", "column sales", "'-1'", "non-negative integer"],
-            id="sales-negative",
+            f"{HEADER}\n2017-01-02,1,1,1.2345\n", ["line 2", "column sales", "'1.2345'", "3 decimals"], id="sales-4-dp"
         ),
+        pytest.param(
+            f"{HEADER}\n2017-01-02,1,1,1000000000\n", ["line 2", "column sales", "'1000000000'"], id="sales-too-large"
+        ),
+        pytest.param(f"{HEADER}\n2017-01-02,1,1,1e3\n", ["line 2", "column sales", "'1e3'"], id="sales-exponent"),
+        pytest.param(f"{HEADER}\n2017-01-02,1,1,NaN\n", ["line 2", "column sales", "'NaN'"], id="sales-nan"),
+        pytest.param(f"{HEADER}\n2017-01-02,1,1,+3\n", ["line 2", "column sales", "'+3'"], id="sales-plus"),
         pytest.param(f"{HEADER}\n2017-01-02,1,1,\n", ["column sales", "''"], id="sales-empty"),
         pytest.param(f"{HEADER}\n2017-01-02,1,1, 3\n", ["column sales", "' 3'"], id="sales-padded"),
         pytest.param(
@@ -370,7 +376,7 @@ def test_a_bad_file_is_refused_with_where_and_what_and_changes_nothing(tmp_path,
 @pytest.mark.parametrize(
     "content",
     [
-        f"{HEADER}\n2017-01-02,1,1,-1\n",
+        f"{HEADER}\n2017-01-02,1,1,-1.0001\n",
         f"{HEADER}\n2017-01-02,1,1,x\n",
         f"{HEADER}\n2017-02-29,1,1,1\n",
         f"{HEADER}\n2017-01-02,1,1,1\n2017-01-02,1,1,2\n",
@@ -384,18 +390,18 @@ def test_a_bad_file_is_refused_by_append_too_and_changes_nothing(tmp_path, loade
 
 
 def test_many_problems_list_the_first_ten_and_count_them_all(tmp_path, loaded):
-    rows = [f"2017-01-{d:02d},1,{i},-{i}" for d in range(1, 4) for i in range(1, 6)]  # 15 bad sales values
-    rows[4] = "2017-13-01,,1,-1"  # three bad values on line 6
+    rows = [f"2017-01-{d:02d},1,{i},-{i}.0001" for d in range(1, 4) for i in range(1, 6)]  # 15 bad sales values
+    rows[4] = "2017-13-01,,1,-1.0001"  # three bad values on line 6
     message = load_error(write(tmp_path, "\n".join([HEADER, *rows]) + "\n", "bad.csv"))
 
     assert "17 problems (first 10 listed)" in message
     listed = [line for line in message.splitlines() if line.startswith("  line ")]
     assert len(listed) == 10
     assert listed[:5] == [
-        "  line 2, column sales: '-1' is not a non-negative integer",
-        "  line 3, column sales: '-2' is not a non-negative integer",
-        "  line 4, column sales: '-3' is not a non-negative integer",
-        "  line 5, column sales: '-4' is not a non-negative integer",
+        f"  line 2, column sales: '-1.0001' {UNITS}",
+        f"  line 3, column sales: '-2.0001' {UNITS}",
+        f"  line 4, column sales: '-3.0001' {UNITS}",
+        f"  line 5, column sales: '-4.0001' {UNITS}",
         "  line 6, column date: '2017-13-01' is not an ISO date (YYYY-MM-DD)",
     ]
     assert listed[5].startswith("  line 6, column store: '' is not a code")
@@ -418,7 +424,7 @@ def test_a_bad_value_on_line_700001_is_found_and_changes_nothing(tmp_path, loade
     body[-1] = f"{days[-1]},100,1,many"
     message = load_error(write(tmp_path, "\n".join([HEADER, *body]) + "\n", "big.csv"))
 
-    assert message == f"{tmp_path / 'big.csv'}: line 700001, column sales: 'many' is not a non-negative integer"
+    assert message == f"{tmp_path / 'big.csv'}: line 700001, column sales: 'many' {UNITS}"
     assert snapshot() == loaded
 
 
@@ -500,7 +506,7 @@ def test_a_refused_load_enqueues_nothing(tmp_path, private_redis):
     result = run_load_train(write(tmp_path, f"{HEADER}\n2017-01-01,1,1,x\n"), redis_url=url)
 
     assert result.returncode != 0
-    assert "line 2, column sales: 'x' is not a non-negative integer" in result.stderr
+    assert f"line 2, column sales: 'x' {UNITS}" in result.stderr
     assert "Traceback" not in result.stderr
     assert client.dbsize() == 0  # no queue, no message: the broker was never asked
 

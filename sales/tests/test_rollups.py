@@ -155,7 +155,7 @@ def test_a_failed_append_leaves_the_rollups_as_they_were(tmp_path):
     sales_load_csv(path=path, followups=False)
     before = selectors.sales_by_key(filters=selectors.SalesFilters(), by="item")
     bad = tmp_path / "bad.csv"
-    bad.write_text("date,store,item,sales\n2017-03-11,1,1,5\n2017-03-12,1,1,-1\n")
+    bad.write_text("date,store,item,sales\n2017-03-11,1,1,5\n2017-03-12,1,1,1.2345\n")
     with pytest.raises(Exception, match="line 3"):
         sales_load_csv(path=bad, append=True, followups=False)
     assert selectors.sales_by_key(filters=selectors.SalesFilters(), by="item") == before

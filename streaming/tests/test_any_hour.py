@@ -5,6 +5,7 @@ and both daylight-saving changes of Europe/Berlin)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import override_settings
@@ -21,7 +22,7 @@ INTERVAL = 3600  # hourly: the catch-up of a day spans many intervals, and the f
 HISTORY = {"stores": 1, "items": 2, "start": date(2017, 1, 1), "end": date(2017, 12, 31)}
 
 
-def daily() -> dict[date, int]:
+def daily() -> dict[date, Decimal]:
     return dict(DailyTotal.objects.values_list("date", "sales"))
 
 

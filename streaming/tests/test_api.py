@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
@@ -65,6 +66,28 @@ def test_ingest_keeps_an_explicit_timestamp(small_history, token_client):
 
 
 @pytest.mark.django_db
+def test_ingest_takes_fractional_units_and_returns(small_history, token_client):
+    before = state()
+    response = token_client.post(
+        "/api/sales/ingest",
+        {"rows": [{"store": 1, "item": 2, "quantity": 2.474}, {"store": 2, "item": 3, "quantity": -1}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    # JSON numbers, exact: 2.474 - 1.
+    assert body["total"] == 1.474
+    assert body["rows"] == [
+        {"store": "1", "item": "2", "quantity": 2.474},
+        {"store": "2", "item": "3", "quantity": -1},
+    ]
+    assert b'"total":1.474' in response.content and b'"quantity":-1}' in response.content
+    after = state()
+    assert after == (before[0] + 1, before[1] + Decimal("1.474"), before[2] + Decimal("1.474"))
+    assert SalesEvent.objects.get(id=body["id"]).payload() == body
+
+
+@pytest.mark.django_db
 def test_anonymous_and_bad_tokens_get_401(small_history):
     before = state()
     body = {"rows": [{"store": 1, "item": 1, "quantity": 1}]}
@@ -92,7 +115,10 @@ def test_a_token_outside_the_ingest_group_gets_403(small_history, viewer_token):
     [
         ({"rows": [{"store": 1, "item": 1, "quantity": 1}, {"store": 99, "item": 1, "quantity": 1}]}, "rows[1].store"),
         ({"rows": [{"store": 1, "item": 77, "quantity": 1}]}, "rows[0].item"),
-        ({"rows": [{"store": 1, "item": 1, "quantity": -3}]}, "rows[0].quantity"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": 1.2345}]}, "rows[0].quantity"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": "NaN"}]}, "rows[0].quantity"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": True}]}, "rows[0].quantity"),
+        ({"rows": [{"store": 1, "item": 1, "quantity": -1_000_001}]}, "rows[0].quantity"),
         ({"rows": [{"store": 1, "item": 1, "quantity": "lots"}]}, "rows[0].quantity"),
         ({"rows": [{"store": 1, "item": 1}]}, "rows[0].quantity"),
         ({"rows": []}, "rows"),
@@ -132,8 +158,9 @@ def test_junk_json_gets_400(small_history, token_client, body):
 
 @pytest.mark.django_db
 def test_ingest_past_the_column_range_gets_400_and_changes_nothing(small_history, token_client):
-    # Many requests on one store-item could add up past a 4-byte integer; the write must refuse, not 500.
-    Sale.objects.create(date=timezone.localdate(), store_id=1, item_id=1, sales=2_147_000_000)
+    # Many requests on one store-item could add up past the column's range (numeric(12, 3)); the write must
+    # refuse, not 500.
+    Sale.objects.create(date=timezone.localdate(), store_id=1, item_id=1, sales=999_500_000)
     before = state()
     response = token_client.post(
         "/api/sales/ingest", {"rows": [{"store": 1, "item": 1, "quantity": 1_000_000}]}, format="json"

@@ -54,7 +54,7 @@ def test_an_aligned_load_fills_the_days_up_to_yesterday_with_generated_sales(tmp
     # Drawn from the same profile as the live stream: about the expected level (6 series x 4 days, loose).
     profiles = selectors.profile_arrays()
     expected = sum(expected_daily(profiles, day=day, trend_horizon_days=365).sum() for day in gap)
-    assert abs(generated.aggregate(s=Sum("sales"))["s"] / expected - 1) < 0.25
+    assert abs(float(generated.aggregate(s=Sum("sales"))["s"]) / expected - 1) < 0.25
 
 
 def test_a_load_that_is_not_aligned_fills_nothing(tmp_path):

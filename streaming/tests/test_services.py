@@ -107,7 +107,7 @@ def test_the_generated_level_follows_the_profile(small_history):
 
     expected = expected_daily(selectors.profile_arrays(), day=day, trend_horizon_days=365).sum()
     # Poisson-ish noise on a few hundred units: well within 25 %.
-    assert abs(generated / expected - 1) < 0.25
+    assert abs(float(generated) / expected - 1) < 0.25
 
 
 @pytest.mark.django_db

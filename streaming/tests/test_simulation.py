@@ -166,3 +166,22 @@ def test_profiles_fitted_a_few_items_at_a_time_equal_one_pass(tmp_path, monkeypa
     assert in_groups.keys() == one_pass.keys()
     for key, values in one_pass.items():
         assert in_groups[key] == pytest.approx(values, rel=1e-9), key
+
+
+def test_a_series_fitted_negative_from_returns_draws_nothing_and_never_fails():
+    profiles = simulation.ProfileArrays(
+        store_ids=np.array([1, 1, 1]),
+        item_ids=np.array([1, 2, 3]),
+        level=np.array([-2.0, np.nan, 5.0]),
+        trend=np.array([1.0, 1.0, 1.0]),
+        dispersion=np.array([1.5, 1.0, 1.0]),
+        weekday_factors=np.ones((3, 7)),
+        month_factors=np.ones((3, 12)),
+        reference_date=date(2026, 6, 1),
+        history_end=date(2026, 12, 1),
+    )
+    units = simulation.interval_draw(
+        profiles, day=date(2026, 12, 2), fraction=1.0, rng=np.random.default_rng(1), trend_horizon_days=365
+    )[0]
+    assert units.dtype == np.int64
+    assert units[0] == 0 and units[1] == 0 and units[2] >= 0

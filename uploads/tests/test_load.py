@@ -80,13 +80,18 @@ def test_a_bad_file_gives_its_report_and_leaves_the_history_as_it_was(editor_cli
     assert state["status"] == "failed" and state["problem_total"] == 2
     assert [(p["line"], p["column"], p["value"], p["message"]) for p in state["problems"]] == [
         (3, "date", "'2017-13-01'", "is not an ISO date (YYYY-MM-DD)"),
-        (4, "sales", "'x'", "is not a non-negative integer"),
+        (
+            4,
+            "sales",
+            "'x'",
+            "is not a number of units (such as 12, 7.5 or -2: at most 3 decimals, below 1,000,000,000)",
+        ),
     ]
     report = editor_client.get(f"/api/uploads/{key}/report.csv").content.decode().splitlines()
     assert report == [
         "line,column,value,reason",
         "3,date,'2017-13-01',is not an ISO date (YYYY-MM-DD)",
-        "4,sales,'x',is not a non-negative integer",
+        "4,sales,'x',\"is not a number of units (such as 12, 7.5 or -2: at most 3 decimals, below 1,000,000,000)\"",
     ]
     assert history_rows() == history
 

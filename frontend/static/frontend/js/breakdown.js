@@ -3,7 +3,7 @@
 // so the answers stay small whatever the number of items.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
-import { downloadCsv, escapeHtml, fmtBig, fmtDay, fmtInt } from "./format.js";
+import { downloadCsv, escapeHtml, fmtBig, fmtBigUnits, fmtDay, fmtInt, fmtUnits, unitWord } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { byCode, getState, inRange, itemName, setState, storeName } from "./state.js";
 
@@ -61,7 +61,8 @@ function renderBars() {
       tooltip: {
         ...base.tooltip,
         trigger: "item",
-        formatter: (p) => `<b>${escapeHtml(p.name)}</b><br>${fmtInt(unitsOf(p))} · ${share(unitsOf(p), ranking.total)}`,
+        formatter: (p) =>
+          `<b>${escapeHtml(p.name)}</b><br>${fmtUnits(unitsOf(p))} ${escapeHtml(unitWord(ranking))} · ${share(unitsOf(p), ranking.total)}`,
       },
       // Ranked from the top down: the first row is the first rank on the page.
       yAxis: axis(t, {
@@ -88,7 +89,7 @@ function renderBars() {
             show: true,
             position: "right",
             color: t.muted,
-            formatter: (p) => `${fmtBig(unitsOf(p))} · ${share(unitsOf(p), ranking.total)}`,
+            formatter: (p) => `${fmtBigUnits(unitsOf(p))} · ${share(unitsOf(p), ranking.total)}`,
           },
         },
       ],
@@ -132,7 +133,7 @@ function renderHeatmap() {
         ...base.tooltip,
         trigger: "item",
         formatter: (p) =>
-          `${escapeHtml(storeName(cells.stores[p.value[1]]))} · ${escapeHtml(itemName(cells.items[p.value[0]]))}<br><b>${fmtInt(p.value[2])}</b>`,
+          `${escapeHtml(storeName(cells.stores[p.value[1]]))} · ${escapeHtml(itemName(cells.items[p.value[0]]))}<br><b>${fmtUnits(p.value[2])}</b>`,
       },
       xAxis: axis(t, {
         type: "category",
@@ -226,8 +227,8 @@ export const load = loader(section, async (signal, nextView) => {
       ? `${fmtDay(view.dateFrom)} – ${view.dateTo ? fmtDay(view.dateTo) : "today"}`
       : "all time";
   await loadRanking(signal);
-  section.querySelector("#breakdown-sub").textContent = `${range} · ${fmtBig(ranking.total)} units`;
-  section.querySelector("#breakdown-sub").title = `${fmtInt(ranking.total)} units`;
+  section.querySelector("#breakdown-sub").textContent = `${range} · ${fmtBigUnits(ranking.total)} ${unitWord(ranking)}`;
+  section.querySelector("#breakdown-sub").title = `${fmtUnits(ranking.total)} ${unitWord(ranking)}`;
   if (!ranking.total) {
     chart.clear();
     pager.hidden = true;

@@ -1,6 +1,8 @@
 // Number, date and CSV helpers. Numbers use the reader's locale (Intl); dates are ISO strings (YYYY-MM-DD).
 
-const zone = JSON.parse(document.getElementById("dashboard-bootstrap").textContent).time_zone || "UTC";
+const pageBootstrap = JSON.parse(document.getElementById("dashboard-bootstrap").textContent);
+const zone = pageBootstrap.time_zone || "UTC";
+const defaultUnit = pageBootstrap.default_unit || "units";
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
@@ -31,6 +33,21 @@ export const fmtBig = (n) =>
     : Math.abs(n) < 1e6
       ? fmtInt(n)
       : compact.format(n).replace(/(\d)([^\d\s.,]+)$/, "$1\u202f$2");
+// Units: whole ones exactly as fmtInt shows them (12), fractional ones (kilograms, dollars) to at most the
+// history's three decimals (2.474, 7.5).
+const units3 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+export const fmtUnits = (n) => (n == null || Number.isNaN(n) ? "–" : units3.format(n));
+/** fmtBig for units: below a million with their decimals (fmtUnits), compact above. */
+export const fmtBigUnits = (n) => (n == null || Number.isNaN(n) || Math.abs(n) >= 1e6 ? fmtBig(n) : fmtUnits(n));
+/** What an answer's figures are in (its `unit` and `units`), for a label: "" for the default unit (the page
+ *  reads as it always did), "kg", or "mixed units (kg, units)" when the selection adds up different units. */
+export function unitLabel(answer) {
+  if (!answer) return "";
+  if (answer.unit == null) return answer.units?.length > 1 ? `mixed units (${answer.units.join(", ")})` : "";
+  return answer.unit === defaultUnit ? "" : answer.unit;
+}
+/** The unit's name in a sentence: "units" unless the answer says otherwise. */
+export const unitWord = (answer) => unitLabel(answer) || defaultUnit;
 export const fmtPct = (p) => (p == null ? "–" : `${percent.format(p)}\u00a0%`); // never wrap before the sign
 export const fmtDay = (iso) => (iso ? dayFormat.format(new Date(`${iso}T00:00:00Z`)) : "–");
 export const fmtTime = (date) => timeFormat.format(date);

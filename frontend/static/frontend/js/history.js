@@ -1,7 +1,7 @@
 // History: daily/weekly/monthly sales for the selection, zoomable, optionally one line per store or item.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, dateAxis, tokens } from "./chart.js";
-import { downloadCsv, escapeHtml, fmtDay, fmtInt, periodEnd, periodOf, periodsBetween } from "./format.js";
+import { downloadCsv, escapeHtml, fmtDay, fmtUnits, periodEnd, periodOf, periodsBetween, unitLabel } from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { bootstrap, inRange, itemName, setState, storeName } from "./state.js";
 
@@ -13,6 +13,8 @@ let chart = null;
 let view = null;
 let periods = []; // sorted ISO periods
 let lines = []; // [{key, name, values: Map(period -> units)}]
+let unit = ""; // the answer's unit when not the default (unitLabel)
+let whole = true; // every figure a whole number: whole ticks, as whole-number data always had
 
 /** The first drawn period holding generated sales (the demo's gap fill and live stream), or null. */
 function generatedStart() {
@@ -49,7 +51,7 @@ function render({ keepZoom = false } = {}) {
         const partial = period === periodOf(bootstrap.today, view.granularity);
         const rows = lines.map(
           (l, i) =>
-            `<span style="color:${t.series[i % t.series.length]}">●</span> ${escapeHtml(l.name)}: <b>${l.values.has(period) ? fmtInt(l.values.get(period)) : "no data"}</b>`,
+            `<span style="color:${t.series[i % t.series.length]}">●</span> ${escapeHtml(l.name)}: <b>${l.values.has(period) ? `${fmtUnits(l.values.get(period))}${unit ? ` ${escapeHtml(unit)}` : ""}` : "no data"}</b>`,
         );
         return [`<b>${fmtDay(period)}</b>${partial ? " (so far)" : ""}`, ...rows].join("<br>");
       },
@@ -57,8 +59,11 @@ function render({ keepZoom = false } = {}) {
     xAxis: dateAxis(t, periods),
     yAxis: axis(t, {
       type: "value",
-      minInterval: 1,
-      axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) },
+      // Whole-number data keeps whole ticks; fractional units (kilograms) may need finer ones.
+      minInterval: whole ? 1 : 0,
+      name: unit,
+      nameTextStyle: { color: t.muted },
+      axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtUnits(v) },
     }),
     dataZoom: [
       { type: "inside", filterMode: "none" },
@@ -142,6 +147,8 @@ export const load = loader(section, async (signal, nextView) => {
   }
   const data = await api.aggregated(compared, { granularity: view.granularity, group_by: groupBy }, { signal });
   const rows = data.results || [];
+  unit = unitLabel(data);
+  whole = rows.every((r) => Number.isInteger(r.sales));
   const present = [...new Set(rows.map((r) => r.period))].sort();
   periods = present.length ? periodsBetween(present[0], present.at(-1), view.granularity) : [];
   if (groupBy) {

@@ -1,6 +1,18 @@
 // KPI cards from /api/sales/metrics; live batches adjust them in place.
 import { api } from "./api.js";
-import { dayFraction, fmtBig, fmtDay, fmtDec, fmtInt, fmtPct, trend } from "./format.js";
+import {
+  dayFraction,
+  fmtBig,
+  fmtBigUnits,
+  fmtDay,
+  fmtDec,
+  fmtInt,
+  fmtPct,
+  fmtUnits,
+  trend,
+  unitLabel,
+  unitWord,
+} from "./format.js";
 import { loader, panelState } from "./panel.js";
 import { bootstrap, inRange } from "./state.js";
 
@@ -46,10 +58,10 @@ const spanText = (window, fallback, adjective = "") => {
 /** The average card: per day, or per week for a weekly history (its best "day" is its best week). */
 function averageCard(m) {
   if (m.frequency !== "W") {
-    const best = m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : null;
+    const best = m.best_day ? `Best day ${fmtDay(m.best_day.date)}: ${fmtBigUnits(m.best_day.sales)}` : null;
     return { value: m.average_per_day, note: best ?? `${fmtInt(m.days)} days` };
   }
-  const best = m.best_day ? `Best week to ${fmtDay(m.best_day.date)}: ${fmtBig(m.best_day.sales)}` : null;
+  const best = m.best_day ? `Best week to ${fmtDay(m.best_day.date)}: ${fmtBigUnits(m.best_day.sales)}` : null;
   return { value: m.average_per_week, note: best ?? `${fmtInt(m.weeks ?? 0)} weeks` };
 }
 
@@ -66,13 +78,16 @@ function render() {
     panelState(section, "ready");
   }
   // The selected date range, today included; the comparison cards use complete days whatever the range.
+  // A unit other than the default is named beside the total (kg, dollars), or the mix of them.
+  const unit = unitLabel(m);
+  const unitNote = unit ? `${unit} · ` : "";
   setCard("total", {
-    value: fmtBig(m.total_sales),
-    exact: fmtInt(m.total_sales),
+    value: fmtBigUnits(m.total_sales),
+    exact: fmtUnits(m.total_sales),
     raw: m.total_sales,
     note: [
       m.date_from
-        ? `Selected range ${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}${generatedNote(m.date_to)}`
+        ? `${unitNote}Selected range ${fmtDay(m.date_from)} – ${fmtDay(m.date_to)}${generatedNote(m.date_to)}`
         : "no data",
     ],
     title: "All sales in the selected date range, today's so far included",
@@ -87,11 +102,11 @@ function render() {
   const w30 = metrics.last_30_days;
   const s30 = spanText(w30, 30);
   setCard("last30", {
-    value: fmtBig(w30.sales),
-    exact: fmtInt(w30.sales),
+    value: fmtBigUnits(w30.sales),
+    exact: fmtUnits(w30.sales),
     raw: w30.sales,
     note: [trendSpan(w30.growth_pct), ` vs the ${s30} before${generatedNote(metrics.windows_end)}`],
-    title: `${spanText(w30, 30, " complete")} to ${fmtDay(metrics.windows_end)}, whatever the selected range; the ${s30} before: ${fmtInt(w30.previous)}`,
+    title: `${spanText(w30, 30, " complete")} to ${fmtDay(metrics.windows_end)}, whatever the selected range; the ${s30} before: ${fmtUnits(w30.previous)}`,
   });
   const yoy = metrics.year_over_year;
   const s365 = spanText(yoy, 365);
@@ -99,9 +114,9 @@ function render() {
     value: [trendSpan(yoy.growth_pct)],
     raw: yoy.growth_pct,
     note: [
-      `${fmtBig(yoy.sales)} in the ${spanText(yoy, 365, " full")} to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`,
+      `${fmtBigUnits(yoy.sales)} in the ${spanText(yoy, 365, " full")} to ${fmtDay(metrics.windows_end)}${generatedNote(metrics.windows_end)}`,
     ],
-    title: `${spanText(yoy, 365, " complete")} to ${fmtDay(metrics.windows_end)}: ${fmtInt(yoy.sales)}; the ${s365} before: ${fmtInt(yoy.previous)}. Not the selected range, so it differs from Total sales`,
+    title: `${spanText(yoy, 365, " complete")} to ${fmtDay(metrics.windows_end)}: ${fmtUnits(yoy.sales)}; the ${s365} before: ${fmtUnits(yoy.previous)}. Not the selected range, so it differs from Total sales`,
   });
   const today = metrics.today || {};
   const expected = today.forecast;
@@ -109,8 +124,8 @@ function render() {
   // Early in the day the total is naturally far below the day's forecast: compare with the pace so far.
   const pace = expected ? expected * dayFraction(new Date()) : null;
   setCard("today", {
-    value: fmtBig(today.actual),
-    exact: fmtInt(today.actual),
+    value: fmtBigUnits(today.actual),
+    exact: fmtUnits(today.actual),
     raw: today.actual,
     note:
       expected != null
@@ -127,9 +142,9 @@ function render() {
       value: top ? top.name : "–",
       exact: top ? top.name : "",
       raw: top ? top[field] : null,
-      note: top ? [`${fmtBig(top.sales)} · ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")}`] : [],
+      note: top ? [`${fmtBigUnits(top.sales)} · ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")}`] : [],
       title: top
-        ? `${top.name}: ${fmtInt(top.sales)} units, ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")} of the selection`
+        ? `${top.name}: ${fmtUnits(top.sales)} ${unitWord(m)}, ${fmtPct((top.sales / m.total_sales) * 100).replace("+", "")} of the selection`
         : null,
     });
   }

@@ -1,6 +1,6 @@
 // Live: today's cumulative sales against the expected curve, and a bounded feed of the latest batches.
 import { axis, baseOption, createChart, intervalBand, tokens } from "./chart.js";
-import { dayFraction, downloadCsv, el, fmtInt, fmtTime } from "./format.js";
+import { dayFraction, downloadCsv, el, fmtInt, fmtTime, fmtUnits } from "./format.js";
 import { panelState } from "./panel.js";
 import { batchShare, bootstrap, itemName, storeName } from "./state.js";
 
@@ -47,7 +47,7 @@ function render() {
       ...base,
       legend: { ...base.legend, data: ["Actual", "Expected"] },
       grid: { ...base.grid, top: 30, bottom: 4 },
-      tooltip: { ...base.tooltip, valueFormatter: fmtInt, axisPointer: { type: "line" } },
+      tooltip: { ...base.tooltip, valueFormatter: fmtUnits, axisPointer: { type: "line" } },
       xAxis: axis(t, {
         type: "value",
         min: 0,
@@ -58,7 +58,7 @@ function render() {
       yAxis: axis(t, {
         type: "value",
         minInterval: 1,
-        axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtInt(v) },
+        axisLabel: { ...base.yAxis.axisLabel, formatter: (v) => fmtUnits(v) },
       }),
       series: [
         ...band("95 %", "lower_95", "upper_95", t.band95),
@@ -81,7 +81,7 @@ function render() {
           showSymbol: points.length < 3,
           lineStyle: { width: 2.5 },
           z: 5,
-          endLabel: { show: true, formatter: ({ value }) => fmtInt(value[1]), color: t.text },
+          endLabel: { show: true, formatter: ({ value }) => fmtUnits(value[1]), color: t.text },
         },
       ],
     },
@@ -96,7 +96,7 @@ function subtitle() {
     return;
   }
   const expected = today.forecast != null ? ` of ${fmtInt(today.forecast)} expected` : " · no forecast for today yet";
-  sub.textContent = `${fmtInt(today.actual)} sold today${expected}`;
+  sub.textContent = `${fmtUnits(today.actual)} sold today${expected}`;
 }
 
 /** The selection's today figures from the metrics (called after every KPI load). */
@@ -238,7 +238,7 @@ function addFeedItem(event, share, { flag = null, missed = false, earlier = fals
         title: "recorded while this page was disconnected",
       }),
     );
-  const total = narrowed ? `${fmtInt(share.total)} of ${fmtInt(event.total)}` : `+${fmtInt(event.total)}`;
+  const total = narrowed ? `${fmtUnits(share.total)} of ${fmtUnits(event.total)}` : `+${fmtUnits(event.total)}`;
   const item = el(
     "li",
     { className: `${earlier ? "" : "is-new"}${flag ? " is-unusual" : ""}` },
