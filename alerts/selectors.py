@@ -14,6 +14,7 @@ from time import monotonic as time_monotonic
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, CharField, Max, Min, OuterRef, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -354,6 +355,7 @@ HISTORY_PAIRS_FULL_SECONDS = 3600
 
 @dataclass
 class _HistoryPairs:
+    table: int
     low: int
     high: int
     read_at: float
@@ -371,18 +373,32 @@ def history_store_items() -> pd.DataFrame:
     HISTORY_PAIRS_FULL_SECONDS."""
     ids = MonthlyStoreItemTotal.objects.aggregate(low=Min("id"), high=Max("id"))
     low, high = ids["low"] or 0, ids["high"] or 0
+    table = _table_oid(MonthlyStoreItemTotal._meta.db_table)
     rows = MonthlyStoreItemTotal.objects.filter(rows__gt=0).order_by().values_list("store_id", "item_id").distinct()
     cached = _HISTORY_PAIRS[0] if _HISTORY_PAIRS else None
     now = time_monotonic()
-    if cached is None or cached.low != low or high < cached.high or now - cached.read_at > HISTORY_PAIRS_FULL_SECONDS:
+    if (
+        cached is None
+        or (cached.table, cached.low) != (table, low)
+        or high < cached.high
+        or now - cached.read_at > HISTORY_PAIRS_FULL_SECONDS
+    ):
         pairs = pd.DataFrame(list(rows), columns=["store", "item"], dtype="int64")
-        _HISTORY_PAIRS[:] = [_HistoryPairs(low=low, high=high, read_at=now, pairs=pairs)]
+        _HISTORY_PAIRS[:] = [_HistoryPairs(table=table, low=low, high=high, read_at=now, pairs=pairs)]
         return pairs
     if high > cached.high:
         added = pd.DataFrame(list(rows.filter(id__gt=cached.high)), columns=["store", "item"], dtype="int64")
         cached.pairs = pd.concat([cached.pairs, added]).drop_duplicates(ignore_index=True)
         cached.high = high
     return cached.pairs
+
+
+def _table_oid(table: str) -> int:
+    """The table's identity in PostgreSQL: a full load swaps a new rollup table in (sales.swap), whose ids
+    start again at 1, so its first and last ids alone could match the old table's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::regclass::oid", [table])
+        return int(cursor.fetchone()[0])
 
 
 def series_seen(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFrame:

@@ -39,3 +39,18 @@ def receiver():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def selector_caches_forgotten():
+    """The evaluation keeps per-process caches (the store-item pairs, the day's pace curves, the forecast
+    frames: alerts.selectors). A test's rows are rolled back or truncated under them, which no product write
+    does, so each test starts without them."""
+    from alerts import selectors
+
+    caches = (selectors._HISTORY_PAIRS, selectors._PACE_CACHE, selectors._FORECAST_CACHE)
+    for cache in caches:
+        cache.clear()
+    yield
+    for cache in caches:
+        cache.clear()

@@ -175,6 +175,7 @@ def test_the_metrics_of_every_stream_filter_take_one_query(small_history):
 
 @pytest.mark.django_db
 @override_settings(STREAMING_INTERVAL_SECONDS=3600)
+@pytest.mark.django_db
 def test_the_tick_leaves_a_weekly_history_alone(settings):
     settings.LIVE_GENERATOR = True  # the demo's generator is on, and still draws nothing for weekly rows
     sales_record_batch(rows=weekly_rows(weeks=20))
