@@ -196,7 +196,6 @@ def sales_load_csv(
     at each later stage. With `followups`, `sales.signals.history_loaded` is sent
     after commit (the apps built on sales refresh what they derive from it).
     One load runs at a time (load_lock_take): `on_wait()` is called while another holds the lock.
-
     The file's own hierarchy columns and the `attributes` files are stored in the same transaction.
 
     Raises LoadError (nothing written) when the file cannot be read, its header
