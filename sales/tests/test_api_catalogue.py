@@ -65,6 +65,7 @@ def test_stores_and_items_carry_their_places_and_attributes(api_client, hierarch
         "department": "FOODS_1",
         "category": "FOODS",
         "attributes": {"perishable": "1"},
+        "unit": "units",  # no unit of its own: the default
     }
     loose = api_client.get("/api/items/X").json()
     assert (loose["department"], loose["category"]) == (None, None)
