@@ -7,7 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from sales.selectors import catalogue_named, generated_first_day, history_frequency, history_span, store_list
+from sales.selectors import (
+    GROUP_BYS,
+    catalogue_named,
+    generated_first_day,
+    history_frequency,
+    history_span,
+    store_list,
+)
 from streaming.selectors import recent_batches, today_curve
 
 
@@ -26,6 +33,9 @@ def dashboard_bootstrap(*, stores: list[str] | None = None, items: list[str] | N
     generated_from = generated_first_day()
     return {
         "named": catalogue_named(stores=stores or [], items=items or []),
+        # Whether the sales reads take region, category and department (filters and groupings): until then
+        # the level pickers narrow the store and item lists only, and the breakdown offers no level.
+        "hierarchy_reads": {"region", "category", "department"} <= set(GROUP_BYS),
         "date_from": span.first.isoformat() if span.first else None,
         "date_to": span.last.isoformat() if span.last else None,
         "generated_from": generated_from.isoformat() if generated_from else None,

@@ -12,7 +12,7 @@ from django.db import connection, models
 from django.db.models import Min
 from django.utils.functional import cached_property
 
-from sales.models import DailyItemTotal, DailyStoreTotal, DailyTotal, Item, Sale, Store
+from sales.models import Category, DailyItemTotal, DailyStoreTotal, DailyTotal, Department, Item, Region, Sale, Store
 
 # Below this many estimated rows an exact count is cheap, and the estimate of a
 # small or never-analysed table is unreliable (0 or -1).
@@ -106,17 +106,71 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Store, Item)
 class CatalogueAdmin(admin.ModelAdmin):
-    """Stores and items: names are editable; ids are what the history refers to."""
+    """Stores and items: names are editable; ids are what the history refers to, codes what files and
+    the API name them by. Their place in the hierarchy comes from the files (load_train --stores/--items)."""
 
-    list_display = ["id", "name"]
-    search_fields = ["=id", "name"]
+    search_fields = ["=id", "code", "name"]
+    search_help_text = "Id (exact), code or name."
     ordering = ["id"]
+    readonly_fields = ["id", "code", "attributes"]
+    list_per_page = 100
+
+    def has_add_permission(self, request) -> bool:
+        return False  # new ones come from the files, with an id by the loader's rule
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Sales and rollups refer to stores and items; deleting one would cascade through the history.
         return False
+
+
+@admin.register(Store)
+class StoreAdmin(CatalogueAdmin):
+    list_display = ["id", "code", "name", "region", "attributes"]
+    list_filter = ["region"]
+    list_select_related = ["region"]
+    search_fields = [*CatalogueAdmin.search_fields, "region__code"]
+    readonly_fields = [*CatalogueAdmin.readonly_fields, "region"]
+
+
+@admin.register(Item)
+class ItemAdmin(CatalogueAdmin):
+    list_display = ["id", "code", "name", "department", "category", "attributes"]
+    list_filter = ["department__category", "department"]
+    list_select_related = ["department__category"]
+    search_fields = [*CatalogueAdmin.search_fields, "department__code"]
+    readonly_fields = [*CatalogueAdmin.readonly_fields, "department"]
+
+    @admin.display(ordering="department__category__code")
+    def category(self, item: Item) -> Category | None:
+        return item.department.category if item.department else None
+
+
+class LevelAdmin(admin.ModelAdmin):
+    """Regions, categories and departments: names are editable, codes come from the files."""
+
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+    search_help_text = "Code or name."
+    readonly_fields = ["code"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # stores and items refer to them (PROTECT)
+
+
+admin.site.register(Region, LevelAdmin)
+admin.site.register(Category, LevelAdmin)
+
+
+@admin.register(Department)
+class DepartmentAdmin(LevelAdmin):
+    list_display = ["code", "name", "category"]
+    list_filter = ["category"]
+    list_select_related = ["category"]
+    readonly_fields = ["code", "category"]
 
 
 @admin.register(Sale)

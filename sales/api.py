@@ -42,9 +42,11 @@ from core.params import (
     MAX_ID,
     BoundedDateFilter,
     CodeListFilter,
+    ParameterError,
+    code_list_param,
 )
 from sales import selectors
-from sales.models import Item, Sale, Store
+from sales.models import Category, Department, Item, Region, Sale, Store
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +253,36 @@ class ItemSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "department", "category", "unit", "attributes"]
 
 
+class RegionSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(help_text="the region's code, as the files and every filter give it")
+    name = serializers.CharField(help_text="its display name; blank when the files give none (show the code)")
+
+    class Meta:
+        model = Region
+        fields = ["code", "name"]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    code = serializers.CharField(help_text="the category's code (a comma in the file's text becomes '/')")
+    name = serializers.CharField(help_text="its display name; blank when the files give none (show the code)")
+
+    class Meta:
+        model = Category
+        fields = ["code", "name"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(help_text="the department's code, as the files and every filter give it")
+    name = serializers.CharField(help_text="its display name; blank when the files give none (show the code)")
+    category: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text="its category's code"
+    )
+
+    class Meta:
+        model = Department
+        fields = ["code", "name", "category"]
+
+
 class SaleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     date = serializers.DateField()
@@ -338,16 +370,46 @@ def _code_detail_schema(serializer):
     )
 
 
+def _codes_param(request: Request, name: str) -> tuple[str, ...]:
+    try:
+        return code_list_param(request.query_params, name)
+    except ParameterError as error:
+        raise exceptions.ValidationError({name: str(error)}) from None
+
+
+def _level_parameter(name: str, what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        CODE_LIST_SCHEMA,
+        style="form",
+        explode=False,
+        description=f"Only {what} under these {name} code(s): `A,B` or repeated `{name}=A&{name}=B`. "
+        f"A code that names no {name} selects nothing.",
+    )
+
+
+def _list_schema(serializer, *parameters: OpenApiParameter):
+    return extend_schema(
+        parameters=[SEARCH_PARAMETER, *parameters], responses={200: serializer(many=True), 400: ERROR_RESPONSE}
+    )
+
+
 class CatalogueViewSet(viewsets.ReadOnlyModelViewSet):
-    """Stores or items in id order, paged (page / page_size, or the `after` token), found by code."""
+    """A catalogue list (stores, items, regions, categories, departments), paged (page / page_size, or the
+    `after` token), found by code; `search` and the `code_filters` narrow the list."""
 
     lookup_field = "code"
     filter_backends: list = []
     list_selector: Any = None
+    # Query parameter -> the list selector's keyword taking its codes.
+    code_filters: dict[str, str] = {}
 
     def get_queryset(self):
-        search = _search_param(self.request) if self.action == "list" else None
-        return type(self).list_selector(search=search)
+        selector = type(self).list_selector
+        if self.action != "list":
+            return selector()
+        codes = {keyword: _codes_param(self.request, name) for name, keyword in self.code_filters.items()}
+        return selector(search=_search_param(self.request), **codes)
 
     def get_object(self):
         try:
@@ -359,26 +421,60 @@ class CatalogueViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(tags=["sales"])
 @extend_schema_view(
-    list=extend_schema(parameters=[SEARCH_PARAMETER], responses={200: StoreSerializer(many=True), 400: ERROR_RESPONSE}),
+    list=_list_schema(StoreSerializer, _level_parameter("region", "stores")),
     retrieve=_code_detail_schema(StoreSerializer),
 )
 class StoreViewSet(CatalogueViewSet):
-    """Stores in id order, paged; `search` finds them by code or name."""
+    """Stores in id order, paged; `search` finds them by code or name, `region` keeps a region's."""
 
     serializer_class = StoreSerializer
     list_selector = staticmethod(selectors.store_list)
+    code_filters = {"region": "regions"}
 
 
 @extend_schema(tags=["sales"])
 @extend_schema_view(
-    list=extend_schema(parameters=[SEARCH_PARAMETER], responses={200: ItemSerializer(many=True), 400: ERROR_RESPONSE}),
+    list=_list_schema(ItemSerializer, _level_parameter("category", "items"), _level_parameter("department", "items")),
     retrieve=_code_detail_schema(ItemSerializer),
 )
 class ItemViewSet(CatalogueViewSet):
-    """Items in id order, paged; `search` finds them by code or name."""
+    """Items in id order, paged; `search` finds them by code or name, `category` and `department` keep
+    those under them (both given: under both)."""
 
     serializer_class = ItemSerializer
     list_selector = staticmethod(selectors.item_list)
+    code_filters = {"category": "categories", "department": "departments"}
+
+
+@extend_schema(tags=["sales"])
+@extend_schema_view(list=_list_schema(RegionSerializer), retrieve=_code_detail_schema(RegionSerializer))
+class RegionViewSet(CatalogueViewSet):
+    """Regions (groups of stores) in code order, paged; `search` finds them by code or name."""
+
+    serializer_class = RegionSerializer
+    list_selector = staticmethod(selectors.region_list)
+
+
+@extend_schema(tags=["sales"])
+@extend_schema_view(list=_list_schema(CategorySerializer), retrieve=_code_detail_schema(CategorySerializer))
+class CategoryViewSet(CatalogueViewSet):
+    """Categories (the top of the item hierarchy) in code order, paged; `search` finds them by code or name."""
+
+    serializer_class = CategorySerializer
+    list_selector = staticmethod(selectors.category_list)
+
+
+@extend_schema(tags=["sales"])
+@extend_schema_view(
+    list=_list_schema(DepartmentSerializer, _level_parameter("category", "departments")),
+    retrieve=_code_detail_schema(DepartmentSerializer),
+)
+class DepartmentViewSet(CatalogueViewSet):
+    """Departments in code order, paged; `search` finds them by code or name, `category` keeps a category's."""
+
+    serializer_class = DepartmentSerializer
+    list_selector = staticmethod(selectors.department_list)
+    code_filters = {"category": "categories"}
 
 
 @extend_schema(tags=["sales"])

@@ -317,31 +317,58 @@ class CatalogueKind:
     role: str  # the stream's code column
     name_role: str  # its display-name column
     default_name: str  # the name of a new one the stream does not name: "Store CA_1"
+    parents: tuple[str, ...]  # the stream's hierarchy columns for it (an item's department and category)
+
+    @property
+    def keys_table(self) -> str:
+        return f"load_keys_{self.role}"
 
 
-STORES = CatalogueKind("sales_store", "store", "store_name", "Store ")
-ITEMS = CatalogueKind("sales_item", "item", "item_name", "Item ")
+STORES = CatalogueKind("sales_store", "store", "store_name", "Store ", ("region",))
+ITEMS = CatalogueKind("sales_item", "item", "item_name", "Item ", ("department", "category"))
+
+
+def catalogue_keys_stage(*, cursor, layout: CsvLayout, kind: CatalogueKind) -> list[str]:
+    """One pass over the staging table: each distinct code with its name and the parents the file gives it,
+    into a small temporary table (kind.keys_table: code, name, then the parents). The catalogue's new codes
+    and the file's hierarchy are then read from it, not from every staged row. Returns the parents present."""
+    parents = [parent for parent in kind.parents if parent in layout.positions]
+    name = f"nullif(max({_staged(layout, kind.name_role)}), '')" if kind.name_role in layout.positions else "NULL"
+    code = _staged(layout, kind.role)
+    grouped = [code, *(_staged(layout, parent) for parent in parents)]
+    selected = [f"{code} AS code", f"{name} AS name", *(f"{_staged(layout, p)} AS {p}" for p in parents)]
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{kind.keys_table}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {kind.keys_table} ON COMMIT DROP AS "
+        f"SELECT {', '.join(selected)} FROM {STAGING_TABLE} GROUP BY {', '.join(grouped)}"
+    )
+    return parents
 
 
 def catalogue_create_from_staging(*, cursor, layout: CsvLayout, kind: CatalogueKind) -> int:
     """Create the stores (items) whose codes the staging table names and the catalogue lacks, with the
     stream's name where it gives one; existing ones are kept as they are (an admin may have renamed one).
-    Returns how many distinct valid codes the file names.
+    Returns how many distinct valid codes the file names. Reads kind.keys_table (catalogue_keys_stage).
+    Codes that are not valid are left out: the write then refuses their rows and says where."""
+    named = (
+        # Grouped first, so that the code's checks run once per distinct code, not once per row.
+        f"SELECT code, name FROM (SELECT code, max(name) AS name FROM {kind.keys_table} GROUP BY code) g "
+        f"WHERE {_CODE_OK.format(c='code')}"
+    )
+    return catalogue_insert_new(cursor=cursor, kind=kind, named=named)
+
+
+def catalogue_insert_new(*, cursor, kind: CatalogueKind, named: str, params: list | None = None) -> int:
+    """Insert the codes of `named` (a SELECT of valid code, name, taking `params`) that the catalogue lacks,
+    named "Store <code>" when their name is null. Returns how many codes `named` holds.
 
     Ids: a code that is a whole number n gets id n when that id is free, so that a history loaded before
-    codes existed keeps its ids; any other code gets the next id above every id in use, in code order.
-    Codes that are not valid are left out: the write then refuses their rows and says where."""
-    code = _staged(layout, kind.role)
-    name = f"nullif(max({_staged(layout, kind.name_role)}), '')" if kind.name_role in layout.positions else "NULL"
+    codes existed keeps its ids; any other code gets the next id above every id in use, in code order."""
     # Two loads (or a load and the catalogue loader) must not hand out the same id.
     cursor.execute(f"LOCK TABLE {kind.table} IN SHARE ROW EXCLUSIVE MODE")
     cursor.execute(
         f"""
-        WITH named AS (
-            -- Grouped first, so that the code's checks run once per distinct code, not once per row.
-            SELECT code, name FROM (SELECT {code} AS code, {name} AS name FROM {STAGING_TABLE} GROUP BY {code}) g
-            WHERE {_CODE_OK.format(c="code")}
-        ),
+        WITH named AS ({named}),
         new AS (
             SELECT code, name, CASE WHEN named.code ~ '^[1-9][0-9]{{0,8}}$'
                 AND NOT EXISTS (SELECT FROM {kind.table} t WHERE t.id = named.code::int)
@@ -358,9 +385,23 @@ def catalogue_create_from_staging(*, cursor, layout: CsvLayout, kind: CatalogueK
         )
         SELECT count(*) FROM named
         """,
-        [kind.default_name],
+        [*(params or []), kind.default_name],
     )
     return cursor.fetchone()[0]
+
+
+def staging_parent_lines(*, cursor, layout: CsvLayout, kind: CatalogueKind, code: str, parent: str) -> list[tuple]:
+    """The first staged line of each distinct `parent` value of one code: (line, value), in file order.
+    Only on the error path (a code under two parents), so it may scan."""
+    cursor.execute(
+        f"""
+        WITH numbered AS (SELECT row_number() OVER (ORDER BY ctid) + 1 AS line, {_staged(layout, kind.role)} AS code,
+                                 {_staged(layout, parent)} AS parent FROM {STAGING_TABLE})
+        SELECT min(line), parent FROM numbered WHERE code = %s GROUP BY parent ORDER BY 1
+        """,
+        [code],
+    )
+    return cursor.fetchall()
 
 
 # ---------------------------------------------------------------- structure (error path)

@@ -133,12 +133,38 @@ def _searched(queryset: models.QuerySet, search: str | None) -> models.QuerySet:
     return queryset.filter(Q(code__icontains=search) | Q(name__icontains=search))
 
 
-def store_list(*, search: str | None = None) -> models.QuerySet[Store]:
-    return _searched(Store.objects.select_related("region").order_by("id"), search)
+def _coded(queryset: models.QuerySet, field: str, codes: tuple[str, ...]) -> models.QuerySet:
+    """Only rows under one of `codes` (a code that names nothing selects nothing); no codes: all."""
+    return queryset.filter(**{f"{field}__in": codes}) if codes else queryset
 
 
-def item_list(*, search: str | None = None) -> models.QuerySet[Item]:
-    return _searched(Item.objects.select_related("department__category").order_by("id"), search)
+def store_list(*, search: str | None = None, regions: tuple[str, ...] = ()) -> models.QuerySet[Store]:
+    """Stores in id order: by code or name (`search`), in these regions (codes)."""
+    stores = _coded(Store.objects.select_related("region").order_by("id"), "region__code", regions)
+    return _searched(stores, search)
+
+
+def item_list(
+    *, search: str | None = None, categories: tuple[str, ...] = (), departments: tuple[str, ...] = ()
+) -> models.QuerySet[Item]:
+    """Items in id order: by code or name (`search`), in these categories and departments (codes; both: AND)."""
+    items = Item.objects.select_related("department__category").order_by("id")
+    items = _coded(_coded(items, "department__category__code", categories), "department__code", departments)
+    return _searched(items, search)
+
+
+def region_list(*, search: str | None = None) -> models.QuerySet[Region]:
+    return _searched(Region.objects.order_by("code"), search)
+
+
+def category_list(*, search: str | None = None) -> models.QuerySet[Category]:
+    return _searched(Category.objects.order_by("code"), search)
+
+
+def department_list(*, search: str | None = None, categories: tuple[str, ...] = ()) -> models.QuerySet[Department]:
+    """Departments in code order: by code or name (`search`), in these categories (codes)."""
+    departments = Department.objects.select_related("category").order_by("code")
+    return _searched(_coded(departments, "category__code", categories), search)
 
 
 # A code that names no store (item) resolves to this id, which none has: the selection is then empty,

@@ -9,18 +9,20 @@ import logging
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from core.registry import Registry
-from sales import loading, reading, rollups, selectors, swap
+from sales import catalogue, loading, reading, rollups, selectors, swap
+from sales.catalogue import CatalogueSource
 from sales.loading import LoadError, LoadProblem
 from sales.models import DailyTotal
 from sales.signals import history_loaded
@@ -175,6 +177,7 @@ def sales_load_csv(
     followups: bool = True,
     on_wait: Callable[[], None] | None = None,
     problem_limit: int = loading.MAX_LISTED_PROBLEMS,
+    attributes: Sequence[CatalogueSource] = (),
 ) -> LoadSummary:
     """Load a date,store,item,sales CSV into the sales history in one transaction.
 
@@ -193,10 +196,12 @@ def sales_load_csv(
     at each later stage. With `followups`, `sales.signals.history_loaded` is sent
     after commit (the apps built on sales refresh what they derive from it).
     One load runs at a time (load_lock_take): `on_wait()` is called while another holds the lock.
+    The file's own hierarchy columns and the `attributes` files are stored in the same transaction.
 
     Raises LoadError (nothing written) when the file cannot be read, its header
-    lacks a required column, or any row is malformed or repeated; it lists the first `problem_limit`
-    problems with the count of all. They are looked for only once the fast path has failed.
+    lacks a required column, any row is malformed or repeated, or the hierarchy contradicts itself or the
+    catalogue; it lists the first `problem_limit` problems with the count of all. They are looked for only
+    once the fast path has failed.
     """
     path = Path(path)
     run = _LoadRun(clock=loading.Stopwatch(), progress=progress, problem_limit=problem_limit)
@@ -206,7 +211,13 @@ def sales_load_csv(
     with transaction.atomic(), connection.cursor() as cursor:
         load_lock_take(cursor=cursor, on_wait=on_wait)
         written = _load_in_transaction(
-            cursor=cursor, path=path, layout=layout, run=run, append=append, align_to_today=align_to_today
+            cursor=cursor,
+            path=path,
+            layout=layout,
+            run=run,
+            append=append,
+            align_to_today=align_to_today,
+            attributes=attributes,
         )
         if followups:
             transaction.on_commit(lambda: history_loaded.send_robust(sender=LoadSummary, appended=append))
@@ -215,17 +226,21 @@ def sales_load_csv(
         run.stage("committed", written.rows)
         loading.tables_vacuum()
     summary = _load_summary(path=path, layout=layout, run=run, written=written, append=append)
+    _load_logged(summary=summary)
+    return summary
+
+
+def _load_logged(*, summary: LoadSummary) -> None:
     logger.info(
         "history loaded",
         extra={
-            "path": str(path),
+            "path": str(summary.path),
             "rows": summary.rows,
-            "append": append,
+            "append": summary.appended,
             "shift_days": summary.shift_days,
             "seconds": round(summary.seconds, 2),
         },
     )
-    return summary
 
 
 @dataclass
@@ -258,8 +273,10 @@ class _Written:
     frequency: str
 
 
-def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: bool, align_to_today: bool) -> _Written:
-    """Staging, codes, the write, the rollups and the gap fill, inside the load's transaction."""
+def _load_in_transaction(
+    *, cursor, path: Path, layout, run: _LoadRun, append: bool, align_to_today: bool, attributes
+) -> _Written:
+    """Staging, codes and hierarchy, the write, the rollups and the gap fill, inside the load's transaction."""
     # Index builds after a bulk insert are much faster with room to sort in
     # memory; dates must print as YYYY-MM-DD for the validity check.
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -269,6 +286,7 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
     first, last = loading.staging_date_range(cursor=cursor, layout=layout)
     shift_days = _load_shift(last=last) if align_to_today else 0
     stores, items = _load_keys_create(cursor=cursor, layout=layout)
+    regrouped = _load_catalogue(cursor=cursor, path=path, layout=layout, attributes=attributes)
     shadow = _load_write(
         cursor=cursor,
         path=path,
@@ -282,7 +300,7 @@ def _load_in_transaction(*, cursor, path: Path, layout, run: _LoadRun, append: b
     run.stage("written", rows)
     # While the swap waits for readers the stage is said again: a cancelled upload stops there.
     still_written = None if run.progress is None else functools.partial(run.progress, "written", rows)
-    total_rows = _load_rollups(cursor=cursor, shadow=shadow, rows=rows, on_retry=still_written)
+    total_rows = _load_rollups(cursor=cursor, shadow=shadow, rows=rows, on_retry=still_written, regrouped=regrouped)
     generated_days: list[date] = []
     if align_to_today:
         run.stage("rebuilt", rows)
@@ -342,9 +360,74 @@ def _load_shift(*, last: str | None) -> int:
 def _load_keys_create(*, cursor, layout) -> tuple[int, int]:
     """Create the stores and items the file names by code (existing ones are kept: an admin may have
     renamed one); how many stores and items the file names."""
+    loading.catalogue_keys_stage(cursor=cursor, layout=layout, kind=loading.STORES)
+    loading.catalogue_keys_stage(cursor=cursor, layout=layout, kind=loading.ITEMS)
     stores = loading.catalogue_create_from_staging(cursor=cursor, layout=layout, kind=loading.STORES)
     items = loading.catalogue_create_from_staging(cursor=cursor, layout=layout, kind=loading.ITEMS)
     return stores, items
+
+
+def _load_catalogue(*, cursor, path: Path, layout, attributes: Sequence[CatalogueSource]) -> bool:
+    """The hierarchy of the file's own columns, then the attribute files, into the catalogue (before the
+    write: a contradiction stops the load). Returns whether items with sales got a department."""
+    regrouped = False
+    for source in [*_staged_sources(cursor=cursor, path=path, layout=layout), *attributes]:
+        regrouped = catalogue.catalogue_source_store(cursor=cursor, source=source) or regrouped
+    return regrouped
+
+
+def _staged_sources(*, cursor, path: Path, layout) -> list[CatalogueSource]:
+    """The stores' regions and the items' departments and categories the staged file gives, read from the
+    distinct keys (loading.catalogue_keys_stage), never row by row. LoadError naming the second line
+    when a code sits under two parents."""
+    sources = []
+    for kind in (loading.STORES, loading.ITEMS):
+        parents = [parent for parent in kind.parents if parent in layout.positions]
+        if not parents:
+            continue
+        cursor.execute(f"SELECT code, {', '.join(parents)} FROM {kind.keys_table} ORDER BY code")
+        rows: dict[str, reading.AttributeRow] = {}
+        for code, *values in cursor.fetchall():
+            given = {parent: value or None for parent, value in zip(parents, values, strict=True)}
+            if not any(given.values()) or catalogue.code_problem(code or "") is not None or not code:
+                continue  # no hierarchy, or a bad code the write refuses with its line
+            if code in rows:
+                _staged_conflict(cursor=cursor, path=path, layout=layout, kind=kind, code=code, parents=parents)
+            rows[code] = reading.AttributeRow(
+                code=code,
+                region=given.get("region"),
+                department=given.get("department"),
+                category=given.get("category"),
+            )
+        columns = {role: role for role in (kind.role, *parents)}
+        name: Literal["stores", "items"] = "stores" if kind is loading.STORES else "items"
+        line_of = functools.partial(_staged_line, cursor=cursor, layout=layout, kind=kind)
+        sources.append(
+            CatalogueSource(
+                path=path, kind=name, rows=list(rows.values()), names=False, columns=columns, line_of=line_of
+            )
+        )
+    return sources
+
+
+def _staged_line(code: str, role: str, *, cursor, layout, kind: loading.CatalogueKind) -> int | None:
+    """The first staged line that names `code` (with its parent, when `role` is one)."""
+    parent = role if role in kind.parents and role in layout.positions else kind.parents[0]
+    if parent not in layout.positions:
+        return None
+    lines = loading.staging_parent_lines(cursor=cursor, layout=layout, kind=kind, code=code, parent=parent)
+    return lines[0][0] if lines else None
+
+
+def _staged_conflict(*, cursor, path: Path, layout, kind: loading.CatalogueKind, code: str, parents: list[str]):
+    for parent in parents:
+        lines = loading.staging_parent_lines(cursor=cursor, layout=layout, kind=kind, code=code, parent=parent)
+        if len(lines) > 1:
+            (first, was), (line, now) = lines[:2]
+            message = f"is in {parent} {now!r} here and {was!r} on line {first}"
+            raise LoadError(
+                path=path, problems=[LoadProblem(line=line, column=parent, value=repr(code), message=message)]
+            )
 
 
 def _load_write(
@@ -369,13 +452,18 @@ def _load_write(
     raise LoadError(path=path, problems=problems, total=total)
 
 
-def _load_rollups(*, cursor, shadow: swap.Shadow | None, rows: int, on_retry: Callable[[], None] | None) -> int:
+def _load_rollups(
+    *, cursor, shadow: swap.Shadow | None, rows: int, on_retry: Callable[[], None] | None, regrouped: bool = False
+) -> int:
     """Bring the rollups in step; returns the rows sales_sale holds now. A full load rebuilds them beside
-    the old ones and swaps the new history in; an append adds its deltas, costing what the file holds."""
+    the old ones and swaps the new history in; an append adds its deltas, costing what the file holds, and
+    when it gave items with sales a department (`regrouped`) the rollups by department are rebuilt."""
     if shadow is not None:
         loading.history_swap_in(cursor=cursor, sale=shadow, on_retry=on_retry)
         return rows
     rollups.rollups_add(cursor=cursor, deltas=loading.DELTA_TABLE)
+    if regrouped:
+        rollups.rollups_hierarchy_rebuild(cursor=cursor)
     cursor.execute("SELECT coalesce(sum(rows), 0) FROM sales_dailytotal")
     return cursor.fetchone()[0]
 
@@ -418,7 +506,10 @@ def sales_load_files(
     limit = problem_limit
     store_rows = reading.attributes_read(path=stores, kind="stores", problem_limit=limit) if stores else []
     item_rows = reading.attributes_read(path=items, kind="items", problem_limit=limit) if items else []
+    attributes = [CatalogueSource(path=stores, kind="stores", rows=store_rows)] if stores is not None else []
+    attributes += [CatalogueSource(path=items, kind="items", rows=item_rows)] if items is not None else []
     if sales is None:
+        catalogue_attributes_store(sources=attributes, on_wait=on_wait)
         return FilesLoadSummary(load=None, layout=None, stores=store_rows, items=item_rows)
     load_csv = functools.partial(
         sales_load_csv,
@@ -428,6 +519,7 @@ def sales_load_files(
         followups=followups,
         on_wait=on_wait,
         problem_limit=problem_limit,
+        attributes=attributes,
     )
     try:
         layout = reading.layout_detect(path=sales, columns=columns, calendar=calendar)
@@ -435,7 +527,7 @@ def sales_load_files(
         if columns or not _is_plain(path=sales):
             raise
         # A plain CSV of no known layout: the classic loader's own message says what its header lacks.
-        return FilesLoadSummary(load=load_csv(path=sales), layout=None)
+        return FilesLoadSummary(load=load_csv(path=sales), layout=None, stores=store_rows, items=item_rows)
     classic = {role: column.lower() for role, column in layout.roles.items()} == {r: r for r in reading.ROLES[:4]}
     if _is_plain(path=sales) and layout.name == "long" and classic:
         load = load_csv(path=sales)
@@ -445,6 +537,24 @@ def sales_load_files(
         )
         load = _normalized_load(sales=sales, layout=layout, stream=stream, load_csv=load_csv)
     return FilesLoadSummary(load=load, layout=layout, stores=store_rows, items=item_rows)
+
+
+def catalogue_attributes_store(
+    *, sources: Sequence[CatalogueSource], on_wait: Callable[[], None] | None = None
+) -> bool:
+    """Store attribute files' rows (names, hierarchy, attributes) into the catalogue of the history
+    already loaded, in one transaction under the load lock; stores and items it has not sold yet are
+    created. LoadError (nothing written) naming the file, line and code when a row contradicts the
+    catalogue. Rebuilds the rollups by department when items with sales got a department; returns whether
+    they did."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        load_lock_take(cursor=cursor, on_wait=on_wait)
+        regrouped = False
+        for source in sources:
+            regrouped = catalogue.catalogue_source_store(cursor=cursor, source=source) or regrouped
+        if regrouped:
+            rollups.rollups_hierarchy_rebuild(cursor=cursor)
+    return regrouped
 
 
 def _is_plain(*, path: Path) -> bool:
@@ -475,6 +585,8 @@ def _normalized_load(
         try:
             load = load_csv(path=normalized)
         except LoadError as error:
+            if error.path != normalized:
+                raise  # an attribute file's
             # Long layouts keep one row per line, so the lines are the source's; a wide file's are not.
             where = "" if layout.name != "m5" else " (lines of its normalized long form)"
             raise LoadError(path=Path(f"{sales}{where}"), problems=error.problems, total=error.total) from None

@@ -44,6 +44,8 @@ class AttributeRow:
     unit: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
     line: int = 0
+    # Role -> the file's column that gave it (one dict shared by a file's rows), for error messages.
+    columns: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def attributes_read(
@@ -107,6 +109,7 @@ def _attribute_rows(
     found: list[AttributeRow] = []
     problems: list[LoadProblem] = []
     first: dict[str, tuple[int, dict[str, str | None]]] = {}
+    columns = {role: header[i] for role, i in at.items()}
     for line, fields in enumerate(rows, start=2):
         if line > MAX_ATTRIBUTE_ROWS:
             raise LoadError(path=path, problems=[LoadProblem(line, None, None, "too many rows")])
@@ -135,6 +138,7 @@ def _attribute_rows(
                 unit=value.get("unit"),
                 attributes={header[i]: fields[i] for i in others},
                 line=line,
+                columns=columns,
             )
         )
     problems += _parent_problems(header=header, at=at, rows=found)

@@ -57,7 +57,15 @@ export async function getAllPages(path, params = {}, { signal } = {}) {
 
 /** The filter parameters shared by the sales endpoints, from the resolved dashboard state. */
 export function salesParams(view) {
-  return { store: view.stores, item: view.items, date_from: view.dateFrom, date_to: view.dateTo };
+  return {
+    store: view.stores,
+    item: view.items,
+    region: view.regions,
+    category: view.categories,
+    department: view.departments,
+    date_from: view.dateFrom,
+    date_to: view.dateTo,
+  };
 }
 
 /** Answers that name stores or items (by code) teach the page their names: it holds no catalogue of its own. */

@@ -1,11 +1,12 @@
-// Breakdown of the selected range: stores or items ranked (the top or bottom N, the rest as "other",
-// paged), or store x item for the leading ones (heatmap). Every request asks the API for a ranked page,
+// Breakdown of the selected range: stores, items, regions, categories or departments ranked (the top or
+// bottom N, the rest as "other", paged), or store x item for the leading ones (heatmap). A level's bar drills
+// down: a category to its departments, a department to its items, a region to its stores. Every request asks the API for a ranked page,
 // so the answers stay small whatever the number of items.
 import { api } from "./api.js";
 import { axis, baseOption, createChart, tokens } from "./chart.js";
 import { downloadCsv, escapeHtml, fmtBig, fmtBigUnits, fmtDay, fmtInt, fmtUnits, unitWord } from "./format.js";
 import { loader, panelState } from "./panel.js";
-import { byCode, getState, inRange, itemName, setState, storeName } from "./state.js";
+import { bootstrap, byCode, getState, inRange, itemName, LEVELS, setState, storeName } from "./state.js";
 
 const TOP = 15; // bars per page
 const GRID = 20; // stores and items in the heatmap
@@ -25,19 +26,28 @@ let cells = null; // {stores, items, units: Map("store:item" -> units)}, loaded 
 let cellsLoadedAt = 0;
 let cellsTimer = null;
 
+const WORDS = { store: "stores", item: "items", region: "regions", category: "categories", department: "departments" };
+// Clicking a node of a level shows what it holds.
+const DRILL = { region: "store", category: "department", department: "item" };
+
 const mode = () => getState().breakdown;
-const kind = () => (mode() === "item" ? "item" : "store");
+const kind = () => (mode() === "heatmap" ? "store" : mode());
+const plural = (by, count) => (count === 1 ? by : WORDS[by]);
 const share = (units, total) => (total ? `${((units / total) * 100).toFixed(1)} %` : "–");
 
 function otherLabel() {
-  const word = ranking.by === "store" ? "stores" : "items";
-  return `Other ${fmtInt(ranking.other.count)} ${ranking.other.count === 1 ? word.slice(0, -1) : word}`;
+  return `Other ${fmtInt(ranking.other.count)} ${plural(ranking.by, ranking.other.count)}`;
 }
 
 function renderBars() {
   const t = tokens();
   const base = baseOption(t);
-  const rows = ranking.rows.map((r) => ({ name: r.name, value: r.sales }));
+  // A level's units outside the hierarchy come as a row without a code.
+  const rows = ranking.rows.map((r) => ({
+    name: r.id == null ? "Unassigned" : r.name || r.id,
+    value: r.sales,
+    code: r.id,
+  }));
   // "Other" usually outweighs every ranked bar: the axis is scaled to the ranked ones, and its bar is cut at the
   // edge with its figure written on it, so the ranked bars stay readable.
   const largest = Math.max(1, ...rows.map((r) => r.value));
@@ -101,7 +111,7 @@ function renderBars() {
 
 function drawPager() {
   const shown = ranking.rows.length;
-  const word = ranking.by === "store" ? "stores" : "items";
+  const word = WORDS[ranking.by];
   const first = shown ? offset + 1 : 0;
   const last = offset + shown;
   const label = order === "desc" ? "best first" : "worst first";
@@ -220,6 +230,7 @@ async function loadRanking(signal) {
 export const load = loader(section, async (signal, nextView) => {
   if (nextView !== view) offset = 0;
   view = nextView;
+  syncButtons(); // a drill-down changes the view and the filters at once
   chart ||= createChart(section.querySelector(".chart"), () => render());
   cells = null;
   const range =
@@ -227,7 +238,9 @@ export const load = loader(section, async (signal, nextView) => {
       ? `${fmtDay(view.dateFrom)} – ${view.dateTo ? fmtDay(view.dateTo) : "today"}`
       : "all time";
   await loadRanking(signal);
-  section.querySelector("#breakdown-sub").textContent = `${range} · ${fmtBigUnits(ranking.total)} ${unitWord(ranking)}`;
+  const hint = DRILL[mode()] ? ` · click a bar for its ${WORDS[DRILL[mode()]]}` : "";
+  section.querySelector("#breakdown-sub").textContent =
+    `${range} · ${fmtBigUnits(ranking.total)} ${unitWord(ranking)}${hint}`;
   section.querySelector("#breakdown-sub").title = `${fmtUnits(ranking.total)} ${unitWord(ranking)}`;
   if (!ranking.total) {
     chart.clear();
@@ -243,6 +256,7 @@ export const load = loader(section, async (signal, nextView) => {
 /** A live batch: the bars on this page grow in place, the rest of the selection goes to "other". */
 export function applyBatch(event, batch) {
   if (!chart || !ranking?.total || !batch.total || !inRange(view, event.date)) return;
+  if (LEVELS.includes(ranking.by)) return; // a batch says nothing of levels: the stream's reload does
   const per = ranking.by === "store" ? batch.byStore : batch.byItem;
   let onPage = 0;
   for (const row of ranking.rows) {
@@ -291,8 +305,19 @@ async function csvRows() {
   }
 }
 
+/** A level's bar clicked: filter to that node and rank what it holds. */
+function drill(params) {
+  const by = ranking?.by;
+  const code = params.data?.code;
+  if (!DRILL[by] || code == null) return;
+  setState({ [by]: [code], breakdown: DRILL[by] });
+}
+
 export function init() {
+  for (const button of section.querySelectorAll("[data-level]")) button.hidden = !bootstrap.hierarchy_reads;
   syncButtons();
+  chart ||= createChart(section.querySelector(".chart"), () => render());
+  chart.on("click", drill);
   for (const button of section.querySelectorAll("[data-view]"))
     button.addEventListener("click", () => setState({ breakdown: button.dataset.view }));
   pager.addEventListener("click", (event) => {

@@ -1,6 +1,6 @@
 // The filter bar: controls mirror the state (URL) and every change goes through setState.
 import { createPicker } from "./picker.js";
-import { bootstrap, byCode, getState, itemName, rememberNames, resetState, setState, storeName } from "./state.js";
+import { bootstrap, byCode, getState, nameOf, rememberNames, resetState, setState } from "./state.js";
 
 const form = document.getElementById("filters");
 const pickers = {};
@@ -20,17 +20,29 @@ export function syncControls(state = getState()) {
 }
 
 export function init() {
-  for (const [kind, word, nameOf] of [
-    ["store", "stores", storeName],
-    ["item", "items", itemName],
+  // A picker's options narrow to the levels chosen above it: a region's stores, a category's departments.
+  const within = {
+    store: () => ({ region: getState().region }),
+    item: () => ({ category: getState().category, department: getState().department }),
+    region: () => ({}),
+    category: () => ({}),
+    department: () => ({ category: getState().category }),
+  };
+  for (const [kind, word] of [
+    ["region", "regions"],
+    ["category", "categories"],
+    ["department", "departments"],
+    ["store", "stores"],
+    ["item", "items"],
   ]) {
     pickers[kind] = createPicker(form.querySelector(`#f-${word}`), {
       source: `/api/${word}`,
       word,
       onChange: (codes) => setState({ [kind]: codes }),
-      nameOf,
+      nameOf: (code) => nameOf(kind, code),
       seen: (rows) => rememberNames(kind, rows),
       order: byCode,
+      params: within[kind],
     });
   }
   const dates = [form.querySelector("#f-from"), form.querySelector("#f-to")];

@@ -7,7 +7,7 @@ import { fmtDay } from "./format.js";
 import * as history from "./history.js";
 import * as kpis from "./kpis.js";
 import * as live from "./live.js";
-import { batchShare, bootstrap, getState, onStateChange, resolve } from "./state.js";
+import { batchShare, bootstrap, getState, LEVELS, onStateChange, resolve } from "./state.js";
 
 async function loadKpis(view) {
   await kpis.load(view);
@@ -20,7 +20,7 @@ async function loadKpis(view) {
 function reload(changed) {
   const view = resolve();
   const jobs = [];
-  const data = ["range", "from", "to", "store", "item"].some((k) => changed.has(k));
+  const data = ["range", "from", "to", "store", "item", ...LEVELS].some((k) => changed.has(k));
   if (data) jobs.push(loadKpis(view), breakdown.load(view));
   if (data || changed.has("g") || changed.has("compare")) jobs.push(history.load(view));
   if (changed.has("store") || changed.has("item")) jobs.push(forecast.load(view));

@@ -12,8 +12,9 @@ function withData(node, id) {
 }
 
 /** A picker over `source` (an API list of {code, name}) in `root`; `onChange(codes)` gets the selection,
- *  `nameOf` names a chip, `seen(rows)` hears of every option shown, `order` sorts codes. */
-export function createPicker(root, { source, word, onChange, nameOf, seen, order }) {
+ *  `nameOf` names a chip, `seen(rows)` hears of every option shown, `order` sorts codes, `params()` gives the
+ *  list's other parameters (a region's stores: {region: [...]}) at each search. */
+export function createPicker(root, { source, word, onChange, nameOf, seen, order, params = () => ({}) }) {
   const input = root.querySelector(".picker__input");
   const list = root.querySelector(".picker__list");
   const chips = root.querySelector(".picker__chips");
@@ -23,7 +24,7 @@ export function createPicker(root, { source, word, onChange, nameOf, seen, order
   let matches = [];
   let total = 0;
   let active = -1;
-  let asked = null; // the search text of the answer shown
+  let asked = null; // the search text and parameters of the answer shown
   let pending = null;
   let timer = 0;
 
@@ -33,12 +34,18 @@ export function createPicker(root, { source, word, onChange, nameOf, seen, order
   /** Ask the API for the options matching the input (the latest question wins). */
   async function search() {
     const text = input.value.trim();
-    if (text === asked) return;
+    const extra = params();
+    const question = JSON.stringify([text, extra]);
+    if (question === asked) return;
     pending?.abort();
     pending = new AbortController();
     try {
-      const body = await getJSON(source, { search: text || null, page_size: SHOWN }, { signal: pending.signal });
-      asked = text;
+      const body = await getJSON(
+        source,
+        { ...extra, search: text || null, page_size: SHOWN },
+        { signal: pending.signal },
+      );
+      asked = question;
       matches = body.results;
       total = body.count;
       seen(matches);

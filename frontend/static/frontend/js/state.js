@@ -1,5 +1,6 @@
 // Filter state. The URL is the source of truth (a link reproduces the view; reload restores it):
-//   ?g=day|week|month&range=30d|90d|1y|all|custom&from=YYYY-MM-DD&to=YYYY-MM-DD&store=1,2&item=3&compare=store|item&breakdown=store|item|heatmap
+//   ?g=day|week|month&range=30d|90d|1y|all|custom&from=YYYY-MM-DD&to=YYYY-MM-DD&store=1,2&item=3
+//   &region=CA&category=FOODS&department=FOODS_3&compare=store|item&breakdown=store|item|heatmap|region|category|department
 import { addDays } from "./format.js";
 
 export const bootstrap = JSON.parse(document.getElementById("dashboard-bootstrap").textContent);
@@ -14,15 +15,20 @@ const DEFAULTS = {
   to: "",
   store: [],
   item: [],
+  region: [],
+  category: [],
+  department: [],
   compare: "",
   breakdown: "store",
 };
+// The hierarchy's levels: a region holds stores; a category holds departments, a department items.
+export const LEVELS = ["region", "category", "department"];
 const PRESET_DAYS = { "30d": 30, "90d": 90, "1y": 365 };
 const CHOICES = {
   g: weekly ? ["week", "month"] : ["day", "week", "month"],
   range: ["30d", "90d", "1y", "all", "custom"],
   compare: ["", "store", "item"],
-  breakdown: ["store", "item", "heatmap"],
+  breakdown: ["store", "item", "heatmap", ...(bootstrap.hierarchy_reads ? LEVELS : [])],
 };
 const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -34,7 +40,7 @@ export function byCode(a, b) {
   return a.localeCompare(b, undefined, { numeric: true });
 }
 
-/** Store or item codes from the URL (`CA_1,CA_2`): text, as the API takes them. */
+/** Store, item or level codes from the URL (`CA_1,CA_2`): text, as the API takes them. */
 function codes(text) {
   const list = (text || "")
     .split(",")
@@ -46,7 +52,7 @@ function codes(text) {
 // Names by code, from the bootstrap (the URL's selection) and API answers: never the whole catalogue.
 // Other pages (alerts) import the API module, and through it this one, with a bootstrap of their own.
 const named = bootstrap.named ?? { stores: [], items: [] };
-const names = { store: new Map(), item: new Map() };
+const names = { store: new Map(), item: new Map(), region: new Map(), category: new Map(), department: new Map() };
 for (const [kind, list] of [
   ["store", named.stores],
   ["item", named.items],
@@ -68,8 +74,7 @@ function read(search) {
     const value = params.get(key);
     if (value && ISO_DAY.test(value)) state[key] = value;
   }
-  state.store = codes(params.get("store"));
-  state.item = codes(params.get("item"));
+  for (const key of ["store", "item", ...LEVELS]) state[key] = codes(params.get(key));
   if (state.range === "custom" && !state.from && !state.to) state.range = DEFAULTS.range;
   if (state.range !== "custom") state.from = state.to = "";
   return state;
@@ -129,6 +134,10 @@ export function resolve(state = current) {
     granularity: state.g,
     stores: state.store,
     items: state.item,
+    // Without hierarchy reads in the API the level pickers only narrow the store and item pickers.
+    regions: bootstrap.hierarchy_reads ? state.region : [],
+    categories: bootstrap.hierarchy_reads ? state.category : [],
+    departments: bootstrap.hierarchy_reads ? state.department : [],
     dateFrom,
     dateTo,
     compare: state.compare,
@@ -145,6 +154,9 @@ export function batchShare(view, event) {
   const stores = new Set(view.stores);
   const items = new Set(view.items);
   const share = { total: 0, byStore: new Map(), byItem: new Map() };
+  // A batch names stores and items, not their places in the hierarchy: under a level filter the panels
+  // take their figures from the API (the stream's reload), not from the batch.
+  if (view.regions?.length || view.categories?.length || view.departments?.length) return share;
   const add = (map, id, units) => map.set(id, (map.get(id) || 0) + units);
   if (event.rows) {
     for (const row of event.rows) {
@@ -166,3 +178,5 @@ export function batchShare(view, event) {
 
 export const storeName = (code) => names.store.get(String(code)) ?? String(code);
 export const itemName = (code) => names.item.get(String(code)) ?? String(code);
+/** The name of a store, an item or a level's node by code (the code itself when the data names none). */
+export const nameOf = (kind, code) => names[kind].get(String(code)) || String(code);
