@@ -167,6 +167,8 @@ def _batch_replay(*, scope: Scope, start: datetime, end: datetime) -> pd.DataFra
         for moment, pairs in events.values_list("timestamp", f"row_breakdown__{key}"):
             rows += [(moment, i if key == "stores" else NONE, i if key == "items" else NONE, u) for i, u in pairs or ()]
     frame = selectors.event_codes_to_ids(pd.DataFrame(rows, columns=["moment", "store", "item", "units"]))
+    # A batch's total is a Decimal (numeric units); the replay adds floats, as the evaluation does.
+    frame["units"] = frame["units"].astype(float)
     if frame.empty:
         return frame.assign(day=[], minutes=[], actual=[])
     frame = selectors.scope_filter(frame, scope)
