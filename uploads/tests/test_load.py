@@ -108,11 +108,14 @@ def test_the_report_shows_the_first_thousand_problems_and_its_csv_every_one_up_t
         "line": 1001,
         "column": "sales",
         "value": "'x'",
-        "message": "is not a non-negative integer",
+        "message": "is not a number of units (such as 12, 7.5 or -2: at most 3 decimals, below 1,000,000,000)",
     }
     report = editor_client.get(f"/api/uploads/{key}/report.csv").content.decode().splitlines()
     assert len(report) == 1 + 1100 + 1
-    assert report[1100] == "1101,sales,'x',is not a non-negative integer"
+    assert (
+        report[1100]
+        == "1101,sales,'x',\"is not a number of units (such as 12, 7.5 or -2: at most 3 decimals, below 1,000,000,000)\""
+    )
     assert report[-1] == ",,,200 more problem(s) not listed (UPLOAD_REPORT_MAX_PROBLEMS)"
     assert history_rows() == history
 
