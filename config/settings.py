@@ -394,7 +394,11 @@ SPECTACULAR_SETTINGS = {
     # No call to the public validator service (it would leave the network, and the policy refuses it).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One name for the alert states, which a state change has twice (from, to).
-    "ENUM_NAME_OVERRIDES": {"AlertStateEnum": "alerts.models.State"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStateEnum": "alerts.models.State",
+        # Four choice sets are called `kind`; the upload's file kind would otherwise get a hashed name.
+        "UploadFileKindEnum": "uploads.models.UploadJob.Kind",
+    },
 }
 
 # Content-Security-Policy (django-csp; Django 5.2 has none of its own): our own scripts, styles, images
