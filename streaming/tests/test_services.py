@@ -174,9 +174,10 @@ def test_the_metrics_of_every_stream_filter_take_one_query(small_history):
 
 
 @pytest.mark.django_db
-@override_settings(STREAMING_INTERVAL_SECONDS=3600)
-@pytest.mark.django_db
 def test_the_tick_leaves_a_weekly_history_alone(settings):
+    # Both through the `settings` fixture: an @override_settings around a test that also sets the fixture
+    # is undone in the wrong order, and its interval then stays on for the tests after it.
+    settings.STREAMING_INTERVAL_SECONDS = 3600
     settings.LIVE_GENERATOR = True  # the demo's generator is on, and still draws nothing for weekly rows
     sales_record_batch(rows=weekly_rows(weeks=20))
     services.profile_fit()
